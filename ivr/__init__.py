@@ -1,0 +1,1 @@
+"""ivr: an IVR and call-routing engine on Asterisk."""

@@ -1,0 +1,26 @@
+"""Names shared with Asterisk: channel variables, UserEvents and AGI routes.
+
+A name here equals its name on the wire: dialplans/ uses the same strings.
+"""
+
+from typing import Final
+
+# Channel variables the engine sets for the dialplan (read back in dialplans/ivr.conf).
+VAR_STATUS: Final = "IVR_STATUS"  # "ok" once the engine finished; anything else = fallback
+VAR_QUEUE: Final = "IVR_QUEUE"  # app_queue queue name
+VAR_PRIORITY: Final = "IVR_PRIORITY"  # becomes QUEUE_PRIO
+VAR_CALLER_CLASS: Final = "IVR_CLASS"  # caller class (new_connection, existing_service, ...)
+VAR_MENU_PATH: Final = "IVR_PATH"  # the menu path, e.g. "main:1>internet:2"
+VAR_LINE: Final = "IVR_LINE"  # the dialled line (DID); set by the dialplan
+VAR_FALLBACK: Final = "IVR_FALLBACK"  # "1" when the dialplan took the fallback path
+VAR_CALL_ID: Final = "IVR_CALL_ID"  # the engine's call id (the channel's UNIQUEID)
+
+STATUS_OK: Final = "ok"
+
+# UserEvents the engine (or its dialplan) emits on AMI.
+EVENT_ROUTE: Final = "IvrRoute"  # the engine routed a call
+EVENT_FALLBACK: Final = "IvrFallback"  # the dialplan took the fallback path
+
+# AGI routes: agi://host:port/<name> in dialplans/.
+ROUTE_INBOUND: Final = "inbound"
+ROUTE_BENCH: Final = "bench"
