@@ -1,0 +1,47 @@
+# The two commands: `make demo` and `make test` (as root on Debian: they provision all).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+IVR := $(VENV)/bin/ivr
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint unit e2e bench sandbox-up sandbox-down system-deps postgres clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && apt-get install -y -qq python3; }
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+sandbox-up: $(STAMP) system-deps
+	$(IVR) sandbox up
+
+sandbox-down: $(STAMP)
+	$(IVR) sandbox down
+
+postgres:
+	@bash scripts/postgres.sh
+
+demo: sandbox-up
+	$(IVR) demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check ivr tests
+	$(VENV)/bin/ruff format --check ivr tests
+	$(VENV)/bin/mypy
+
+test: lint sandbox-up postgres
+	IVR_REQUIRE_ASTERISK=1 $(VENV)/bin/pytest -q -p no:cacheprovider
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -q tests/unit
+
+bench: sandbox-up
+	$(PY) -m tests.bench.burst $(BENCH_ARGS)
+
+clean: sandbox-down

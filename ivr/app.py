@@ -1,0 +1,107 @@
+"""The one wiring point: builds every object of the engine and starts/stops them."""
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from ivr.config import Settings
+from ivr.events.from_ami import AmiEventTranslator
+from ivr.events.notifier import Notifier
+from ivr.events.to_ami import AmiEventPublisher
+from ivr.flow.loader import load_library
+from ivr.flow.model import FlowLibrary
+from ivr.queues.model import QueuesConfig, load_queues
+from ivr.storage.db import make_engine, make_session_factory, migrate
+from ivr.storage.journal import CallJournal
+from ivr.storage.repository import JournalRepository
+from ivr.tasks import TaskSet
+from ivr.telephony import names
+from ivr.telephony.agi import FastAgiServer
+from ivr.telephony.ami import AmiClient
+from ivr.telephony.inbound import InboundCall
+from ivr.web.app import make_web_app
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """FastAGI server + AMI client + HTTP server in one asyncio process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        # Configuration is validated before anything starts: a bad flow fails loudly here.
+        self.flows: FlowLibrary = load_library(settings.flows_dir)
+        self.queues: QueuesConfig = load_queues(settings.queues_file)
+        self.notifier = Notifier()
+        self.tasks = TaskSet("engine")
+        self.db = make_engine(settings.database_url)
+        self.journal = CallJournal(make_session_factory(self.db))
+        self.repository = JournalRepository(make_session_factory(self.db))
+        self.notifier.subscribe(self.journal)
+        self.ami: AmiClient | None = None
+        self.agi: FastAgiServer | None = None
+        self._servers: list[asyncio.Server] = []
+        self._http: web.AppRunner | None = None
+
+    def routes(self) -> Mapping[str, Any]:
+        """The AGI route table: names equal the agi://host/<name> in dialplans/."""
+        return {
+            names.ROUTE_INBOUND: InboundCall(
+                lambda: self.flows, lambda: self.queues, self.notifier
+            ),
+        }
+
+    async def start(self) -> None:
+        s = self.settings
+        await asyncio.to_thread(migrate, s.database_url)
+        self.tasks.spawn(self.journal.run(), name="journal")
+        self.ami = AmiClient(s.ami_host, s.ami_port, s.ami_user, s.resolved_ami_secret())
+        publisher = AmiEventPublisher(self.ami)
+        self.notifier.subscribe(publisher)
+        translator = AmiEventTranslator(self.notifier)
+        for pattern in ("UserEvent", "QueueCallerJoin", "Hangup"):
+            self.ami.on_event(pattern, translator)
+        self.tasks.spawn(publisher.run(), name="ami-events")
+        self.tasks.spawn(self._connect_ami(), name="ami-connect")
+        self.agi = FastAgiServer(self.routes(), command_timeout=s.agi_command_timeout)
+        self._servers.append(await self.agi.start(s.agi_host, s.agi_port))
+        self._http = web.AppRunner(make_web_app(self.repository, self.health), access_log=None)
+        await self._http.setup()
+        await web.TCPSite(self._http, s.http_host, s.http_port).start()
+        log.info(
+            "engine up: FastAGI %s:%s, HTTP %s:%s, AMI %s:%s",
+            s.agi_host,
+            s.agi_port,
+            s.http_host,
+            s.http_port,
+            s.ami_host,
+            s.ami_port,
+        )
+
+    async def _connect_ami(self) -> None:
+        """AGI calls are served even while AMI is unreachable; the client keeps retrying."""
+        assert self.ami is not None
+        await self.ami.connect(wait=None)
+
+    def health(self) -> Mapping[str, Any]:
+        ami_up = bool(self.ami and self.ami.connected)
+        return {
+            "ok": self.agi is not None,
+            "ami_connected": ami_up,
+            "agi_active": self.agi.active if self.agi else 0,
+            "journal_pending": self.journal.pending,
+        }
+
+    async def stop(self) -> None:
+        if self.agi:
+            await self.agi.close()
+        if self._http:
+            await self._http.cleanup()
+        await self.journal.stop()
+        if self.ami:
+            await self.ami.close()
+        await self.tasks.cancel_all()
+        self.db.dispose()

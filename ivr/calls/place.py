@@ -1,0 +1,161 @@
+"""Place a test call through Asterisk and report what happened.
+
+The call is an AMI Originate of `Local/<line>@ivr-inbound`: the ;2 half is the caller as
+the line sees it; the ;1 half waits in [ivr-test-caller]. When the menu waits for digits
+(AGIExecStart of GET DATA on the ;2 half) the next DTMF token is played into it.
+"""
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from ivr.telephony import names
+from ivr.telephony.ami import AmiClient
+
+INBOUND_CONTEXT = "ivr-inbound"
+CALLER_CONTEXT = "ivr-test-caller"
+
+
+@dataclass
+class CallReport:
+    line: str
+    caller: str
+    call_id: str
+    answered: bool = False
+    prompts_waited: int = 0
+    dtmf_sent: list[str] = field(default_factory=list)
+    via: str = ""  # "engine" or "fallback"
+    path: str = ""
+    queue: str = ""
+    caller_class: str = ""
+    priority: str = ""
+    queued_in: str = ""
+    fallback_reason: str = ""
+    outcome: str = "pending"
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.queued_in)
+
+    def summary(self) -> str:
+        rows = [
+            ("line", self.line),
+            ("caller", self.caller),
+            ("call id", self.call_id),
+            ("served by", self.via or "-"),
+            ("menu path", self.path or "-"),
+            ("dtmf sent", " ".join(self.dtmf_sent) or "-"),
+            (
+                "route",
+                f"{self.queue or '-'} class={self.caller_class or '-'} "
+                f"priority={self.priority or '-'}",
+            ),
+            ("queue joined", self.queued_in or "-"),
+            ("outcome", self.outcome),
+            ("seconds", f"{self.seconds:.1f}"),
+        ]
+        if self.fallback_reason:
+            rows.insert(4, ("fallback reason", self.fallback_reason))
+        return "\n".join(f"{k:>15}: {v}" for k, v in rows)
+
+
+def _uid(event: Any) -> str:
+    return str(event.get("Uniqueid", ""))
+
+
+async def place_call(
+    ami: AmiClient,
+    line: str,
+    caller: str,
+    dtmf: list[str],
+    *,
+    caller_name: str = "",
+    talk: float = 0.0,
+    timeout: float = 60.0,
+) -> CallReport:
+    """Call `line` as `caller`, answer menus with `dtmf` tokens (one per prompt), stay
+    `talk` seconds once queued, then hang up. Needs an AMI user that reads `agi` events."""
+    call_id = f"ivrtest-{uuid.uuid4().hex[:12]}"
+    menu_side, caller_side = call_id, f"{call_id}-c"
+    report = CallReport(line=line, caller=caller, call_id=call_id)
+    tokens = deque(dtmf)
+    done = asyncio.Event()
+    queued = asyncio.Event()
+    started = time.monotonic()
+
+    async def on_event(event: Any) -> None:
+        name = str(event.get("Event", ""))
+        if name == "AGIExecStart" and _uid(event) == menu_side:
+            if str(event.get("Command", "")).upper().startswith("GET DATA"):
+                report.prompts_waited += 1
+                if tokens:
+                    token = tokens.popleft()
+                    report.dtmf_sent.append(token)
+                    for digit in token:
+                        await ami.play_dtmf(str(event["Channel"]), digit, receive=True)
+        elif name == "UserEvent" and event.get("UserEvent") == names.EVENT_ROUTE:
+            if event.get("CallID") == menu_side:
+                report.via = "engine"
+                report.path = str(event.get("Path", ""))
+                report.queue = str(event.get("Queue", ""))
+                report.caller_class = str(event.get("Class", ""))
+                report.priority = str(event.get("Priority", ""))
+        elif name == "UserEvent" and event.get("UserEvent") == names.EVENT_FALLBACK:
+            if _uid(event) == menu_side:
+                report.via = "fallback"
+                report.queue = str(event.get("Queue", ""))
+                report.fallback_reason = str(event.get("Reason", ""))
+        elif name == "QueueCallerJoin" and _uid(event) == menu_side:
+            report.queued_in = str(event.get("Queue", ""))
+            queued.set()
+        elif name == "Newstate" and _uid(event) == menu_side:
+            report.answered = report.answered or event.get("ChannelStateDesc") == "Up"
+        elif name == "Hangup" and _uid(event) in (menu_side, caller_side):
+            if report.outcome == "pending":
+                report.outcome = f"hung up ({event.get('Cause-txt', '')})"
+            done.set()
+        elif name == "OriginateResponse" and event.get("ChannelId", "") in (caller_side, ""):
+            if event.get("Response") == "Failure":
+                report.outcome = f"originate failed (reason {event.get('Reason', '?')})"
+                done.set()
+
+    unsubscribe = ami.subscribe(on_event)
+    try:
+        await ami.send(
+            {
+                "Action": "Originate",
+                "Channel": f"Local/{line}@{INBOUND_CONTEXT}/n",
+                "Context": CALLER_CONTEXT,
+                "Exten": "hold",
+                "Priority": "1",
+                "CallerID": f'"{caller_name}" <{caller}>' if caller_name else caller,
+                "ChannelId": caller_side,
+                "OtherChannelId": menu_side,
+                "Timeout": str(int(timeout * 1000)),
+                "Async": "true",
+            }
+        )
+        waiter = asyncio.create_task(queued.wait())
+        ender = asyncio.create_task(done.wait())
+        await asyncio.wait({waiter, ender}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        ender.cancel()
+        if queued.is_set():
+            report.outcome = "queued"
+            if talk > 0:
+                await asyncio.sleep(talk)
+        elif not done.is_set():
+            report.outcome = f"timed out after {timeout:.0f} s"
+    finally:
+        if not done.is_set():
+            # Hangup finds a channel by its uniqueid as well as by its name.
+            with contextlib.suppress(Exception):
+                await ami.hangup(caller_side)
+        unsubscribe()
+        report.seconds = time.monotonic() - started
+    return report

@@ -1,0 +1,167 @@
+"""Command line: ivr serve | sandbox | call | demo | asterisk-config."""
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from ivr.config import ConfigError, Settings, load_settings
+
+
+def _serve(settings: Settings) -> int:
+    from ivr.app import Engine
+
+    async def main() -> None:
+        engine = Engine(settings)
+        await engine.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await engine.stop()
+
+    _run(main())
+    return 0
+
+
+def _run(coro: object) -> None:
+    import uvloop
+
+    uvloop.run(coro)  # type: ignore[arg-type]
+
+
+def _sandbox(settings: Settings, action: str) -> int:
+    from ivr.sandbox.chroot import Sandbox
+
+    sandbox = Sandbox(
+        settings.sandbox_dir,
+        settings.queues_file,
+        ami_port=settings.ami_port,
+        agi_host=f"{settings.agi_host}:{settings.agi_port}",
+    )
+    if action == "up":
+        status = sandbox.up()
+    elif action == "down":
+        sandbox.down()
+        status = sandbox.status()
+    else:
+        status = sandbox.status()
+    print(f"built:   {'yes' if status.built else 'no'} {status.version}")
+    print(f"running: {'yes' if status.running else 'no'}")
+    if status.detail:
+        print(status.detail)
+    return 0 if action != "status" or status.running else 3
+
+
+def _call(settings: Settings, args: argparse.Namespace) -> int:
+    from ivr.calls.place import place_call
+    from ivr.calls.tester import tester_ami
+
+    async def main() -> int:
+        ami = tester_ami(settings, args.ami_user, args.ami_secret_file)
+        await ami.connect()
+        try:
+            report = await place_call(
+                ami,
+                args.line,
+                args.caller,
+                args.dtmf.split(),
+                caller_name=args.name,
+                talk=args.talk,
+                timeout=args.timeout,
+            )
+        finally:
+            await ami.close()
+        print(report.summary())
+        return 0 if report.ok else 1
+
+    return asyncio.run(main())
+
+
+def _demo(settings: Settings) -> int:
+    from ivr.demo import run_demo
+
+    return asyncio.run(run_demo(settings))
+
+
+def _asterisk_config(settings: Settings, out: Path, agi_host: str) -> int:
+    from ivr.queues.model import load_queues
+    from ivr.sandbox.asterisk_conf import (
+        ENGINE_READ,
+        ENGINE_WRITE,
+        AmiUser,
+        AsteriskSettings,
+        render_asterisk_config,
+    )
+
+    secret = settings.resolved_ami_secret()
+    files = render_asterisk_config(
+        AsteriskSettings(ami_port=settings.ami_port, agi_host=agi_host),
+        load_queues(settings.queues_file),
+        (AmiUser(settings.ami_user, secret, ENGINE_READ, ENGINE_WRITE),),
+        sandbox=False,
+    )
+    for rel, text in files.items():
+        target = out / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    (out / "manager.conf").chmod(0o600)
+    print(f"wrote {len(files)} files to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ivr", description=__doc__)
+    parser.add_argument("--config", help="settings file (YAML); IVR_* variables override it")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the engine: FastAGI + AMI + HTTP")
+    sandbox = sub.add_parser("sandbox", help="the Asterisk 22 sandbox (chroot)")
+    sandbox.add_argument("action", choices=["up", "down", "status"])
+    call = sub.add_parser("call", help="place a test call through the sandbox")
+    call.add_argument("--line", required=True, help="the dialled number (DID)")
+    call.add_argument("--caller", required=True, help="the caller's number (ANI)")
+    call.add_argument("--name", default="", help="the caller's name")
+    call.add_argument("--dtmf", default="", help='keys for each menu prompt, e.g. "1 2"')
+    call.add_argument("--talk", type=float, default=0.0, help="seconds to stay once queued")
+    call.add_argument("--timeout", type=float, default=60.0, help="give up after this long")
+    call.add_argument("--ami-user", default="ivr-tester")
+    call.add_argument("--ami-secret-file", default=None)
+    sub.add_parser("demo", help="sandbox + engine + scripted calls, with a summary")
+    conf = sub.add_parser("asterisk-config", help="write Asterisk configs for production")
+    conf.add_argument("--out", required=True, type=Path)
+    conf.add_argument("--agi-host", default="127.0.0.1:4573", help="the engine's host:port")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings(args.config)
+        if args.command == "serve":
+            return _serve(settings)
+        if args.command == "sandbox":
+            return _sandbox(settings, args.action)
+        if args.command == "call":
+            return _call(settings, args)
+        if args.command == "demo":
+            return _demo(settings)
+        return _asterisk_config(settings, args.out, args.agi_host)
+    except ConfigError as exc:
+        print(f"ivr: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from ivr.errors import user_facing
+
+        message = user_facing(exc)
+        if message is None:
+            raise
+        print(f"ivr: {message}", file=sys.stderr)
+        return 2

@@ -1,0 +1,117 @@
+"""Engine settings: a YAML file, then environment overrides (IVR_*)."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SANDBOX_DIR = PROJECT_ROOT / ".sandbox"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_user: str = "ivr-engine"
+    ami_secret: str = field(default="", repr=False)
+    ami_secret_file: str = str(DEFAULT_SANDBOX_DIR / "secrets" / "ivr-engine.secret")
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'ivr.db'}"
+    flows_dir: str = str(PROJECT_ROOT / "flows")
+    queues_file: str = str(PROJECT_ROOT / "queues.yaml")
+    agi_command_timeout: float = 30.0
+    sandbox_dir: str = str(DEFAULT_SANDBOX_DIR)
+
+    def resolved_ami_secret(self) -> str:
+        """The AMI secret: given directly, or read from ami_secret_file."""
+        if self.ami_secret:
+            return self.ami_secret
+        path = Path(self.ami_secret_file)
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"AMI secret: set IVR_AMI_SECRET or IVR_AMI_SECRET_FILE "
+                f"(cannot read {path}: {exc.strerror})"
+            ) from exc
+
+
+# Environment variable -> setting. *_BIND variables take "host:port".
+ENV_SETTINGS: Mapping[str, str] = {
+    "IVR_AMI_HOST": "ami_host",
+    "IVR_AMI_PORT": "ami_port",
+    "IVR_AMI_USER": "ami_user",
+    "IVR_AMI_SECRET": "ami_secret",
+    "IVR_AMI_SECRET_FILE": "ami_secret_file",
+    "IVR_DATABASE_URL": "database_url",
+    "IVR_FLOWS_DIR": "flows_dir",
+    "IVR_QUEUES_FILE": "queues_file",
+    "IVR_SANDBOX_DIR": "sandbox_dir",
+}
+ENV_BINDS: Mapping[str, tuple[str, str]] = {
+    "IVR_AGI_BIND": ("agi_host", "agi_port"),
+    "IVR_HTTP_BIND": ("http_host", "http_port"),
+}
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    if kind is int:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: {name} must be a whole number, got {value!r}") from None
+    if kind is float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: {name} must be a number, got {value!r}") from None
+    if not isinstance(value, str):
+        raise ConfigError(f"{source}: {name} must be text, got {value!r}")
+    return value
+
+
+def _split_bind(value: str, source: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(f"{source}: expected host:port, got {value!r}")
+    return host, int(port)
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from `path` (YAML mapping of setting names), then IVR_* variables."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    path = path or env.get("IVR_CONFIG")
+    if path:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of settings")
+        known = {f.name for f in fields(Settings)}
+        for key, value in data.items():
+            if key not in known:
+                raise ConfigError(f"{path}: unknown setting {key!r} (known: {sorted(known)})")
+            values[key] = _coerce(key, value, str(path))
+    for var, name in ENV_SETTINGS.items():
+        if var in env:
+            values[name] = _coerce(name, env[var], var)
+    for var, (host_name, port_name) in ENV_BINDS.items():
+        if var in env:
+            values[host_name], values[port_name] = _split_bind(env[var], var)
+    return replace(Settings(), **values)

@@ -1,0 +1,13 @@
+"""What a flow needs from a call: the runner never sees AGI directly."""
+
+from typing import Protocol
+
+
+class CallPort(Protocol):
+    async def answer(self) -> None: ...
+
+    async def play(self, prompts: tuple[str, ...]) -> None: ...
+
+    async def ask(self, prompts: tuple[str, ...], timeout_ms: int, max_digits: int) -> str | None:
+        """Play prompts and collect digits; None when the caller pressed nothing."""
+        ...

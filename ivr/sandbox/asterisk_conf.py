@@ -1,0 +1,211 @@
+"""Asterisk configuration generated from the project: the sandbox and docker/ use the same files.
+
+Modules are trimmed to what the engine needs; AMI listens on loopback only, with a
+least-privilege engine user. Secrets are passed in, never written into the repository.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ivr.config import PROJECT_ROOT
+from ivr.queues.model import QueuesConfig
+from ivr.queues.render import render_queues_conf
+
+DIALPLANS_DIR = PROJECT_ROOT / "dialplans"
+
+MODULES = (
+    # dialplan, AGI, queueing, AMI user events
+    "pbx_config.so",
+    "res_speech.so",
+    "res_agi.so",
+    "app_queue.so",
+    "app_userevent.so",
+    "app_playback.so",
+    "app_read.so",
+    "app_senddtmf.so",
+    "app_chanspy.so",
+    "app_stack.so",
+    "app_while.so",
+    "app_verbose.so",
+    "app_originate.so",
+    "app_echo.so",
+    "app_dial.so",
+    "func_logic.so",
+    "func_strings.so",
+    "func_math.so",
+    "func_timeout.so",
+    "func_callerid.so",
+    "func_channel.so",
+    "func_global.so",
+    "func_cut.so",
+    # media: bridging, timing, music on hold, sound formats and codecs
+    "bridge_simple.so",
+    "bridge_softmix.so",
+    "bridge_holding.so",
+    "bridge_builtin_features.so",
+    "res_timing_timerfd.so",
+    "res_musiconhold.so",
+    "format_gsm.so",
+    "format_wav.so",
+    "format_pcm.so",
+    "format_sln.so",
+    "codec_gsm.so",
+    "codec_ulaw.so",
+    "codec_alaw.so",
+    "codec_resample.so",
+    "res_clioriginate.so",
+)
+
+
+@dataclass(frozen=True)
+class AmiUser:
+    name: str
+    secret: str
+    read: str
+    write: str
+
+
+ENGINE_READ = "call,agent,user,system"
+ENGINE_WRITE = "originate,call,agent,user"
+# Sandbox-only user for test calls: reads AGI events to know when a menu waits for DTMF.
+TESTER_READ = "call,agent,user,system,agi,dialplan"
+TESTER_WRITE = "originate,call,agent,user,system,command"
+
+
+@dataclass(frozen=True)
+class AsteriskSettings:
+    ami_port: int = 5038
+    ami_bind: str = "127.0.0.1"
+    agi_host: str = "127.0.0.1:4573"
+    agi_deadline: int = 300
+    fallback_prompt: str = "pls-hold-while-try"
+
+
+def _asterisk_conf() -> str:
+    return """[directories](!)
+astetcdir => /etc/asterisk
+astmoddir => /usr/lib/x86_64-linux-gnu/asterisk/modules
+astvarlibdir => /var/lib/asterisk
+astdbdir => /var/lib/asterisk
+astkeydir => /var/lib/asterisk
+astdatadir => /usr/share/asterisk
+astagidir => /usr/share/asterisk/agi-bin
+astspooldir => /var/spool/asterisk
+astrundir => /var/run/asterisk
+astlogdir => /var/log/asterisk
+astsbindir => /usr/sbin
+
+[options]
+verbose = 0
+debug = 0
+maxfiles = 65536
+defaultlanguage = en
+documentation_language = en_US
+"""
+
+
+def _modules_conf() -> str:
+    loads = "\n".join(f"load = {name}" for name in MODULES)
+    return f"[modules]\nautoload = no\n{loads}\n"
+
+
+def _manager_conf(settings: AsteriskSettings, users: tuple[AmiUser, ...]) -> str:
+    out = [
+        "[general]",
+        "enabled = yes",
+        f"port = {settings.ami_port}",
+        f"bindaddr = {settings.ami_bind}",
+        "displayconnects = no",
+        "",
+    ]
+    for user in users:
+        out += [
+            f"[{user.name}]",
+            f"secret = {user.secret}",
+            "deny = 0.0.0.0/0.0.0.0",
+            "permit = 127.0.0.1/255.255.255.255",
+            f"read = {user.read}",
+            f"write = {user.write}",
+            "writetimeout = 5000",
+            "",
+        ]
+    return "\n".join(out)
+
+
+def _extensions_conf(
+    settings: AsteriskSettings, fallback_queue: str, includes: tuple[str, ...]
+) -> str:
+    lines = [
+        "[general]",
+        "static = yes",
+        "writeprotect = yes",
+        "clearglobalvars = yes",
+        "",
+        "[globals]",
+        f"IVR_AGI_HOST={settings.agi_host}",
+        f"IVR_AGI_DEADLINE={settings.agi_deadline}",
+        f"IVR_FALLBACK_QUEUE={fallback_queue}",
+        f"IVR_FALLBACK_PROMPT={settings.fallback_prompt}",
+        "",
+    ]
+    lines += [f'#include "{name}"' for name in includes]
+    return "\n".join(lines) + "\n"
+
+
+# Core configs the engine does not use: present and empty so Asterisk boots quietly.
+QUIET_EMPTY_CONFS = ("cel.conf", "features.conf", "acl.conf", "udptl.conf", "ccss.conf")
+
+INDICATIONS_CONF = """[general]
+country = us
+[us]
+description = United States
+ringcadence = 2000,4000
+dial = 350+440
+ring = 440+480/2000,0/4000
+busy = 480+620/500,0/500
+congestion = 480+620/250,0/250
+"""
+
+LOGGER_CONF = """[general]
+dateformat = %F %T.%3q
+[logfiles]
+console => notice,warning,error
+messages.log => notice,warning,error,verbose(2)
+"""
+
+MUSICONHOLD_CONF = """[default]
+mode = files
+directory = moh
+"""
+
+
+def render_asterisk_config(
+    settings: AsteriskSettings,
+    queues: QueuesConfig,
+    users: tuple[AmiUser, ...],
+    *,
+    sandbox: bool,
+) -> Mapping[str, str]:
+    """All files for /etc/asterisk, by relative path. `sandbox` adds the test contexts."""
+    dialplan_files = {f"ivr/{p.name}": p.read_text(encoding="utf-8") for p in _dialplans(sandbox)}
+    files = {
+        "asterisk.conf": _asterisk_conf(),
+        "modules.conf": _modules_conf(),
+        "manager.conf": _manager_conf(settings, users),
+        "extensions.conf": _extensions_conf(settings, queues.fallback_queue, tuple(dialplan_files)),
+        "queues.conf": render_queues_conf(queues),
+        "logger.conf": LOGGER_CONF,
+        "musiconhold.conf": MUSICONHOLD_CONF,
+        "cdr.conf": "[general]\nenable = no\n",
+        "indications.conf": INDICATIONS_CONF,
+        **{name: "" for name in QUIET_EMPTY_CONFS},
+    }
+    return {**files, **dialplan_files}
+
+
+def _dialplans(sandbox: bool) -> list[Path]:
+    found = sorted(DIALPLANS_DIR.glob("*.conf"))
+    if sandbox:
+        found += sorted((DIALPLANS_DIR / "sandbox").glob("*.conf"))
+    return found

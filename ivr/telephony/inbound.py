@@ -1,0 +1,61 @@
+"""The `inbound` AGI route: run the line's flow, decide the route, hand back to the dialplan."""
+
+import logging
+from collections.abc import Callable
+
+from ivr.events.model import CallRouted, CallStarted
+from ivr.events.notifier import Notifier
+from ivr.flow.model import FlowLibrary
+from ivr.flow.runner import run_flow
+from ivr.queues.model import QueuesConfig
+from ivr.routing.decide import decide
+from ivr.telephony import names
+from ivr.telephony.agi import AgiChannel
+from ivr.telephony.call_port import AgiCallPort
+
+log = logging.getLogger(__name__)
+
+
+class InboundCall:
+    """Handles one FastAGI request from [ivr-inbound]. Config is read per call, so a
+    reload never changes a call in progress."""
+
+    def __init__(
+        self,
+        flows: Callable[[], FlowLibrary],
+        queues: Callable[[], QueuesConfig],
+        notifier: Notifier,
+    ) -> None:
+        self._flows = flows
+        self._queues = queues
+        self._notifier = notifier
+
+    async def __call__(self, channel: AgiChannel) -> None:
+        number = channel.args[0] if channel.args else channel.extension
+        call_id = channel.unique_id
+        caller = channel.caller_number
+        library, queues = self._flows(), self._queues()
+        self._notifier.publish(CallStarted(call_id, number, caller, channel.channel_name))
+        line, flow = library.flow_for(number)
+        if line is None:
+            log.warning("line %s is not in flows/lines.yaml: default flow %s", number, flow.name)
+        outcome = await run_flow(flow, AgiCallPort(channel))
+        decision = decide(outcome.route.queue, outcome.route.caller_class, queues)
+        path = ">".join(outcome.path)
+        await channel.set_variable(names.VAR_QUEUE, decision.queue)
+        await channel.set_variable(names.VAR_PRIORITY, str(decision.priority))
+        await channel.set_variable(names.VAR_CALLER_CLASS, decision.caller_class)
+        await channel.set_variable(names.VAR_MENU_PATH, path)
+        await channel.set_variable(names.VAR_CALL_ID, call_id)
+        await channel.set_variable(names.VAR_STATUS, names.STATUS_OK)
+        self._notifier.publish(
+            CallRouted(
+                call_id,
+                number,
+                caller,
+                decision.queue,
+                decision.caller_class,
+                decision.priority,
+                outcome.path,
+            )
+        )

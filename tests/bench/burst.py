@@ -1,0 +1,167 @@
+"""Burst benchmark: N simultaneous calls through a small menu, on the engine and on the
+same menu in pure dialplan, in the same run. Prints calls/s for both, their ratio and the
+calls lost. Targets: 0 lost, ratio >= 0.8.
+
+    python -m tests.bench.burst [--calls 2000] [--timeout 180]
+"""
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ivr.telephony.ami import AmiClient
+
+from ivr.calls.tester import tester_ami
+from ivr.config import PROJECT_ROOT, load_settings
+from ivr.sandbox.chroot import Sandbox
+
+LINE = "7000"
+EXPECTED_QUEUE = "connections"  # the caller presses 1
+RATIO_TARGET = 0.8
+
+
+@dataclass
+class Run:
+    variant: str
+    calls: int
+    done: dict[str, dict[str, str]] = field(default_factory=dict)
+    started: float = 0.0
+    finished: float = 0.0
+
+    @property
+    def served(self) -> int:
+        return sum(
+            1
+            for e in self.done.values()
+            if e.get("Via") in ("engine", "dialplan") and e.get("Queue") == EXPECTED_QUEUE
+        )
+
+    @property
+    def lost(self) -> int:
+        return self.calls - self.served
+
+    @property
+    def seconds(self) -> float:
+        return max(self.finished - self.started, 1e-9)
+
+    @property
+    def rate(self) -> float:
+        return self.served / self.seconds
+
+
+async def burst(ami: AmiClient, sandbox: Sandbox, variant: str, calls: int, timeout: float) -> Run:
+    run = Run(variant, calls)
+    prefix = f"bench-{variant}-{int(time.time())}-"
+    all_done = asyncio.Event()
+
+    def on_done(event: Any) -> None:
+        uid = str(event.get("Uniqueid", ""))
+        if event.get("UserEvent") == "IvrBenchDone" and uid.startswith(prefix):
+            run.done[uid] = {"Via": str(event.get("Via", "")), "Queue": str(event.get("Queue", ""))}
+            run.finished = time.monotonic()
+            if len(run.done) >= calls:
+                all_done.set()
+
+    ami.on_event("UserEvent", on_done)
+
+    async def originate(i: int) -> None:
+        await ami.send(
+            {
+                "Action": "Originate",
+                "Channel": f"Local/{LINE}@ivr-bench-{variant}/n",
+                "Context": "ivr-bench-caller",
+                "Exten": "press",
+                "Priority": "1",
+                "CallerID": f"38044{i:07d}",
+                "ChannelId": f"{prefix}{i}-c",
+                "OtherChannelId": f"{prefix}{i}",
+                "Timeout": "30000",
+                "Async": "true",
+            },
+            timeout=60,
+        )
+
+    run.started = time.monotonic()
+    await asyncio.gather(*(originate(i) for i in range(calls)))
+    try:
+        await asyncio.wait_for(all_done.wait(), timeout)
+    except TimeoutError:
+        run.finished = time.monotonic()
+    await _wait_idle(sandbox)
+    return run
+
+
+async def _wait_idle(sandbox: Sandbox, limit: float = 120.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        out = await asyncio.to_thread(sandbox.cli, "core show channels count")
+        if out.strip().startswith("0 active channels"):
+            return
+        await asyncio.sleep(1)
+
+
+def start_engine(db: Path) -> subprocess.Popen[bytes]:
+    env = dict(
+        os.environ,
+        IVR_FLOWS_DIR=str(PROJECT_ROOT / "tests/bench/flows"),
+        IVR_DATABASE_URL=f"sqlite:///{db}",
+    )
+    log = open(PROJECT_ROOT / "var" / "bench-engine.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "ivr", "serve"], env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:8080/health", timeout=1) as reply:
+                if b'"ami_connected": true' in reply.read():
+                    return proc
+        except OSError:
+            pass
+        time.sleep(0.3)
+    proc.terminate()
+    raise SystemExit("bench: the engine did not come up (see var/bench-engine.log)")
+
+
+async def main(calls: int, timeout: float) -> int:
+    settings = load_settings()
+    sandbox = Sandbox(settings.sandbox_dir, settings.queues_file)
+    (PROJECT_ROOT / "var").mkdir(exist_ok=True)
+    db = PROJECT_ROOT / "var" / "bench.db"
+    db.unlink(missing_ok=True)
+    engine = start_engine(db)
+    ami = tester_ami(settings)
+    await ami.connect()
+    try:
+        baseline = await burst(ami, sandbox, "dialplan", calls, timeout)
+        measured = await burst(ami, sandbox, "engine", calls, timeout)
+    finally:
+        await ami.close()
+        engine.terminate()
+        engine.wait(10)
+    ratio = measured.rate / baseline.rate if baseline.rate else 0.0
+    print(f"burst benchmark: {calls} simultaneous calls through a one-key menu")
+    print(f"{'variant':<10} {'served':>7} {'lost':>5} {'seconds':>8} {'calls/s':>8}")
+    for run in (baseline, measured):
+        print(
+            f"{run.variant:<10} {run.served:>7} {run.lost:>5} {run.seconds:>8.2f} {run.rate:>8.1f}"
+        )
+    fallback = sum(1 for e in measured.done.values() if e.get("Via") == "fallback")
+    print(f"engine/dialplan ratio: {ratio:.2f} (target >= {RATIO_TARGET})")
+    print(f"engine calls that fell back: {fallback}; lost: {measured.lost} (target 0)")
+    ok = measured.lost == 0 and ratio >= RATIO_TARGET
+    print("bench:", "targets met" if ok else "TARGETS MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--timeout", type=float, default=180.0)
+    args = parser.parse_args()
+    raise SystemExit(asyncio.run(main(args.calls, args.timeout)))

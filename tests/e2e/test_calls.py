@@ -1,0 +1,91 @@
+"""Calls through the real Asterisk: DID -> FastAGI engine -> menu -> route -> Queue()."""
+
+import asyncio
+from pathlib import Path
+
+from ivr.telephony.ami import AmiClient
+
+from ivr.app import Engine
+from ivr.calls.place import place_call
+
+
+async def test_new_connection_caller_is_routed_with_priority(
+    engine: Engine, tester: AmiClient
+) -> None:
+    report = await place_call(tester, "5552000", "+380441234567", ["1"], timeout=30)
+
+    assert report.via == "engine", report.summary()
+    assert report.path == "welcome:1"
+    assert (report.queue, report.caller_class, report.priority) == (
+        "connections",
+        "new_connection",
+        "10",
+    )
+    assert report.queued_in == "connections"
+    assert report.dtmf_sent == ["1"]
+
+
+async def test_two_level_menu_reaches_tv_queue(engine: Engine, tester: AmiClient) -> None:
+    report = await place_call(tester, "5551000", "+380441234568", ["2", "2"], timeout=30)
+
+    assert report.via == "engine", report.summary()
+    assert report.path == "welcome:2>support:2"
+    assert (report.queued_in, report.priority) == ("tv", "5")
+
+
+async def test_call_is_journaled_off_the_call_path(engine: Engine, tester: AmiClient) -> None:
+    report = await place_call(tester, "5553000", "+380322220003", ["2", "1"], timeout=30)
+    assert report.ok, report.summary()
+    await asyncio.sleep(0.5)  # the Hangup event travels over AMI after the call
+    await engine.journal.flush()
+
+    row = engine.repository.get(report.call_id)
+    assert row is not None
+    assert (row.line, row.caller, row.queue, row.priority) == (
+        "5553000",
+        "+380322220003",
+        "internet",
+        5,
+    )
+    assert row.menu_path == "welcome:2>support:1"
+    assert row.queued_at is not None and row.ended_at is not None
+
+
+async def test_engine_down_takes_fallback_and_still_queues(
+    sandbox: object, tester: AmiClient
+) -> None:
+    report = await place_call(tester, "5551000", "+380441234569", ["1"], timeout=30)
+
+    assert report.via == "fallback", report.summary()
+    assert report.fallback_reason.startswith("FAILURE")
+    assert report.queued_in == "general"
+    assert report.dtmf_sent == []
+
+
+async def test_engine_error_takes_fallback_and_is_journaled(
+    sandbox: object, settings: object, tester: AmiClient, tmp_path: Path
+) -> None:
+    from tests.e2e.conftest import engine_settings
+
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "lines.yaml").write_text("default_flow: broken\nlines: []\n")
+    # A menu with nowhere to go on timeout: the flow ends without a route (an engine error).
+    (flows / "broken.yaml").write_text(
+        "name: broken\nstart: m\nnodes:\n  m: {type: menu, prompt: beep, timeout: 0.3, retries: 0,"
+        " options: {'1': r}}\n  r: {type: route, queue: internet, class: existing_service}\n"
+    )
+    engine = Engine(engine_settings(settings, tmp_path, flows_dir=str(flows)))  # type: ignore[arg-type]
+    await engine.start()
+    try:
+        report = await place_call(tester, "5551000", "+380441234570", [], timeout=30)
+        await asyncio.sleep(0.5)
+        await engine.journal.flush()
+        row = engine.repository.get(report.call_id)
+    finally:
+        await engine.stop()
+
+    assert report.via == "fallback", report.summary()
+    assert report.fallback_reason == "SUCCESS/error"
+    assert report.queued_in == "general"
+    assert row is not None and row.fell_back and row.queue == "general"

@@ -1,0 +1,85 @@
+"""The generated Asterisk configuration: least-privilege AMI, trimmed modules, queues."""
+
+from pathlib import Path
+
+import pytest
+
+from ivr.config import PROJECT_ROOT
+from ivr.queues.model import QueuesConfigError, load_queues, parse_queues
+from ivr.sandbox.asterisk_conf import (
+    ENGINE_READ,
+    ENGINE_WRITE,
+    AmiUser,
+    AsteriskSettings,
+    render_asterisk_config,
+)
+from ivr.sandbox.chroot import SandboxError, host_debian_mirror
+
+QUEUES = load_queues(PROJECT_ROOT / "queues.yaml")
+ENGINE = AmiUser("ivr-engine", "s3cret", ENGINE_READ, ENGINE_WRITE)
+
+
+def render(sandbox: bool) -> dict[str, str]:
+    return dict(render_asterisk_config(AsteriskSettings(), QUEUES, (ENGINE,), sandbox=sandbox))
+
+
+def test_manager_binds_loopback_with_least_privilege() -> None:
+    manager = render(False)["manager.conf"]
+    assert "bindaddr = 127.0.0.1" in manager
+    assert "deny = 0.0.0.0/0.0.0.0" in manager and "permit = 127.0.0.1/255.255.255.255" in manager
+    assert "read = call,agent,user,system" in manager
+    assert "write = originate,call,agent,user" in manager
+
+
+def test_modules_are_trimmed_and_include_agi_and_queue() -> None:
+    modules = render(False)["modules.conf"]
+    assert "autoload = no" in modules
+    for needed in ("res_agi.so", "res_speech.so", "app_queue.so", "pbx_config.so"):
+        assert f"load = {needed}" in modules
+
+
+def test_production_config_has_no_test_contexts() -> None:
+    prod, box = render(False), render(True)
+    assert "ivr/ivr.conf" in prod and "ivr/ivr-test.conf" not in prod
+    assert "ivr/ivr-test.conf" in box
+    assert '#include "ivr/ivr-test.conf"' in box["extensions.conf"]
+
+
+def test_queues_conf_has_service_level_and_ring_time() -> None:
+    queues = render(False)["queues.conf"]
+    assert "[connections]" in queues and "[general]" in queues
+    assert "servicelevel = 20" in queues
+    assert "timeout = 15" in queues and "ringinuse = no" in queues
+
+
+def test_queues_yaml_errors_name_the_key() -> None:
+    with pytest.raises(QueuesConfigError, match=r"queues.x.strategy: expected one of"):
+        parse_queues(
+            {"caller_classes": {}, "queues": {"x": {"strategy": "fastest"}}, "fallback_queue": "x"}
+        )
+    with pytest.raises(QueuesConfigError, match=r"fallback_queue: 'nope' is not a queue"):
+        parse_queues({"caller_classes": {}, "queues": {"x": {}}, "fallback_queue": "nope"})
+    with pytest.raises(
+        QueuesConfigError, match=r"caller_classes.vip.priority: expected an integer"
+    ):
+        parse_queues(
+            {
+                "caller_classes": {"vip": {"priority": "high"}},
+                "queues": {"x": {}},
+                "fallback_queue": "x",
+            }
+        )
+
+
+def test_mirror_is_read_from_host_sources(tmp_path: Path) -> None:
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: x\n\n"
+        "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n"
+    )
+    assert host_debian_mirror(tmp_path) == "http://mirror.example/debian"
+
+
+def test_mirror_missing_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SandboxError, match="no Debian archive"):
+        host_debian_mirror(tmp_path)
