@@ -80,9 +80,10 @@ async def place_call(
 ) -> CallReport:
     """Call `line` as `caller`, answer menus with `dtmf` tokens (one per prompt), stay
     `talk` seconds once queued, then hang up. Needs an AMI user that reads `agi` events."""
+    # Asterisk checks new uniqueids by prefix: neither id may be a prefix of the other.
     call_id = f"ivrtest-{uuid.uuid4().hex[:12]}"
-    menu_side, caller_side = call_id, f"{call_id}-c"
-    report = CallReport(line=line, caller=caller, call_id=call_id)
+    menu_side, caller_side = f"{call_id}-m", f"{call_id}-c"
+    report = CallReport(line=line, caller=caller, call_id=menu_side)
     tokens = deque(dtmf)
     done = asyncio.Event()
     queued = asyncio.Event()
@@ -124,7 +125,7 @@ async def place_call(
                 report.outcome = f"originate failed (reason {event.get('Reason', '?')})"
                 done.set()
 
-    unsubscribe = ami.subscribe(on_event)
+    ami.on_event("*", on_event)
     try:
         await ami.send(
             {
@@ -156,6 +157,6 @@ async def place_call(
             # Hangup finds a channel by its uniqueid as well as by its name.
             with contextlib.suppress(Exception):
                 await ami.hangup(caller_side)
-        unsubscribe()
+        ami.off_event("*", on_event)
         report.seconds = time.monotonic() - started
     return report

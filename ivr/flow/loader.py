@@ -46,7 +46,7 @@ def parse_flow(data: Any, source: str) -> Flow:
             continue
         kind = spec.get("type")
         step = STEP_TYPES.get(kind) if isinstance(kind, str) else None
-        if step is None:
+        if step is None or not isinstance(kind, str):
             errors.append(
                 f"{source}: nodes.{node_id}.type: {kind!r} is not one of {sorted(STEP_TYPES)}"
             )
@@ -89,7 +89,7 @@ def _parse_lines(data: Any, source: str, flows: dict[str, Flow]) -> tuple[dict[s
         elif number in lines:
             errors.append(f"{where}.number: {number} is listed twice")
         try:
-            sphere = Sphere(raw.get("sphere"))
+            sphere = Sphere(str(raw.get("sphere")))
         except ValueError:
             errors.append(f"{where}.sphere: expected one of {[s.value for s in Sphere]}")
             continue

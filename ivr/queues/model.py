@@ -1,5 +1,6 @@
 """queues.yaml as a frozen, validated model."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,8 @@ STRATEGIES = frozenset(
         "rrordered",
     }
 )
+QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+RESERVED_NAMES = ("general",)  # [general] is queues.conf's own settings section
 QUEUE_SETTINGS = ("answer_target", "talk_guideline", "ring_time", "retry", "wrapup")
 
 
@@ -78,6 +81,10 @@ def parse_queues(data: Any, source: str = "queues.yaml") -> QueuesConfig:
     queues = {}
     for name, spec in _mapping(root.get("queues"), f"{source}: queues").items():
         where = f"{source}: queues.{name}"
+        if not QUEUE_NAME.fullmatch(str(name)) or name in RESERVED_NAMES:
+            raise QueuesConfigError(
+                f"{where}: a queue name is letters, digits, '_' or '-', and not {RESERVED_NAMES}"
+            )
         spec = _mapping(spec or {}, where)
         merged = {**defaults, **spec}
         strategy = merged.get("strategy", "rrmemory")

@@ -133,7 +133,9 @@ class AgiChannel(Request):  # type: ignore[misc]
         if any(char in line for char in "\r\n\0"):
             raise UnsafeValue(f"AGI command contains CR, LF or NUL: {line!r}")
         if self._desynchronised:
-            raise AgiError(f"{self!r}: an earlier command timed out; replies are out of sync")
+            raise AgiError(
+                f"{self!r}: replies are out of sync after an earlier timeout or bad reply"
+            )
         limit = self.timeout if timeout is None else timeout
         async with self._lock:
             try:
@@ -319,10 +321,11 @@ class FastAgiServer(Application):  # type: ignore[misc]
         """Stop listening, let in-flight calls finish for `grace` seconds, then cancel them."""
         if self._server is not None:
             self._server.close()
-        try:
-            await asyncio.wait_for(self._idle.wait(), grace)
-        except TimeoutError:
-            log.warning("cancelling %d AGI session(s) still running", self.active)
+        if self.active:
+            try:
+                await asyncio.wait_for(self._idle.wait(), grace)
+            except TimeoutError:
+                log.warning("cancelling %d AGI session(s) still running", self.active)
         await self._connections.cancel_all()
         if self._server is not None:
             await self._server.wait_closed()

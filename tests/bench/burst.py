@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ivr.telephony.ami import AmiClient
-
 from ivr.calls.tester import tester_ami
 from ivr.config import PROJECT_ROOT, load_settings
 from ivr.sandbox.chroot import Sandbox
+from ivr.telephony.ami import AmiClient
 
 LINE = "7000"
 EXPECTED_QUEUE = "connections"  # the caller presses 1
@@ -80,8 +79,8 @@ async def burst(ami: AmiClient, sandbox: Sandbox, variant: str, calls: int, time
                 "Exten": "press",
                 "Priority": "1",
                 "CallerID": f"38044{i:07d}",
-                "ChannelId": f"{prefix}{i}-c",
-                "OtherChannelId": f"{prefix}{i}",
+                "ChannelId": f"{prefix}{i:05d}-c",
+                "OtherChannelId": f"{prefix}{i:05d}-m",
                 "Timeout": "30000",
                 "Async": "true",
             },

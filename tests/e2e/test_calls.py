@@ -3,10 +3,9 @@
 import asyncio
 from pathlib import Path
 
-from ivr.telephony.ami import AmiClient
-
 from ivr.app import Engine
 from ivr.calls.place import place_call
+from ivr.telephony.ami import AmiClient
 
 
 async def test_new_connection_caller_is_routed_with_priority(
@@ -58,7 +57,7 @@ async def test_engine_down_takes_fallback_and_still_queues(
 
     assert report.via == "fallback", report.summary()
     assert report.fallback_reason.startswith("FAILURE")
-    assert report.queued_in == "general"
+    assert report.queued_in == "first_line"
     assert report.dtmf_sent == []
 
 
@@ -87,5 +86,5 @@ async def test_engine_error_takes_fallback_and_is_journaled(
 
     assert report.via == "fallback", report.summary()
     assert report.fallback_reason == "SUCCESS/error"
-    assert report.queued_in == "general"
-    assert row is not None and row.fell_back and row.queue == "general"
+    assert report.queued_in == "first_line"
+    assert row is not None and row.fell_back and row.queue == "first_line"

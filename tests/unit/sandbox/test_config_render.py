@@ -47,7 +47,7 @@ def test_production_config_has_no_test_contexts() -> None:
 
 def test_queues_conf_has_service_level_and_ring_time() -> None:
     queues = render(False)["queues.conf"]
-    assert "[connections]" in queues and "[general]" in queues
+    assert "[connections]" in queues and "[first_line]" in queues
     assert "servicelevel = 20" in queues
     assert "timeout = 15" in queues and "ringinuse = no" in queues
 
@@ -83,3 +83,8 @@ def test_mirror_is_read_from_host_sources(tmp_path: Path) -> None:
 def test_mirror_missing_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SandboxError, match="no Debian archive"):
         host_debian_mirror(tmp_path)
+
+
+def test_queue_named_general_is_refused() -> None:
+    with pytest.raises(QueuesConfigError, match=r"queues.general: a queue name"):
+        parse_queues({"caller_classes": {}, "queues": {"general": {}}, "fallback_queue": "general"})

@@ -1,0 +1,59 @@
+"""Read side of the call journal: plain frozen views, so callers never hold ORM objects."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.storage.models import CallRecord
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecordView:
+    """One row of the call journal (timestamps are aware, in UTC)."""
+
+    id: int
+    call_id: str
+    line: str | None
+    caller: str | None
+    channel: str | None
+    started_at: datetime | None
+    routed_at: datetime | None
+    queue: str | None
+    caller_class: str | None
+    priority: int | None
+    menu_path: str | None
+    fell_back: bool
+    fallback_reason: str | None
+    queued_at: datetime | None
+    ended_at: datetime | None
+    hangup_cause: str | None
+    outcome: str | None
+
+    @classmethod
+    def of(cls, record: CallRecord) -> "CallRecordView":
+        return cls(**{f.name: getattr(record, f.name) for f in fields(cls)})
+
+
+class JournalRepository:
+    """Blocking queries: call them from a thread (asyncio.to_thread) in async code."""
+
+    def __init__(self, session_factory: Callable[[], Session]) -> None:
+        self._session_factory = session_factory
+
+    def get(self, call_id: str) -> CallRecordView | None:
+        with self._session_factory() as session:
+            record = session.scalars(
+                select(CallRecord).where(CallRecord.call_id == call_id)
+            ).one_or_none()
+            return CallRecordView.of(record) if record is not None else None
+
+    def recent(self, limit: int = 50) -> list[CallRecordView]:
+        """The newest calls first (by first journal write)."""
+        with self._session_factory() as session:
+            records = session.scalars(
+                select(CallRecord).order_by(CallRecord.id.desc()).limit(limit)
+            ).all()
+            return [CallRecordView.of(record) for record in records]
