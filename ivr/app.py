@@ -10,7 +10,6 @@ from aiohttp import web
 from ivr.config import Settings
 from ivr.events.from_ami import AmiEventTranslator
 from ivr.events.notifier import Notifier
-from ivr.events.to_ami import AmiEventPublisher
 from ivr.flow.loader import load_library
 from ivr.flow.model import FlowLibrary
 from ivr.queues.model import QueuesConfig, load_queues
@@ -59,12 +58,9 @@ class Engine:
         await asyncio.to_thread(migrate, s.database_url)
         self.tasks.spawn(self.journal.run(), name="journal")
         self.ami = AmiClient(s.ami_host, s.ami_port, s.ami_user, s.resolved_ami_secret())
-        publisher = AmiEventPublisher(self.ami)
-        self.notifier.subscribe(publisher)
         translator = AmiEventTranslator(self.notifier)
         for pattern in ("UserEvent", "QueueCallerJoin", "Hangup"):
             self.ami.on_event(pattern, translator)
-        self.tasks.spawn(publisher.run(), name="ami-events")
         self.tasks.spawn(self._connect_ami(), name="ami-connect")
         self.agi = FastAgiServer(self.routes(), command_timeout=s.agi_command_timeout)
         self._servers.append(await self.agi.start(s.agi_host, s.agi_port))

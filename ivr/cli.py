@@ -90,6 +90,7 @@ def _demo(settings: Settings) -> int:
 def _asterisk_config(settings: Settings, out: Path, agi_host: str) -> int:
     from ivr.queues.model import load_queues
     from ivr.sandbox.asterisk_conf import (
+        ENGINE_EVENTS,
         ENGINE_READ,
         ENGINE_WRITE,
         AmiUser,
@@ -101,7 +102,7 @@ def _asterisk_config(settings: Settings, out: Path, agi_host: str) -> int:
     files = render_asterisk_config(
         AsteriskSettings(ami_port=settings.ami_port, agi_host=agi_host),
         load_queues(settings.queues_file),
-        (AmiUser(settings.ami_user, secret, ENGINE_READ, ENGINE_WRITE),),
+        (AmiUser(settings.ami_user, secret, ENGINE_READ, ENGINE_WRITE, ENGINE_EVENTS),),
         sandbox=False,
     )
     for rel, text in files.items():

@@ -105,7 +105,7 @@ async def place_call(
                 report.path = str(event.get("Path", ""))
                 report.queue = str(event.get("Queue", ""))
                 report.caller_class = str(event.get("Class", ""))
-                report.priority = str(event.get("Priority", ""))
+                report.priority = str(event.get("QueuePriority", ""))
         elif name == "UserEvent" and event.get("UserEvent") == names.EVENT_FALLBACK:
             if _uid(event) == menu_side:
                 report.via = "fallback"

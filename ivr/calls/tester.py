@@ -7,7 +7,10 @@ from ivr.telephony.ami import AmiClient
 
 
 def tester_ami(
-    settings: Settings, user: str = "ivr-tester", secret_file: str | None = None
+    settings: Settings,
+    user: str = "ivr-tester",
+    secret_file: str | None = None,
+    events: str = "on",
 ) -> AmiClient:
     path = (
         Path(secret_file)
@@ -21,4 +24,4 @@ def tester_ami(
             f"AMI secret for {user}: cannot read {path} ({exc.strerror}); "
             "run `ivr sandbox up` or pass --ami-secret-file"
         ) from exc
-    return AmiClient(settings.ami_host, settings.ami_port, user, secret)
+    return AmiClient(settings.ami_host, settings.ami_port, user, secret, events=events)

@@ -4,7 +4,7 @@ from typing import Protocol
 
 
 class CallPort(Protocol):
-    async def answer(self) -> None: ...
+    """A call that the dialplan has answered already."""
 
     async def play(self, prompts: tuple[str, ...]) -> None: ...
 

@@ -22,7 +22,6 @@ class FlowOutcome:
 
 async def run_flow(flow: Flow, port: CallPort) -> FlowOutcome:
     ctx = StepContext(port=port)
-    await port.answer()
     node_id: str | None = flow.start
     for _ in range(MAX_STEPS):
         if node_id is None:

@@ -64,10 +64,17 @@ class AmiUser:
     secret: str
     read: str
     write: str
+    event_filter: str = ""  # a regex an event must match to be sent ("": every event)
 
 
 ENGINE_READ = "call,agent,user,system"
 ENGINE_WRITE = "originate,call,agent,user"
+# The engine listens to queue and agent events, hangups and the dialplan's fallback event; every other
+# channel event (several per call) would only cost CPU on both sides during a burst.
+ENGINE_EVENTS = (
+    "(Event: (QueueCaller|QueueMember|QueueEntry|Agent|Hangup|OriginateResponse"
+    "|FullyBooted|Shutdown|Reload)|UserEvent: IvrFallback)"
+)
 # Sandbox-only user for test calls: reads AGI events to know when a menu waits for DTMF.
 TESTER_READ = "call,agent,user,system,agi,dialplan"
 TESTER_WRITE = "originate,call,agent,user,system,command"
@@ -128,6 +135,7 @@ def _manager_conf(settings: AsteriskSettings, users: tuple[AmiUser, ...]) -> str
             f"read = {user.read}",
             f"write = {user.write}",
             "writetimeout = 5000",
+            *([f"eventfilter = {user.event_filter}"] if user.event_filter else []),
             "",
         ]
     return "\n".join(out)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ivr.queues.model import load_queues
 from ivr.sandbox.asterisk_conf import (
+    ENGINE_EVENTS,
     ENGINE_READ,
     ENGINE_WRITE,
     TESTER_READ,
@@ -119,7 +120,9 @@ class Sandbox:
 
     def write_config(self) -> None:
         users = (
-            AmiUser(ENGINE_USER, self.secret(ENGINE_USER), ENGINE_READ, ENGINE_WRITE),
+            AmiUser(
+                ENGINE_USER, self.secret(ENGINE_USER), ENGINE_READ, ENGINE_WRITE, ENGINE_EVENTS
+            ),
             AmiUser(TESTER_USER, self.secret(TESTER_USER), TESTER_READ, TESTER_WRITE),
         )
         files = render_asterisk_config(
@@ -164,7 +167,7 @@ class Sandbox:
             while self.is_running() and time.monotonic() < deadline:
                 time.sleep(0.2)
             if self.is_running():
-                pid = self._pid()
+                pid = self.pid()
                 if pid:
                     os.kill(pid, 9)
         self._umount_proc()
@@ -177,7 +180,7 @@ class Sandbox:
         return SandboxStatus(built=built, running=running, version=version, detail=detail)
 
     def is_running(self) -> bool:
-        pid = self._pid()
+        pid = self.pid()
         return (
             pid is not None and Path(f"/proc/{pid}").exists() and self._cli_ok("core show version")
         )
@@ -190,7 +193,7 @@ class Sandbox:
         return self.root / "var" / "log" / "asterisk" / "messages.log"
 
     # -- helpers -----------------------------------------------------------------------
-    def _pid(self) -> int | None:
+    def pid(self) -> int | None:
         try:
             return int((self.root / "run/asterisk/asterisk.pid").read_text().strip())
         except (OSError, ValueError):

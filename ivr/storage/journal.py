@@ -207,12 +207,14 @@ class CallJournal:
         self,
         session_factory: SessionFactory,
         *,
-        batch_size: int = 500,
+        batch_size: int = 5000,
+        linger: float = 1.0,
         retry_initial: float = 0.5,
         retry_max: float = 30.0,
     ) -> None:
         self._session_factory = session_factory
         self._batch_size = batch_size
+        self._linger = linger  # wait this long for a batch to fill: fewer, larger commits
         self._retry_initial = retry_initial
         self._retry_max = retry_max
         self._queue: deque[Event] = deque()
@@ -284,6 +286,8 @@ class CallJournal:
                     return
                 self._wakeup.clear()
                 await self._wakeup.wait()
+                if len(self._queue) < self._batch_size and not self._waiters:
+                    await self._pause(self._linger)
                 continue
             batch = tuple(self._batch)
             try:

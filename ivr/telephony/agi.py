@@ -354,24 +354,26 @@ class FastAgiServer(Application):  # type: ignore[misc]
         headers: dict[str, str] = {}
         try:
             async with asyncio.timeout(self.header_timeout):
-                for _ in range(MAX_HEADER_LINES):
-                    raw = await reader.readline()
-                    if not raw.endswith(b"\n"):
-                        log.debug("AGI connection closed before the end of its headers")
-                        return None
-                    line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                    if not line:
-                        return headers
-                    name, _, value = line.partition(":")
-                    headers[name.strip()] = value.removeprefix(" ")
+                # One read for the whole block: Asterisk writes each header line on its own.
+                block = await reader.readuntil(b"\n\n")
+        except asyncio.IncompleteReadError:
+            log.debug("AGI connection closed before the end of its headers")
+            return None
         except TimeoutError:
             log.warning("AGI headers not received within %ss", self.header_timeout)
             return None
-        except (ValueError, ConnectionError) as exc:
+        except (asyncio.LimitOverrunError, ValueError, ConnectionError) as exc:
             log.warning("AGI headers unreadable: %s", exc)
             return None
-        log.warning("AGI request with more than %d header lines refused", MAX_HEADER_LINES)
-        return None
+        lines = block.decode("utf-8", "replace").splitlines()
+        if len(lines) > MAX_HEADER_LINES:
+            log.warning("AGI request with more than %d header lines refused", MAX_HEADER_LINES)
+            return None
+        for line in lines:
+            if line:
+                name, _, value = line.partition(":")
+                headers[name.strip()] = value.removeprefix(" ")
+        return headers
 
     async def _serve(self, channel: AgiChannel) -> None:
         handler = self._route.get(channel.route)

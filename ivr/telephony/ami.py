@@ -237,8 +237,10 @@ class AmiClient:
         ping_interval: float = 10.0,
         action_timeout: float = 5.0,
         reconnect_delay: float = 1.0,
+        events: str = "on",
     ) -> None:
         self.host = host
+        self._events = ami_header(events)  # Login's event mask: "on", "off" or classes
         self.port = port
         self._username = ami_header(username)
         self._secret = ami_header(secret)
@@ -439,7 +441,7 @@ class AmiClient:
             "Action": "Login",
             "Username": self._username,
             "Secret": self._secret,
-            "Events": "on",
+            "Events": self._events,
         }
         try:
             await _send_on(protocol, login, self.action_timeout)

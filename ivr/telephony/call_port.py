@@ -10,9 +10,6 @@ class AgiCallPort:
     def __init__(self, channel: AgiChannel) -> None:
         self._channel = channel
 
-    async def answer(self) -> None:
-        await self._channel.answer()
-
     async def play(self, prompts: tuple[str, ...]) -> None:
         for prompt in prompts:
             await self._channel.stream_file(prompt)

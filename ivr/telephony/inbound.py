@@ -42,12 +42,16 @@ class InboundCall:
         outcome = await run_flow(flow, AgiCallPort(channel))
         decision = decide(outcome.route.queue, outcome.route.caller_class, queues)
         path = ">".join(outcome.path)
-        await channel.set_variable(names.VAR_QUEUE, decision.queue)
-        await channel.set_variable(names.VAR_PRIORITY, str(decision.priority))
-        await channel.set_variable(names.VAR_CALLER_CLASS, decision.caller_class)
-        await channel.set_variable(names.VAR_MENU_PATH, path)
-        await channel.set_variable(names.VAR_CALL_ID, call_id)
-        await channel.set_variable(names.VAR_STATUS, names.STATUS_OK)
+        # One MSet for the whole route (a round trip per variable costs both sides in a
+        # burst); IVR_STATUS comes last, so the dialplan never sees a half-set route.
+        await channel.exec(
+            "MSet",
+            f"{names.VAR_QUEUE}={decision.queue}",
+            f"{names.VAR_PRIORITY}={decision.priority}",
+            f"{names.VAR_CALLER_CLASS}={decision.caller_class}",
+            f"{names.VAR_MENU_PATH}={path}",
+            f"{names.VAR_STATUS}={names.STATUS_OK}",
+        )
         self._notifier.publish(
             CallRouted(
                 call_id,

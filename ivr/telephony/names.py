@@ -13,11 +13,10 @@ VAR_CALLER_CLASS: Final = "IVR_CLASS"  # caller class (new_connection, existing_
 VAR_MENU_PATH: Final = "IVR_PATH"  # the menu path, e.g. "main:1>internet:2"
 VAR_LINE: Final = "IVR_LINE"  # the dialled line (DID); set by the dialplan
 VAR_FALLBACK: Final = "IVR_FALLBACK"  # "1" when the dialplan took the fallback path
-VAR_CALL_ID: Final = "IVR_CALL_ID"  # the engine's call id (the channel's UNIQUEID)
 
 STATUS_OK: Final = "ok"
 
-# UserEvents the engine (or its dialplan) emits on AMI.
+# UserEvents the engine's dialplan emits on AMI (dialplans/ivr.conf).
 EVENT_ROUTE: Final = "IvrRoute"  # the engine routed a call
 EVENT_FALLBACK: Final = "IvrFallback"  # the dialplan took the fallback path
 

@@ -16,10 +16,6 @@ class ScriptedCaller:
         self.keys = deque(keys)
         self.played: list[str] = []
         self.asked: list[tuple[tuple[str, ...], int]] = []
-        self.answered = False
-
-    async def answer(self) -> None:
-        self.answered = True
 
     async def play(self, prompts: tuple[str, ...]) -> None:
         self.played.extend(prompts)
@@ -36,7 +32,6 @@ async def test_new_connection_key_routes_to_connections() -> None:
     caller = ScriptedCaller(["1"])
     outcome = await run_flow(MAIN, caller)
 
-    assert caller.answered
     assert outcome.route.queue == "connections"
     assert outcome.route.caller_class == "new_connection"
     assert outcome.path == ("welcome:1",)

@@ -139,8 +139,14 @@ async def test_silent_connection_closed_after_header_timeout(serve: Serve) -> No
 
 async def test_absurd_header_refused(serve: Serve) -> None:
     _, port = await serve({})
-    flood = await FakeAsterisk.open(port, "agi_x: y\n" * 1000)
+    flood = await FakeAsterisk.open(port, "agi_x: y\n" * 10_000)  # past the 64 KiB limit
     await flood.expect_eof()
+
+
+async def test_too_many_header_lines_refused(serve: Serve) -> None:
+    _, port = await serve({})
+    many = await FakeAsterisk.open(port, "agi_x: y\n" * 1000 + "\n")
+    await many.expect_eof()
 
 
 # --- 2. routes, query string, arguments, headers -------------------------------------------
