@@ -69,8 +69,8 @@ class AmiUser:
 
 ENGINE_READ = "call,agent,user,system"
 ENGINE_WRITE = "originate,call,agent,user"
-# The engine listens to queue and agent events, hangups and the dialplan's fallback event; every other
-# channel event (several per call) would only cost CPU on both sides during a burst.
+# The engine listens to queue and agent events, hangups and the dialplan's fallback event;
+# every other channel event (several per call) would only cost CPU during a burst.
 ENGINE_EVENTS = (
     "(Event: (QueueCaller|QueueMember|QueueEntry|Agent|Hangup|OriginateResponse"
     "|FullyBooted|Shutdown|Reload)|UserEvent: IvrFallback)"
