@@ -9,7 +9,9 @@ from typing import Any
 import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SANDBOX_DIR = PROJECT_ROOT / ".sandbox"
+# One sandbox per machine: every checkout (and CI's clean clone) reuses the chroot and
+# reconfigures the running Asterisk instead of fighting over its ports.
+DEFAULT_SANDBOX_DIR = Path("/var/lib/ivr/sandbox")
 
 
 class ConfigError(ValueError):
@@ -22,7 +24,7 @@ class Settings:
     ami_port: int = 5038
     ami_user: str = "ivr-engine"
     ami_secret: str = field(default="", repr=False)
-    ami_secret_file: str = str(DEFAULT_SANDBOX_DIR / "secrets" / "ivr-engine.secret")
+    ami_secret_file: str = ""  # default: the sandbox's secret for ami_user
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
     http_host: str = "127.0.0.1"
@@ -37,7 +39,7 @@ class Settings:
         """The AMI secret: given directly, or read from ami_secret_file."""
         if self.ami_secret:
             return self.ami_secret
-        path = Path(self.ami_secret_file)
+        path = Path(self.ami_secret_file or sandbox_secret_file(self.sandbox_dir, self.ami_user))
         try:
             return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
@@ -45,6 +47,10 @@ class Settings:
                 f"AMI secret: set IVR_AMI_SECRET or IVR_AMI_SECRET_FILE "
                 f"(cannot read {path}: {exc.strerror})"
             ) from exc
+
+
+def sandbox_secret_file(sandbox_dir: str | Path, user: str) -> Path:
+    return Path(sandbox_dir) / "secrets" / f"{user}.secret"
 
 
 # Environment variable -> setting. *_BIND variables take "host:port".

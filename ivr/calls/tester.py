@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ivr.config import ConfigError, Settings
+from ivr.config import ConfigError, Settings, sandbox_secret_file
 from ivr.telephony.ami import AmiClient
 
 
@@ -12,11 +12,7 @@ def tester_ami(
     secret_file: str | None = None,
     events: str = "on",
 ) -> AmiClient:
-    path = (
-        Path(secret_file)
-        if secret_file
-        else Path(settings.sandbox_dir) / "secrets" / f"{user}.secret"
-    )
+    path = Path(secret_file) if secret_file else sandbox_secret_file(settings.sandbox_dir, user)
     try:
         secret = path.read_text(encoding="utf-8").strip()
     except OSError as exc:

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivr.config import sandbox_secret_file
 from ivr.queues.model import load_queues
 from ivr.sandbox.asterisk_conf import (
     ENGINE_EVENTS,
@@ -111,7 +112,7 @@ class Sandbox:
     # -- configuration -----------------------------------------------------------------
     def secret(self, user: str) -> str:
         """The generated AMI secret of a sandbox user (made on first use, mode 0600)."""
-        path = self.secrets_dir / f"{user}.secret"
+        path = sandbox_secret_file(self.dir, user)
         if not path.exists():
             self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             path.write_text(secrets.token_urlsafe(24))
