@@ -5,12 +5,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from ivr.telephony.ami import AmiClient
 
 from ivr.app import Engine
 from ivr.calls.tester import tester_ami
 from ivr.config import Settings, load_settings
 from ivr.sandbox.chroot import Sandbox, SandboxError
+from ivr.telephony.ami import AmiClient
 
 
 @pytest.fixture(scope="session")

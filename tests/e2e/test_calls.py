@@ -88,3 +88,45 @@ async def test_engine_error_takes_fallback_and_is_journaled(
     assert report.fallback_reason == "SUCCESS/error"
     assert report.queued_in == "first_line"
     assert row is not None and row.fell_back and row.queue == "first_line"
+
+
+async def test_hostile_caller_id_is_routed_and_stored_verbatim(
+    engine: Engine, tester: AmiClient
+) -> None:
+    name = 'Іван "Петро", ${SHELL(id)} $[1+1] \\ Ködmön'
+    number = "0441234567"
+    report = await place_call(tester, "5552000", number, ["1"], caller_name=name, timeout=30)
+    await asyncio.sleep(0.5)
+    await engine.journal.flush()
+
+    assert report.via == "engine", report.summary()
+    assert report.queued_in == "connections"
+    row = engine.repository.get(report.call_id)
+    assert row is not None and row.caller == number and row.queue == "connections"
+
+
+async def test_hung_engine_hits_the_deadline_and_falls_back(
+    sandbox: object, tester: AmiClient
+) -> None:
+    """FastAGI has no read timeout: a server that accepts and never answers would hold the
+    caller forever without the dialplan's absolute deadline."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def accept_and_hang(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(accept_and_hang, "127.0.0.1", 4573)
+    await tester.send({"Action": "Setvar", "Variable": "IVR_AGI_DEADLINE", "Value": "2"})
+    try:
+        report = await place_call(tester, "5551000", "+380441234571", ["1"], timeout=30)
+    finally:
+        await tester.send({"Action": "Setvar", "Variable": "IVR_AGI_DEADLINE", "Value": "300"})
+        server.close()
+        for writer in held:
+            writer.close()
+
+    assert held, "Asterisk never connected to the hung engine"
+    assert report.via == "fallback", report.summary()
+    assert report.fallback_reason.startswith("TIMEOUT")
+    assert report.queued_in == "first_line"
+    assert 2 <= report.seconds < 15
