@@ -1,0 +1,77 @@
+"""The `inbound` route replayed against AGI sessions recorded from the sandbox's Asterisk.
+
+Trace format: `> ` lines are what Asterisk sent, `< ` lines what the engine answered.
+"""
+
+import asyncio
+from pathlib import Path
+
+from ivr.config import PROJECT_ROOT
+from ivr.events.model import CallRouted, CallStarted, Event
+from ivr.events.notifier import Notifier
+from ivr.flow.loader import load_library
+from ivr.queues.model import load_queues
+from ivr.telephony.agi import FastAgiServer
+from ivr.telephony.inbound import InboundCall
+
+TRACES = PROJECT_ROOT / "tests" / "fixtures" / "agi"
+
+
+def load_trace(path: Path) -> tuple[bytes, list[tuple[str, str]]]:
+    """The header block, then (engine command, Asterisk reply) pairs."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    end = lines.index("> ")
+    headers = "".join(line[2:] + "\n" for line in lines[: end + 1]).encode()
+    rest = lines[end + 1 :]
+    pairs = [(rest[i][2:], rest[i + 1][2:]) for i in range(0, len(rest), 2)]
+    assert all(
+        rest[i].startswith("< ") and rest[i + 1].startswith("> ") for i in range(0, len(rest), 2)
+    )
+    return headers, pairs
+
+
+async def replay(path: Path) -> list[Event]:
+    events: list[Event] = []
+    notifier = Notifier()
+    notifier.subscribe(events.append)
+    flows = load_library(PROJECT_ROOT / "flows")
+    queues = load_queues(PROJECT_ROOT / "queues.yaml")
+    server = FastAgiServer({"inbound": InboundCall(lambda: flows, lambda: queues, notifier)})
+    listening = await server.start("127.0.0.1", 0)
+    port = listening.sockets[0].getsockname()[1]
+    headers, pairs = load_trace(path)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(headers)
+    for expected, reply in pairs:
+        command = await asyncio.wait_for(reader.readline(), 5)
+        assert command.decode().rstrip("\n") == expected
+        writer.write(reply.encode() + b"\n")
+    assert await asyncio.wait_for(reader.read(), 5) == b"", "the engine must close the session"
+    writer.close()
+    await server.close()
+    return events
+
+
+async def test_new_connection_call_replayed() -> None:
+    events = await replay(TRACES / "inbound_new_connection.trace")
+
+    started, routed = events
+    assert isinstance(started, CallStarted) and isinstance(routed, CallRouted)
+    assert (started.line, started.caller) == ("5552000", "+380441234567")
+    assert started.call_id == routed.call_id
+    assert started.call_id.startswith("ivrtest-")  # the channel's UNIQUEID
+    assert (routed.queue, routed.caller_class, routed.priority) == (
+        "connections",
+        "new_connection",
+        10,
+    )
+    assert routed.menu_path == ("welcome:1",)
+
+
+async def test_invalid_key_retry_then_tv_replayed() -> None:
+    events = await replay(TRACES / "inbound_retry_then_tv.trace")
+
+    routed = events[-1]
+    assert isinstance(routed, CallRouted)
+    assert routed.menu_path == ("welcome:2", "support:2")
+    assert (routed.queue, routed.priority) == ("tv", 5)
