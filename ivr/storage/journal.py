@@ -11,6 +11,7 @@ the stored row), so the result does not depend on how events are split into batc
 """
 
 import asyncio
+import functools
 import logging
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -143,6 +144,7 @@ def _sql_rank(cols: Columns) -> ColumnElement[int]:
     return case((cols.queued_at.is_not(None), 2), (cols.fell_back.is_(True), 1), else_=0)
 
 
+@functools.cache  # built once per dialect: constructing it costs more than a small batch
 def upsert(dialect: str) -> Insert:
     """INSERT ... ON CONFLICT (call_id) DO UPDATE with the merge rules (SQLite, PostgreSQL)."""
     if dialect == "postgresql":
@@ -208,13 +210,15 @@ class CallJournal:
         session_factory: SessionFactory,
         *,
         batch_size: int = 5000,
-        linger: float = 1.0,
+        quiet: float = 0.2,
+        max_delay: float = 5.0,
         retry_initial: float = 0.5,
         retry_max: float = 30.0,
     ) -> None:
         self._session_factory = session_factory
         self._batch_size = batch_size
-        self._linger = linger  # wait this long for a batch to fill: fewer, larger commits
+        self._quiet = quiet
+        self._max_delay = max_delay
         self._retry_initial = retry_initial
         self._retry_max = retry_max
         self._queue: deque[Event] = deque()
@@ -286,8 +290,7 @@ class CallJournal:
                     return
                 self._wakeup.clear()
                 await self._wakeup.wait()
-                if len(self._queue) < self._batch_size and not self._waiters:
-                    await self._pause(self._linger)
+                await self._gather()
                 continue
             batch = tuple(self._batch)
             try:
@@ -321,6 +324,22 @@ class CallJournal:
             delay,
             _brief(exc),
         )
+
+    async def _gather(self) -> None:
+        """Let a batch build up: write once events pause for `quiet` seconds, the batch is
+        full, `max_delay` has passed, or someone waits (flush, stop). In a call burst the
+        database work so runs after the burst, not between the calls' AGI replies, and in
+        fewer, larger transactions."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._max_delay
+        while len(self._queue) < self._batch_size and not self._waiters:
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._stop_requested.is_set():
+                return
+            seen = self._enqueued
+            await self._pause(min(self._quiet, remaining))
+            if self._enqueued == seen:
+                return
 
     async def _pause(self, delay: float) -> None:
         """Back off before a retry; stop() cuts it short."""

@@ -24,6 +24,7 @@ from ivr.telephony.ami import AmiClient
 LINE = "7000"
 EXPECTED_QUEUE = "connections"  # the caller presses 1
 RATIO_TARGET = 0.8
+SETTLE_SECONDS = 3.0
 
 
 def cpu_seconds(pid: int | None) -> float:
@@ -121,6 +122,7 @@ async def _wait_idle(sandbox: Sandbox, limit: float = 120.0) -> None:
     while time.monotonic() < deadline:
         out = await asyncio.to_thread(sandbox.cli, "core show channels count")
         if out.strip().startswith("0 active channels"):
+            await asyncio.sleep(SETTLE_SECONDS)  # let Asterisk finish tearing threads down
             return
         await asyncio.sleep(1)
 
@@ -162,9 +164,14 @@ async def main(calls: int, timeout: float, rounds: int) -> int:
     baselines: list[Run] = []
     measures: list[Run] = []
     try:
-        for _ in range(rounds):  # alternate, so drift on the machine hits both alike
-            baselines.append(await burst(ami, sandbox, "dialplan", calls, timeout, engine.pid))
-            measures.append(await burst(ami, sandbox, "engine", calls, timeout, engine.pid))
+        # Warm-up, not counted: Asterisk's first bursts pay for growing its memory and thread
+        # pools (mostly kernel time), which would penalise whichever variant runs first.
+        for variant in ("dialplan", "engine"):
+            await burst(ami, sandbox, variant, calls, timeout, engine.pid)
+        for i in range(rounds):  # alternate the order, so drift hits both variants alike
+            for variant in ("dialplan", "engine") if i % 2 == 0 else ("engine", "dialplan"):
+                run = await burst(ami, sandbox, variant, calls, timeout, engine.pid)
+                (baselines if variant == "dialplan" else measures).append(run)
     finally:
         await ami.close()
         engine.terminate()
