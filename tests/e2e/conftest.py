@@ -1,5 +1,6 @@
 """End-to-end fixtures: the real Asterisk sandbox (provisioned once per run) and the engine."""
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -10,6 +11,7 @@ from ivr.app import Engine
 from ivr.calls.tester import tester_ami
 from ivr.config import Settings, load_settings
 from ivr.sandbox.chroot import Sandbox, SandboxError
+from ivr.storage.repository import CallRecordView
 from ivr.telephony.ami import AmiClient
 
 
@@ -48,3 +50,16 @@ async def engine(sandbox: Sandbox, settings: Settings, tmp_path: Path) -> AsyncI
     await running.ami.wait_connected(10)
     yield running
     await running.stop()
+
+
+async def journal_row(engine: Engine, call_id: str, ended: bool = True) -> CallRecordView | None:
+    """The call's journal row once written (and, with `ended`, once its Hangup arrived over
+    AMI, which may come a moment after the test call returns)."""
+    deadline = asyncio.get_running_loop().time() + 5
+    while True:
+        await engine.journal.flush()
+        row = engine.repository.get(call_id)
+        done = row is not None and (row.ended_at is not None or not ended)
+        if done or asyncio.get_running_loop().time() > deadline:
+            return row
+        await asyncio.sleep(0.1)

@@ -6,6 +6,7 @@ from pathlib import Path
 from ivr.app import Engine
 from ivr.calls.place import place_call
 from ivr.telephony.ami import AmiClient
+from tests.e2e.conftest import engine_settings, journal_row
 
 
 async def test_new_connection_caller_is_routed_with_priority(
@@ -35,10 +36,7 @@ async def test_two_level_menu_reaches_tv_queue(engine: Engine, tester: AmiClient
 async def test_call_is_journaled_off_the_call_path(engine: Engine, tester: AmiClient) -> None:
     report = await place_call(tester, "5553000", "+380322220003", ["2", "1"], timeout=30)
     assert report.ok, report.summary()
-    await asyncio.sleep(0.5)  # the Hangup event travels over AMI after the call
-    await engine.journal.flush()
-
-    row = engine.repository.get(report.call_id)
+    row = await journal_row(engine, report.call_id)
     assert row is not None
     assert (row.line, row.caller, row.queue, row.priority) == (
         "5553000",
@@ -64,7 +62,6 @@ async def test_engine_down_takes_fallback_and_still_queues(
 async def test_engine_error_takes_fallback_and_is_journaled(
     sandbox: object, settings: object, tester: AmiClient, tmp_path: Path
 ) -> None:
-    from tests.e2e.conftest import engine_settings
 
     flows = tmp_path / "flows"
     flows.mkdir()
@@ -78,9 +75,7 @@ async def test_engine_error_takes_fallback_and_is_journaled(
     await engine.start()
     try:
         report = await place_call(tester, "5551000", "+380441234570", [], timeout=30)
-        await asyncio.sleep(0.5)
-        await engine.journal.flush()
-        row = engine.repository.get(report.call_id)
+        row = await journal_row(engine, report.call_id)
     finally:
         await engine.stop()
 
@@ -96,12 +91,10 @@ async def test_hostile_caller_id_is_routed_and_stored_verbatim(
     name = 'Іван "Петро", ${SHELL(id)} $[1+1] \\ Ködmön'
     number = "0441234567"
     report = await place_call(tester, "5552000", number, ["1"], caller_name=name, timeout=30)
-    await asyncio.sleep(0.5)
-    await engine.journal.flush()
+    row = await journal_row(engine, report.call_id)
 
     assert report.via == "engine", report.summary()
     assert report.queued_in == "connections"
-    row = engine.repository.get(report.call_id)
     assert row is not None and row.caller == number and row.queue == "connections"
 
 
