@@ -70,7 +70,13 @@ class Run:
 
 
 async def burst(
-    ami: AmiClient, sandbox: Sandbox, variant: str, calls: int, timeout: float, engine_pid: int
+    ami: AmiClient,
+    sandbox: Sandbox,
+    variant: str,
+    calls: int,
+    timeout: float,
+    engine_pid: int,
+    first_key: float,
 ) -> Run:
     run = Run(variant, calls)
     asterisk_pid = sandbox.pid()
@@ -101,6 +107,7 @@ async def burst(
                 "OtherChannelId": f"{prefix}{i:05d}-m",
                 "Timeout": "30000",
                 "Async": "true",
+                "Variable": f"BENCH_FIRST_KEY={first_key}",
             },
             timeout=60,
         )
@@ -152,7 +159,7 @@ def median_run(runs: list[Run]) -> Run:
     return sorted(runs, key=lambda r: r.rate)[len(runs) // 2]
 
 
-async def main(calls: int, timeout: float, rounds: int) -> int:
+async def main(calls: int, timeout: float, rounds: int, first_key: float) -> int:
     settings = load_settings()
     sandbox = Sandbox(settings.sandbox_dir, settings.queues_file)
     (PROJECT_ROOT / "var").mkdir(exist_ok=True)
@@ -167,10 +174,10 @@ async def main(calls: int, timeout: float, rounds: int) -> int:
         # Warm-up, not counted: Asterisk's first bursts pay for growing its memory and thread
         # pools (mostly kernel time), which would penalise whichever variant runs first.
         for variant in ("dialplan", "engine"):
-            await burst(ami, sandbox, variant, calls, timeout, engine.pid)
+            await burst(ami, sandbox, variant, calls, timeout, engine.pid, first_key)
         for i in range(rounds):  # alternate the order, so drift hits both variants alike
             for variant in ("dialplan", "engine") if i % 2 == 0 else ("engine", "dialplan"):
-                run = await burst(ami, sandbox, variant, calls, timeout, engine.pid)
+                run = await burst(ami, sandbox, variant, calls, timeout, engine.pid, first_key)
                 (baselines if variant == "dialplan" else measures).append(run)
     finally:
         await ami.close()
@@ -178,7 +185,10 @@ async def main(calls: int, timeout: float, rounds: int) -> int:
         engine.wait(10)
     baseline, measured = median_run(baselines), median_run(measures)
     ratio = measured.rate / baseline.rate if baseline.rate else 0.0
-    print(f"burst benchmark: {calls} simultaneous calls through a one-key menu, {rounds} rounds")
+    print(
+        f"burst benchmark: {calls} simultaneous calls through a one-key menu, {rounds} rounds, "
+        f"first key {first_key} s after answer"
+    )
     print(
         f"{'variant':<10} {'served':>7} {'lost':>5} {'seconds':>8} {'calls/s':>8} "
         f"{'asterisk cpu s':>15} {'engine cpu s':>13}"
@@ -203,5 +213,11 @@ if __name__ == "__main__":
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--timeout", type=float, default=180.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--first-key",
+        type=float,
+        default=0.8,
+        help="seconds the caller listens before pressing (0: types ahead from the answer)",
+    )
     args = parser.parse_args()
-    raise SystemExit(asyncio.run(main(args.calls, args.timeout, args.rounds)))
+    raise SystemExit(asyncio.run(main(args.calls, args.timeout, args.rounds, args.first_key)))
