@@ -22,4 +22,3 @@ EVENT_FALLBACK: Final = "IvrFallback"  # the dialplan took the fallback path
 
 # AGI routes: agi://host:port/<name> in dialplans/.
 ROUTE_INBOUND: Final = "inbound"
-ROUTE_BENCH: Final = "bench"
