@@ -32,7 +32,7 @@ class Engine:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         # Configuration is validated before anything starts: a bad flow fails loudly here.
-        self.flows: FlowLibrary = load_library(settings.flows_dir)
+        self.flows: FlowLibrary = load_library(settings.flows_dir, warn=log.warning)
         self.queues: QueuesConfig = load_queues(settings.queues_file)
         self.notifier = Notifier()
         self.tasks = TaskSet("engine")

@@ -1,4 +1,4 @@
-"""Command line: ivr serve | sandbox | call | demo | asterisk-config."""
+"""Command line: ivr serve | sandbox | call | flow | demo | asterisk-config."""
 
 import argparse
 import asyncio
@@ -81,6 +81,25 @@ def _call(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
+def _flow_validate(directory: str) -> int:
+    from ivr.flow.loader import validate_library
+
+    validation = validate_library(directory)
+    for problem in validation.problems:
+        print(problem)
+    errors = sum(1 for p in validation.problems if not p.warning)
+    warnings = len(validation.problems) - errors
+    if validation.library is None:
+        print(f"flows: {errors} error(s), {warnings} warning(s) in {directory}")
+        return 1
+    library = validation.library
+    print(
+        f"flows: ok ({len(library.flows)} flows, {len(library.lines)} lines, "
+        f"{warnings} warning(s)) in {directory}"
+    )
+    return 0
+
+
 def _demo(settings: Settings) -> int:
     from ivr.demo import run_demo
 
@@ -131,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--timeout", type=float, default=60.0, help="give up after this long")
     call.add_argument("--ami-user", default="ivr-tester")
     call.add_argument("--ami-secret-file", default=None)
+    flow = sub.add_parser("flow", help="work with call flows")
+    flow_sub = flow.add_subparsers(dest="flow_command", required=True)
+    validate = flow_sub.add_parser("validate", help="check flows/ (exit 1 on errors)")
+    validate.add_argument("directory", nargs="?", help="flows directory (default: IVR_FLOWS_DIR)")
     sub.add_parser("demo", help="sandbox + engine + scripted calls, with a summary")
     conf = sub.add_parser("asterisk-config", help="write Asterisk configs for production")
     conf.add_argument("--out", required=True, type=Path)
@@ -152,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             return _sandbox(settings, args.action)
         if args.command == "call":
             return _call(settings, args)
+        if args.command == "flow":
+            return _flow_validate(args.directory or settings.flows_dir)
         if args.command == "demo":
             return _demo(settings)
         return _asterisk_config(settings, args.out, args.agi_host)

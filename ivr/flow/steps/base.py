@@ -6,9 +6,18 @@ from typing import Any, Protocol
 
 from ivr.flow.port import CallPort
 
+KeyPath = tuple[str, ...]
+
 
 class FlowSpecError(ValueError):
-    """A node's spec is malformed; the message names the key."""
+    """A node's spec is malformed at `key` (a path inside the node); `at_key` when the key
+    itself, not its value, is wrong."""
+
+    def __init__(self, key: KeyPath, message: str, *, at_key: bool = False) -> None:
+        super().__init__(f"{'.'.join(key)}: {message}")
+        self.key = key
+        self.message = message
+        self.at_key = at_key
 
 
 @dataclass(frozen=True)
@@ -30,14 +39,16 @@ class StepResult:
 
 
 class StepType(Protocol):
-    def check(self, node_id: str, spec: Mapping[str, Any]) -> list[str]:
-        """Node ids this node can go to; raises FlowSpecError on a bad spec."""
+    keys: frozenset[str]  # the keys a node of this type may have, `type` included
+
+    def check(self, spec: Mapping[str, Any]) -> dict[KeyPath, str]:
+        """The node ids this node can go to, by the key naming each; raises FlowSpecError."""
         ...
 
     async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult: ...
 
 
-def prompts_of(spec: Mapping[str, Any], key: str, node_id: str) -> tuple[str, ...]:
+def prompts_of(spec: Mapping[str, Any], key: str) -> tuple[str, ...]:
     value = spec.get(key)
     if value is None:
         return ()
@@ -45,13 +56,13 @@ def prompts_of(spec: Mapping[str, Any], key: str, node_id: str) -> tuple[str, ..
         return (value,)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
-    raise FlowSpecError(f"node {node_id!r}: {key}: expected a prompt name or a list of them")
+    raise FlowSpecError((key,), "expected a prompt name or a list of them")
 
 
-def target_of(spec: Mapping[str, Any], key: str, node_id: str, required: bool = True) -> str | None:
+def target_of(spec: Mapping[str, Any], key: str, required: bool = True) -> str | None:
     value = spec.get(key)
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value:
-        raise FlowSpecError(f"node {node_id!r}: {key}: expected a node id")
+        raise FlowSpecError((key,), "expected a node id")
     return value

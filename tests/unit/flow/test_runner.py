@@ -88,9 +88,9 @@ def test_loader_reports_every_error_with_its_key() -> None:
         )
     errors = info.value.errors
     assert "f.yaml: nodes.a.type: 'dance' is not one of ['menu', 'play', 'route']" in errors
-    assert "f.yaml: node 'b': options: 'x' is not a DTMF key (0-9 * #)" in errors
+    assert "f.yaml: nodes.b.options.x: not a DTMF key (0-9 * #)" in errors
     assert "f.yaml: start: 'nowhere' is not a node" in errors
-    assert "f.yaml: nodes.c: goes to unknown node 'ghost'" in errors
+    assert "f.yaml: nodes.c.next: unknown node 'ghost'" in errors
 
 
 def test_lines_file_errors(tmp_path: object) -> None:

@@ -1,0 +1,95 @@
+"""Flow-file problems located as file:line:col, for supervisors editing YAML."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+Path = tuple[str | int, ...]
+Position = tuple[int, int]  # 1-based line and column
+
+
+def dotted(path: Path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    path: Path
+    message: str
+    position: Position | None = None
+    warning: bool = False
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.position[0]}:{self.position[1]}" if self.position else self.file
+        kind = "warning: " if self.warning else ""
+        key = f"{dotted(self.path)}: " if self.path else ""
+        return f"{where}: {kind}{key}{self.message}"
+
+
+@dataclass
+class Located:
+    """YAML data with the position of every value and mapping key, and duplicate keys."""
+
+    data: Any
+    values: dict[Path, Position] = field(default_factory=dict)
+    keys: dict[Path, Position] = field(default_factory=dict)
+    duplicates: list[Path] = field(default_factory=list)
+
+
+def _mark(node: yaml.Node) -> Position:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _walk(node: yaml.Node, path: Path, out: Located) -> None:
+    out.values[path] = _mark(node)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = (*path, str(key_node.value))
+            if child in out.keys:
+                out.duplicates.append(child)
+            out.keys[child] = _mark(key_node)
+            _walk(value_node, child, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, (*path, index), out)
+
+
+def load_located(text: str) -> Located:
+    """Parse YAML (safe loader only); raises yaml.YAMLError with its own line and column."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    located = Located(data=yaml.safe_load(text))
+    if root is not None:
+        _walk(root, (), located)
+    return located
+
+
+class Problems:
+    """Collects the problems of one file, placing each at its key or value."""
+
+    def __init__(self, file: str, located: Located | None = None) -> None:
+        self.file = file
+        self.located = located
+        self.items: list[Problem] = []
+
+    def add(self, path: Path, message: str, *, at_key: bool = False, warning: bool = False) -> None:
+        self.items.append(Problem(self.file, path, message, self._position(path, at_key), warning))
+
+    def _position(self, path: Path, at_key: bool) -> Position | None:
+        if self.located is None:
+            return None
+        if at_key and path in self.located.keys:
+            return self.located.keys[path]
+        for end in range(len(path), -1, -1):
+            found = self.located.values.get(path[:end])
+            if found:
+                return found
+        return None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.items if not p.warning]

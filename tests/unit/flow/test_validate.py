@@ -1,0 +1,117 @@
+"""Flow validation as a supervisor sees it: every problem at file:line:col, naming the key."""
+
+from pathlib import Path
+
+import pytest
+
+from ivr.cli import main
+from ivr.config import PROJECT_ROOT
+from ivr.flow.loader import FlowError, load_library, validate_library
+
+LINES = "default_flow: f\nlines:\n  - {number: '100', sphere: service, flow: f}\n"
+
+
+def flows_dir(tmp_path: Path, flow: str, lines: str = LINES) -> Path:
+    (tmp_path / "f.yaml").write_text(flow, encoding="utf-8")
+    (tmp_path / "lines.yaml").write_text(lines, encoding="utf-8")
+    return tmp_path
+
+
+def problems(directory: Path) -> list[str]:
+    return [str(p).replace(f"{directory}/", "") for p in validate_library(directory).problems]
+
+
+GOOD_TAIL = "  r: {type: route, queue: internet, class: existing_service}\n"
+
+# (flow text, the exact problem it must produce)
+BROKEN = [
+    (
+        "name: f\nstart: m\nnodes:\n  m:\n    type: menu\n    promt: beep\n"
+        "    options: {'1': r}\n" + GOOD_TAIL,
+        "f.yaml:6:5: nodes.m.promt: unknown key for a menu node (expected: invalid_prompt, "
+        "on_invalid, on_timeout, options, prompt, retries, timeout, type)",
+    ),
+    (
+        "name: f\nstart: m\nnodes:\n  m:\n    type: menu\n    options: {'1': r, '1': x}\n"
+        + GOOD_TAIL,
+        "f.yaml:6:23: nodes.m.options.1: duplicate key (YAML keeps only the last one)",
+    ),
+    (
+        "name: f\nstart: m\nnodes:\n  m:\n    type: menu\n    options:\n      '1': rr\n"
+        + GOOD_TAIL,
+        "f.yaml:7:12: nodes.m.options.1: unknown node 'rr'",
+    ),
+    (
+        "name: f\nstart: m\nnodes:\n  m:\n    type: menu\n    timeout: soon\n"
+        "    options: {'1': r}\n" + GOOD_TAIL,
+        "f.yaml:6:14: nodes.m.timeout: expected a number >= 0",
+    ),
+    (
+        "name: f\nstart: m\nnodes:\n  m:\n    type: menu\n    options: {'A': r}\n" + GOOD_TAIL,
+        "f.yaml:6:15: nodes.m.options.A: not a DTMF key (0-9 * #)",
+    ),
+    (
+        "name: f\nstart: x\nnodes:\n" + GOOD_TAIL,
+        "f.yaml:2:8: start: 'x' is not a node",
+    ),
+    (
+        "name: f\nstart: r\nnodes:\n  r: {type: dial, queue: q}\n",
+        "f.yaml:4:13: nodes.r.type: 'dial' is not one of ['menu', 'play', 'route']",
+    ),
+    (
+        "name: f\nstart: r\nnodes:\n  r: {type: route, queue: [a], class: c}\n",
+        "f.yaml:4:27: nodes.r.queue: expected a name",
+    ),
+    (
+        "name: f\nstart: m\nnodes:\n  m: {type: menu, options: {'1': r}\n",
+        "f.yaml:5:1: not valid YAML: expected ',' or '}', but got '<stream end>'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("flow", "expected"), BROKEN, ids=range(len(BROKEN)))
+def test_broken_flow_reports_its_exact_error(tmp_path: Path, flow: str, expected: str) -> None:
+    found = problems(flows_dir(tmp_path, flow))
+    assert expected in found, found
+    with pytest.raises(FlowError):
+        load_library(tmp_path)
+
+
+def test_a_broken_flow_does_not_bury_lines_yaml_in_follow_on_errors(tmp_path: Path) -> None:
+    found = problems(flows_dir(tmp_path, "name: f\nstart: x\nnodes:\n" + GOOD_TAIL))
+    assert found == ["f.yaml:2:8: start: 'x' is not a node"]
+
+
+def test_lines_errors_are_located(tmp_path: Path) -> None:
+    flow = "name: f\nstart: r\nnodes:\n" + GOOD_TAIL
+    lines = "default_flow: f\nlines:\n  - {number: '100', sphere: sales, flow: f}\n"
+    expected = (
+        "lines.yaml:3:29: lines[0].sphere: expected one of ['connections', 'audit', 'service']"
+    )
+    assert expected in problems(flows_dir(tmp_path, flow, lines))
+
+
+def test_warnings_do_not_reject_the_flow(tmp_path: Path) -> None:
+    flow = (
+        "name: f\nstart: m\nnodes:\n  m: {type: menu, options: {'1': m}}\n"
+        "  lost: {type: play, prompt: beep, next: m}\n" + GOOD_TAIL
+    )
+    found = problems(flows_dir(tmp_path, flow))
+    assert "f.yaml:5:3: warning: nodes.lost: unreachable from start" in found
+    assert (
+        "f.yaml:4:3: warning: nodes.m: no route can be reached from here (a loop without "
+        "exit or a dead end: the caller would get the fallback)" in found
+    )
+    assert load_library(tmp_path).flows["f"].start == "m"
+
+
+def test_shipped_flows_are_clean() -> None:
+    assert validate_library(PROJECT_ROOT / "flows").problems == []
+
+
+def test_cli_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["flow", "validate", str(PROJECT_ROOT / "flows")]) == 0
+    assert "flows: ok" in capsys.readouterr().out
+    broken = flows_dir(tmp_path, "name: f\nstart: x\nnodes:\n" + GOOD_TAIL)
+    assert main(["flow", "validate", str(broken)]) == 1
+    assert "f.yaml:2:8: start: 'x' is not a node" in capsys.readouterr().out
