@@ -100,6 +100,20 @@ def _flow_validate(directory: str) -> int:
     return 0
 
 
+def _flow_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from ivr.flow.loader import load_library
+    from ivr.flow.simulate import simulate
+    from ivr.queues.model import load_queues
+
+    library = load_library(args.directory or settings.flows_dir)
+    queues = load_queues(settings.queues_file)
+    result = asyncio.run(simulate(library, queues, args.line, args.caller, args.dtmf.split()))
+    print(json.dumps(result.as_dict(), ensure_ascii=False) if args.json else result.text())
+    return 0
+
+
 def _demo(settings: Settings) -> int:
     from ivr.demo import run_demo
 
@@ -154,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     flow_sub = flow.add_subparsers(dest="flow_command", required=True)
     validate = flow_sub.add_parser("validate", help="check flows/ (exit 1 on errors)")
     validate.add_argument("directory", nargs="?", help="flows directory (default: IVR_FLOWS_DIR)")
+    sim = flow_sub.add_parser("simulate", help="run a line's flow without Asterisk")
+    sim.add_argument("--line", required=True, help="the dialled number (DID)")
+    sim.add_argument("--caller", default="", help="the caller's number (ANI)")
+    sim.add_argument("--dtmf", default="", help='keys for each menu prompt, e.g. "1 2"')
+    sim.add_argument("--json", action="store_true", help="print JSON")
+    sim.add_argument("--directory", help="flows directory (default: IVR_FLOWS_DIR)")
     sub.add_parser("demo", help="sandbox + engine + scripted calls, with a summary")
     conf = sub.add_parser("asterisk-config", help="write Asterisk configs for production")
     conf.add_argument("--out", required=True, type=Path)
@@ -175,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             return _sandbox(settings, args.action)
         if args.command == "call":
             return _call(settings, args)
+        if args.command == "flow" and args.flow_command == "simulate":
+            return _flow_simulate(settings, args)
         if args.command == "flow":
             return _flow_validate(args.directory or settings.flows_dir)
         if args.command == "demo":

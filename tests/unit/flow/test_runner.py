@@ -7,29 +7,18 @@ import pytest
 from ivr.config import PROJECT_ROOT
 from ivr.flow.loader import FlowError, load_library, parse_flow
 from ivr.flow.runner import FlowRunError, run_flow
+from ivr.flow.simulate import ScriptedCaller
 
 
-class ScriptedCaller:
-    """A CallPort that answers each ask() with the next key (None = silence)."""
-
-    def __init__(self, keys: list[str | None]) -> None:
-        self.keys = deque(keys)
-        self.played: list[str] = []
-        self.asked: list[tuple[tuple[str, ...], int]] = []
-
-    async def play(self, prompts: tuple[str, ...]) -> None:
-        self.played.extend(prompts)
-
-    async def ask(self, prompts: tuple[str, ...], timeout_ms: int, max_digits: int) -> str | None:
-        self.asked.append((prompts, timeout_ms))
-        return self.keys.popleft() if self.keys else None
+def caller_pressing(*keys: str | None) -> ScriptedCaller:
+    return ScriptedCaller(deque(keys))
 
 
 MAIN = load_library(PROJECT_ROOT / "flows").flows["main"]
 
 
 async def test_new_connection_key_routes_to_connections() -> None:
-    caller = ScriptedCaller(["1"])
+    caller = caller_pressing("1")
     outcome = await run_flow(MAIN, caller)
 
     assert outcome.route.queue == "connections"
@@ -39,7 +28,7 @@ async def test_new_connection_key_routes_to_connections() -> None:
 
 
 async def test_invalid_key_is_retried_then_accepted() -> None:
-    caller = ScriptedCaller(["9", "2", "2"])
+    caller = caller_pressing("9", "2", "2")
     outcome = await run_flow(MAIN, caller)
 
     assert caller.played == ["please-try-again"]
@@ -48,7 +37,7 @@ async def test_invalid_key_is_retried_then_accepted() -> None:
 
 
 async def test_silence_exhausts_retries_then_takes_on_timeout() -> None:
-    caller = ScriptedCaller([])
+    caller = caller_pressing()
     outcome = await run_flow(MAIN, caller)
 
     assert len(caller.asked) == 3 + 2  # welcome: 1 + 2 retries, support: 1 + 1 retry
@@ -69,7 +58,7 @@ async def test_dead_end_raises() -> None:
         "f.yaml",
     )
     with pytest.raises(FlowRunError, match="ended without a route"):
-        await run_flow(flow, ScriptedCaller([None]))
+        await run_flow(flow, caller_pressing(None))
 
 
 def test_loader_reports_every_error_with_its_key() -> None:
