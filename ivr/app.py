@@ -18,7 +18,7 @@ from ivr.storage.journal import CallJournal
 from ivr.storage.repository import JournalRepository
 from ivr.tasks import TaskSet
 from ivr.telephony import names
-from ivr.telephony.agi import FastAgiServer
+from ivr.telephony.agi import AgiHandler, FastAgiServer
 from ivr.telephony.ami import AmiClient
 from ivr.telephony.inbound import InboundCall
 from ivr.web.app import make_web_app
@@ -45,7 +45,7 @@ class Engine:
         self._servers: list[asyncio.Server] = []
         self._http: web.AppRunner | None = None
 
-    def routes(self) -> Mapping[str, Any]:
+    def routes(self) -> Mapping[str, AgiHandler]:
         """The AGI route table: names equal the agi://host/<name> in dialplans/."""
         return {
             names.ROUTE_INBOUND: InboundCall(

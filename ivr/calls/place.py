@@ -25,7 +25,6 @@ class CallReport:
     line: str
     caller: str
     call_id: str
-    answered: bool = False
     prompts_waited: int = 0
     dtmf_sent: list[str] = field(default_factory=list)
     via: str = ""  # "engine" or "fallback"
@@ -49,7 +48,7 @@ class CallReport:
             ("call id", self.call_id),
             ("served by", self.via or "-"),
             ("menu path", self.path or "-"),
-            ("dtmf sent", " ".join(self.dtmf_sent) or "-"),
+            ("dtmf sent", f"{' '.join(self.dtmf_sent) or '-'} ({self.prompts_waited} key prompts)"),
             (
                 "route",
                 f"{self.queue or '-'} class={self.caller_class or '-'} "
@@ -114,8 +113,6 @@ async def place_call(
         elif name == "QueueCallerJoin" and _uid(event) == menu_side:
             report.queued_in = str(event.get("Queue", ""))
             queued.set()
-        elif name == "Newstate" and _uid(event) == menu_side:
-            report.answered = report.answered or event.get("ChannelStateDesc") == "Up"
         elif name == "Hangup" and _uid(event) in (menu_side, caller_side):
             if report.outcome == "pending":
                 report.outcome = f"hung up ({event.get('Cause-txt', '')})"

@@ -143,8 +143,7 @@ class Sandbox:
         self.build()
         self.write_config()
         if self.is_running():
-            self.cli("core reload")
-            self.cli("module reload app_queue.so")
+            self.cli("core reload")  # every module: dialplan, manager users, queues
             return self.status()
         self._mount_proc()
         # /var/run is an absolute symlink to /run: use chroot paths that do not cross it.
