@@ -3,6 +3,7 @@
 import asyncio
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -10,11 +11,16 @@ from aiohttp import web
 from ivr.config import Settings
 from ivr.events.from_ami import AmiEventTranslator
 from ivr.events.notifier import Notifier
-from ivr.flow.loader import load_library
+from ivr.flow.context import FlowServices
+from ivr.flow.loader import validate_library
 from ivr.flow.model import FlowLibrary
+from ivr.flow.reload import FlowReloader
 from ivr.queues.model import QueuesConfig, load_queues
+from ivr.speech.espeak import SpeechRenderer
 from ivr.storage.db import make_engine, make_session_factory, migrate
+from ivr.storage.directory import StoreDirectory
 from ivr.storage.journal import CallJournal
+from ivr.storage.reports import ReportWriter
 from ivr.storage.repository import JournalRepository
 from ivr.tasks import TaskSet
 from ivr.telephony import names
@@ -32,24 +38,46 @@ class Engine:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         # Configuration is validated before anything starts: a bad flow fails loudly here.
-        self.flows: FlowLibrary = load_library(settings.flows_dir, warn=log.warning)
         self.queues: QueuesConfig = load_queues(settings.queues_file)
+        self.speech = SpeechRenderer(
+            settings.resolved_prompt_cache_dir(), settings.prompt_sound_prefix
+        )
+        self.flow_reloader = FlowReloader(
+            settings.flows_dir,
+            lambda: validate_library(
+                settings.flows_dir, self.queues.queues, self.queues.caller_classes
+            ),
+            self.speech.render_all,
+            settings.flows_poll_interval,
+        )
         self.notifier = Notifier()
         self.tasks = TaskSet("engine")
         self.db = make_engine(settings.database_url)
-        self.journal = CallJournal(make_session_factory(self.db))
-        self.repository = JournalRepository(make_session_factory(self.db))
+        sessions = make_session_factory(self.db)
+        self.journal = CallJournal(sessions)
+        self.reports = ReportWriter(sessions)
+        self.repository = JournalRepository(sessions)
+        self.directory = StoreDirectory(sessions)
         self.notifier.subscribe(self.journal)
+        self.notifier.subscribe(self.reports)
+        self.services = FlowServices(
+            self.directory, self.speech, self.notifier.publish, lambda: datetime.now(UTC)
+        )
         self.ami: AmiClient | None = None
         self.agi: FastAgiServer | None = None
         self._servers: list[asyncio.Server] = []
         self._http: web.AppRunner | None = None
 
+    @property
+    def flows(self) -> FlowLibrary:
+        """The flows serving new calls (replaced whole on reload)."""
+        return self.flow_reloader.library
+
     def routes(self) -> Mapping[str, AgiHandler]:
         """The AGI route table: names equal the agi://host/<name> in dialplans/."""
         return {
             names.ROUTE_INBOUND: InboundCall(
-                lambda: self.flows, lambda: self.queues, self.notifier
+                lambda: self.flows, lambda: self.queues, self.notifier, self.services
             ),
         }
 
@@ -57,6 +85,8 @@ class Engine:
         s = self.settings
         await asyncio.to_thread(migrate, s.database_url)
         self.tasks.spawn(self.journal.run(), name="journal")
+        self.tasks.spawn(self.reports.run(), name="reports")
+        self.tasks.spawn(self.flow_reloader.watch(), name="flows-watch")
         self.ami = AmiClient(s.ami_host, s.ami_port, s.ami_user, s.resolved_ami_secret())
         translator = AmiEventTranslator(self.notifier)
         for pattern in ("UserEvent", "QueueCallerJoin", "Hangup"):
@@ -97,6 +127,7 @@ class Engine:
         if self._http:
             await self._http.cleanup()
         await self.journal.stop()
+        await self.reports.stop()
         if self.ami:
             await self.ami.close()
         await self.tasks.cancel_all()

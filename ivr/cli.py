@@ -81,10 +81,12 @@ def _call(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
-def _flow_validate(directory: str) -> int:
+def _flow_validate(settings: Settings, directory: str) -> int:
     from ivr.flow.loader import validate_library
+    from ivr.queues.model import load_queues
 
-    validation = validate_library(directory)
+    queues = load_queues(settings.queues_file)
+    validation = validate_library(directory, queues.queues, queues.caller_classes)
     for problem in validation.problems:
         print(problem)
     errors = sum(1 for p in validation.problems if not p.warning)
@@ -102,15 +104,93 @@ def _flow_validate(directory: str) -> int:
 
 def _flow_simulate(settings: Settings, args: argparse.Namespace) -> int:
     import json
+    from datetime import UTC, datetime
 
     from ivr.flow.loader import load_library
     from ivr.flow.simulate import simulate
     from ivr.queues.model import load_queues
+    from ivr.storage.db import make_engine, make_session_factory, migrate
+    from ivr.storage.directory import StoreDirectory
+
+    queues = load_queues(settings.queues_file)
+    library = load_library(
+        args.directory or settings.flows_dir, queues=queues.queues, classes=queues.caller_classes
+    )
+    at = datetime.now(UTC)
+    if args.at:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            raise ConfigError(f"--at: {args.at!r} is not an ISO time (2026-11-24T21:30)") from None
+        if at.tzinfo is None:  # a local time in the flows' calendar
+            at = at.replace(tzinfo=library.calendar.timezone)
+    migrate(settings.database_url)
+    db = make_engine(settings.database_url)
+    try:
+        result = asyncio.run(
+            simulate(
+                library,
+                queues,
+                args.line,
+                args.caller,
+                args.dtmf.split(),
+                StoreDirectory(make_session_factory(db)),
+                lambda: at,
+            )
+        )
+    finally:
+        db.dispose()
+    print(json.dumps(result.as_dict(), ensure_ascii=False) if args.json else result.text())
+    return 0
+
+
+def _flow_graph(settings: Settings, args: argparse.Namespace) -> int:
+    from ivr.flow.graph import GraphError, file_stem, flow_dot, render_graph
+    from ivr.flow.loader import load_library
 
     library = load_library(args.directory or settings.flows_dir)
-    queues = load_queues(settings.queues_file)
-    result = asyncio.run(simulate(library, queues, args.line, args.caller, args.dtmf.split()))
-    print(json.dumps(result.as_dict(), ensure_ascii=False) if args.json else result.text())
+    out = Path(args.out)
+    try:
+        if args.all:
+            for name in sorted(library.flows):
+                target = out / f"{file_stem(name)}.svg"
+                render_graph(flow_dot(library, name, link_suffix=".svg"), target)
+                print(f"wrote {target}")
+        else:
+            render_graph(flow_dot(library, args.flow), out)
+            print(f"wrote {out}")
+    except GraphError as exc:
+        print(f"ivr: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _flow_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from ivr.flow.schema import SCHEMAS
+
+    text = json.dumps(SCHEMAS[args.file](), ensure_ascii=False, indent=2) + "\n"
+    if args.out is None:
+        print(text, end="")
+        return 0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _store_seed(settings: Settings, path: str) -> int:
+    from ivr.storage.db import make_engine, make_session_factory, migrate
+    from ivr.storage.seed import load_seed_file, seed_store
+
+    migrate(settings.database_url)
+    db = make_engine(settings.database_url)
+    try:
+        result = seed_store(make_session_factory(db), load_seed_file(path))
+    finally:
+        db.dispose()
+    print(f"store: {result.subscribers} subscribers, {result.outages} outages from {path}")
     return 0
 
 
@@ -172,8 +252,22 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--line", required=True, help="the dialled number (DID)")
     sim.add_argument("--caller", default="", help="the caller's number (ANI)")
     sim.add_argument("--dtmf", default="", help='keys for each menu prompt, e.g. "1 2"')
+    sim.add_argument("--at", help="the time of the call, ISO (local to calendar.yaml if no zone)")
     sim.add_argument("--json", action="store_true", help="print JSON")
     sim.add_argument("--directory", help="flows directory (default: IVR_FLOWS_DIR)")
+    graph = flow_sub.add_parser("graph", help="draw a flow with Graphviz (SVG, PNG or DOT)")
+    which = graph.add_mutually_exclusive_group(required=True)
+    which.add_argument("flow", nargs="?", help="the flow's name (its name: in the file)")
+    which.add_argument("--all", action="store_true", help="every flow, one SVG each in --out")
+    graph.add_argument("--out", required=True, help="FILE.svg|.png|.dot, or a directory with --all")
+    graph.add_argument("--directory", help="flows directory (default: IVR_FLOWS_DIR)")
+    schema = flow_sub.add_parser("schema", help="print the JSON Schema of a flows/ file")
+    schema.add_argument("--file", choices=["flow", "lines", "prompts", "calendar"], default="flow")
+    schema.add_argument("--out", type=Path, help="write it to this file instead")
+    store = sub.add_parser("store", help="the subscriber store")
+    store_sub = store.add_subparsers(dest="store_command", required=True)
+    seed = store_sub.add_parser("seed", help="load subscribers and outages from a YAML file")
+    seed.add_argument("file", help="e.g. data/demo-store.yaml")
     sub.add_parser("demo", help="sandbox + engine + scripted calls, with a summary")
     conf = sub.add_parser("asterisk-config", help="write Asterisk configs for production")
     conf.add_argument("--out", required=True, type=Path)
@@ -187,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         settings = load_settings(args.config)
         if args.command == "serve":
@@ -197,8 +292,14 @@ def main(argv: list[str] | None = None) -> int:
             return _call(settings, args)
         if args.command == "flow" and args.flow_command == "simulate":
             return _flow_simulate(settings, args)
-        if args.command == "flow":
-            return _flow_validate(args.directory or settings.flows_dir)
+        if args.command == "flow" and args.flow_command == "graph":
+            return _flow_graph(settings, args)
+        if args.command == "flow" and args.flow_command == "schema":
+            return _flow_schema(args)
+        if args.command == "flow" and args.flow_command == "validate":
+            return _flow_validate(settings, args.directory or settings.flows_dir)
+        if args.command == "store":
+            return _store_seed(settings, args.file)
         if args.command == "demo":
             return _demo(settings)
         return _asterisk_config(settings, args.out, args.agi_host)

@@ -34,6 +34,17 @@ class Settings:
     queues_file: str = str(PROJECT_ROOT / "queues.yaml")
     agi_command_timeout: float = 30.0
     sandbox_dir: str = str(DEFAULT_SANDBOX_DIR)
+    # Spoken prompts (`say:`): the directory Asterisk plays them from (an absolute path as
+    # Asterisk sees it), and where the engine writes them (default: that directory inside
+    # the sandbox; on a production host usually the same path as the prefix).
+    prompt_sound_prefix: str = "/var/lib/asterisk/sounds/ivr-tts"
+    prompt_cache_dir: str = ""
+    flows_poll_interval: float = 1.0  # seconds between checks of flows/ for changes
+
+    def resolved_prompt_cache_dir(self) -> Path:
+        if self.prompt_cache_dir:
+            return Path(self.prompt_cache_dir)
+        return Path(self.sandbox_dir) / "root" / self.prompt_sound_prefix.lstrip("/")
 
     def resolved_ami_secret(self) -> str:
         """The AMI secret: given directly, or read from ami_secret_file."""
@@ -64,6 +75,8 @@ ENV_SETTINGS: Mapping[str, str] = {
     "IVR_FLOWS_DIR": "flows_dir",
     "IVR_QUEUES_FILE": "queues_file",
     "IVR_SANDBOX_DIR": "sandbox_dir",
+    "IVR_PROMPT_CACHE_DIR": "prompt_cache_dir",
+    "IVR_PROMPT_SOUND_PREFIX": "prompt_sound_prefix",
 }
 ENV_BINDS: Mapping[str, tuple[str, str]] = {
     "IVR_AGI_BIND": ("agi_host", "agi_port"),

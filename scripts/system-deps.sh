@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Debian packages the sandbox needs on the host: mmdebstrap builds the Asterisk chroot.
+# Debian packages the host needs: mmdebstrap builds the Asterisk chroot; espeak-ng and sox
+# render text-to-speech prompts; graphviz (dot) draws call-flow diagrams.
 set -euo pipefail
 missing=()
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 command -v chroot >/dev/null || missing+=(coreutils)
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+command -v sox >/dev/null || missing+=(sox)
+command -v dot >/dev/null || missing+=(graphviz)
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "system-deps: need root to install: ${missing[*]}" >&2

@@ -2,11 +2,14 @@
 
 The call is an AMI Originate of `Local/<line>@ivr-inbound`: the ;2 half is the caller as
 the line sees it; the ;1 half waits in [ivr-test-caller]. When the menu waits for digits
-(AGIExecStart of GET DATA on the ;2 half) the next DTMF token is played into it.
+(AGIExecStart on the ;2 half of GET DATA, or of a STREAM FILE a key may interrupt) the
+next DTMF token is played into it, like a caller who knows the menu and presses at once;
+the token "-" presses nothing (the menu times out).
 """
 
 import asyncio
 import contextlib
+import shlex
 import time
 import uuid
 from collections import deque
@@ -18,6 +21,7 @@ from ivr.telephony.ami import AmiClient
 
 INBOUND_CONTEXT = "ivr-inbound"
 CALLER_CONTEXT = "ivr-test-caller"
+SILENCE = "-"  # a DTMF token that presses nothing
 
 
 @dataclass
@@ -28,6 +32,7 @@ class CallReport:
     prompts_waited: int = 0
     dtmf_sent: list[str] = field(default_factory=list)
     via: str = ""  # "engine" or "fallback"
+    self_served: bool = False  # the menu served the caller and ended the call
     path: str = ""
     queue: str = ""
     caller_class: str = ""
@@ -39,7 +44,7 @@ class CallReport:
 
     @property
     def ok(self) -> bool:
-        return bool(self.queued_in)
+        return bool(self.queued_in) or self.self_served
 
     def summary(self) -> str:
         rows = [
@@ -61,6 +66,13 @@ class CallReport:
         if self.fallback_reason:
             rows.insert(4, ("fallback reason", self.fallback_reason))
         return "\n".join(f"{k:>15}: {v}" for k, v in rows)
+
+
+def _takes_keys(command: str) -> bool:
+    """GET DATA, or STREAM FILE with escape digits (an interruptible prompt)."""
+    words = shlex.split(command) if command.count('"') % 2 == 0 else command.split()
+    verb = " ".join(words[:2]).upper()
+    return verb == "GET DATA" or (verb == "STREAM FILE" and len(words) > 3 and bool(words[3]))
 
 
 def _uid(event: Any) -> str:
@@ -91,12 +103,12 @@ async def place_call(
     async def on_event(event: Any) -> None:
         name = str(event.get("Event", ""))
         if name == "AGIExecStart" and _uid(event) == menu_side:
-            if str(event.get("Command", "")).upper().startswith("GET DATA"):
+            if _takes_keys(str(event.get("Command", ""))):
                 report.prompts_waited += 1
                 if tokens:
                     token = tokens.popleft()
                     report.dtmf_sent.append(token)
-                    for digit in token:
+                    for digit in token if token != SILENCE else "":
                         await ami.play_dtmf(str(event["Channel"]), digit, receive=True)
         elif name == "UserEvent" and event.get("UserEvent") == names.EVENT_ROUTE:
             if event.get("CallID") == menu_side:
@@ -105,6 +117,11 @@ async def place_call(
                 report.queue = str(event.get("Queue", ""))
                 report.caller_class = str(event.get("Class", ""))
                 report.priority = str(event.get("QueuePriority", ""))
+        elif name == "UserEvent" and event.get("UserEvent") == names.EVENT_SELF_SERVICE:
+            if event.get("CallID") == menu_side:
+                report.via, report.self_served = "engine", True
+                report.path = str(event.get("Path", ""))
+                report.outcome = "served by the menu (self-service), call ended"
         elif name == "UserEvent" and event.get("UserEvent") == names.EVENT_FALLBACK:
             if _uid(event) == menu_side:
                 report.via = "fallback"

@@ -64,4 +64,73 @@ class CallEnded:
     at: datetime = field(default_factory=utcnow)
 
 
-Event = CallStarted | CallRouted | CallFellBack | CallQueued | CallEnded
+@dataclass(frozen=True)
+class CallFinishedInMenu:
+    """The flow ended the call itself (self-service done, or a hangup node)."""
+
+    call_id: str
+    line: str
+    caller: str
+    menu_path: tuple[str, ...]
+    at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class MeterReadingSubmitted:
+    """A meter reading taken by the voice menu (self-service, 24/7)."""
+
+    call_id: str
+    line: str
+    caller: str
+    contract: str
+    subscriber_id: int | None
+    reading: str
+    at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class UnreachableReported:
+    """A caller reports that another service number did not work. The report is logged
+    against `reported_line`, the number that could not be reached."""
+
+    call_id: str
+    reported_line: str
+    via_line: str  # the line this call came in on
+    published: str  # where the caller got the number (site, leaflet, advert, bill, ...)
+    dialled_from: str  # the number the caller dialled from when it failed
+    problem: str  # no_answer | no_operator | ivr_sound | other
+    caller: str  # this call's caller number: the contact phone
+    subscriber_id: int | None = None
+    contract: str = ""
+    full_name: str = ""
+    address: str = ""
+    details: str = ""
+    source: str = "ivr"  # ivr (self-service) or operator
+    at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class CallbackRequested:
+    """The caller asked to be called back; `promised_by` is what the caller was told."""
+
+    call_id: str
+    line: str
+    phone: str
+    name: str
+    queue: str
+    caller_class: str
+    promised_by: datetime
+    at: datetime = field(default_factory=utcnow)
+
+
+Event = (
+    CallStarted
+    | CallRouted
+    | CallFellBack
+    | CallQueued
+    | CallEnded
+    | CallFinishedInMenu
+    | MeterReadingSubmitted
+    | UnreachableReported
+    | CallbackRequested
+)

@@ -1,23 +1,29 @@
-"""Load flows/ (lines.yaml + one YAML file per flow) into a validated FlowLibrary.
+"""Load flows/ into a validated FlowLibrary: one YAML file per flow, plus lines.yaml (and
+lines.csv for long lists of numbers), prompts.yaml and calendar.yaml.
 
-Every problem is reported as `file:line:col: key: message`; errors reject the library,
-warnings (unreachable nodes, nodes from which no route can be reached) do not.
+Every problem is reported as `file:line:col: key: message`. Errors reject the whole
+library (the engine keeps serving the old one); warnings (unreachable nodes, prompts
+missing a language) do not.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
-from ivr.flow.model import Flow, FlowLibrary, Line, Node, Sphere
-from ivr.flow.problems import Located, Problem, Problems, load_located
-from ivr.flow.steps.base import FlowSpecError, KeyPath
+from ivr.flow.calendar import ALWAYS, CALENDAR_FILE, Calendar, parse_calendar
+from ivr.flow.lines import LINES_CSV, LINES_FILE, add_lines, parse_lines, read_lines_csv
+from ivr.flow.model import Flow, FlowLibrary, Node
+from ivr.flow.problems import Located, Position, Problem, Problems, load_located
+from ivr.flow.prompts import EMPTY_CATALOG, PROMPTS_FILE, PromptCatalog, parse_catalog
+from ivr.flow.steps.base import Checked, FlowSpecError, Ref
 from ivr.flow.steps.registry import STEP_TYPES
 
-LINES_FILE = "lines.yaml"
+T = TypeVar("T")
 FLOW_KEYS = frozenset({"name", "start", "nodes"})
+NOT_FLOWS = frozenset({LINES_FILE, PROMPTS_FILE, CALENDAR_FILE})
 
 
 class FlowError(ValueError):
@@ -29,22 +35,87 @@ class FlowError(ValueError):
         super().__init__("\n".join(self.errors))
 
 
+class _AnyLanguage(frozenset[str]):
+    """Stands for the languages while prompts.yaml is broken (its errors are reported
+    there), so lines do not repeat them as unknown languages."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
 @dataclass(frozen=True)
 class Validation:
     library: FlowLibrary | None
     problems: list[Problem]
 
 
-def _read(path: Path, problems: Problems) -> Located | None:
+@dataclass(frozen=True)
+class Names:
+    """What flows may refer to; `queues`/`classes` are checked only when given."""
+
+    prompts: PromptCatalog
+    calendar: Calendar
+    flows: Collection[str]
+    queues: Collection[str] | None = None
+    classes: Collection[str] | None = None
+    prompts_broken: bool = False  # prompts.yaml has errors: don't repeat them per node
+
+
+def _offset_position(text: str, offset: int) -> Position:
+    """The 1-based line and column of a character offset."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - line_start + 1
+
+
+def _unbuildable(text: str) -> Position | None:
+    """Where the first scalar is that YAML parses but cannot build (a date like 2026-02-30)."""
+    builder = yaml.SafeLoader("")
+    todo: list[yaml.Node] = [yaml.compose(text, Loader=yaml.SafeLoader) or yaml.ScalarNode("", "")]
+    seen: set[int] = set()  # an alias can make the tree a loop
+    while todo:
+        node = todo.pop(0)
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            todo = [part for pair in node.value for part in pair] + todo
+        elif isinstance(node, yaml.SequenceNode):
+            todo = list(node.value) + todo
+        else:
+            try:
+                builder.construct_object(node)
+            except ValueError:
+                return node.start_mark.line + 1, node.start_mark.column + 1
+    return None
+
+
+def read_yaml(path: Path, problems: Problems) -> Located | None:
+    def fail(message: str, position: Position | None) -> None:
+        problems.items.append(Problem(str(path), (), message, position))
+
     try:
-        located = load_located(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         problems.add((), f"cannot read: {exc.strerror}")
         return None
+    except UnicodeDecodeError as exc:  # e.g. saved as Windows-1251
+        before = exc.object[: exc.start]
+        line = before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")
+        fail("not UTF-8 text: save the file as UTF-8", (before.count(b"\n") + 1, len(line) + 1))
+        return None
+    try:
+        located = load_located(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         position = (mark.line + 1, mark.column + 1) if mark else None
-        problems.items.append(Problem(str(path), (), f"not valid YAML: {exc.problem}", position))
+        fail(f"not valid YAML: {exc.problem}", position)
+        return None
+    except yaml.reader.ReaderError as exc:  # a control character
+        message = f"not valid YAML: unacceptable character #x{exc.character:04x}: {exc.reason}"
+        fail(message, _offset_position(text, exc.position))
+        return None
+    except ValueError as exc:  # parsed, but not a value: the date 2026-02-30
+        fail(f"not valid YAML: {exc}", _unbuildable(text))
         return None
     problems.located = located
     for duplicate in located.duplicates:
@@ -52,9 +123,7 @@ def _read(path: Path, problems: Problems) -> Located | None:
     return located
 
 
-def _check_node(
-    node_id: str, spec: Any, problems: Problems
-) -> tuple[Node, dict[KeyPath, str]] | None:
+def _check_node(node_id: str, spec: Any, problems: Problems) -> tuple[Node, Checked] | None:
     where = ("nodes", node_id)
     if not isinstance(spec, dict):
         problems.add(where, "expected a mapping with a type")
@@ -64,19 +133,18 @@ def _check_node(
     if step is None or not isinstance(kind, str):
         problems.add((*where, "type"), f"{kind!r} is not one of {sorted(STEP_TYPES)}")
         return None
-    unknown = sorted(str(k) for k in spec if k not in step.keys)
-    for key in unknown:
+    for key in sorted(str(k) for k in spec if k not in step.keys):
         problems.add(
             (*where, key),
             f"unknown key for a {kind} node (expected: {', '.join(sorted(step.keys))})",
             at_key=True,
         )
     try:
-        targets = step.check(spec)
+        checked = step.check(spec)
     except FlowSpecError as exc:
         problems.add((*where, *exc.key), exc.message, at_key=exc.at_key)
         return None
-    return Node(node_id, kind, spec), targets
+    return Node(node_id, kind, spec), checked
 
 
 def _reachable(start: str, edges: Mapping[str, set[str]]) -> set[str]:
@@ -89,30 +157,53 @@ def _reachable(start: str, edges: Mapping[str, set[str]]) -> set[str]:
     return seen
 
 
-def _check_graph(
-    start: str, nodes: Mapping[str, Node], edges: Mapping[str, set[str]], problems: Problems
-) -> None:
+def _check_graph(start: str, checked: Mapping[str, Checked], problems: Problems) -> None:
+    edges = {n: set(c.targets.values()) for n, c in checked.items()}
     reached = _reachable(start, edges)
-    for node_id in nodes:
+    for node_id in checked:
         if node_id not in reached:
             problems.add(("nodes", node_id), "unreachable from start", at_key=True, warning=True)
-    routes = {n for n, node in nodes.items() if node.type == "route"}
     reverse: dict[str, set[str]] = {}
     for src, outs in edges.items():
         for dst in outs:
             reverse.setdefault(dst, set()).add(src)
-    can_route = set().union(*(_reachable(r, reverse) for r in routes)) if routes else set()
-    for node_id in sorted(reached - can_route):
+    exits = [n for n, c in checked.items() if c.exits]
+    can_exit = set().union(*(_reachable(e, reverse) for e in exits)) if exits else set()
+    for node_id in sorted(reached - can_exit):
         problems.add(
             ("nodes", node_id),
-            "no route can be reached from here "
-            "(a loop without exit or a dead end: the caller would get the fallback)",
+            "no route, hangup or other flow can be reached from here "
+            "(a loop without exit or a dead end)",
             at_key=True,
-            warning=True,
         )
 
 
-def parse_flow(data: Any, source: str, problems: Problems | None = None) -> Flow:
+def _check_ref(ref: Ref, names: Names) -> str | None:
+    """What is wrong with a reference, or None."""
+    known: Collection[str] | None = {
+        "prompt": names.prompts.prompts,
+        "schedule": names.calendar.schedules,
+        "flow": names.flows,
+        "language": names.prompts.languages,
+        "queue": names.queues,
+        "class": names.classes,
+    }[ref.kind]
+    if known is None or ref.name in known:
+        return None
+    if names.prompts_broken and ref.kind in ("prompt", "language"):
+        return None
+    where = {
+        "prompt": f"{PROMPTS_FILE}",
+        "schedule": f"{CALENDAR_FILE} schedules",
+        "flow": "flows/",
+        "language": f"{PROMPTS_FILE} languages",
+        "queue": "queues.yaml",
+        "class": "queues.yaml caller_classes",
+    }[ref.kind]
+    return f"unknown {ref.kind} {ref.name!r} (not in {where}: {', '.join(sorted(known))})"
+
+
+def parse_flow(data: Any, source: str, names: Names, problems: Problems | None = None) -> Flow:
     problems = problems or Problems(source)
     if not isinstance(data, dict):
         problems.add((), "expected a mapping with name, start and nodes")
@@ -126,107 +217,111 @@ def parse_flow(data: Any, source: str, problems: Problems | None = None) -> Flow
         problems.add(("nodes",), "expected a mapping of node id to node")
         raise FlowError(problems.items)
     nodes: dict[str, Node] = {}
-    edges: dict[str, set[str]] = {}
+    checked: dict[str, Checked] = {}
     for node_id, spec in raw_nodes.items():
-        checked = _check_node(str(node_id), spec, problems)
-        if checked is None:
+        found = _check_node(str(node_id), spec, problems)
+        if found is None:
             continue
-        nodes[str(node_id)], targets = checked
-        edges[str(node_id)] = set(targets.values())
-        for key_path, target in targets.items():
+        nodes[str(node_id)], checked[str(node_id)] = found
+        where = ("nodes", str(node_id))
+        for key_path, target in found[1].targets.items():
             if target not in raw_nodes:
-                problems.add(("nodes", str(node_id), *key_path), f"unknown node {target!r}")
+                problems.add((*where, *key_path), f"unknown node {target!r}")
+        for ref in found[1].refs:
+            wrong = _check_ref(ref, names)
+            if wrong:
+                problems.add((*where, *ref.key), wrong)
     if start not in raw_nodes:
         problems.add(("start",), f"{start!r} is not a node")
     elif not problems.errors:
-        _check_graph(str(start), nodes, edges, problems)
+        _check_graph(str(start), checked, problems)
     if problems.errors:
         raise FlowError(problems.items)
     return Flow(name=str(name), start=str(start), nodes=nodes)
 
 
-def _parse_lines(
-    data: Any, problems: Problems, flows: Mapping[str, Flow], broken: set[str]
-) -> tuple[dict[str, Line], str]:
-    """Lines and the default flow; names of `broken` flows (reported in their own files) are
-    accepted here so one bad flow does not bury lines.yaml in follow-on errors."""
-    if not isinstance(data, dict) or not isinstance(data.get("lines"), list):
-        problems.add((), "expected a mapping with default_flow and a list of lines")
-        return {}, ""
-    default_flow = data.get("default_flow")
-    if default_flow not in flows and default_flow not in broken:
-        problems.add(("default_flow",), f"{default_flow!r} is not a flow ({sorted(flows)})")
-    lines: dict[str, Line] = {}
-    for index, raw in enumerate(data["lines"]):
-        where: tuple[str | int, ...] = ("lines", index)
-        if not isinstance(raw, dict):
-            problems.add(where, "expected a mapping")
-            continue
-        number = str(raw.get("number", ""))
-        if not number.isdigit():
-            problems.add(
-                (*where, "number"), f"expected the dialled digits, got {raw.get('number')!r}"
-            )
-        elif number in lines:
-            problems.add((*where, "number"), f"{number} is listed twice")
+def _flow_names(paths: list[Path]) -> dict[str, Path]:
+    """Flow names declared in the files (read leniently: errors come with the full parse)."""
+    names: dict[str, Path] = {}
+    for path in paths:
         try:
-            sphere = Sphere(str(raw.get("sphere")))
-        except ValueError:
-            problems.add((*where, "sphere"), f"expected one of {[s.value for s in Sphere]}")
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, yaml.YAMLError):
             continue
-        if raw.get("flow") not in flows:
-            if raw.get("flow") not in broken:
-                problems.add(
-                    (*where, "flow"), f"{raw.get('flow')!r} is not a flow ({sorted(flows)})"
-                )
-            continue
-        lines[number] = Line(
-            number,
-            sphere,
-            str(raw.get("city", "")),
-            str(raw.get("published", "")),
-            str(raw["flow"]),
-        )
-    return lines, str(default_flow)
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            names.setdefault(data["name"], path)
+    return names
 
 
-def validate_library(directory: str | Path) -> Validation:
-    """Every *.yaml in `directory` but lines.yaml is a flow; all problems are collected."""
+def _optional(
+    path: Path, parse: Callable[[Any, Problems], T], default: T, found: list[Problem]
+) -> T:
+    """An optional YAML file parsed by `parse`; `default` when absent or unreadable."""
+    if not path.exists():
+        return default
+    problems = Problems(str(path))
+    located = read_yaml(path, problems)
+    result = parse(located.data, problems) if located else default
+    found += problems.items
+    return result
+
+
+def validate_library(
+    directory: str | Path,
+    queues: Collection[str] | None = None,
+    classes: Collection[str] | None = None,
+) -> Validation:
+    """Every *.yaml in `directory` but lines/prompts/calendar is a flow; all problems are
+    collected. Give `queues` and `classes` to check routes against queues.yaml."""
     directory = Path(directory)
-    flows: dict[str, Flow] = {}
-    broken: set[str] = set()
     found: list[Problem] = []
-    for path in sorted(directory.glob("*.yaml")):
-        if path.name == LINES_FILE:
-            continue
+    catalog = _optional(directory / PROMPTS_FILE, parse_catalog, EMPTY_CATALOG, found)
+    prompts_broken = any(not p.warning for p in found)
+    calendar = _optional(directory / CALENDAR_FILE, parse_calendar, ALWAYS, found)
+    flow_paths = sorted(p for p in directory.glob("*.yaml") if p.name not in NOT_FLOWS)
+    declared = _flow_names(flow_paths)
+    names = Names(catalog, calendar, declared, queues, classes, prompts_broken)
+    flows: dict[str, Flow] = {}
+    for path in flow_paths:
         problems = Problems(str(path))
-        located = _read(path, problems)
+        located = read_yaml(path, problems)
         if located is not None:
             try:
-                flow = parse_flow(located.data, str(path), problems)
+                flow = parse_flow(located.data, str(path), names, problems)
                 if flow.name in flows:
                     problems.add(("name",), f"flow {flow.name!r} is defined twice")
                 flows[flow.name] = flow
             except FlowError:
-                name = located.data.get("name") if isinstance(located.data, dict) else None
-                if isinstance(name, str):
-                    broken.add(name)
+                pass
         found += problems.items
-    lines_path = directory / LINES_FILE
-    line_problems = Problems(str(lines_path))
-    located = _read(lines_path, line_problems)
-    lines, default_flow = _parse_lines(
-        located.data if located else None, line_problems, flows, broken
+
+    broken = set(declared) - set(flows)
+    languages = _AnyLanguage() if prompts_broken else catalog.languages
+    lines_problems = Problems(str(directory / LINES_FILE))
+    located = read_yaml(directory / LINES_FILE, lines_problems)
+    lines, default_flow = parse_lines(
+        located.data if located else None, lines_problems, flows, broken, languages
     )
-    found += line_problems.items
+    found += lines_problems.items
+    if (directory / LINES_CSV).exists():
+        csv_problems = Problems(str(directory / LINES_CSV))
+        rows = read_lines_csv(directory / LINES_CSV, csv_problems)
+        add_lines(rows, csv_problems, flows, broken, languages, lines)
+        found += csv_problems.items
     if any(not p.warning for p in found):
         return Validation(None, found)
-    return Validation(FlowLibrary(flows=flows, lines=lines, default_flow=default_flow), found)
+    library = FlowLibrary(flows, lines, default_flow, catalog, calendar)
+    return Validation(library, found)
 
 
-def load_library(directory: str | Path, warn: Callable[[str], object] | None = None) -> FlowLibrary:
+def load_library(
+    directory: str | Path,
+    warn: Callable[[str], object] | None = None,
+    queues: Collection[str] | None = None,
+    classes: Collection[str] | None = None,
+) -> FlowLibrary:
     """The validated library; FlowError on any error, warnings passed to `warn`."""
-    validation = validate_library(directory)
+    validation = validate_library(directory, queues, classes)
     if validation.library is None:
         raise FlowError(validation.problems)
     for problem in validation.problems:

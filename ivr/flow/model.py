@@ -5,6 +5,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ivr.flow.calendar import ALWAYS, Calendar
+from ivr.flow.prompts import EMPTY_CATALOG, PromptCatalog
+
 
 class Sphere(StrEnum):
     CONNECTIONS = "connections"
@@ -21,6 +24,7 @@ class Line:
     city: str
     published: str
     flow: str
+    language: str = ""  # the callers' usual language; "" = the prompts' default
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class FlowLibrary:
     flows: Mapping[str, Flow]
     lines: Mapping[str, Line]
     default_flow: str
+    prompts: PromptCatalog = EMPTY_CATALOG
+    calendar: Calendar = ALWAYS
 
     def flow_for(self, number: str) -> tuple[Line | None, Flow]:
         """The line's flow, or the default flow for a number nobody configured."""

@@ -1,10 +1,21 @@
-"""The call journal table: one row per call, merged from the call's domain events."""
+"""The storage tables: the call journal, the subscriber directory, the outage board and the
+reports written off the call path (unreachable numbers, meter readings, callbacks)."""
 
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Boolean, DateTime, Dialect, Integer, MetaData, UnicodeText, false
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    MetaData,
+    UnicodeText,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint/index names on every backend, so migrations can refer to them.
@@ -15,6 +26,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -28,7 +43,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: journal timestamps must be aware")
+            raise ValueError(f"naive datetime {value!r}: stored timestamps must be aware")
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
@@ -49,8 +64,9 @@ class Base(DeclarativeBase):
 
 
 class CallRecord(Base):
-    """One call. Outcome: started (in the menu), routed, fallback, queued, abandoned (ended
-    before reaching a queue) or ended (ended after being queued)."""
+    """One call. Outcome: started (in the menu), routed, fallback, queued, self_service
+    (the menu finished the call, never queued), abandoned (ended before reaching a queue)
+    or ended (ended after being queued)."""
 
     __tablename__ = "call_journal"
 
@@ -70,4 +86,117 @@ class CallRecord(Base):
     queued_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     hangup_cause: Mapped[str | None]
+    outcome: Mapped[str | None]
+    finished_in_menu_at: Mapped[datetime | None]
+
+
+# --- the shared subscriber database and the outage board ----------------------------------
+
+
+class SubscriberRecord(Base):
+    """A subscriber account: one contract, many phones."""
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contract: Mapped[str] = mapped_column(unique=True)
+    full_name: Mapped[str]
+    address: Mapped[str]
+    city: Mapped[str]
+    region_office: Mapped[str]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # The ORM deletes the phones itself: SQLite does not enforce foreign keys by default.
+    phones: Mapped[list["SubscriberPhone"]] = relationship(
+        back_populates="subscriber", cascade="all, delete-orphan", order_by="SubscriberPhone.phone"
+    )
+
+
+class SubscriberPhone(Base):
+    """One phone of an account (digits only). A phone may belong to several accounts."""
+
+    __tablename__ = "subscriber_phones"
+    __table_args__ = (UniqueConstraint("subscriber_id", "phone"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(index=True)
+
+    subscriber: Mapped[SubscriberRecord] = relationship(back_populates="phones")
+
+
+class OutageRecord(Base):
+    """A mass outage posted for an area (city) and a service ("" = every service)."""
+
+    __tablename__ = "outages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area: Mapped[str]
+    service: Mapped[str] = mapped_column(default="", server_default="")
+    message: Mapped[str]
+    starts_at: Mapped[datetime]
+    expected_restore: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- reports written from domain events (text: NULL = unknown) ----------------------------
+
+
+class UnreachableReportRecord(Base):
+    """A caller reports that another service number did not work; logged against
+    `reported_line`, the number that could not be reached."""
+
+    __tablename__ = "unreachable_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime]  # the event's time
+    call_id: Mapped[str | None]
+    reported_line: Mapped[str | None] = mapped_column(index=True)
+    via_line: Mapped[str | None]
+    published: Mapped[str | None]
+    dialled_from: Mapped[str | None]
+    problem: Mapped[str | None]
+    caller: Mapped[str | None]
+    subscriber_id: Mapped[int | None]
+    contract: Mapped[str | None]
+    full_name: Mapped[str | None]
+    address: Mapped[str | None]
+    details: Mapped[str | None]
+    source: Mapped[str | None]
+    status: Mapped[str] = mapped_column(default="new", server_default="new")
+
+
+class MeterReadingRecord(Base):
+    """A meter reading taken by the voice menu."""
+
+    __tablename__ = "meter_readings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime]
+    call_id: Mapped[str | None]
+    line: Mapped[str | None]
+    caller: Mapped[str | None]
+    contract: Mapped[str | None] = mapped_column(index=True)
+    subscriber_id: Mapped[int | None]
+    reading: Mapped[str | None]
+
+
+class CallbackRequestRecord(Base):
+    """A promise to call a caller back; worked through by status (open, done, ...)."""
+
+    __tablename__ = "callback_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime]
+    call_id: Mapped[str | None]
+    line: Mapped[str | None]
+    phone: Mapped[str | None]
+    name: Mapped[str | None]
+    queue: Mapped[str | None]
+    caller_class: Mapped[str | None]
+    promised_by: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(default="open", server_default="open", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_attempt_at: Mapped[datetime | None]
     outcome: Mapped[str | None]

@@ -30,6 +30,7 @@ class CallRecordView:
     queued_at: datetime | None
     ended_at: datetime | None
     hangup_cause: str | None
+    finished_in_menu_at: datetime | None
     outcome: str | None
 
     @classmethod

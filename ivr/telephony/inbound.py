@@ -3,10 +3,11 @@
 import logging
 from collections.abc import Callable
 
-from ivr.events.model import CallRouted, CallStarted
+from ivr.events.model import CallFinishedInMenu, CallRouted, CallStarted
 from ivr.events.notifier import Notifier
+from ivr.flow.context import CallInfo, FlowServices
 from ivr.flow.model import FlowLibrary
-from ivr.flow.runner import run_flow
+from ivr.flow.runner import new_context, run_flow
 from ivr.queues.model import QueuesConfig
 from ivr.routing.decide import decide
 from ivr.telephony import names
@@ -25,10 +26,12 @@ class InboundCall:
         flows: Callable[[], FlowLibrary],
         queues: Callable[[], QueuesConfig],
         notifier: Notifier,
+        services: FlowServices,
     ) -> None:
         self._flows = flows
         self._queues = queues
         self._notifier = notifier
+        self._services = services
 
     async def __call__(self, channel: AgiChannel) -> None:
         number = channel.args[0] if channel.args else channel.extension
@@ -39,9 +42,16 @@ class InboundCall:
         line, flow = library.flow_for(number)
         if line is None:
             log.warning("line %s is not in flows/lines.yaml: default flow %s", number, flow.name)
-        outcome = await run_flow(flow, AgiCallPort(channel))
-        decision = decide(outcome.route.queue, outcome.route.caller_class, queues)
+        call = CallInfo(call_id, number, caller, line)
+        outcome = await run_flow(new_context(library, call, AgiCallPort(channel), self._services))
         path = ">".join(outcome.path)
+        if outcome.route is None:
+            await channel.exec(
+                "MSet", f"{names.VAR_MENU_PATH}={path}", f"{names.VAR_STATUS}={names.STATUS_DONE}"
+            )
+            self._notifier.publish(CallFinishedInMenu(call_id, number, caller, outcome.path))
+            return
+        decision = decide(outcome.route.queue, outcome.route.caller_class, queues)
         # One MSet for the whole route (a round trip per variable costs both sides in a
         # burst); IVR_STATUS comes last, so the dialplan never sees a half-set route.
         await channel.exec(

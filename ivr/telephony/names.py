@@ -14,11 +14,13 @@ VAR_MENU_PATH: Final = "IVR_PATH"  # the menu path, e.g. "main:1>internet:2"
 VAR_LINE: Final = "IVR_LINE"  # the dialled line (DID); set by the dialplan
 VAR_FALLBACK: Final = "IVR_FALLBACK"  # "1" when the dialplan took the fallback path
 
-STATUS_OK: Final = "ok"
+STATUS_OK: Final = "ok"  # route the caller to IVR_QUEUE
+STATUS_DONE: Final = "done"  # the menu served the caller (self-service): hang up
 
 # UserEvents the engine's dialplan emits on AMI (dialplans/ivr.conf).
 EVENT_ROUTE: Final = "IvrRoute"  # the engine routed a call
 EVENT_FALLBACK: Final = "IvrFallback"  # the dialplan took the fallback path
+EVENT_SELF_SERVICE: Final = "IvrSelfService"  # the menu served the caller and hung up
 
 # AGI routes: agi://host:port/<name> in dialplans/.
 ROUTE_INBOUND: Final = "inbound"

@@ -1,6 +1,8 @@
 """End-to-end fixtures: the real Asterisk sandbox (provisioned once per run) and the engine."""
 
 import asyncio
+import re
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -9,9 +11,11 @@ import pytest
 
 from ivr.app import Engine
 from ivr.calls.tester import tester_ami
-from ivr.config import Settings, load_settings
+from ivr.config import PROJECT_ROOT, Settings, load_settings
 from ivr.sandbox.chroot import Sandbox, SandboxError
+from ivr.storage.db import make_engine, make_session_factory, migrate
 from ivr.storage.repository import CallRecordView
+from ivr.storage.seed import load_seed_file, seed_store
 from ivr.telephony.ami import AmiClient
 
 
@@ -38,16 +42,45 @@ async def tester(sandbox: Sandbox, settings: Settings) -> AsyncIterator[AmiClien
     await ami.close()
 
 
+ALWAYS_OPEN = '{daily: "00:00-24:00", holidays: open}'
+
+
+def flows_copy(tmp_path: Path, operators: str = ALWAYS_OPEN) -> Path:
+    """The shipped flows with the operators' hours replaced, so a test does not depend on
+    the time it runs at."""
+    flows = tmp_path / "flows"
+    shutil.copytree(PROJECT_ROOT / "flows", flows, dirs_exist_ok=True)
+    calendar = flows / "calendar.yaml"
+    text = calendar.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^  operators: .*$", f"  operators: {operators}", text)
+    calendar.write_text(text, encoding="utf-8")
+    return flows
+
+
 def engine_settings(settings: Settings, tmp_path: Path, **changes: object) -> Settings:
-    return replace(settings, database_url=f"sqlite:///{tmp_path / 'ivr.db'}", **changes)  # type: ignore[arg-type]
+    """The engine on its own database (seeded with the demo subscribers) and on a copy of
+    the shipped flows where operators always work."""
+    url = f"sqlite:///{tmp_path / 'ivr.db'}"
+    migrate(url)
+    db = make_engine(url)
+    seed_store(make_session_factory(db), load_seed_file(PROJECT_ROOT / "data/demo-store.yaml"))
+    db.dispose()
+    if "flows_dir" not in changes:
+        changes["flows_dir"] = str(flows_copy(tmp_path))
+    return replace(settings, database_url=url, flows_poll_interval=0.2, **changes)  # type: ignore[arg-type]
+
+
+async def started(settings: Settings) -> Engine:
+    engine = Engine(settings)
+    await engine.start()
+    assert engine.ami is not None
+    await engine.ami.wait_connected(10)
+    return engine
 
 
 @pytest.fixture
 async def engine(sandbox: Sandbox, settings: Settings, tmp_path: Path) -> AsyncIterator[Engine]:
-    running = Engine(engine_settings(settings, tmp_path))
-    await running.start()
-    assert running.ami is not None
-    await running.ami.wait_connected(10)
+    running = await started(engine_settings(settings, tmp_path))
     yield running
     await running.stop()
 

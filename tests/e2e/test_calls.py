@@ -6,7 +6,7 @@ from pathlib import Path
 from ivr.app import Engine
 from ivr.calls.place import place_call
 from ivr.telephony.ami import AmiClient
-from tests.e2e.conftest import engine_settings, journal_row
+from tests.e2e.conftest import engine_settings, journal_row, started
 
 
 async def test_new_connection_caller_is_routed_with_priority(
@@ -15,7 +15,7 @@ async def test_new_connection_caller_is_routed_with_priority(
     report = await place_call(tester, "5552000", "+380441234567", ["1"], timeout=30)
 
     assert report.via == "engine", report.summary()
-    assert report.path == "welcome:1"
+    assert report.path == "hours:1>menu:1"
     assert (report.queue, report.caller_class, report.priority) == (
         "connections",
         "new_connection",
@@ -26,25 +26,31 @@ async def test_new_connection_caller_is_routed_with_priority(
 
 
 async def test_two_level_menu_reaches_tv_queue(engine: Engine, tester: AmiClient) -> None:
-    report = await place_call(tester, "5551000", "+380441234568", ["2", "2"], timeout=30)
+    # A subscriber recognised by his number: never asked for his contract.
+    report = await place_call(tester, "5551000", "+380441234567", ["2", "2"], timeout=30)
 
     assert report.via == "engine", report.summary()
-    assert report.path == "welcome:2>support:2"
+    assert report.path == (
+        "hours:1>menu:2>support:support>identify:found>outage:none>service_menu:2"
+    )
     assert (report.queued_in, report.priority) == ("tv", "5")
 
 
 async def test_call_is_journaled_off_the_call_path(engine: Engine, tester: AmiClient) -> None:
-    report = await place_call(tester, "5553000", "+380322220003", ["2", "1"], timeout=30)
+    report = await place_call(tester, "5551000", "+380322220003", ["2", "-", "-", "1"], timeout=60)
     assert report.ok, report.summary()
     row = await journal_row(engine, report.call_id)
     assert row is not None
     assert (row.line, row.caller, row.queue, row.priority) == (
-        "5553000",
+        "5551000",
         "+380322220003",
         "internet",
         5,
     )
-    assert row.menu_path == "welcome:2>support:1"
+    assert row.menu_path == (
+        "hours:1>menu:2>support:support>identify:not_found>ask_contract:timeout>outage:none"
+        ">service_menu:1"
+    )
     assert row.queued_at is not None and row.ended_at is not None
 
 
@@ -66,13 +72,13 @@ async def test_engine_error_takes_fallback_and_is_journaled(
     flows = tmp_path / "flows"
     flows.mkdir()
     (flows / "lines.yaml").write_text("default_flow: broken\nlines: []\n")
+    (flows / "prompts.yaml").write_text("languages: [en]\nprompts:\n  beep: {sound: beep}\n")
     # A menu with nowhere to go on timeout: the flow ends without a route (an engine error).
     (flows / "broken.yaml").write_text(
-        "name: broken\nstart: m\nnodes:\n  m: {type: menu, prompt: beep, timeout: 0.3, retries: 0,"
+        "name: broken\nstart: m\nnodes:\n  m: {type: menu, prompt: beep, timeout: 0.5, retries: 0,"
         " options: {'1': r}}\n  r: {type: route, queue: internet, class: existing_service}\n"
     )
-    engine = Engine(engine_settings(settings, tmp_path, flows_dir=str(flows)))  # type: ignore[arg-type]
-    await engine.start()
+    engine = await started(engine_settings(settings, tmp_path, flows_dir=str(flows)))  # type: ignore[arg-type]
     try:
         report = await place_call(tester, "5551000", "+380441234570", [], timeout=30)
         row = await journal_row(engine, report.call_id)

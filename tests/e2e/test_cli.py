@@ -24,7 +24,7 @@ async def test_ivr_call_prints_the_route_and_exits_zero(engine: Engine) -> None:
 
     assert code == 0, out
     assert "served by: engine" in out
-    assert "menu path: welcome:1" in out
+    assert "menu path: hours:1>menu:1" in out
     assert "queue joined: connections" in out
 
 

@@ -12,7 +12,15 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.events.model import CallEnded, CallFellBack, CallQueued, CallRouted, CallStarted, Event
+from ivr.events.model import (
+    CallEnded,
+    CallFellBack,
+    CallFinishedInMenu,
+    CallQueued,
+    CallRouted,
+    CallStarted,
+    Event,
+)
 from ivr.storage.journal import CallJournal, merge_events, write_events
 from ivr.storage.repository import CallRecordView, JournalRepository
 from ivr.tasks import TaskSet
@@ -120,6 +128,7 @@ async def test_out_of_order_events_become_one_row(
         queued_at=None,
         ended_at=T0 + timedelta(seconds=90),
         hangup_cause="Normal Clearing",
+        finished_in_menu_at=None,
         outcome="abandoned",
     )
     journal(routed)
@@ -163,6 +172,40 @@ async def test_outcomes_follow_the_call(
         await journal.flush()
         view = repository.get("c2")
         assert view is not None and view.outcome == outcome
+
+
+async def test_a_call_finished_in_the_menu_is_self_service(
+    journal: CallJournal, sessions: sessionmaker[Session], repository: JournalRepository
+) -> None:
+    journal(CallEnded("s1", "Normal Clearing", at=T0 + timedelta(seconds=40)))
+    journal(CallStarted("s1", "5551000", "+380441234567", "PJSIP/trunk-0002", at=T0))
+    await journal.flush()
+    view = repository.get("s1")
+    assert view is not None and view.outcome == "abandoned"
+
+    finished = CallFinishedInMenu(
+        "s1", "", "", ("main:3", "лічильник:1"), at=T0 + timedelta(seconds=35)
+    )
+    journal(finished)  # after the hangup was written: the order does not matter
+    await journal.flush()
+    view = repository.get("s1")
+    assert view is not None
+    assert (view.outcome, view.menu_path, view.finished_in_menu_at) == (
+        "self_service",
+        "main:3>лічильник:1",
+        T0 + timedelta(seconds=35),
+    )
+    assert (view.line, view.caller) == ("5551000", "+380441234567")  # never reset to NULL
+
+    # Finished in the menu but still on the line: self-service already.
+    write_events(sessions, [replace(finished, call_id="s2")])
+    view = repository.get("s2")
+    assert view is not None and view.outcome == "self_service"
+    # A call that reached a queue is not self-service, whatever the menu said.
+    write_events(sessions, [*call_events("s3"), replace(finished, call_id="s3")])
+    view = repository.get("s3")
+    assert view is not None and view.outcome == "ended"
+    assert view.finished_in_menu_at == T0 + timedelta(seconds=35)
 
 
 async def test_unicode_round_trips(journal: CallJournal, repository: JournalRepository) -> None:

@@ -4,17 +4,34 @@ Trace format: `> ` lines are what Asterisk sent, `< ` lines what the engine answ
 """
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ivr.config import PROJECT_ROOT
 from ivr.events.model import CallRouted, CallStarted, Event
 from ivr.events.notifier import Notifier
+from ivr.flow.context import FlowServices, Outage, Subscriber
 from ivr.flow.loader import load_library
+from ivr.flow.simulate import TextSpeech
 from ivr.queues.model import load_queues
 from ivr.telephony.agi import FastAgiServer
 from ivr.telephony.inbound import InboundCall
 
 TRACES = PROJECT_ROOT / "tests" / "fixtures" / "agi"
+
+
+class NoDirectory:
+    async def subscriber_by_phone(self, phone: str) -> Subscriber | None:
+        return None
+
+    async def subscriber_by_contract(self, contract: str) -> Subscriber | None:
+        return None
+
+    async def active_outage(self, area: str, service: str, at: datetime) -> Outage | None:
+        return None
+
+
+SERVICES = FlowServices(NoDirectory(), TextSpeech(), lambda event: None, lambda: datetime.now(UTC))
 
 
 def load_trace(path: Path) -> tuple[bytes, list[tuple[str, str]]]:
@@ -34,9 +51,11 @@ async def replay(path: Path) -> list[Event]:
     events: list[Event] = []
     notifier = Notifier()
     notifier.subscribe(events.append)
-    flows = load_library(PROJECT_ROOT / "flows")
+    flows = load_library(TRACES / "flows")  # the flows the traces were recorded with
     queues = load_queues(PROJECT_ROOT / "queues.yaml")
-    server = FastAgiServer({"inbound": InboundCall(lambda: flows, lambda: queues, notifier)})
+    server = FastAgiServer(
+        {"inbound": InboundCall(lambda: flows, lambda: queues, notifier, SERVICES)}
+    )
     listening = await server.start("127.0.0.1", 0)
     port = listening.sockets[0].getsockname()[1]
     headers, pairs = load_trace(path)

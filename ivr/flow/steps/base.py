@@ -1,12 +1,14 @@
-"""The contract every step type implements."""
+"""The contract every step type implements, and the helpers steps share."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-from ivr.flow.port import CallPort
+from ivr.flow.context import StepContext
+from ivr.flow.prompts import Prompt, PromptRef, Sound, Text, fill, parse_variant, parse_versions
 
-KeyPath = tuple[str, ...]
+KeyPath = tuple[str | int, ...]
+RefKind = Literal["prompt", "schedule", "flow", "language", "queue", "class"]
 
 
 class FlowSpecError(ValueError):
@@ -14,10 +16,29 @@ class FlowSpecError(ValueError):
     itself, not its value, is wrong."""
 
     def __init__(self, key: KeyPath, message: str, *, at_key: bool = False) -> None:
-        super().__init__(f"{'.'.join(key)}: {message}")
+        super().__init__(f"{'.'.join(map(str, key))}: {message}")
         self.key = key
         self.message = message
         self.at_key = at_key
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A name a node uses that the loader checks against the rest of the configuration."""
+
+    kind: RefKind
+    name: str
+    key: KeyPath
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the loader learns from a valid node: where it can go (node ids by key), which
+    names it refers to, and whether it ends the flow (route, hangup, another flow)."""
+
+    targets: dict[KeyPath, str] = field(default_factory=dict)
+    refs: list[Ref] = field(default_factory=list)
+    exits: bool = False
 
 
 @dataclass(frozen=True)
@@ -26,37 +47,63 @@ class RouteRequest:
     caller_class: str
 
 
-@dataclass
-class StepContext:
-    port: CallPort
-    path: list[str] = field(default_factory=list)
-
-
 @dataclass(frozen=True)
 class StepResult:
     next: str | None = None
     route: RouteRequest | None = None
+    hangup: bool = False
+    flow: str | None = None  # go on at the start of this flow
 
 
 class StepType(Protocol):
     keys: frozenset[str]  # the keys a node of this type may have, `type` included
 
-    def check(self, spec: Mapping[str, Any]) -> dict[KeyPath, str]:
-        """The node ids this node can go to, by the key naming each; raises FlowSpecError."""
+    def check(self, spec: Mapping[str, Any]) -> Checked:
+        """Validate the node; raises FlowSpecError at the first problem."""
         ...
 
     async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult: ...
 
 
-def prompts_of(spec: Mapping[str, Any], key: str) -> tuple[str, ...]:
+# --- reading a spec ----------------------------------------------------------------------
+
+
+def prompts_of(spec: Mapping[str, Any], key: str) -> tuple[PromptRef, ...]:
+    """A prompt name, {say: ...}, {sound: ...}, or a list of those."""
     value = spec.get(key)
     if value is None:
         return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise FlowSpecError((key,), "expected a prompt name or a list of them")
+    items = value if isinstance(value, list) else [value]
+    return tuple(_prompt_item(item, (key, i)) for i, item in enumerate(items))
+
+
+def _prompt_item(item: Any, where: KeyPath) -> PromptRef:
+    if isinstance(item, str) and item:
+        return item
+    try:
+        if isinstance(item, dict) and set(item) == {"say"}:
+            say = item["say"]
+            versions = parse_versions(say) if isinstance(say, dict) else {"": parse_variant(say)}
+            return Prompt(versions)
+        if isinstance(item, dict) and set(item) == {"sound"}:
+            return Prompt({"": parse_variant(item)})
+    except ValueError as exc:
+        raise FlowSpecError(where, str(exc)) from None
+    raise FlowSpecError(where, "expected a prompt name, {say: text} or {sound: file}")
+
+
+def prompt_refs(spec: Mapping[str, Any], *keys: str) -> list[Ref]:
+    """The catalogue prompts named under `keys`, and the languages of inline {say: ...}."""
+    refs = []
+    for key in keys:
+        listed = isinstance(spec.get(key), list)
+        for index, ref in enumerate(prompts_of(spec, key)):
+            if isinstance(ref, str):
+                refs.append(Ref("prompt", ref, (key,)))
+                continue
+            where: KeyPath = (key, index, "say") if listed else (key, "say")
+            refs += [Ref("language", lang, (*where, lang)) for lang in ref.variants if lang]
+    return refs
 
 
 def target_of(spec: Mapping[str, Any], key: str, required: bool = True) -> str | None:
@@ -66,3 +113,109 @@ def target_of(spec: Mapping[str, Any], key: str, required: bool = True) -> str |
     if not isinstance(value, str) or not value:
         raise FlowSpecError((key,), "expected a node id")
     return value
+
+
+def targets_of(
+    spec: Mapping[str, Any], *keys: str, required: tuple[str, ...] = ()
+) -> dict[KeyPath, str]:
+    """The node ids under `keys` (those in `required` must be present)."""
+    found: dict[KeyPath, str] = {}
+    for key in keys:
+        target = target_of(spec, key, required=key in required)
+        if target:
+            found[(key,)] = target
+    return found
+
+
+def name_of(spec: Mapping[str, Any], key: str, default: str | None = None) -> str:
+    value = spec.get(key, default)
+    if not isinstance(value, str) or not value:
+        raise FlowSpecError((key,), "expected a name")
+    return value
+
+
+def number_of(
+    spec: Mapping[str, Any], key: str, default: float, *, minimum: float = 0, whole: bool = False
+) -> float:
+    value = spec.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+        raise FlowSpecError((key,), f"expected a {'whole ' if whole else ''}number >= {minimum}")
+    if whole and value != int(value):
+        raise FlowSpecError((key,), f"expected a whole number >= {minimum}")
+    return value
+
+
+# --- playing prompts ---------------------------------------------------------------------
+
+
+def call_values(ctx: StepContext) -> dict[str, str]:
+    """What `{name}` can say in a prompt: the call's variables and facts."""
+    line = ctx.call.line
+    return {
+        "caller": ctx.call.caller,
+        "line": ctx.call.number,
+        "city": line.city if line else "",
+        **ctx.vars,
+    }
+
+
+async def sounds(ctx: StepContext, refs: tuple[PromptRef, ...]) -> tuple[str, ...]:
+    """Asterisk sound names for prompts in the caller's language (text rendered by Speech)."""
+    catalog = ctx.library.prompts
+    out = []
+    for ref in refs:
+        prompt = catalog.prompts[ref] if isinstance(ref, str) else ref
+        language, variant = prompt.pick(ctx.language, catalog.default_language)
+        if isinstance(variant, Sound):
+            out.append(variant.name)
+        else:
+            assert isinstance(variant, Text)
+            out.append(await ctx.speech.sound_for(fill(variant.text, call_values(ctx)), language))
+    return tuple(out)
+
+
+async def play(ctx: StepContext, spec: Mapping[str, Any], key: str) -> None:
+    refs = prompts_of(spec, key)
+    if refs:
+        await ctx.port.play(await sounds(ctx, refs))
+
+
+async def ask(
+    ctx: StepContext, spec: Mapping[str, Any], key: str, timeout_ms: int, max_digits: int
+) -> str | None:
+    return await ctx.port.ask(await sounds(ctx, prompts_of(spec, key)), timeout_ms, max_digits)
+
+
+async def ask_until_valid(
+    ctx: StepContext,
+    spec: Mapping[str, Any],
+    max_digits: int,
+    valid: Callable[[str], bool],
+) -> tuple[str | None, Literal["ok", "timeout", "invalid"]]:
+    """Ask with `prompt` until `valid` accepts the keys, `retries` more times at most; an
+    invalid entry hears `invalid_prompt`. Returns the keys and how it ended."""
+    timeout_ms = int(number_of(spec, "timeout", DEFAULT_TIMEOUT) * 1000)
+    attempts = 1 + int(number_of(spec, "retries", DEFAULT_RETRIES, whole=True))
+    outcome: Literal["timeout", "invalid"] = "timeout"
+    for _ in range(attempts):
+        keys = await ask(ctx, spec, "prompt", timeout_ms, max_digits)
+        if keys and valid(keys):
+            return keys, "ok"
+        outcome = "invalid" if keys else "timeout"
+        if keys:
+            await play(ctx, spec, "invalid_prompt")
+    return None, outcome
+
+
+ASKING_KEYS = frozenset({"prompt", "invalid_prompt", "timeout", "retries"})
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_RETRIES = 2
+
+
+def check_asking(spec: Mapping[str, Any]) -> list[Ref]:
+    """Check the keys every asking node shares; the prompt names it uses."""
+    prompts_of(spec, "prompt")
+    prompts_of(spec, "invalid_prompt")
+    number_of(spec, "timeout", DEFAULT_TIMEOUT, minimum=0.5)
+    number_of(spec, "retries", DEFAULT_RETRIES, whole=True)
+    return prompt_refs(spec, "prompt", "invalid_prompt")

@@ -3,17 +3,25 @@
 from collections.abc import Mapping
 from typing import Any
 
-from ivr.flow.steps.base import KeyPath, StepContext, StepResult, prompts_of, target_of
+from ivr.flow.context import StepContext
+from ivr.flow.steps.base import (
+    Checked,
+    StepResult,
+    play,
+    prompt_refs,
+    prompts_of,
+    target_of,
+    targets_of,
+)
 
 
 class Play:
     keys = frozenset({"type", "prompt", "next"})
 
-    def check(self, spec: Mapping[str, Any]) -> dict[KeyPath, str]:
+    def check(self, spec: Mapping[str, Any]) -> Checked:
         prompts_of(spec, "prompt")
-        target = target_of(spec, "next")
-        return {("next",): target} if target else {}
+        return Checked(targets_of(spec, "next", required=("next",)), prompt_refs(spec, "prompt"))
 
     async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult:
-        await ctx.port.play(prompts_of(spec, "prompt"))
+        await play(ctx, spec, "prompt")
         return StepResult(next=target_of(spec, "next"))

@@ -3,23 +3,21 @@
 from collections.abc import Mapping
 from typing import Any
 
-from ivr.flow.steps.base import FlowSpecError, KeyPath, RouteRequest, StepContext, StepResult
-
-
-def _text(spec: Mapping[str, Any], key: str) -> str:
-    value = spec.get(key)
-    if not isinstance(value, str) or not value:
-        raise FlowSpecError((key,), "expected a name")
-    return value
+from ivr.flow.context import StepContext
+from ivr.flow.steps.base import Checked, Ref, RouteRequest, StepResult, name_of, play, prompt_refs
 
 
 class Route:
-    keys = frozenset({"type", "queue", "class"})
+    keys = frozenset({"type", "queue", "class", "prompt"})
 
-    def check(self, spec: Mapping[str, Any]) -> dict[KeyPath, str]:
-        _text(spec, "queue")
-        _text(spec, "class")
-        return {}
+    def check(self, spec: Mapping[str, Any]) -> Checked:
+        refs = [
+            Ref("queue", name_of(spec, "queue"), ("queue",)),
+            Ref("class", name_of(spec, "class"), ("class",)),
+            *prompt_refs(spec, "prompt"),
+        ]
+        return Checked(refs=refs, exits=True)
 
     async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult:
-        return StepResult(route=RouteRequest(_text(spec, "queue"), _text(spec, "class")))
+        await play(ctx, spec, "prompt")
+        return StepResult(route=RouteRequest(name_of(spec, "queue"), name_of(spec, "class")))

@@ -1,102 +1,130 @@
-"""The flow runner and its step types against a scripted caller (no Asterisk)."""
+"""The flow runner: switching flows, ending the call, failing safely (no Asterisk)."""
 
 from collections import deque
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from ivr.config import PROJECT_ROOT
-from ivr.flow.loader import FlowError, load_library, parse_flow
-from ivr.flow.runner import FlowRunError, run_flow
-from ivr.flow.simulate import ScriptedCaller
+from ivr.events.model import Event
+from ivr.flow.context import CallInfo, FlowServices, Outage, Subscriber
+from ivr.flow.loader import load_library
+from ivr.flow.model import FlowLibrary
+from ivr.flow.runner import MAX_STEPS, FlowRunError, new_context, run_flow
+from ivr.flow.simulate import ScriptedCaller, TextSpeech
+
+NOON = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # Tuesday 12:00 in Kyiv: operators work
 
 
-def caller_pressing(*keys: str | None) -> ScriptedCaller:
-    return ScriptedCaller(deque(keys))
+class NobodyKnown:
+    async def subscriber_by_phone(self, phone: str) -> Subscriber | None:
+        return None
+
+    async def subscriber_by_contract(self, contract: str) -> Subscriber | None:
+        return None
+
+    async def active_outage(self, area: str, service: str, at: datetime) -> Outage | None:
+        return None
 
 
-MAIN = load_library(PROJECT_ROOT / "flows").flows["main"]
+def library_of(tmp_path: Path, flows: dict[str, dict[str, Any]]) -> FlowLibrary:
+    for name, nodes in flows.items():
+        start = next(iter(nodes))
+        (tmp_path / f"{name}.yaml").write_text(
+            yaml.safe_dump({"name": name, "start": start, "nodes": nodes}), encoding="utf-8"
+        )
+    (tmp_path / "prompts.yaml").write_text(
+        "languages: [uk, en]\nprompts:\n  hi: {uk: Привіт, en: Hello}\n", encoding="utf-8"
+    )
+    first = next(iter(flows))
+    (tmp_path / "lines.yaml").write_text(
+        f"default_flow: {first}\nlines:\n"
+        f"  - {{number: '100', sphere: service, flow: {first}, language: en}}\n",
+        encoding="utf-8",
+    )
+    return load_library(tmp_path)
 
 
-async def test_new_connection_key_routes_to_connections() -> None:
-    caller = caller_pressing("1")
-    outcome = await run_flow(MAIN, caller)
-
-    assert outcome.route.queue == "connections"
-    assert outcome.route.caller_class == "new_connection"
-    assert outcome.path == ("welcome:1",)
-    assert caller.asked[0] == (("hello", "beep"), 5000)
-
-
-async def test_invalid_key_is_retried_then_accepted() -> None:
-    caller = caller_pressing("9", "2", "2")
-    outcome = await run_flow(MAIN, caller)
-
-    assert caller.played == ["please-try-again"]
-    assert outcome.path == ("welcome:2", "support:2")
-    assert outcome.route.queue == "tv"
+async def run(library: FlowLibrary, number: str, *keys: str | None) -> tuple[Any, Any, list[Event]]:
+    records: list[Event] = []
+    port = ScriptedCaller(deque(keys))
+    services = FlowServices(NobodyKnown(), TextSpeech(), records.append, lambda: NOON)
+    ctx = new_context(
+        library, CallInfo("c1", number, "0441", library.lines.get(number)), port, services
+    )
+    return await run_flow(ctx), port, records
 
 
-async def test_silence_exhausts_retries_then_takes_on_timeout() -> None:
-    caller = caller_pressing()
-    outcome = await run_flow(MAIN, caller)
-
-    assert len(caller.asked) == 3 + 2  # welcome: 1 + 2 retries, support: 1 + 1 retry
-    assert outcome.path == ("welcome:timeout", "support:timeout")
-    assert outcome.route.queue == "internet"
-
-
-async def test_dead_end_raises() -> None:
-    flow = parse_flow(
+async def test_goto_flow_carries_variables_and_language(tmp_path: Path) -> None:
+    library = library_of(
+        tmp_path,
         {
-            "name": "f",
-            "start": "m",
-            "nodes": {
-                "m": {"type": "menu", "prompt": "beep", "retries": 0, "options": {"1": "r"}},
-                "r": {"type": "route", "queue": "q", "class": "c"},
+            "a": {
+                "s": {"type": "set", "vars": {"who": "{caller}"}, "next": "g"},
+                "g": {"type": "goto", "flow": "b"},
+            },
+            "b": {
+                "p": {"type": "play", "prompt": [{"say": "{who}"}, "hi"], "next": "h"},
+                "h": {"type": "hangup"},
             },
         },
-        "f.yaml",
+    )
+    outcome, port, _ = await run(library, "100")
+
+    assert outcome.route is None  # the flow ended the call
+    assert outcome.path == ("g:b", "h:hangup")
+    assert port.heard == ["say[uk]: 0441", "say[en]: Hello"]  # line 100 speaks English
+
+
+async def test_unknown_number_runs_the_default_flow_in_the_default_language(
+    tmp_path: Path,
+) -> None:
+    library = library_of(
+        tmp_path,
+        {"a": {"p": {"type": "play", "prompt": "hi", "next": "h"}, "h": {"type": "hangup"}}},
+    )
+    _, port, _ = await run(library, "999")
+    assert port.heard == ["say[uk]: Привіт"]
+
+
+async def test_a_menu_that_times_out_without_on_timeout_ends_in_fallback(tmp_path: Path) -> None:
+    library = library_of(
+        tmp_path,
+        {
+            "a": {
+                "m": {"type": "menu", "retries": 0, "options": {"1": "h"}},
+                "h": {"type": "hangup"},
+            }
+        },
     )
     with pytest.raises(FlowRunError, match="ended without a route"):
-        await run_flow(flow, caller_pressing(None))
+        await run(library, "100", None)
 
 
-def test_loader_reports_every_error_with_its_key() -> None:
-    with pytest.raises(FlowError) as info:
-        parse_flow(
-            {
-                "name": "f",
-                "start": "nowhere",
-                "nodes": {
-                    "a": {"type": "dance"},
-                    "b": {"type": "menu", "prompt": "beep", "options": {"x": "a"}},
-                    "c": {"type": "play", "prompt": "beep", "next": "ghost"},
-                },
-            },
-            "f.yaml",
-        )
-    errors = info.value.errors
-    assert "f.yaml: nodes.a.type: 'dance' is not one of ['menu', 'play', 'route']" in errors
-    assert "f.yaml: nodes.b.options.x: not a DTMF key (0-9 * #)" in errors
-    assert "f.yaml: start: 'nowhere' is not a node" in errors
-    assert "f.yaml: nodes.c.next: unknown node 'ghost'" in errors
-
-
-def test_lines_file_errors(tmp_path: object) -> None:
-    from pathlib import Path
-
-    d = Path(str(tmp_path))
-    (d / "main.yaml").write_text((PROJECT_ROOT / "flows" / "main.yaml").read_text())
-    (d / "lines.yaml").write_text(
-        "default_flow: main\nlines:\n  - {number: '12a', sphere: service, flow: main}\n"
-        "  - {number: '100', sphere: sales, flow: main}\n"
-        "  - {number: '200', sphere: audit, flow: x}\n"
+async def test_a_failing_step_becomes_a_flow_error(tmp_path: Path) -> None:
+    library = library_of(
+        tmp_path,
+        {
+            "a": {
+                "r": {"type": "meter_reading", "reading": "reading", "next": "h"},
+                "h": {"type": "hangup"},
+            }
+        },
     )
-    with pytest.raises(FlowError) as info:
-        load_library(d)
-    assert any("lines[0].number: expected the dialled digits" in e for e in info.value.errors)
-    assert any("lines[1].sphere: expected one of" in e for e in info.value.errors)
-    assert any("lines[2].flow: 'x' is not a flow" in e for e in info.value.errors)
+    with pytest.raises(FlowRunError, match="variable 'reading'"):
+        await run(library, "100")
+
+
+async def test_endless_flow_switching_stops_at_the_step_limit(tmp_path: Path) -> None:
+    library = library_of(
+        tmp_path,
+        {"a": {"g": {"type": "goto", "flow": "b"}}, "b": {"g": {"type": "goto", "flow": "a"}}},
+    )
+    with pytest.raises(FlowRunError, match=f"more than {MAX_STEPS} steps"):
+        await run(library, "100")
 
 
 def test_unknown_number_gets_default_flow() -> None:
@@ -104,4 +132,6 @@ def test_unknown_number_gets_default_flow() -> None:
     line, flow = library.flow_for("0000")
     assert line is None and flow.name == library.default_flow
     line, flow = library.flow_for("5552000")
-    assert line is not None and line.sphere == "connections"
+    assert line is not None and line.sphere == "connections" and flow.name == "connections"
+    line, _ = library.flow_for("5555000")  # from lines.csv
+    assert line is not None and (line.city, line.language) == ("Odesa", "ru")

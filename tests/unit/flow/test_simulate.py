@@ -1,78 +1,239 @@
-"""`ivr flow simulate`: the shipped flows run without Asterisk, every menu path."""
+"""`ivr flow simulate` and a simulated run of every branch of every shipped flow, against
+a real store seeded with the demo subscribers (no Asterisk)."""
 
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ivr.cli import main
 from ivr.config import PROJECT_ROOT
+from ivr.flow import runner
+from ivr.flow.context import StepContext
 from ivr.flow.loader import load_library
-from ivr.flow.model import Flow
-from ivr.flow.simulate import simulate
+from ivr.flow.model import FlowLibrary
+from ivr.flow.simulate import Simulation, simulate
+from ivr.flow.steps.base import StepResult, StepType
+from ivr.flow.steps.registry import STEP_TYPES
 from ivr.queues.model import load_queues
+from ivr.storage.db import make_engine, make_session_factory, migrate
+from ivr.storage.directory import StoreDirectory
+from ivr.storage.seed import load_seed_file, seed_store
 
-LIBRARY = load_library(PROJECT_ROOT / "flows")
 QUEUES = load_queues(PROJECT_ROOT / "queues.yaml")
+LIBRARY = load_library(PROJECT_ROOT / "flows", queues=QUEUES.queues, classes=QUEUES.caller_classes)
+
+OPEN = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # Tuesday 12:00 in Kyiv
+CLOSED = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)  # Tuesday 23:00 in Kyiv
+HOLIDAY = datetime(2026, 12, 25, 10, 0, tzinfo=UTC)  # Christmas, 12:00 in Kyiv
+KYIV_SUBSCRIBER, LVIV_SUBSCRIBER, STRANGER = "380441234567", "380322000111", "0991112233"
+SHARED_PHONE = "380440000000"  # two accounts: not identified by number
+# What the explorer answers at each prompt: keys, silence, a wrong key, entries of several
+# digits (a known and an unknown contract, a line number, a reading, a too short entry).
+MAX_KEYS = 10  # longer key sequences only repeat menus (a caller toggling the language)
+ANSWERS = [*"012345*", "9", "-", "10000001", "99999999", "5551000", "12"]
 
 
-def key_paths(flow: Flow, node_id: str, keys: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """Every sequence of first-try keys through the menus, ending at a route."""
-    node = flow.nodes[node_id]
-    if node.type == "route":
-        yield keys
-    elif node.type == "menu":
-        for key, target in node.spec["options"].items():
-            yield from key_paths(flow, target, (*keys, str(key)))
-    else:
-        yield from key_paths(flow, node.spec["next"], keys)
+@pytest.fixture(scope="module")
+def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreDirectory]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'ivr.db'}"
+    migrate(url)
+    db = make_engine(url)
+    seed_store(make_session_factory(db), load_seed_file(PROJECT_ROOT / "data/demo-store.yaml"))
+    yield StoreDirectory(make_session_factory(db))
+    db.dispose()
 
 
-ALL_PATHS = [
-    (name, keys) for name, flow in LIBRARY.flows.items() for keys in key_paths(flow, flow.start)
-]
+class Tracing:
+    """A step type that records which node ran after which (edges taken)."""
+
+    def __init__(self, inner: StepType, trail: list[tuple[str, str]]) -> None:
+        self.inner, self.trail, self.keys = inner, trail, inner.keys
+
+    def check(self, spec: Mapping[str, Any]) -> Any:
+        return self.inner.check(spec)
+
+    async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult:
+        self.trail.append((ctx.flow, node_id))
+        return await self.inner.run(node_id, spec, ctx)
 
 
-@pytest.mark.parametrize(("flow_name", "keys"), ALL_PATHS, ids=[" ".join(k) for _, k in ALL_PATHS])
-async def test_every_menu_path_of_shipped_flows_routes(
-    flow_name: str, keys: tuple[str, ...]
+async def run_keys(
+    library: FlowLibrary,
+    directory: StoreDirectory,
+    line: str,
+    caller: str,
+    at: datetime,
+    keys: tuple[str, ...],
+) -> Simulation:
+    return await simulate(library, QUEUES, line, caller, list(keys), directory, lambda: at)
+
+
+def all_edges(library: FlowLibrary) -> set[tuple[str, str, str]]:
+    edges = set()
+    for flow in library.flows.values():
+        for node in flow.nodes.values():
+            for target in STEP_TYPES[node.type].check(node.spec).targets.values():
+                edges.add((flow.name, node.id, target))
+    return edges
+
+
+async def test_every_branch_of_every_shipped_flow_ends_in_a_queue_or_self_service(
+    directory: StoreDirectory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    line = next(n for n, line in LIBRARY.lines.items() if line.flow == flow_name)
-    result = await simulate(LIBRARY, QUEUES, line, "0441112233", list(keys))
+    trail: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        runner, "STEP_TYPES", {name: Tracing(step, trail) for name, step in STEP_TYPES.items()}
+    )
+    taken: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()
+    lines = ["5551000", "5553000", "5552000"]
+    callers = [KYIV_SUBSCRIBER, LVIV_SUBSCRIBER, STRANGER, ""]
+    runs = 0
+    for at in (OPEN, CLOSED):
+        for line in lines:
+            for caller in callers:
+                todo: list[tuple[str, ...]] = [()]
+                while todo:
+                    keys = todo.pop()
+                    trail.clear()
+                    result = await run_keys(LIBRARY, directory, line, caller, at, keys)
+                    runs += 1
+                    assert result.outcome in ("queue", "self_service"), (keys, result.reason)
+                    if result.outcome == "queue":
+                        assert result.reason == "as configured"
+                    edges = {(a[0], a[1], b[1]) for a, b in itertools.pairwise(trail)}
+                    new = (edges | {(line, caller, step) for step in result.path}) - seen
+                    seen |= new
+                    taken |= edges
+                    # Go deeper where this run found something new, and always along
+                    # silence (which only moves the frontier to the next prompt).
+                    deeper = new or not keys or keys[-1] == "-"
+                    if deeper and not result.unused_keys and len(keys) < MAX_KEYS:
+                        todo += [(*keys, k) for k in ANSWERS]
+    missing = all_edges(LIBRARY) - taken
+    assert not missing, f"branches no simulated call took ({runs} runs): {sorted(missing)}"
 
-    assert result.queue in QUEUES.queues
-    assert result.reason == "as configured"
-    assert [step.split(":")[1] for step in result.path] == list(keys)
-    assert result.unused_keys == ()
 
-
-async def test_new_connection_outranks_support_in_the_shipped_menu() -> None:
-    new = await simulate(LIBRARY, QUEUES, "5552000", "1", ["1"])
-    old = await simulate(LIBRARY, QUEUES, "5551000", "1", ["2", "1"])
+async def test_new_connection_outranks_support(directory: StoreDirectory) -> None:
+    new = await run_keys(LIBRARY, directory, "5552000", STRANGER, OPEN, ("1",))
+    old = await run_keys(LIBRARY, directory, "5551000", KYIV_SUBSCRIBER, OPEN, ("2", "1"))
     assert (new.queue, new.caller_class) == ("connections", "new_connection")
+    assert (old.queue, old.caller_class) == ("internet", "existing_service")
     assert new.priority > old.priority
 
 
-async def test_engine_error_shows_the_dialplan_fallback(tmp_path: Path) -> None:
-    (tmp_path / "lines.yaml").write_text("default_flow: f\nlines: []\n")
-    (tmp_path / "f.yaml").write_text(
-        "name: f\nstart: m\nnodes:\n  m: {type: menu, retries: 0, options: {'1': r}}\n"
-        "  r: {type: route, queue: tv, class: existing_service}\n"
+async def test_a_recognised_caller_is_never_asked_for_his_contract(
+    directory: StoreDirectory,
+) -> None:
+    known = await run_keys(LIBRARY, directory, "5551000", KYIV_SUBSCRIBER, OPEN, ("2", "1"))
+    assert known.subscriber == "10000001"
+    assert not any("договору" in h for h in known.heard)
+    stranger = await run_keys(LIBRARY, directory, "5551000", STRANGER, OPEN, ("2", "10000001", "1"))
+    assert any("договору" in h for h in stranger.heard)
+    assert stranger.subscriber == "10000001"
+    assert stranger.path[:4] == ("hours:1", "menu:2", "support:support", "identify:not_found")
+
+
+async def test_outside_hours_and_on_holidays_callers_get_self_service(
+    directory: StoreDirectory,
+) -> None:
+    for at in (CLOSED, HOLIDAY):
+        result = await run_keys(LIBRARY, directory, "5551000", STRANGER, at, ("-", "-"))
+        assert result.path[:2] == ("hours:else", "after_hours:closed")
+        assert result.outcome == "self_service"
+        assert any("з понеділка по суботу" in h for h in result.heard)
+
+
+async def test_meter_readings_are_taken_at_night(directory: StoreDirectory) -> None:
+    result = await run_keys(LIBRARY, directory, "5551000", KYIV_SUBSCRIBER, CLOSED, ("1", "4321"))
+    assert result.outcome == "self_service"
+    [record] = result.records
+    assert (record["event"], record["contract"], record["reading"]) == (
+        "MeterReadingSubmitted",
+        "10000001",
+        "4321",
     )
-    result = await simulate(load_library(tmp_path), QUEUES, "1", "2", [])
-
-    assert result.queue == QUEUES.fallback_queue
-    assert result.reason.startswith("engine error, dialplan fallback: flow 'f' ended")
+    assert any("4321" in h for h in result.heard)  # read back
 
 
-def test_cli_simulate_json(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_outage_is_announced_before_queueing_and_the_caller_may_leave(
+    directory: StoreDirectory,
+) -> None:
+    stays = await run_keys(LIBRARY, directory, "5553000", LVIV_SUBSCRIBER, OPEN, ("2", "1", "2"))
+    assert "outage:active" in stays.path and stays.queue == "tv"
+    assert any("Городоцькій" in h and "18:00" in h for h in stays.heard)
+    leaves = await run_keys(LIBRARY, directory, "5553000", LVIV_SUBSCRIBER, OPEN, ("2", "2"))
+    assert leaves.outcome == "self_service" and leaves.path[-1] == "goodbye:hangup"
+    kyiv = await run_keys(LIBRARY, directory, "5551000", KYIV_SUBSCRIBER, OPEN, ("2", "1"))
+    assert "outage:none" in kyiv.path
+
+
+async def test_unreachable_report_is_logged_against_the_reported_number(
+    directory: StoreDirectory,
+) -> None:
+    result = await run_keys(
+        LIBRARY,
+        directory,
+        "5551002",
+        KYIV_SUBSCRIBER,
+        OPEN,
+        ("4", "5553000", "3", "2", "0501234567", "2"),
+    )
+    [record] = result.records
+    assert record["event"] == "UnreachableReported"
+    assert (record["reported_line"], record["via_line"]) == ("5553000", "5551002")
+    assert (record["published"], record["dialled_from"], record["problem"]) == (
+        "advert",
+        "0501234567",
+        "no_operator",
+    )
+    assert (record["contract"], record["caller"]) == ("10000001", KYIV_SUBSCRIBER)
+    assert result.language == "ru" and any("старшему оператору" in h for h in result.heard)
+
+
+async def test_callback_request_promises_an_interval(directory: StoreDirectory) -> None:
+    result = await run_keys(LIBRARY, directory, "5551000", KYIV_SUBSCRIBER, OPEN, ("2", "0"))
+    [record] = result.records
+    assert record["event"] == "CallbackRequested"
+    assert record["promised_by"] == "2026-11-24T10:30:00+00:00"
+    assert any("12:30" in h for h in result.heard)  # Kyiv time
+
+
+def test_cli_simulate_json(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IVR_DATABASE_URL", f"sqlite:///{tmp_path / 'ivr.db'}")
     code = main(
-        ["flow", "simulate", "--line", "5553000", "--caller", "0322", "--dtmf", "2 2 7", "--json"]
+        [
+            "flow",
+            "simulate",
+            "--line",
+            "5553000",
+            "--caller",
+            "0322",
+            "--dtmf",
+            "2 - - 2 7",
+            "--at",
+            "2026-11-24T12:00",
+            "--json",
+        ]
     )
     out = json.loads(capsys.readouterr().out)
 
     assert code == 0
-    assert out["path"] == ["welcome:2", "support:2"]
+    assert out["path"] == [
+        "hours:1",
+        "menu:2",
+        "support:support",
+        "identify:not_found",
+        "ask_contract:timeout",
+        "outage:none",
+        "service_menu:2",
+    ]
     assert (out["queue"], out["priority"], out["unused_keys"]) == ("tv", 5, ["7"])
-    assert out["heard"][:2] == ["hello", "beep"]
+    assert out["at"] == "2026-11-24T12:00+02:00"

@@ -11,9 +11,13 @@ from ivr.flow.loader import FlowError, load_library, validate_library
 LINES = "default_flow: f\nlines:\n  - {number: '100', sphere: service, flow: f}\n"
 
 
+PROMPTS = "languages: [en]\nprompts:\n  beep: {sound: beep}\n"
+
+
 def flows_dir(tmp_path: Path, flow: str, lines: str = LINES) -> Path:
     (tmp_path / "f.yaml").write_text(flow, encoding="utf-8")
     (tmp_path / "lines.yaml").write_text(lines, encoding="utf-8")
+    (tmp_path / "prompts.yaml").write_text(PROMPTS, encoding="utf-8")
     return tmp_path
 
 
@@ -44,7 +48,7 @@ BROKEN = [
     (
         "name: f\nstart: m\nnodes:\n  m:\n    type: menu\n    timeout: soon\n"
         "    options: {'1': r}\n" + GOOD_TAIL,
-        "f.yaml:6:14: nodes.m.timeout: expected a number >= 0",
+        "f.yaml:6:14: nodes.m.timeout: expected a number >= 0.5",
     ),
     (
         "name: f\nstart: m\nnodes:\n  m:\n    type: menu\n    options: {'A': r}\n" + GOOD_TAIL,
@@ -56,7 +60,9 @@ BROKEN = [
     ),
     (
         "name: f\nstart: r\nnodes:\n  r: {type: dial, queue: q}\n",
-        "f.yaml:4:13: nodes.r.type: 'dial' is not one of ['menu', 'play', 'route']",
+        "f.yaml:4:13: nodes.r.type: 'dial' is not one of ['callback', 'choose', 'collect', "
+        "'condition', 'goto', 'hangup', 'identify', 'language', 'menu', 'meter_reading', "
+        "'outage', 'play', 'route', 'set', 'unreachable_report']",
     ),
     (
         "name: f\nstart: r\nnodes:\n  r: {type: route, queue: [a], class: c}\n",
@@ -93,16 +99,24 @@ def test_lines_errors_are_located(tmp_path: Path) -> None:
 
 def test_warnings_do_not_reject_the_flow(tmp_path: Path) -> None:
     flow = (
-        "name: f\nstart: m\nnodes:\n  m: {type: menu, options: {'1': m}}\n"
+        "name: f\nstart: m\nnodes:\n  m: {type: menu, options: {'1': r}}\n"
         "  lost: {type: play, prompt: beep, next: m}\n" + GOOD_TAIL
     )
     found = problems(flows_dir(tmp_path, flow))
-    assert "f.yaml:5:3: warning: nodes.lost: unreachable from start" in found
-    assert (
-        "f.yaml:4:3: warning: nodes.m: no route can be reached from here (a loop without "
-        "exit or a dead end: the caller would get the fallback)" in found
-    )
+    assert found == ["f.yaml:5:3: warning: nodes.lost: unreachable from start"]
     assert load_library(tmp_path).flows["f"].start == "m"
+
+
+def test_a_loop_without_exit_is_an_error(tmp_path: Path) -> None:
+    flow = (
+        "name: f\nstart: m\nnodes:\n  m: {type: menu, options: {'1': m}}\n"
+        "  lost: {type: play, prompt: beep, next: r}\n" + GOOD_TAIL
+    )
+    found = problems(flows_dir(tmp_path, flow))
+    assert (
+        "f.yaml:4:3: nodes.m: no route, hangup or other flow can be reached from here "
+        "(a loop without exit or a dead end)" in found
+    )
 
 
 def test_shipped_flows_are_clean() -> None:

@@ -1,0 +1,121 @@
+"""Hot reload: the engine picks up changed flows atomically.
+
+A changed flows/ directory is validated as a whole and its spoken prompts rendered before
+the new library replaces the old one in a single assignment. A library with errors is
+rejected, its errors logged, and the old one keeps serving. Calls hold the library they
+started with, so a call in progress finishes on its flow.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ivr.flow.loader import FlowError, Validation
+from ivr.flow.model import FlowLibrary
+from ivr.flow.prompts import Prompt, Text, placeholders
+from ivr.flow.steps.base import prompts_of
+
+log = logging.getLogger(__name__)
+
+PROMPT_KEYS = ("prompt", "invalid_prompt")
+
+
+def speakable(library: FlowLibrary) -> set[tuple[str, str]]:
+    """Every fixed text (no {placeholders}) callers can hear, with its language: what to
+    render before the library serves calls."""
+    catalog = library.prompts
+    prompts: list[Prompt] = list(catalog.prompts.values())
+    for flow in library.flows.values():
+        for node in flow.nodes.values():
+            for key in PROMPT_KEYS:
+                prompts += [r for r in prompts_of(node.spec, key) if isinstance(r, Prompt)]
+    texts = set()
+    for prompt in prompts:
+        for language in catalog.languages:
+            used, variant = prompt.pick(language, catalog.default_language)
+            if isinstance(variant, Text) and not placeholders(variant.text):
+                texts.add((variant.text, used))
+    return texts
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    ok: bool
+    changed: bool
+    problems: list[str] = field(default_factory=list)
+    rendered: int = 0
+
+
+class FlowReloader:
+    """Holds the current library; `reload()` on demand, `watch()` polls flows/."""
+
+    def __init__(
+        self,
+        directory: str | Path,
+        validate: Callable[[], Validation],
+        render: Callable[[Iterable[tuple[str, str]]], int],
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.directory = Path(directory)
+        self._validate = validate
+        self._render = render
+        self._poll_interval = poll_interval
+        self._lock = asyncio.Lock()
+        self._signature = self.signature()
+        validation = validate()
+        if validation.library is None:
+            raise FlowError(validation.problems)
+        for problem in validation.problems:
+            log.warning("%s", problem)
+        render(speakable(validation.library))
+        self.library: FlowLibrary = validation.library
+
+    def signature(self) -> tuple[tuple[str, int, int], ...]:
+        """Name, mtime and size of every file in flows/: any edit changes it."""
+        out = []
+        for path in sorted(self.directory.iterdir()):
+            if path.suffix in (".yaml", ".csv"):
+                stat = path.stat()
+                out.append((path.name, stat.st_mtime_ns, stat.st_size))
+        return tuple(out)
+
+    async def reload(self) -> ReloadResult:
+        async with self._lock:
+            self._signature = await asyncio.to_thread(self.signature)
+            validation = await asyncio.to_thread(self._validate)
+            problems = [str(p) for p in validation.problems]
+            if validation.library is None:
+                for problem in problems:
+                    log.error("flows rejected: %s", problem)
+                log.error("flows in %s rejected: the previous flows keep serving", self.directory)
+                return ReloadResult(ok=False, changed=False, problems=problems)
+            try:
+                rendered = await asyncio.to_thread(self._render, speakable(validation.library))
+            except Exception as exc:  # a prompt that cannot be spoken rejects the flows
+                log.error("flows rejected: spoken prompts: %s", exc)
+                return ReloadResult(ok=False, changed=False, problems=[*problems, str(exc)])
+            self.library = validation.library
+            for problem in problems:
+                log.warning("%s", problem)
+            log.info(
+                "flows reloaded from %s: %d flows, %d lines, %d prompts rendered",
+                self.directory,
+                len(self.library.flows),
+                len(self.library.lines),
+                rendered,
+            )
+            return ReloadResult(ok=True, changed=True, problems=problems, rendered=rendered)
+
+    async def watch(self) -> None:
+        """Reload whenever a file in flows/ changes (checked every poll interval)."""
+        while True:
+            await asyncio.sleep(self._poll_interval)
+            try:
+                current = await asyncio.to_thread(self.signature)
+            except OSError as exc:
+                log.error("cannot read %s: %s", self.directory, exc)
+                continue
+            if current != self._signature:
+                await self.reload()

@@ -1,0 +1,69 @@
+"""callback: record a callback request with the promised interval, tell the caller when.
+
+Sets callback_by (local HH:MM) and callback_minutes for the prompt. The phone is the
+variable named by `phone`, else the caller's number; with neither, `on_fail` (or, if the
+flow has none, the dialplan's fallback to an operator)."""
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from ivr.events.model import CallbackRequested
+from ivr.flow.context import StepContext
+from ivr.flow.steps.base import (
+    Checked,
+    Ref,
+    StepResult,
+    name_of,
+    number_of,
+    play,
+    prompt_refs,
+    prompts_of,
+    target_of,
+    targets_of,
+)
+from ivr.flow.steps.records import StepFailed, value_of, var_name
+
+
+class Callback:
+    keys = frozenset({"type", "within", "queue", "class", "phone", "prompt", "next", "on_fail"})
+
+    def check(self, spec: Mapping[str, Any]) -> Checked:
+        number_of(spec, "within", 60, minimum=1)
+        var_name(spec, "phone")
+        prompts_of(spec, "prompt")
+        refs = [
+            Ref("queue", name_of(spec, "queue"), ("queue",)),
+            Ref("class", name_of(spec, "class"), ("class",)),
+            *prompt_refs(spec, "prompt"),
+        ]
+        return Checked(targets_of(spec, "next", "on_fail", required=("next",)), refs)
+
+    async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult:
+        phone = value_of(ctx, spec, "phone") or ctx.call.caller
+        if not phone:
+            ctx.path.append(f"{node_id}:no_phone")
+            if "on_fail" not in spec:
+                raise StepFailed(f"{node_id}: no number to call back")
+            return StepResult(next=target_of(spec, "on_fail"))
+        minutes = number_of(spec, "within", 60, minimum=1)
+        promised_by = ctx.now() + timedelta(minutes=minutes)
+        ctx.record(
+            CallbackRequested(
+                call_id=ctx.call.call_id,
+                line=ctx.call.number,
+                phone=phone,
+                name=ctx.subscriber.full_name if ctx.subscriber else "",
+                queue=name_of(spec, "queue"),
+                caller_class=name_of(spec, "class"),
+                promised_by=promised_by,
+                at=ctx.now(),
+            )
+        )
+        ctx.vars.update(
+            callback_by=ctx.library.calendar.local(promised_by).strftime("%H:%M"),
+            callback_minutes=f"{minutes:g}",
+        )
+        await play(ctx, spec, "prompt")
+        ctx.path.append(f"{node_id}:requested")
+        return StepResult(next=target_of(spec, "next"))
