@@ -22,6 +22,8 @@ from ivr.telephony.ami import AmiClient
 INBOUND_CONTEXT = "ivr-inbound"
 CALLER_CONTEXT = "ivr-test-caller"
 SILENCE = "-"  # a DTMF token that presses nothing
+KEY_DELAY = 0.3  # seconds from the prompt's start to the first key
+KEY_GAP = 0.15  # seconds between the keys of a token
 
 
 @dataclass
@@ -108,8 +110,10 @@ async def place_call(
                 if tokens:
                     token = tokens.popleft()
                     report.dtmf_sent.append(token)
+                    await asyncio.sleep(KEY_DELAY)  # a caller presses once the prompt plays
                     for digit in token if token != SILENCE else "":
                         await ami.play_dtmf(str(event["Channel"]), digit, receive=True)
+                        await asyncio.sleep(KEY_GAP)
         elif name == "UserEvent" and event.get("UserEvent") == names.EVENT_ROUTE:
             if event.get("CallID") == menu_side:
                 report.via = "engine"

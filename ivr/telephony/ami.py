@@ -118,6 +118,15 @@ class _Manager(Manager):  # type: ignore[misc]
                 self._call(callback, event)
         return matches
 
+    def unregister(self, pattern: str, callback: EventCallback) -> None:
+        """panoramisk adds a pattern when its first callback registers and never removes
+        it: a pattern emptied and registered again would dispatch every event twice."""
+        callbacks = self.callbacks[pattern]
+        if callback in callbacks:
+            callbacks.remove(callback)
+        if not callbacks:
+            self.patterns[:] = [(p, r) for p, r in self.patterns if p != pattern]
+
     def _call(self, callback: EventCallback, event: Message) -> None:
         try:
             result = callback(event)
@@ -316,9 +325,7 @@ class AmiClient:
         """Stop calling a callback registered with on_event."""
         self._subscriptions.remove((pattern, callback))
         if self._manager is not None:
-            callbacks = self._manager.callbacks[pattern]
-            if callback in callbacks:
-                callbacks.remove(callback)
+            self._manager.unregister(pattern, callback)
 
     async def send(
         self, action: ActionHeaders, timeout: float | None = None

@@ -3,7 +3,7 @@
 import asyncio
 import re
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -96,3 +96,14 @@ async def journal_row(engine: Engine, call_id: str, ended: bool = True) -> CallR
         if done or asyncio.get_running_loop().time() > deadline:
             return row
         await asyncio.sleep(0.1)
+
+
+async def eventually(check: Callable[[], object], timeout: float = 5.0) -> None:
+    """Wait until `check()` is true; fail the test after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if check():
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail(f"still not true after {timeout} s: {check}")
+        await asyncio.sleep(0.05)

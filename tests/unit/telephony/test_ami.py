@@ -315,6 +315,27 @@ async def test_utf8_split_across_reads(fake: FakeAmi, connect: Connect) -> None:
     assert names == ["Пётр Őrs"]
 
 
+async def test_a_pattern_registered_again_dispatches_once(fake: FakeAmi, connect: Connect) -> None:
+    """panoramisk keeps a pattern after its last callback goes; registering it again must
+    not make every event arrive twice (two test calls in a row on one client did)."""
+    client = await connect()
+    seen: list[str] = []
+
+    def first(event: Any) -> None:
+        seen.append("first")
+
+    client.on_event("*", first)
+    client.off_event("*", first)
+    client.on_event("*", lambda event: seen.append(event["UserEvent"]))
+    writer = fake.sessions[0].writer
+    writer.write(
+        b"Event: UserEvent\r\nUserEvent: X\r\n\r\nEvent: UserEvent\r\nUserEvent: Y\r\n\r\n"
+    )
+    await eventually(lambda: len(seen) >= 2)
+    await asyncio.sleep(0.05)
+    assert seen == ["X", "Y"]
+
+
 # --- 5. reconnect --------------------------------------------------------------------------
 
 
