@@ -145,23 +145,19 @@ def _flow_simulate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _flow_graph(settings: Settings, args: argparse.Namespace) -> int:
-    from ivr.flow.graph import GraphError, file_stem, flow_dot, render_graph
+    from ivr.flow.graph import file_stem, flow_dot, render_graph
     from ivr.flow.loader import load_library
 
     library = load_library(args.directory or settings.flows_dir)
     out = Path(args.out)
-    try:
-        if args.all:
-            for name in sorted(library.flows):
-                target = out / f"{file_stem(name)}.svg"
-                render_graph(flow_dot(library, name, link_suffix=".svg"), target)
-                print(f"wrote {target}")
-        else:
-            render_graph(flow_dot(library, args.flow), out)
-            print(f"wrote {out}")
-    except GraphError as exc:
-        print(f"ivr: {exc}", file=sys.stderr)
-        return 2
+    if args.all:
+        for name in sorted(library.flows):
+            target = out / f"{file_stem(name)}.svg"
+            render_graph(flow_dot(library, name, link_suffix=".svg"), target)
+            print(f"wrote {target}")
+    else:
+        render_graph(flow_dot(library, args.flow), out)
+        print(f"wrote {out}")
     return 0
 
 

@@ -1,7 +1,10 @@
-"""`make demo`: the engine on the sandbox Asterisk, scripted calls through the real menu."""
+"""`make demo`: the engine on the sandbox Asterisk, scripted calls through the shipped flows,
+a summary of what callers got and what the engine stored."""
 
 import asyncio
 import json
+import re
+import shutil
 import urllib.request
 from dataclasses import replace
 from pathlib import Path
@@ -10,62 +13,109 @@ from ivr.app import Engine
 from ivr.calls.place import CallReport, place_call
 from ivr.calls.tester import tester_ami
 from ivr.config import PROJECT_ROOT, Settings
+from ivr.storage.db import make_engine, make_session_factory, migrate
+from ivr.storage.reports import ReportRepository
+from ivr.storage.seed import load_seed_file, seed_store
 
-SCRIPT = (
-    # (description, line, caller, dtmf)
-    ("new connection via the connections line", "5552000", "+380441110001", ["1"]),
-    ("subscriber: internet support", "5551000", "+380441110002", ["2", "1"]),
-    ("subscriber: TV support", "5553000", "+380322220003", ["2", "2"]),
-    ("unknown line: default flow", "5559999", "+380441110004", ["2", "3"]),
+KYIV, LVIV, STRANGER = "+380441234567", "+380322000111", "+380501112233"
+DAY = (
+    # (description, line, caller, keys: one token per prompt that takes keys)
+    ("new connection (connections line)", "5552000", STRANGER, ["1"]),
+    ("subscriber known by number: internet", "5551000", KYIV, ["2", "1"]),
+    ("outage in Lviv announced, caller waits: TV", "5553000", LVIV, ["2", "1", "2"]),
+    ("stranger gives his contract: extra services", "5551000", STRANGER, ["2", "10000001", "3"]),
+    ("meter reading (self-service)", "5551000", KYIV, ["3", "12345#"]),
+    (
+        "reports 5553000 unreachable (self-service)",
+        "5551000",
+        STRANGER,
+        ["4", "5553000#", "2", "1", "1"],
+    ),
+    ("organisation: appeal to an operator", "5554000", STRANGER, ["5"]),
+    ("Russian-speaking line: TV", "5555000", STRANGER, ["2", "-", "-", "2"]),
 )
+NIGHT = ("after hours: callback request", "5551000", KYIV, ["2"])
 
 
 def _table(rows: list[tuple[str, CallReport]]) -> str:
-    head = f"{'call':<40} {'via':<9} {'menu path':<28} {'queue':<12} {'prio':>4}  outcome"
+    head = f"{'call':<46} {'via':<7} {'queue':<12} {'prio':>4}  outcome / menu path"
     lines = [head, "-" * len(head)]
     for title, r in rows:
-        lines.append(
-            f"{title:<40} {r.via or '-':<9} {r.path or '-':<28} "
-            f"{r.queued_in or '-':<12} {r.priority or '-':>4}  {r.outcome}"
-        )
+        end = r.queued_in or ("self-service" if r.self_served else "-")
+        lines.append(f"{title:<46} {r.via or '-':<7} {end:<12} {r.priority or '-':>4}  {r.outcome}")
+        lines.append(f"{'':<46} {'':<7} {'':<12} {'':>4}  {r.path or '-'}")
     return "\n".join(lines)
 
 
+def _set_operator_hours(flows: Path, hours: str) -> None:
+    calendar = flows / "calendar.yaml"
+    text = re.sub(r"(?m)^  operators: .*$", f"  operators: {hours}", calendar.read_text())
+    calendar.write_text(text, encoding="utf-8")
+
+
+async def _call(ami: object, title: str, line: str, caller: str, keys: list[str]) -> CallReport:
+    print(f"calling {line} from {caller}, keys {' '.join(keys) or '-'}: {title}")
+    return await place_call(ami, line, caller, keys, timeout=120)  # type: ignore[arg-type]
+
+
 async def run_demo(settings: Settings) -> int:
-    db = PROJECT_ROOT / "var" / "demo.db"
-    db.parent.mkdir(exist_ok=True)
+    var = PROJECT_ROOT / "var"
+    db, flows = var / "demo.db", var / "demo-flows"
+    var.mkdir(exist_ok=True)
     db.unlink(missing_ok=True)
-    settings = replace(settings, database_url=f"sqlite:///{db}")
+    shutil.rmtree(flows, ignore_errors=True)
+    shutil.copytree(PROJECT_ROOT / "flows", flows)
+    # The demo runs at any hour: operators work around the clock until the supervisor
+    # changes the calendar (hot reload) for the after-hours call.
+    _set_operator_hours(flows, '{daily: "00:00-24:00", holidays: open}')
+    url = f"sqlite:///{db}"
+    migrate(url)
+    store = make_engine(url)
+    seed_store(make_session_factory(store), load_seed_file(PROJECT_ROOT / "data/demo-store.yaml"))
+    settings = replace(settings, database_url=url, flows_dir=str(flows), flows_poll_interval=0.2)
     ami = tester_ami(settings)
     await ami.connect()
     results: list[tuple[str, CallReport]] = []
     engine = Engine(settings)
     await engine.start()
     try:
-        for title, line, caller, dtmf in SCRIPT:
-            print(f"calling {line} from {caller}, keys {' '.join(dtmf) or '-'}: {title}")
-            results.append((title, await place_call(ami, line, caller, dtmf, timeout=30)))
+        for title, line, caller, keys in DAY:
+            results.append((title, await _call(ami, title, line, caller, keys)))
+        print("supervisor edits calendar.yaml: no operator hours (the engine reloads it)")
+        _set_operator_hours(flows, '{sun: "00:00-00:01"}')
+        reloaded = await engine.flow_reloader.reload()  # what the watcher does within 0.2 s
+        print(f"flows reloaded: {'ok' if reloaded.ok else reloaded.problems}")
+        results.append((NIGHT[0], await _call(ami, *NIGHT)))
         await engine.journal.flush()
-        url = f"http://{settings.http_host}:{settings.http_port}/api/calls?limit=20"
-        journal = await asyncio.to_thread(lambda: json.load(urllib.request.urlopen(url)))
+        await engine.reports.flush()
+        api = f"http://{settings.http_host}:{settings.http_port}/api/calls?limit=20"
+        journal = await asyncio.to_thread(lambda: json.load(urllib.request.urlopen(api)))
     finally:
         await engine.stop()
     print("engine stopped: the next call must take the dialplan's fallback path")
-    results.append(
-        (
-            "engine down: fallback",
-            await place_call(ami, "5551000", "+380441110005", ["1"], timeout=30),
-        )
-    )
+    title = "engine down: fallback"
+    results.append((title, await _call(ami, title, "5551000", STRANGER, ["1"])))
     await ami.close()
+
+    reports = ReportRepository(make_session_factory(store))
     print()
     print(_table(results))
-    print(f"\ncall journal ({url}): {len(journal['calls'])} calls recorded in {Path(db)}")
+    print(f"\ncall journal ({api}): {len(journal['calls'])} calls in {db}")
     for row in journal["calls"]:
         print(
-            f"  {row['call_id']:<24} line {row['line']:<8} {row['outcome'] or '-':<10} "
-            f"queue {row['queue'] or '-':<12} path {row['menu_path'] or '-'}"
+            f"  {row['call_id']:<24} line {row['line']:<8} {row['outcome'] or '-':<13} "
+            f"queue {row['queue'] or '-'}"
         )
+    print("\nmeter readings:", [(m.contract, m.reading) for m in reports.meter_readings()])
+    print("unreachable reports per line:", reports.unreachable_by_line())
+    print(
+        "callbacks:",
+        [
+            (c.phone, c.queue, f"{c.promised_by:%Y-%m-%d %H:%M} UTC" if c.promised_by else "-")
+            for c in reports.callbacks()
+        ],
+    )
+    store.dispose()
     ok = all(r.ok for _, r in results)
-    print("\ndemo", "passed: every caller reached a queue" if ok else "FAILED: a caller was lost")
+    print("\ndemo", "passed: every caller was served" if ok else "FAILED: a caller was lost")
     return 0 if ok else 1

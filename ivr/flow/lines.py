@@ -59,6 +59,13 @@ def add_lines(
                 (*where, key), f"unknown key (expected: {', '.join(LINE_KEYS)})", at_key=True
             )
         number = str(raw.get("number", "")).strip()
+        if isinstance(raw.get("number"), int):
+            problems.add(
+                (*where, "number"),
+                f"write the number in quotes: unquoted, YAML reads it as {number} "
+                "(and a leading 0 as an octal number)",
+            )
+            continue
         if not number.isdigit():
             problems.add(
                 (*where, "number"), f"expected the dialled digits, got {raw.get('number')!r}"

@@ -1,8 +1,9 @@
 """callback: record a callback request with the promised interval, tell the caller when.
 
-Sets callback_by (local HH:MM) and callback_minutes for the prompt. The phone is the
-variable named by `phone`, else the caller's number; with neither, `on_fail` (or, if the
-flow has none, the dialplan's fallback to an operator)."""
+Sets callback_by (local HH:MM, with the day when it is not today) and callback_minutes
+for the prompt. The phone is the variable named by `phone`, else the caller's number;
+with neither, `on_fail` (or, if the flow has none, the dialplan's fallback to an
+operator)."""
 
 from collections.abc import Mapping
 from datetime import timedelta
@@ -60,8 +61,10 @@ class Callback:
                 at=ctx.now(),
             )
         )
+        by, today = ctx.library.calendar.local(promised_by), ctx.library.calendar.local(ctx.now())
         ctx.vars.update(
-            callback_by=ctx.library.calendar.local(promised_by).strftime("%H:%M"),
+            # A promise past midnight says the day too ("25.11 09:30").
+            callback_by=by.strftime("%H:%M" if by.date() == today.date() else "%d.%m %H:%M"),
             callback_minutes=f"{minutes:g}",
         )
         await play(ctx, spec, "prompt")

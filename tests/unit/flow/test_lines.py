@@ -76,9 +76,17 @@ def test_a_number_twice_in_the_csv(tmp_path: Path) -> None:
 
 
 def test_a_number_twice_in_lines_yaml(tmp_path: Path) -> None:
-    lines = LINES + "  - {number: 5551000, sphere: audit, flow: main}\n"
+    lines = LINES + "  - {number: '5551000', sphere: audit, flow: main}\n"
     assert problems(flows_dir(tmp_path, lines=lines)) == [
         "lines.yaml:5:14: lines[2].number: 5551000 is listed twice"
+    ]
+
+
+def test_an_unquoted_number_must_be_quoted(tmp_path: Path) -> None:
+    lines = LINES + "  - {number: 0441234, sphere: audit, flow: main}\n"
+    assert problems(flows_dir(tmp_path, lines=lines)) == [
+        "lines.yaml:5:14: lines[2].number: write the number in quotes: unquoted, YAML reads "
+        "it as 148124 (and a leading 0 as an octal number)"
     ]
 
 
