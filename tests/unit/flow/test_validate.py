@@ -7,6 +7,7 @@ import pytest
 from ivr.cli import main
 from ivr.config import PROJECT_ROOT
 from ivr.flow.loader import FlowError, load_library, validate_library
+from ivr.queues.model import load_queues
 
 LINES = "default_flow: f\nlines:\n  - {number: '100', sphere: service, flow: f}\n"
 
@@ -119,8 +120,11 @@ def test_a_loop_without_exit_is_an_error(tmp_path: Path) -> None:
     )
 
 
-def test_shipped_flows_are_clean() -> None:
-    assert validate_library(PROJECT_ROOT / "flows").problems == []
+@pytest.mark.parametrize("directory", ["flows", "tests/bench/flows", "tests/fixtures/agi/flows"])
+def test_every_flows_directory_in_the_project_is_clean(directory: str) -> None:
+    queues = load_queues(PROJECT_ROOT / "queues.yaml")
+    validation = validate_library(PROJECT_ROOT / directory, queues.queues, queues.caller_classes)
+    assert validation.problems == []
 
 
 def test_cli_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
