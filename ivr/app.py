@@ -57,7 +57,7 @@ class Engine:
         self.journal = CallJournal(sessions)
         self.reports = ReportWriter(sessions)
         self.repository = JournalRepository(sessions)
-        self.directory = StoreDirectory(sessions)
+        self.directory = StoreDirectory(sessions, settings.phone_country_code)
         self.notifier.subscribe(self.journal)
         self.notifier.subscribe(self.reports)
         self.services = FlowServices(

@@ -134,7 +134,7 @@ def _flow_simulate(settings: Settings, args: argparse.Namespace) -> int:
                 args.line,
                 args.caller,
                 args.dtmf.split(),
-                StoreDirectory(make_session_factory(db)),
+                StoreDirectory(make_session_factory(db), settings.phone_country_code),
                 lambda: at,
             )
         )

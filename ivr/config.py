@@ -40,6 +40,9 @@ class Settings:
     prompt_sound_prefix: str = "/var/lib/asterisk/sounds/ivr-tts"
     prompt_cache_dir: str = ""
     flows_poll_interval: float = 1.0  # seconds between checks of flows/ for changes
+    # Caller IDs in national form (0441234567) are looked up as international
+    # (380441234567) with this country code; "" compares digits as they come.
+    phone_country_code: str = ""
 
     def resolved_prompt_cache_dir(self) -> Path:
         if self.prompt_cache_dir:
@@ -77,6 +80,7 @@ ENV_SETTINGS: Mapping[str, str] = {
     "IVR_SANDBOX_DIR": "sandbox_dir",
     "IVR_PROMPT_CACHE_DIR": "prompt_cache_dir",
     "IVR_PROMPT_SOUND_PREFIX": "prompt_sound_prefix",
+    "IVR_PHONE_COUNTRY_CODE": "phone_country_code",
 }
 ENV_BINDS: Mapping[str, tuple[str, str]] = {
     "IVR_AGI_BIND": ("agi_host", "agi_port"),

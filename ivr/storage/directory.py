@@ -19,9 +19,16 @@ from ivr.storage.models import OutageRecord, SubscriberPhone, SubscriberRecord
 SessionFactory = Callable[[], Session]
 
 
-def normalise_phone(text: str) -> str:
-    """Digits only: "+38 (044) 123-45-67" -> "380441234567"; "" stays ""."""
-    return "".join(ch for ch in text if ch.isascii() and ch.isdigit())
+def normalise_phone(text: str, country_code: str = "") -> str:
+    """Digits only: "+38 (044) 123-45-67" -> "380441234567"; "" stays "". With a country
+    code, national and 00-prefixed numbers become international: "0441234567" and
+    "00380441234567" -> "380441234567" for "380" (caller IDs come in either form)."""
+    digits = "".join(ch for ch in text if ch.isascii() and ch.isdigit())
+    if country_code and digits.startswith("00"):
+        return digits[2:]
+    if country_code and digits.startswith("0"):
+        return country_code + digits[1:]
+    return digits
 
 
 def normalise_contract(text: str) -> str:
@@ -51,11 +58,11 @@ def outage_of(record: OutageRecord) -> Outage:
     )
 
 
-def clean_phones(phones: Iterable[str]) -> list[str]:
+def clean_phones(phones: Iterable[str], country_code: str = "") -> list[str]:
     """Normalised, without duplicates, in order; a phone without digits is an error."""
     out: list[str] = []
     for phone in phones:
-        digits = normalise_phone(phone)
+        digits = normalise_phone(phone, country_code)
         if not digits:
             raise ValueError(f"phone {phone!r}: no digits")
         if digits not in out:
@@ -93,8 +100,9 @@ def _required(name: str, value: str) -> str:
 class StoreDirectory:
     """The subscriber directory and outage board (ivr.flow.context.Directory)."""
 
-    def __init__(self, session_factory: SessionFactory) -> None:
+    def __init__(self, session_factory: SessionFactory, country_code: str = "") -> None:
         self._session_factory = session_factory
+        self._country_code = country_code
 
     # --- reads for the call path (async: the query runs in a worker thread) -------------
 
@@ -114,7 +122,7 @@ class StoreDirectory:
     # --- the same reads, blocking -------------------------------------------------------
 
     def find_by_phone(self, phone: str) -> Subscriber | None:
-        digits = normalise_phone(phone)
+        digits = normalise_phone(phone, self._country_code)
         if not digits:
             return None
         with self._session_factory() as session:
@@ -175,7 +183,7 @@ class StoreDirectory:
     ) -> Subscriber:
         """A new account; ValueError when the contract number is taken."""
         contract = _required("contract", normalise_contract(contract))
-        numbers = clean_phones(phones)
+        numbers = clean_phones(phones, self._country_code)
         record = SubscriberRecord(
             contract=contract,
             full_name=full_name.strip(),
@@ -200,7 +208,8 @@ class StoreDirectory:
     ) -> Subscriber:
         """The operator's phone reconciliation: attach new numbers, detach dead ones.
         LookupError for an unknown account; ValueError for a number in both lists."""
-        added, removed = clean_phones(add), clean_phones(remove)
+        added = clean_phones(add, self._country_code)
+        removed = clean_phones(remove, self._country_code)
         both = set(added) & set(removed)
         if both:
             raise ValueError(f"phones both added and removed: {', '.join(sorted(both))}")

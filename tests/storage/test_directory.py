@@ -204,3 +204,14 @@ async def test_lookups_do_not_block_the_event_loop(sessions: sessionmaker[Sessio
     assert ticks == 5 and not lookup.done()
     release.set()
     assert await asyncio.wait_for(lookup, 5) is None
+
+
+@pytest.mark.parametrize("caller", ["0441234567", "00380441234567", "+380441234567"])
+async def test_a_national_caller_id_finds_the_international_number(
+    sessions: sessionmaker[Session], caller: str
+) -> None:
+    directory = StoreDirectory(sessions, country_code="380")
+    directory.add_subscriber("10000001", "Іван", "Київ", "Kyiv", "Kyiv", ["+380441234567"])
+    found = await directory.subscriber_by_phone(caller)
+    assert found is not None and found.contract == "10000001"
+    assert await StoreDirectory(sessions).subscriber_by_phone("0441234567") is None
