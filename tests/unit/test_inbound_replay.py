@@ -10,28 +10,18 @@ from pathlib import Path
 from ivr.config import PROJECT_ROOT
 from ivr.events.model import CallRouted, CallStarted, Event
 from ivr.events.notifier import Notifier
-from ivr.flow.context import FlowServices, Outage, Subscriber
+from ivr.flow.context import FlowServices
 from ivr.flow.loader import load_library
 from ivr.flow.simulate import TextSpeech
 from ivr.queues.model import load_queues
 from ivr.telephony.agi import FastAgiServer
 from ivr.telephony.inbound import InboundCall
+from tests.unit.fakes import NobodyKnown
 
 TRACES = PROJECT_ROOT / "tests" / "fixtures" / "agi"
 
 
-class NoDirectory:
-    async def subscriber_by_phone(self, phone: str) -> Subscriber | None:
-        return None
-
-    async def subscriber_by_contract(self, contract: str) -> Subscriber | None:
-        return None
-
-    async def active_outage(self, area: str, service: str, at: datetime) -> Outage | None:
-        return None
-
-
-SERVICES = FlowServices(NoDirectory(), TextSpeech(), lambda event: None, lambda: datetime.now(UTC))
+SERVICES = FlowServices(NobodyKnown(), TextSpeech(), lambda event: None, lambda: datetime.now(UTC))
 
 
 def load_trace(path: Path) -> tuple[bytes, list[tuple[str, str]]]:

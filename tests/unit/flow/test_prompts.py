@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.flow.context import CallInfo, FlowServices, Outage, Subscriber
+from ivr.flow.context import CallInfo, FlowServices
 from ivr.flow.loader import load_library, validate_library
 from ivr.flow.problems import Problems, load_located
 from ivr.flow.prompts import (
@@ -24,6 +24,7 @@ from ivr.flow.prompts import (
 )
 from ivr.flow.runner import new_context, run_flow
 from ivr.flow.simulate import ScriptedCaller, TextSpeech
+from tests.unit.fakes import NobodyKnown
 
 UK, RU, EN = Text("Привіт"), Text("Привет"), Text("Hello")
 
@@ -228,17 +229,6 @@ def test_empty_catalog() -> None:
 # --- inline prompts in a node ------------------------------------------------------------
 
 
-class Nobody:
-    async def subscriber_by_phone(self, phone: str) -> Subscriber | None:
-        return None
-
-    async def subscriber_by_contract(self, contract: str) -> Subscriber | None:
-        return None
-
-    async def active_outage(self, area: str, service: str, at: datetime) -> Outage | None:
-        return None
-
-
 def write_flows(tmp_path: Path, play: str, language: str = "en") -> Path:
     (tmp_path / "prompts.yaml").write_text(
         "languages: [uk, en]\nprompts:\n  beep: {sound: beep}\n", encoding="utf-8"
@@ -257,7 +247,7 @@ def write_flows(tmp_path: Path, play: str, language: str = "en") -> Path:
 async def heard(directory: Path, caller: str = "0441") -> list[str]:
     library = load_library(directory)
     port = ScriptedCaller(deque())
-    services = FlowServices(Nobody(), TextSpeech(), lambda _: None, lambda: datetime.now(UTC))
+    services = FlowServices(NobodyKnown(), TextSpeech(), lambda _: None, lambda: datetime.now(UTC))
     call = CallInfo("c", "100", caller, library.lines["100"])
     await run_flow(new_context(library, call, port, services))
     return port.heard

@@ -10,24 +10,14 @@ import yaml
 
 from ivr.config import PROJECT_ROOT
 from ivr.events.model import Event
-from ivr.flow.context import CallInfo, FlowServices, Outage, Subscriber
+from ivr.flow.context import CallInfo, FlowServices
 from ivr.flow.loader import load_library
 from ivr.flow.model import FlowLibrary
 from ivr.flow.runner import MAX_STEPS, FlowRunError, new_context, run_flow
 from ivr.flow.simulate import ScriptedCaller, TextSpeech
+from tests.unit.fakes import NobodyKnown
 
 NOON = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # Tuesday 12:00 in Kyiv: operators work
-
-
-class NobodyKnown:
-    async def subscriber_by_phone(self, phone: str) -> Subscriber | None:
-        return None
-
-    async def subscriber_by_contract(self, contract: str) -> Subscriber | None:
-        return None
-
-    async def active_outage(self, area: str, service: str, at: datetime) -> Outage | None:
-        return None
 
 
 def library_of(tmp_path: Path, flows: dict[str, dict[str, Any]]) -> FlowLibrary:
