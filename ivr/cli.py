@@ -164,7 +164,7 @@ def _flow_graph(settings: Settings, args: argparse.Namespace) -> int:
 def _flow_schema(args: argparse.Namespace) -> int:
     import json
 
-    from ivr.flow.schema import SCHEMAS
+    from ivr.flow.schema_files import SCHEMAS
 
     text = json.dumps(SCHEMAS[args.file](), ensure_ascii=False, indent=2) + "\n"
     if args.out is None:

@@ -1,6 +1,7 @@
 """Flow-file problems located as file:line:col, for supervisors editing YAML."""
 
 from dataclasses import dataclass, field
+from pathlib import Path as FilePath
 from typing import Any
 
 import yaml
@@ -93,3 +94,67 @@ class Problems:
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.items if not p.warning]
+
+
+def _offset_position(text: str, offset: int) -> Position:
+    """The 1-based line and column of a character offset."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - line_start + 1
+
+
+def _unbuildable(text: str) -> Position | None:
+    """Where the first scalar is that YAML parses but cannot build (a date like 2026-02-30)."""
+    builder = yaml.SafeLoader("")
+    todo: list[yaml.Node] = [yaml.compose(text, Loader=yaml.SafeLoader) or yaml.ScalarNode("", "")]
+    seen: set[int] = set()  # an alias can make the tree a loop
+    while todo:
+        node = todo.pop(0)
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            todo = [part for pair in node.value for part in pair] + todo
+        elif isinstance(node, yaml.SequenceNode):
+            todo = list(node.value) + todo
+        else:
+            try:
+                builder.construct_object(node)
+            except ValueError:
+                return node.start_mark.line + 1, node.start_mark.column + 1
+    return None
+
+
+def read_yaml(path: FilePath, problems: Problems) -> Located | None:
+    """A YAML file with positions, or None after adding the problem that stops reading it."""
+
+    def fail(message: str, position: Position | None) -> None:
+        problems.items.append(Problem(str(path), (), message, position))
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problems.add((), f"cannot read: {exc.strerror}")
+        return None
+    except UnicodeDecodeError as exc:  # e.g. saved as Windows-1251
+        before = exc.object[: exc.start]
+        line = before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")
+        fail("not UTF-8 text: save the file as UTF-8", (before.count(b"\n") + 1, len(line) + 1))
+        return None
+    try:
+        located = load_located(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        position = (mark.line + 1, mark.column + 1) if mark else None
+        fail(f"not valid YAML: {exc.problem}", position)
+        return None
+    except yaml.reader.ReaderError as exc:  # a control character
+        message = f"not valid YAML: unacceptable character #x{exc.character:04x}: {exc.reason}"
+        fail(message, _offset_position(text, exc.position))
+        return None
+    except ValueError as exc:  # parsed, but not a value: the date 2026-02-30
+        fail(f"not valid YAML: {exc}", _unbuildable(text))
+        return None
+    problems.located = located
+    for duplicate in located.duplicates:
+        problems.add(duplicate, "duplicate key (YAML keeps only the last one)", at_key=True)
+    return located

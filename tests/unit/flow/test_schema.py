@@ -14,15 +14,8 @@ import yaml
 from ivr.cli import main
 from ivr.config import PROJECT_ROOT
 from ivr.flow.loader import NOT_FLOWS
-from ivr.flow.schema import (
-    SCHEMAS,
-    STEPS,
-    TEST_SCHEMAS,
-    calendar_schema,
-    flow_schema,
-    lines_schema,
-    prompts_schema,
-)
+from ivr.flow.schema import STEPS, TEST_SCHEMAS, flow_schema
+from ivr.flow.schema_files import SCHEMAS, calendar_schema, lines_schema, prompts_schema
 from ivr.flow.steps.condition import TESTS
 from ivr.flow.steps.registry import STEP_TYPES
 
