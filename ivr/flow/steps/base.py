@@ -134,6 +134,16 @@ def name_of(spec: Mapping[str, Any], key: str, default: str | None = None) -> st
     return value
 
 
+def var_name(spec: Mapping[str, Any], key: str, default: str | None = None) -> str | None:
+    """The variable named at `key` (a flow names variables, it does not hold values here)."""
+    value = spec.get(key, default)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.isidentifier():
+        raise FlowSpecError((key,), "expected a variable name (letters, digits, _)")
+    return value
+
+
 def number_of(
     spec: Mapping[str, Any], key: str, default: float, *, minimum: float = 0, whole: bool = False
 ) -> float:

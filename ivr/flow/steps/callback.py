@@ -22,8 +22,9 @@ from ivr.flow.steps.base import (
     prompts_of,
     target_of,
     targets_of,
+    var_name,
 )
-from ivr.flow.steps.records import StepFailed, value_of, var_name
+from ivr.flow.steps.records import StepFailed, value_of
 
 
 class Callback:

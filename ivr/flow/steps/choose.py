@@ -13,9 +13,9 @@ from ivr.flow.steps.base import (
     check_asking,
     target_of,
     targets_of,
+    var_name,
 )
 from ivr.flow.steps.menu import dtmf_options
-from ivr.flow.steps.records import var_name
 
 
 class Choose:

@@ -17,6 +17,7 @@ from ivr.flow.steps.base import (
     number_of,
     target_of,
     targets_of,
+    var_name,
 )
 
 MAX_DIGITS = 32
@@ -40,10 +41,8 @@ def _limits(spec: Mapping[str, Any]) -> tuple[int, int, re.Pattern[str] | None]:
 
 
 def _var(spec: Mapping[str, Any]) -> str:
-    var = name_of(spec, "var")
-    if not var.isidentifier():
-        raise FlowSpecError(("var",), "expected a variable name (letters, digits, _)")
-    return var
+    """The required variable; a missing one is "expected a name", like other names."""
+    return str(var_name(spec, "var", default=name_of(spec, "var")))
 
 
 class Collect:

@@ -1,25 +1,15 @@
-"""Shared by the steps that record something: reading variables named in the spec."""
+"""Shared by the steps that record something: the values of variables named in the spec."""
 
 from collections.abc import Mapping
 from typing import Any
 
 from ivr.flow.context import StepContext
-from ivr.flow.steps.base import FlowSpecError
+from ivr.flow.steps.base import var_name
 
 
 class StepFailed(RuntimeError):
     """The step cannot do its job for this call (a variable it needs is empty); the runner
     ends the menu and the dialplan's fallback sends the caller to an operator."""
-
-
-def var_name(spec: Mapping[str, Any], key: str, default: str | None = None) -> str | None:
-    """The variable named at `key` (a flow names variables, it does not hold values here)."""
-    value = spec.get(key, default)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.isidentifier():
-        raise FlowSpecError((key,), "expected a variable name (letters, digits, _)")
-    return value
 
 
 def value_of(ctx: StepContext, spec: Mapping[str, Any], key: str, default: str = "") -> str:

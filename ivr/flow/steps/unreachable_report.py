@@ -7,8 +7,8 @@ from typing import Any
 
 from ivr.events.model import UnreachableReported
 from ivr.flow.context import StepContext
-from ivr.flow.steps.base import Checked, StepResult, target_of, targets_of
-from ivr.flow.steps.records import required_value, value_of, var_name
+from ivr.flow.steps.base import Checked, StepResult, target_of, targets_of, var_name
+from ivr.flow.steps.records import required_value, value_of
 
 VARIABLES = ("number", "published", "dialled_from", "problem", "details")
 
