@@ -11,13 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
-from ivr.flow.calendar import ALWAYS, CALENDAR_FILE, Calendar, parse_calendar
+from ivr.flow.calendar import ALWAYS, CALENDAR_FILE, parse_calendar
 from ivr.flow.lines import LINES_CSV, LINES_FILE, add_lines, parse_lines, read_lines_csv
 from ivr.flow.model import Flow, FlowLibrary, Node
 from ivr.flow.problems import Problem, Problems, read_yaml
-from ivr.flow.prompts import EMPTY_CATALOG, PROMPTS_FILE, PromptCatalog, parse_catalog
+from ivr.flow.prompts import EMPTY_CATALOG, PROMPTS_FILE, parse_catalog
 from ivr.flow.steps.base import Checked, FlowSpecError, Ref
 from ivr.flow.steps.registry import STEP_TYPES
 
@@ -35,9 +33,9 @@ class FlowError(ValueError):
         super().__init__("\n".join(self.errors))
 
 
-class _AnyLanguage(frozenset[str]):
-    """Stands for the languages while prompts.yaml is broken (its errors are reported
-    there), so lines do not repeat them as unknown languages."""
+class _AnyName(frozenset[str]):
+    """Stands for the names a broken file defines (prompts, languages): its errors are
+    reported there, so nodes and lines do not repeat them as unknown names."""
 
     def __contains__(self, item: object) -> bool:
         return True
@@ -53,12 +51,12 @@ class Validation:
 class Names:
     """What flows may refer to; `queues`/`classes` are checked only when given."""
 
-    prompts: PromptCatalog
-    calendar: Calendar
+    prompts: Collection[str]
+    languages: Collection[str]
+    schedules: Collection[str]
     flows: Collection[str]
     queues: Collection[str] | None = None
     classes: Collection[str] | None = None
-    prompts_broken: bool = False  # prompts.yaml has errors: don't repeat them per node
 
 
 def _check_node(node_id: str, spec: Any, problems: Problems) -> tuple[Node, Checked] | None:
@@ -119,16 +117,14 @@ def _check_graph(start: str, checked: Mapping[str, Checked], problems: Problems)
 def _check_ref(ref: Ref, names: Names) -> str | None:
     """What is wrong with a reference, or None."""
     known: Collection[str] | None = {
-        "prompt": names.prompts.prompts,
-        "schedule": names.calendar.schedules,
+        "prompt": names.prompts,
+        "schedule": names.schedules,
         "flow": names.flows,
-        "language": names.prompts.languages,
+        "language": names.languages,
         "queue": names.queues,
         "class": names.classes,
     }[ref.kind]
     if known is None or ref.name in known:
-        return None
-    if names.prompts_broken and ref.kind in ("prompt", "language"):
         return None
     where = {
         "prompt": f"{PROMPTS_FILE}",
@@ -178,19 +174,6 @@ def parse_flow(data: Any, source: str, names: Names, problems: Problems | None =
     return Flow(name=str(name), start=str(start), nodes=nodes)
 
 
-def _flow_names(paths: list[Path]) -> dict[str, Path]:
-    """Flow names declared in the files (read leniently: errors come with the full parse)."""
-    names: dict[str, Path] = {}
-    for path in paths:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, yaml.YAMLError):
-            continue
-        if isinstance(data, dict) and isinstance(data.get("name"), str):
-            names.setdefault(data["name"], path)
-    return names
-
-
 def _optional(
     path: Path, parse: Callable[[Any, Problems], T], default: T, found: list[Problem]
 ) -> T:
@@ -216,13 +199,22 @@ def validate_library(
     catalog = _optional(directory / PROMPTS_FILE, parse_catalog, EMPTY_CATALOG, found)
     prompts_broken = any(not p.warning for p in found)
     calendar = _optional(directory / CALENDAR_FILE, parse_calendar, ALWAYS, found)
-    flow_paths = sorted(p for p in directory.glob("*.yaml") if p.name not in NOT_FLOWS)
-    declared = _flow_names(flow_paths)
-    names = Names(catalog, calendar, declared, queues, classes, prompts_broken)
-    flows: dict[str, Flow] = {}
-    for path in flow_paths:
+    # Each flow file is read once; the names it declares are known before any is parsed,
+    # so a goto may name a flow defined in a later file.
+    files = []
+    for path in sorted(p for p in directory.glob("*.yaml") if p.name not in NOT_FLOWS):
         problems = Problems(str(path))
-        located = read_yaml(path, problems)
+        files.append((path, problems, read_yaml(path, problems)))
+    declared = {
+        f.data["name"]
+        for _, _, f in files
+        if f is not None and isinstance(f.data, dict) and isinstance(f.data.get("name"), str)
+    }
+    languages = _AnyName() if prompts_broken else catalog.languages
+    prompt_names = _AnyName() if prompts_broken else catalog.prompts
+    names = Names(prompt_names, languages, calendar.schedules, declared, queues, classes)
+    flows: dict[str, Flow] = {}
+    for path, problems, located in files:
         if located is not None:
             try:
                 flow = parse_flow(located.data, str(path), names, problems)
@@ -233,8 +225,7 @@ def validate_library(
                 pass
         found += problems.items
 
-    broken = set(declared) - set(flows)
-    languages = _AnyLanguage() if prompts_broken else catalog.languages
+    broken = declared - set(flows)
     lines_problems = Problems(str(directory / LINES_FILE))
     located = read_yaml(directory / LINES_FILE, lines_problems)
     lines, default_flow = parse_lines(

@@ -135,7 +135,7 @@ def build_library(
     catalog = _parsed(parse_catalog, prompts, "prompts.yaml")
     hours = _parsed(parse_calendar, calendar, "calendar.yaml")
     every = {"f": nodes, **(flows or {})}
-    names = Names(catalog, hours, set(every))
+    names = Names(catalog.prompts, catalog.languages, hours.schedules, set(every))
     parsed = {
         name: parse_flow(
             {"name": name, "start": next(iter(flow_nodes)), "nodes": dict(flow_nodes)},
