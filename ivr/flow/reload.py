@@ -42,8 +42,7 @@ def speakable(library: FlowLibrary) -> set[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class ReloadResult:
-    ok: bool
-    changed: bool
+    ok: bool  # the new flows serve; otherwise the previous ones still do
     problems: list[str] = field(default_factory=list)
     rendered: int = 0
 
@@ -64,13 +63,19 @@ class FlowReloader:
         self._poll_interval = poll_interval
         self._lock = asyncio.Lock()
         self._signature = self.signature()
-        validation = validate()
+        self.library, problems, _ = self._load()  # FlowError: the engine does not start
+        for problem in problems:
+            log.warning("%s", problem)
+
+    def _load(self) -> tuple[FlowLibrary, list[str], int]:
+        """Validate flows/ and render its spoken prompts (blocking): the library, its
+        warnings and how many prompts were rendered. FlowError, or the renderer's error,
+        when it cannot serve."""
+        validation = self._validate()
         if validation.library is None:
             raise FlowError(validation.problems)
-        for problem in validation.problems:
-            log.warning("%s", problem)
-        render(speakable(validation.library))
-        self.library: FlowLibrary = validation.library
+        rendered = self._render(speakable(validation.library))
+        return validation.library, [str(p) for p in validation.problems], rendered
 
     def signature(self) -> tuple[tuple[str, int, int], ...]:
         """Name, mtime and size of every file in flows/: any edit changes it."""
@@ -84,29 +89,28 @@ class FlowReloader:
     async def reload(self) -> ReloadResult:
         async with self._lock:
             self._signature = await asyncio.to_thread(self.signature)
-            validation = await asyncio.to_thread(self._validate)
-            problems = [str(p) for p in validation.problems]
-            if validation.library is None:
+            try:
+                library, problems, rendered = await asyncio.to_thread(self._load)
+            except FlowError as exc:
+                problems = [str(p) for p in exc.problems]
                 for problem in problems:
                     log.error("flows rejected: %s", problem)
                 log.error("flows in %s rejected: the previous flows keep serving", self.directory)
-                return ReloadResult(ok=False, changed=False, problems=problems)
-            try:
-                rendered = await asyncio.to_thread(self._render, speakable(validation.library))
+                return ReloadResult(ok=False, problems=problems)
             except Exception as exc:  # a prompt that cannot be spoken rejects the flows
                 log.error("flows rejected: spoken prompts: %s", exc)
-                return ReloadResult(ok=False, changed=False, problems=[*problems, str(exc)])
-            self.library = validation.library
+                return ReloadResult(ok=False, problems=[str(exc)])
+            self.library = library
             for problem in problems:
                 log.warning("%s", problem)
             log.info(
                 "flows reloaded from %s: %d flows, %d lines, %d prompts rendered",
                 self.directory,
-                len(self.library.flows),
-                len(self.library.lines),
+                len(library.flows),
+                len(library.lines),
                 rendered,
             )
-            return ReloadResult(ok=True, changed=True, problems=problems, rendered=rendered)
+            return ReloadResult(ok=True, problems=problems, rendered=rendered)
 
     async def watch(self) -> None:
         """Reload whenever a file in flows/ changes (checked every poll interval)."""
