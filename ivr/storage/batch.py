@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
@@ -33,6 +34,19 @@ def brief(exc: BaseException) -> str:
     return f"{type(cause).__name__}: {lines[0] if lines else ''}"
 
 
+@dataclass(frozen=True)
+class Tuning:
+    """How a BatchWriter batches: at most `batch_size` items a batch; a batch is written
+    once items stop arriving for `quiet` seconds, or `max_delay` after the first; a failed
+    batch is retried after `retry_initial` seconds, doubling up to `retry_max`."""
+
+    batch_size: int = 5000
+    quiet: float = 0.2
+    max_delay: float = 5.0
+    retry_initial: float = 0.5
+    retry_max: float = 30.0
+
+
 class BatchWriter(Generic[T]):
     """Run `run()` as a background task; `put()` only appends to an in-memory queue.
 
@@ -46,22 +60,14 @@ class BatchWriter(Generic[T]):
         self,
         name: str,
         write: Callable[[Sequence[T]], None],
+        tuning: Tuning = Tuning(),
         *,
         log: logging.Logger | None = None,
-        batch_size: int = 5000,
-        quiet: float = 0.2,
-        max_delay: float = 5.0,
-        retry_initial: float = 0.5,
-        retry_max: float = 30.0,
     ) -> None:
         self._name = name
         self._write = write
         self._log = log or logging.getLogger(__name__)
-        self._batch_size = batch_size
-        self._quiet = quiet
-        self._max_delay = max_delay
-        self._retry_initial = retry_initial
-        self._retry_max = retry_max
+        self._tuning = tuning
         self._queue: deque[T] = deque()
         self._batch: list[T] = []  # taken from the queue, not written yet
         self._enqueued = 0
@@ -120,9 +126,9 @@ class BatchWriter(Generic[T]):
             await self._done.wait()
 
     async def _write_until_stopped(self) -> None:
-        delay, failures = self._retry_initial, 0
+        delay, failures = self._tuning.retry_initial, 0
         while True:
-            while self._queue and len(self._batch) < self._batch_size:
+            while self._queue and len(self._batch) < self._tuning.batch_size:
                 self._batch.append(self._queue.popleft())
             if not self._batch:
                 if self._stop_requested.is_set():
@@ -141,13 +147,13 @@ class BatchWriter(Generic[T]):
                     return
                 self._log_failure(exc, len(batch), failures, delay)
                 await self._pause(delay)
-                delay = min(delay * 2, self._retry_max)
+                delay = min(delay * 2, self._tuning.retry_max)
                 continue
             if failures:
                 self._log.warning(
                     "%s: written again after %d failed attempts", self._name, failures
                 )
-            delay, failures = self._retry_initial, 0
+            delay, failures = self._tuning.retry_initial, 0
             self._written += len(batch)
             del self._batch[: len(batch)]
             self._settle()
@@ -173,13 +179,13 @@ class BatchWriter(Generic[T]):
         database work so runs after the burst, not between the calls' AGI replies, and in
         fewer, larger transactions."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._max_delay
-        while len(self._queue) < self._batch_size and not self._waiters:
+        deadline = loop.time() + self._tuning.max_delay
+        while len(self._queue) < self._tuning.batch_size and not self._waiters:
             remaining = deadline - loop.time()
             if remaining <= 0 or self._stop_requested.is_set():
                 return
             seen = self._enqueued
-            await self._pause(min(self._quiet, remaining))
+            await self._pause(min(self._tuning.quiet, remaining))
             if self._enqueued == seen:
                 return
 

@@ -32,7 +32,7 @@ from ivr.events.model import (
     CallStarted,
     Event,
 )
-from ivr.storage.batch import BatchWriter, as_utc, clean_text
+from ivr.storage.batch import BatchWriter, Tuning, as_utc, clean_text
 from ivr.storage.models import CallRecord
 
 log = logging.getLogger(__name__)
@@ -201,25 +201,11 @@ class CallJournal(BatchWriter[Event]):
     journal in batches (see BatchWriter: retries, flush, stop, `pending`).
     """
 
-    def __init__(
-        self,
-        session_factory: SessionFactory,
-        *,
-        batch_size: int = 5000,
-        quiet: float = 0.2,
-        max_delay: float = 5.0,
-        retry_initial: float = 0.5,
-        retry_max: float = 30.0,
-    ) -> None:
+    TUNING = Tuning()
+
+    def __init__(self, session_factory: SessionFactory, tuning: Tuning = TUNING) -> None:
         super().__init__(
-            "call journal",
-            functools.partial(write_events, session_factory),
-            log=log,
-            batch_size=batch_size,
-            quiet=quiet,
-            max_delay=max_delay,
-            retry_initial=retry_initial,
-            retry_max=retry_max,
+            "call journal", functools.partial(write_events, session_factory), tuning, log=log
         )
 
     def __call__(self, event: Event) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from ivr.events.model import CallbackRequested, Event, MeterReadingSubmitted, UnreachableReported
-from ivr.storage.batch import BatchWriter, as_utc, clean_text
+from ivr.storage.batch import BatchWriter, Tuning, as_utc, clean_text
 from ivr.storage.directory import normalise_contract, normalise_phone
 from ivr.storage.models import (
     Base,
@@ -102,25 +102,11 @@ class ReportWriter(BatchWriter[ReportEvent]):
     """Subscribe it to the Notifier and run `run()` as a background task. `__call__` only
     queues report events (others are ignored); see BatchWriter for run/flush/stop."""
 
-    def __init__(
-        self,
-        session_factory: SessionFactory,
-        *,
-        batch_size: int = 1000,
-        quiet: float = 0.2,
-        max_delay: float = 2.0,
-        retry_initial: float = 0.5,
-        retry_max: float = 30.0,
-    ) -> None:
+    TUNING = Tuning(batch_size=1000, max_delay=2.0)  # reports are few
+
+    def __init__(self, session_factory: SessionFactory, tuning: Tuning = TUNING) -> None:
         super().__init__(
-            "reports",
-            functools.partial(write_reports, session_factory),
-            log=log,
-            batch_size=batch_size,
-            quiet=quiet,
-            max_delay=max_delay,
-            retry_initial=retry_initial,
-            retry_max=retry_max,
+            "reports", functools.partial(write_reports, session_factory), tuning, log=log
         )
 
     def __call__(self, event: Event) -> None:

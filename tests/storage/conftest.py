@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.storage.batch import Tuning
 from ivr.storage.db import make_engine, make_session_factory, migrate
 from ivr.storage.journal import CallJournal
 from ivr.storage.repository import JournalRepository
@@ -92,7 +93,7 @@ def repository(sessions: sessionmaker[Session]) -> JournalRepository:
 @pytest.fixture
 async def journal(sessions: sessionmaker[Session]) -> AsyncIterator[CallJournal]:
     """A running journal (fast retries), stopped after the test."""
-    journal = CallJournal(sessions, retry_initial=0.01, retry_max=0.05)
+    journal = CallJournal(sessions, Tuning(retry_initial=0.01, retry_max=0.05))
     tasks = TaskSet("test-journal")
     tasks.spawn(journal.run(), name="journal")
     yield journal

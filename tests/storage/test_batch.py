@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import Sequence
 
-from ivr.storage.batch import BatchWriter
+from ivr.storage.batch import BatchWriter, Tuning
 from ivr.tasks import TaskSet
 
 
@@ -22,7 +22,7 @@ class Recorder:
 
 async def test_a_burst_becomes_one_batch_after_the_quiet_period() -> None:
     write = Recorder()
-    writer = BatchWriter("test", write, quiet=0.05, max_delay=5)
+    writer = BatchWriter("test", write, Tuning(quiet=0.05, max_delay=5))
     tasks = TaskSet("test")
     tasks.spawn(writer.run())
     await asyncio.sleep(0)  # the writer now waits for work
@@ -38,7 +38,7 @@ async def test_a_burst_becomes_one_batch_after_the_quiet_period() -> None:
 
 async def test_max_delay_bounds_the_wait_in_an_endless_stream() -> None:
     write = Recorder()
-    writer = BatchWriter("test", write, quiet=0.05, max_delay=0.1)
+    writer = BatchWriter("test", write, Tuning(quiet=0.05, max_delay=0.1))
     tasks = TaskSet("test")
     tasks.spawn(writer.run())
     for n in range(40):  # a steady stream, never quiet for 50 ms, for about 0.4 s
@@ -52,7 +52,7 @@ async def test_max_delay_bounds_the_wait_in_an_endless_stream() -> None:
 
 async def test_batches_are_bounded_and_retried_in_order() -> None:
     write = Recorder(failures=2)
-    writer = BatchWriter("test", write, batch_size=4, quiet=10, retry_initial=0.01)
+    writer = BatchWriter("test", write, Tuning(batch_size=4, quiet=10, retry_initial=0.01))
     tasks = TaskSet("test")
     tasks.spawn(writer.run())
     for n in range(10):
@@ -66,7 +66,7 @@ async def test_batches_are_bounded_and_retried_in_order() -> None:
 
 async def test_flush_does_not_wait_for_the_quiet_period() -> None:
     write = Recorder()
-    writer = BatchWriter("test", write, quiet=10, max_delay=30)
+    writer = BatchWriter("test", write, Tuning(quiet=10, max_delay=30))
     tasks = TaskSet("test")
     tasks.spawn(writer.run())
     for n in range(3):

@@ -21,6 +21,7 @@ from ivr.events.model import (
     CallStarted,
     Event,
 )
+from ivr.storage.batch import Tuning
 from ivr.storage.journal import CallJournal, merge_events, write_events
 from ivr.storage.repository import CallRecordView, JournalRepository
 from ivr.tasks import TaskSet
@@ -243,7 +244,7 @@ async def test_timestamps_are_stored_and_read_as_utc(
 async def test_flush_and_stop_lose_nothing(
     sessions: sessionmaker[Session], repository: JournalRepository
 ) -> None:
-    journal = CallJournal(sessions, batch_size=50)
+    journal = CallJournal(sessions, Tuning(batch_size=50))
     tasks = TaskSet("test")
     run = tasks.spawn(journal.run())
     for n in range(120):
@@ -286,7 +287,7 @@ async def test_database_errors_are_retried_and_nothing_is_lost(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     flaky = FlakySessions(sessions, failures=4)
-    journal = CallJournal(flaky, retry_initial=0.01, retry_max=0.05)
+    journal = CallJournal(flaky, Tuning(retry_initial=0.01, retry_max=0.05))
     tasks = TaskSet("test")
     tasks.spawn(journal.run())
     for n in range(10):
@@ -345,7 +346,7 @@ async def test_listener_never_waits_for_the_database(
 async def test_stop_gives_up_when_the_database_stays_down(
     sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
 ) -> None:
-    journal = CallJournal(FlakySessions(sessions, failures=10**9), retry_initial=0.01)
+    journal = CallJournal(FlakySessions(sessions, failures=10**9), Tuning(retry_initial=0.01))
     tasks = TaskSet("test")
     run = tasks.spawn(journal.run())
     journal(CallEnded("d1", "Normal Clearing"))

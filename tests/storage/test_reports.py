@@ -28,6 +28,8 @@ from ivr.tasks import TaskSet
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
+FAST_RETRY = dataclasses.replace(ReportWriter.TUNING, retry_initial=0.01, retry_max=0.05)
+
 
 def unreachable(n: int, line: str = "0800505050", **changes: object) -> UnreachableReported:
     report = UnreachableReported(
@@ -69,7 +71,7 @@ def reports(sessions: sessionmaker[Session]) -> ReportRepository:
 
 @pytest.fixture
 async def writer(sessions: sessionmaker[Session]) -> AsyncIterator[ReportWriter]:
-    writer = ReportWriter(sessions, retry_initial=0.01, retry_max=0.05)
+    writer = ReportWriter(sessions, FAST_RETRY)
     tasks = TaskSet("test-reports")
     tasks.spawn(writer.run(), name="reports")
     yield writer
@@ -168,7 +170,7 @@ async def test_a_database_failure_is_retried_and_loses_nothing(
 
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE unreachable_reports RENAME TO unreachable_reports_x"))
-    writer = ReportWriter(counting, retry_initial=0.01, retry_max=0.05, quiet=0.01)
+    writer = ReportWriter(counting, dataclasses.replace(FAST_RETRY, quiet=0.01))
     tasks = TaskSet("test")
     tasks.spawn(writer.run())
     with caplog.at_level(logging.WARNING, logger="ivr.storage.reports"):
@@ -203,7 +205,7 @@ async def test_stop_gives_up_when_the_database_stays_down(
     def down() -> Session:
         raise ConnectionRefusedError("database is down")
 
-    writer = ReportWriter(down, retry_initial=0.01)
+    writer = ReportWriter(down, dataclasses.replace(ReportWriter.TUNING, retry_initial=0.01))
     tasks = TaskSet("test")
     run = tasks.spawn(writer.run())
     writer(reading(1))
