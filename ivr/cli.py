@@ -109,7 +109,7 @@ def _flow_simulate(settings: Settings, args: argparse.Namespace) -> int:
     from ivr.flow.loader import load_library
     from ivr.flow.simulate import simulate
     from ivr.queues.model import load_queues
-    from ivr.storage.db import make_engine, make_session_factory, migrate
+    from ivr.storage.db import open_store
     from ivr.storage.directory import StoreDirectory
 
     queues = load_queues(settings.queues_file)
@@ -124,9 +124,7 @@ def _flow_simulate(settings: Settings, args: argparse.Namespace) -> int:
             raise ConfigError(f"--at: {args.at!r} is not an ISO time (2026-11-24T21:30)") from None
         if at.tzinfo is None:  # a local time in the flows' calendar
             at = at.replace(tzinfo=library.calendar.timezone)
-    migrate(settings.database_url)
-    db = make_engine(settings.database_url)
-    try:
+    with open_store(settings.database_url) as sessions:
         result = asyncio.run(
             simulate(
                 library,
@@ -134,12 +132,10 @@ def _flow_simulate(settings: Settings, args: argparse.Namespace) -> int:
                 args.line,
                 args.caller,
                 args.dtmf.split(),
-                StoreDirectory(make_session_factory(db), settings.phone_country_code),
+                StoreDirectory(sessions, settings.phone_country_code),
                 lambda: at,
             )
         )
-    finally:
-        db.dispose()
     print(json.dumps(result.as_dict(), ensure_ascii=False) if args.json else result.text())
     return 0
 
@@ -177,15 +173,11 @@ def _flow_schema(args: argparse.Namespace) -> int:
 
 
 def _store_seed(settings: Settings, path: str) -> int:
-    from ivr.storage.db import make_engine, make_session_factory, migrate
+    from ivr.storage.db import open_store
     from ivr.storage.seed import load_seed_file, seed_store
 
-    migrate(settings.database_url)
-    db = make_engine(settings.database_url)
-    try:
-        result = seed_store(make_session_factory(db), load_seed_file(path))
-    finally:
-        db.dispose()
+    with open_store(settings.database_url) as sessions:
+        result = seed_store(sessions, load_seed_file(path))
     print(f"store: {result.subscribers} subscribers, {result.outages} outages from {path}")
     return 0
 

@@ -13,9 +13,9 @@ from ivr.app import Engine
 from ivr.calls.place import CallReport, place_call
 from ivr.calls.tester import tester_ami
 from ivr.config import PROJECT_ROOT, Settings
-from ivr.storage.db import make_engine, make_session_factory, migrate
+from ivr.storage.db import make_session_factory, open_store
 from ivr.storage.reports import ReportRepository
-from ivr.storage.seed import load_seed_file, seed_store
+from ivr.storage.seed import DEMO_STORE, load_seed_file, seed_store
 
 KYIV, LVIV, STRANGER = "+380441234567", "+380322000111", "+380501112233"
 DAY = (
@@ -69,9 +69,8 @@ async def run_demo(settings: Settings) -> int:
     # changes the calendar (hot reload) for the after-hours call.
     _set_operator_hours(flows, '{daily: "00:00-24:00", holidays: open}')
     url = f"sqlite:///{db}"
-    migrate(url)
-    store = make_engine(url)
-    seed_store(make_session_factory(store), load_seed_file(PROJECT_ROOT / "data/demo-store.yaml"))
+    with open_store(url) as sessions:
+        seed_store(sessions, load_seed_file(DEMO_STORE))
     settings = replace(settings, database_url=url, flows_dir=str(flows), flows_poll_interval=0.2)
     ami = tester_ami(settings)
     await ami.connect()
@@ -90,6 +89,9 @@ async def run_demo(settings: Settings) -> int:
         await engine.reports.flush()
         api = f"http://{settings.http_host}:{settings.http_port}/api/calls?limit=20"
         journal = await asyncio.to_thread(lambda: json.load(urllib.request.urlopen(api)))
+        reports = ReportRepository(make_session_factory(engine.db))
+        readings, unreachable = reports.meter_readings(), reports.unreachable_by_line()
+        callbacks = reports.callbacks()
     finally:
         await engine.stop()
     print("engine stopped: the next call must take the dialplan's fallback path")
@@ -97,7 +99,6 @@ async def run_demo(settings: Settings) -> int:
     results.append((title, await _call(ami, title, "5551000", STRANGER, ["1"])))
     await ami.close()
 
-    reports = ReportRepository(make_session_factory(store))
     print()
     print(_table(results))
     print(f"\ncall journal ({api}): {len(journal['calls'])} calls in {db}")
@@ -106,16 +107,15 @@ async def run_demo(settings: Settings) -> int:
             f"  {row['call_id']:<24} line {row['line']:<8} {row['outcome'] or '-':<13} "
             f"queue {row['queue'] or '-'}"
         )
-    print("\nmeter readings:", [(m.contract, m.reading) for m in reports.meter_readings()])
-    print("unreachable reports per line:", reports.unreachable_by_line())
+    print("\nmeter readings:", [(m.contract, m.reading) for m in readings])
+    print("unreachable reports per line:", unreachable)
     print(
         "callbacks:",
         [
             (c.phone, c.queue, f"{c.promised_by:%Y-%m-%d %H:%M} UTC" if c.promised_by else "-")
-            for c in reports.callbacks()
+            for c in callbacks
         ],
     )
-    store.dispose()
     ok = all(r.ok for _, r in results)
     print("\ndemo", "passed: every caller was served" if ok else "FAILED: a caller was lost")
     return 0 if ok else 1

@@ -1,6 +1,8 @@
 """Engines, sessions and migrations for the call journal (SQLite by default, or PostgreSQL)."""
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -97,5 +99,17 @@ def migrate(url: str, schema: str | None = None) -> None:
             config = alembic_config(url)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def open_store(url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the migrated database at `url` for a command's lifetime (the engine is
+    disposed after)."""
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        yield make_session_factory(engine)
     finally:
         engine.dispose()

@@ -14,10 +14,12 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr.config import PROJECT_ROOT
 from ivr.storage.directory import clean_phones, find_by_contract, normalise_contract, set_phones
 from ivr.storage.models import OutageRecord, SubscriberRecord
 
 SessionFactory = Callable[[], Session]
+DEMO_STORE = PROJECT_ROOT / "data" / "demo-store.yaml"  # the demo's (and tests') subscribers
 
 
 @dataclass(frozen=True)

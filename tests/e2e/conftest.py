@@ -13,9 +13,9 @@ from ivr.app import Engine
 from ivr.calls.tester import tester_ami
 from ivr.config import PROJECT_ROOT, Settings, load_settings
 from ivr.sandbox.chroot import Sandbox, SandboxError
-from ivr.storage.db import make_engine, make_session_factory, migrate
+from ivr.storage.db import open_store
 from ivr.storage.repository import CallRecordView
-from ivr.storage.seed import load_seed_file, seed_store
+from ivr.storage.seed import DEMO_STORE, load_seed_file, seed_store
 from ivr.telephony.ami import AmiClient
 
 
@@ -61,10 +61,8 @@ def engine_settings(settings: Settings, tmp_path: Path, **changes: object) -> Se
     """The engine on its own database (seeded with the demo subscribers) and on a copy of
     the shipped flows where operators always work."""
     url = f"sqlite:///{tmp_path / 'ivr.db'}"
-    migrate(url)
-    db = make_engine(url)
-    seed_store(make_session_factory(db), load_seed_file(PROJECT_ROOT / "data/demo-store.yaml"))
-    db.dispose()
+    with open_store(url) as sessions:
+        seed_store(sessions, load_seed_file(DEMO_STORE))
     if "flows_dir" not in changes:
         changes["flows_dir"] = str(flows_copy(tmp_path))
     return replace(settings, database_url=url, flows_poll_interval=0.2, **changes)  # type: ignore[arg-type]

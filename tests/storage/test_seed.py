@@ -11,9 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.models import OutageRecord, SubscriberPhone, SubscriberRecord
-from ivr.storage.seed import SeedResult, load_seed_file, seed_store
-
-DEMO = Path(__file__).resolve().parents[2] / "data" / "demo-store.yaml"
+from ivr.storage.seed import DEMO_STORE, SeedResult, load_seed_file, seed_store
 
 
 def counts(sessions: sessionmaker[Session]) -> tuple[int, int, int]:
@@ -25,7 +23,7 @@ def counts(sessions: sessionmaker[Session]) -> tuple[int, int, int]:
 
 
 def test_the_demo_file_loads_and_is_what_the_demos_expect() -> None:
-    data = load_seed_file(DEMO)
+    data = load_seed_file(DEMO_STORE)
     subscribers = data["subscribers"]
     assert len(subscribers) == 6
     assert {s["city"] for s in subscribers} == {"Kyiv", "Lviv"}
@@ -37,7 +35,7 @@ def test_the_demo_file_loads_and_is_what_the_demos_expect() -> None:
 async def test_seeding_the_demo_file_twice_changes_nothing(
     sessions: sessionmaker[Session],
 ) -> None:
-    data = load_seed_file(DEMO)
+    data = load_seed_file(DEMO_STORE)
     assert seed_store(sessions, data) == SeedResult(subscribers=6, outages=1)
     first = counts(sessions)
     assert seed_store(sessions, data) == SeedResult(subscribers=6, outages=1)
@@ -58,7 +56,7 @@ async def test_seeding_the_demo_file_twice_changes_nothing(
 async def test_reseeding_reconciles_phones_and_updates_outages(
     sessions: sessionmaker[Session],
 ) -> None:
-    data: dict[str, Any] = copy.deepcopy(dict(load_seed_file(DEMO)))
+    data: dict[str, Any] = copy.deepcopy(dict(load_seed_file(DEMO_STORE)))
     seed_store(sessions, data)
     directory = StoreDirectory(sessions)
     first = directory.find_by_contract("10000001")

@@ -20,9 +20,9 @@ from ivr.flow.simulate import Simulation, simulate
 from ivr.flow.steps.base import StepResult, StepType
 from ivr.flow.steps.registry import STEP_TYPES
 from ivr.queues.model import load_queues
-from ivr.storage.db import make_engine, make_session_factory, migrate
+from ivr.storage.db import open_store
 from ivr.storage.directory import StoreDirectory
-from ivr.storage.seed import load_seed_file, seed_store
+from ivr.storage.seed import DEMO_STORE, load_seed_file, seed_store
 
 QUEUES = load_queues(PROJECT_ROOT / "queues.yaml")
 LIBRARY = load_library(PROJECT_ROOT / "flows", queues=QUEUES.queues, classes=QUEUES.caller_classes)
@@ -40,12 +40,9 @@ ANSWERS = [*"012345*", "9", "-", "10000001", "99999999", "5551000", "12"]
 
 @pytest.fixture(scope="module")
 def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreDirectory]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'ivr.db'}"
-    migrate(url)
-    db = make_engine(url)
-    seed_store(make_session_factory(db), load_seed_file(PROJECT_ROOT / "data/demo-store.yaml"))
-    yield StoreDirectory(make_session_factory(db))
-    db.dispose()
+    with open_store(f"sqlite:///{tmp_path_factory.mktemp('store') / 'ivr.db'}") as sessions:
+        seed_store(sessions, load_seed_file(DEMO_STORE))
+        yield StoreDirectory(sessions)
 
 
 class Tracing:
