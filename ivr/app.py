@@ -11,23 +11,36 @@ from aiohttp import web
 from ivr.config import Settings
 from ivr.events.from_ami import AmiEventTranslator
 from ivr.events.notifier import Notifier
+from ivr.events.to_ami import AmiAnnouncer
 from ivr.flow.context import FlowServices
 from ivr.flow.loader import validate_library
 from ivr.flow.model import FlowLibrary
+from ivr.flow.problems import Problem
+from ivr.flow.prompts import Text, fill
 from ivr.flow.reload import FlowReloader
-from ivr.queues.model import QueuesConfig, load_queues
+from ivr.monitors.callbacks import CallbackDialer
+from ivr.monitors.talk import TalkMonitor
+from ivr.monitors.waiting import WaitingMonitor
+from ivr.queues.actions import QueueActions
+from ivr.queues.agents import AgentBoard
+from ivr.queues.model import QueuesConfig
+from ivr.queues.reload import QueuesReloader, write_queues_conf
 from ivr.speech.espeak import SpeechRenderer
+from ivr.storage.callbacks import CallbackStore
 from ivr.storage.db import make_engine, make_session_factory, migrate
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.journal import CallJournal
 from ivr.storage.reports import ReportWriter
 from ivr.storage.repository import JournalRepository
+from ivr.storage.service_level import ServiceLevelRepository
 from ivr.tasks import TaskSet
 from ivr.telephony import names
 from ivr.telephony.agi import AgiHandler, FastAgiServer
 from ivr.telephony.ami import AmiClient
 from ivr.telephony.inbound import InboundCall
 from ivr.web.app import make_web_app
+from ivr.web.auth import parse_tokens
+from ivr.web.queues import add_queue_routes
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +50,10 @@ class Engine:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        # Configuration is validated before anything starts: a bad flow fails loudly here.
-        self.queues: QueuesConfig = load_queues(settings.queues_file)
+        # Configuration is validated before anything starts: a bad file fails loudly here.
+        self.queues_reloader = QueuesReloader(
+            settings.queues_file, self._flow_problems, settings.flows_poll_interval
+        )
         self.speech = SpeechRenderer(
             settings.resolved_prompt_cache_dir(), settings.prompt_sound_prefix
         )
@@ -57,16 +72,71 @@ class Engine:
         self.journal = CallJournal(sessions)
         self.reports = ReportWriter(sessions)
         self.repository = JournalRepository(sessions)
+        self.service_level = ServiceLevelRepository(sessions)
         self.directory = StoreDirectory(sessions, settings.phone_country_code)
         self.notifier.subscribe(self.journal)
         self.notifier.subscribe(self.reports)
         self.services = FlowServices(
             self.directory, self.speech, self.notifier.publish, lambda: datetime.now(UTC)
         )
-        self.ami: AmiClient | None = None
+        self.ami = AmiClient(
+            settings.ami_host, settings.ami_port, settings.ami_user, settings.resolved_ami_secret()
+        )
+        self.queue_actions = QueueActions(self.ami)
+        self.notifier.subscribe(AmiAnnouncer(self.queue_actions.user_event, self.tasks))
+        queues = lambda: self.queues  # noqa: E731 - read per use: a reload swaps it
+        self.agents = AgentBoard(queues, self.queue_actions, self.notifier.publish)
+        self.waiting = WaitingMonitor(
+            queues, self.queue_actions, self._prompt_sound, self.notifier.publish, self.tasks
+        )
+        self.notifier.subscribe(self.waiting.on_event)
+        self.talk = TalkMonitor(queues, self.queue_actions, self.notifier.publish, self.tasks)
+        self.callbacks = CallbackDialer(
+            queues,
+            CallbackStore(sessions),
+            self.ami,
+            self.waiting.waiting,
+            self.agents.has_ready_agent,
+            self.notifier.publish,
+            self.tasks,
+        )
+        self.queues_reloader.applied.append(self._apply_queues)
         self.agi: FastAgiServer | None = None
         self._servers: list[asyncio.Server] = []
         self._http: web.AppRunner | None = None
+
+    @property
+    def queues(self) -> QueuesConfig:
+        """The queues configuration in force (replaced whole on reload)."""
+        return self.queues_reloader.config
+
+    def _flow_problems(self, queues: QueuesConfig) -> list[Problem]:
+        """The flows' errors against a new queues.yaml (a removed queue breaks a route)."""
+        flows_dir = self.settings.flows_dir
+        problems = validate_library(flows_dir, queues.queues, queues.caller_classes).problems
+        return [p for p in problems if not p.warning]
+
+    async def _apply_queues(self, queues: QueuesConfig) -> None:
+        """Render queues.conf where Asterisk reads it and have app_queue reload it."""
+        if not self.settings.asterisk_config_dir:
+            return
+        await asyncio.to_thread(write_queues_conf, queues, self.settings.asterisk_config_dir)
+        if self.ami.connected:
+            await self.queue_actions.reload()
+
+    async def _prompt_sound(
+        self, name: str, language: str, values: Mapping[str, str]
+    ) -> str | None:
+        """A flows/prompts.yaml prompt as a sound Asterisk can play (None: no such prompt)."""
+        catalog = self.flows.prompts
+        prompt = catalog.prompts.get(name)
+        if prompt is None:
+            log.warning("prompt %r is not in prompts.yaml", name)
+            return None
+        lang, variant = prompt.pick(language or catalog.default_language, catalog.default_language)
+        if isinstance(variant, Text):
+            return await self.speech.sound_for(fill(variant.text, values), lang)
+        return variant.name
 
     @property
     def flows(self) -> FlowLibrary:
@@ -87,14 +157,31 @@ class Engine:
         self.tasks.spawn(self.journal.run(), name="journal")
         self.tasks.spawn(self.reports.run(), name="reports")
         self.tasks.spawn(self.flow_reloader.watch(), name="flows-watch")
-        self.ami = AmiClient(s.ami_host, s.ami_port, s.ami_user, s.resolved_ami_secret())
+        self.tasks.spawn(self.queues_reloader.watch(), name="queues-watch")
+        self.tasks.spawn(self.callbacks.run(), name="callbacks")
         translator = AmiEventTranslator(self.notifier)
         for pattern in ("UserEvent", "QueueCallerJoin", "Hangup"):
             self.ami.on_event(pattern, translator)
+        for monitor in (self.waiting, self.talk, self.agents, self.callbacks):
+            for pattern in monitor.AMI_EVENTS:
+                self.ami.on_event(pattern, monitor.on_ami)
+        self.ami.on_event("FullyBooted", self._ami_ready)
+        if s.asterisk_config_dir:
+            await asyncio.to_thread(write_queues_conf, self.queues, s.asterisk_config_dir)
         self.tasks.spawn(self._connect_ami(), name="ami-connect")
         self.agi = FastAgiServer(self.routes(), command_timeout=s.agi_command_timeout)
         self._servers.append(await self.agi.start(s.agi_host, s.agi_port))
-        self._http = web.AppRunner(make_web_app(self.repository, self.health), access_log=None)
+        tokens = parse_tokens(s.api_tokens)
+        self._http = web.AppRunner(
+            make_web_app(
+                self.repository,
+                self.health,
+                lambda app, reply: add_queue_routes(
+                    app, reply, self.agents, self.live_queues, self.service_level, tokens
+                ),
+            ),
+            access_log=None,
+        )
         await self._http.setup()
         await web.TCPSite(self._http, s.http_host, s.http_port).start()
         log.info(
@@ -109,8 +196,45 @@ class Engine:
 
     async def _connect_ami(self) -> None:
         """AGI calls are served even while AMI is unreachable; the client keeps retrying."""
-        assert self.ami is not None
         await self.ami.connect(wait=None)
+
+    def _ami_ready(self, _: Mapping[str, str]) -> None:
+        """(Re)connected: apply queues.conf and learn who is logged in."""
+        self.tasks.spawn(self._sync_queues(), name="queues-sync")
+
+    async def _sync_queues(self) -> None:
+        if self.settings.asterisk_config_dir:
+            await self.queue_actions.reload()
+        await self.agents.sync()
+
+    def live_queues(self) -> Mapping[str, Any]:
+        """Each queue now: who waits (longest first) and how its agents are."""
+        now = asyncio.get_running_loop().time()
+        agents = self.agents.agents()
+        out = {}
+        for name, spec in self.queues.queues.items():
+            waiting = sorted(
+                (w for w in self.waiting.waiters() if w.queue == name and w.in_queue),
+                key=lambda w: w.joined,
+            )
+            out[name] = {
+                "title": spec.title,
+                "answer_target": spec.answer_target,
+                "waiting": [
+                    {
+                        "call_id": w.call_id,
+                        "line": w.line,
+                        "caller_class": w.caller_class,
+                        "priority": w.priority,
+                        "wait": round(now - w.joined, 3),
+                        "escalations": len(w.done),
+                    }
+                    for w in waiting
+                ],
+                "agents": {a.id: a.state for a in agents if name in a.queues},
+                "talking": sum(1 for t in self.talk.talking() if t.queue == name),
+            }
+        return {"queues": out}
 
     def health(self) -> Mapping[str, Any]:
         ami_up = bool(self.ami and self.ami.connected)
@@ -128,7 +252,6 @@ class Engine:
             await self._http.cleanup()
         await self.journal.stop()
         await self.reports.stop()
-        if self.ami:
-            await self.ami.close()
+        await self.ami.close()
         await self.tasks.cancel_all()
         self.db.dispose()

@@ -1,4 +1,4 @@
-"""Command line: ivr serve | sandbox | call | flow | demo | asterisk-config."""
+"""Command line: ivr serve | sandbox | call | flow | queues | demo | asterisk-config."""
 
 import argparse
 import asyncio
@@ -172,6 +172,37 @@ def _flow_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _queues_validate(path: str) -> int:
+    from ivr.queues.model import validate_queues
+
+    config, problems = validate_queues(path)
+    for problem in problems:
+        print(problem)
+    errors = sum(1 for p in problems if not p.warning)
+    warnings = len(problems) - errors
+    if config is None:
+        print(f"queues: {errors} error(s), {warnings} warning(s) in {path}")
+        return 1
+    print(
+        f"queues: ok ({len(config.queues)} queues, {len(config.caller_classes)} caller classes, "
+        f"{len(config.agents)} agents, {warnings} warning(s)) in {path}"
+    )
+    return 0
+
+
+def _queues_render(path: str) -> int:
+    from ivr.queues.model import validate_queues
+    from ivr.queues.render import render_queues_conf
+
+    config, problems = validate_queues(path)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if config is None:
+        return 1
+    sys.stdout.write(render_queues_conf(config))
+    return 0
+
+
 def _store_seed(settings: Settings, path: str) -> int:
     from ivr.storage.db import open_store
     from ivr.storage.seed import load_seed_file, seed_store
@@ -252,6 +283,14 @@ def build_parser() -> argparse.ArgumentParser:
     schema = flow_sub.add_parser("schema", help="print the JSON Schema of a flows/ file")
     schema.add_argument("--file", choices=["flow", "lines", "prompts", "calendar"], default="flow")
     schema.add_argument("--out", type=Path, help="write it to this file instead")
+    queues = sub.add_parser("queues", help="check or render queues.yaml")
+    queues_sub = queues.add_subparsers(dest="queues_command", required=True)
+    for name, text in (
+        ("validate", "check queues.yaml (exit 1 on errors)"),
+        ("render", "print the queues.conf it renders to"),
+    ):
+        command = queues_sub.add_parser(name, help=text)
+        command.add_argument("file", nargs="?", help="queues file (default: IVR_QUEUES_FILE)")
     store = sub.add_parser("store", help="the subscriber store")
     store_sub = store.add_subparsers(dest="store_command", required=True)
     seed = store_sub.add_parser("seed", help="load subscribers and outages from a YAML file")
@@ -286,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
             return _flow_schema(args)
         if args.command == "flow" and args.flow_command == "validate":
             return _flow_validate(settings, args.directory or settings.flows_dir)
+        if args.command == "queues":
+            path = args.file or settings.queues_file
+            return (_queues_validate if args.queues_command == "validate" else _queues_render)(path)
         if args.command == "store":
             return _store_seed(settings, args.file)
         if args.command == "demo":

@@ -43,6 +43,12 @@ class Settings:
     # Caller IDs in national form (0441234567) are looked up as international
     # (380441234567) with this country code; "" compares digits as they come.
     phone_country_code: str = ""
+    # Where the engine writes the queues.conf it renders from queues.yaml (then QueueReload
+    # over AMI), at start and on every valid change of queues.yaml; "" = do not write it
+    # (Asterisk on another host: use `ivr queues render` and your own deployment).
+    asterisk_config_dir: str = ""
+    # API tokens: "role:token" pairs separated by commas; roles admin, supervisor, agent.
+    api_tokens: str = field(default="", repr=False)
 
     def resolved_prompt_cache_dir(self) -> Path:
         if self.prompt_cache_dir:
@@ -81,6 +87,8 @@ ENV_SETTINGS: Mapping[str, str] = {
     "IVR_PROMPT_CACHE_DIR": "prompt_cache_dir",
     "IVR_PROMPT_SOUND_PREFIX": "prompt_sound_prefix",
     "IVR_PHONE_COUNTRY_CODE": "phone_country_code",
+    "IVR_ASTERISK_CONFIG_DIR": "asterisk_config_dir",
+    "IVR_API_TOKENS": "api_tokens",
 }
 ENV_BINDS: Mapping[str, tuple[str, str]] = {
     "IVR_AGI_BIND": ("agi_host", "agi_port"),

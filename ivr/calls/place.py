@@ -166,8 +166,9 @@ async def place_call(
         ender.cancel()
         if queued.is_set():
             report.outcome = "queued"
-            if talk > 0:
-                await asyncio.sleep(talk)
+            if talk > 0:  # stay on the line (an operator may end the call sooner)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), talk)
         elif not done.is_set():
             report.outcome = f"timed out after {timeout:.0f} s"
     finally:

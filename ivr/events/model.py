@@ -31,6 +31,7 @@ class CallRouted:
     priority: int
     menu_path: tuple[str, ...]
     at: datetime = field(default_factory=utcnow)
+    language: str = ""  # the caller's language at the end of the menu
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,108 @@ class CallbackRequested:
     caller_class: str
     promised_by: datetime
     at: datetime = field(default_factory=utcnow)
+    # When the caller started waiting for an operator (a callback offered in the queue keeps
+    # the caller's place); None: the request itself (a callback asked for in the menu).
+    waiting_since: datetime | None = None
+
+
+# --- queues: answer target, talk guideline, callbacks (from the monitors) -----------------
+
+
+@dataclass(frozen=True)
+class CallAnswered:
+    """An operator picked up a queued caller (AgentConnect). `wait` is measured by the
+    engine from the caller's first QueueCallerJoin, in seconds."""
+
+    call_id: str
+    queue: str
+    agent: str  # the member name (agent id)
+    agent_channel: str
+    wait: float
+    target_met: bool  # answered within the queue's answer target
+    at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class CallAbandoned:
+    """The caller hung up while waiting in a queue (QueueCallerAbandon)."""
+
+    call_id: str
+    queue: str
+    wait: float
+    at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class AnswerTargetMissed:
+    """A caller has waited past the queue's answer target without being answered."""
+
+    call_id: str
+    queue: str
+    line: str
+    wait: float
+    at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class CallEscalated:
+    """One escalation step ran for a waiting caller (each step runs once per call)."""
+
+    call_id: str
+    queue: str
+    step: str  # raise_priority | overflow | offer_callback
+    detail: str  # e.g. "priority 5 -> 8", "to senior"
+    wait: float
+    at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class TalkLimitReached:
+    """An answered call reached a talk-time mark: `warning`, `guideline` (the 5-minute
+    guideline: the call is recorded as over it) or `hard_limit` (the call is ended)."""
+
+    call_id: str
+    queue: str
+    agent: str
+    agent_channel: str
+    level: str  # warning | guideline | hard_limit
+    talk: float
+    at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class CallCompleted:
+    """An answered call ended (AgentComplete)."""
+
+    call_id: str
+    queue: str
+    agent: str
+    talk: float
+    ended_by: str  # caller | agent | transfer
+    at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class CallbackAttempted:
+    """The engine called a caller back; `final` when no attempt follows."""
+
+    callback_id: int
+    phone: str
+    attempt: int
+    outcome: str  # answered | no_answer | busy | failed
+    final: bool
+    at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class AgentChanged:
+    """An agent's state as app_queue reports it (login, logout, pause, ready, in call)."""
+
+    agent: str
+    queue: str
+    state: str  # ready | paused | logged_out | in_call | ringing | unavailable
+    reason: str = ""
+    at: datetime = field(default_factory=utcnow)
 
 
 Event = (
@@ -133,4 +236,12 @@ Event = (
     | MeterReadingSubmitted
     | UnreachableReported
     | CallbackRequested
+    | CallAnswered
+    | CallAbandoned
+    | AnswerTargetMissed
+    | CallEscalated
+    | TalkLimitReached
+    | CallCompleted
+    | CallbackAttempted
+    | AgentChanged
 )

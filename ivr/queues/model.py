@@ -1,34 +1,88 @@
-"""queues.yaml as a frozen, validated model."""
+"""queues.yaml as a frozen, validated model: caller classes, queues with their time
+targets and escalation ladders, agents with skills, and the callback policy.
 
-import re
+Every problem is reported as `file:line:col: key: message`, all of them at once; the
+value checks are in ivr.queues.validate.
+"""
+
+import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ivr.flow.problems import Located, Problem, Problems, read_yaml
+from ivr.flow.problems import Path as KeyPath
+from ivr.queues import validate as v
+
+log = logging.getLogger(__name__)
+ROOT_KEYS = ("caller_classes", "fallback_queue", "defaults", "callbacks", "agents", "queues")
 
 
 class QueuesConfigError(ValueError):
-    """queues.yaml is malformed; the message names the file and the key."""
+    """queues.yaml is invalid; the message is every problem, one per line."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
 
 
 @dataclass(frozen=True)
 class CallerClass:
     name: str
-    priority: int
+    priority: int  # QUEUE_PRIO: higher is served first
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    after: float  # seconds the caller has waited (since first joining a queue)
+    action: str  # raise_priority | overflow | offer_callback
+    raise_by: int = 0  # raise_priority: added to the caller's current QUEUE_PRIO
+    queue: str = ""  # overflow: the queue the caller is moved to
 
 
 @dataclass(frozen=True)
 class QueueSpec:
     name: str
     title: str
-    answer_target: int
-    talk_guideline: int
-    ring_time: int
-    retry: int
-    wrapup: int
-    strategy: str
+    answer_target: float  # service level: answered within this many seconds
+    talk_warning: float  # warn the agent after this long; 0 = no warning
+    talk_guideline: float  # a call should last no longer than this
+    hard_limit: float  # end the call after this long; 0 = off
+    ring_time: int  # app_queue `timeout`: ring one agent this long per attempt
+    retry: int  # pause before ringing the next agent
+    wrapup: int  # agent's rest after a call
+    autopause: str  # no | yes | all
+    strategy: str  # app_queue strategy, e.g. rrmemory
+    escalation: tuple[EscalationStep, ...] = ()  # sorted by `after`
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    id: str  # the app_queue MemberName
+    name: str  # display name
+    interface: str  # TECH/resource, e.g. PJSIP/1001 or Local/1001@agents
+    skills: Mapping[str, int]  # queue name -> penalty (0 = first choice)
+
+
+@dataclass(frozen=True)
+class CallbackPolicy:
+    promise: float = 1800  # seconds: the interval the caller is told
+    max_rings: int = 6  # stop an outbound call after the 6th ring
+    ring_seconds: float = 6.0  # one ring cycle (2 s on, 4 s off)
+    attempts: int = 3
+    retry_after: float = 300  # seconds between attempts
+    dial: str = "Local/{phone}@ivr-callback-out"  # channel; {phone} is the caller's number
+    caller_id: str = ""
+    offer_prompt: str = "queue_callback_offer"  # a prompt in flows/prompts.yaml
+    confirm_prompt: str = "queue_callback_confirm"  # played once the caller accepts
+    accept_key: str = "1"  # the DTMF digit that accepts the offer
+    poll_interval: float = 1.0  # seconds between checks for due callbacks
+
+    @property
+    def ring_timeout_ms(self) -> int:
+        """The Originate timeout that lets the callee's phone ring `max_rings` times."""
+        return round(self.max_rings * self.ring_seconds * 1000)
 
 
 @dataclass(frozen=True)
@@ -36,78 +90,200 @@ class QueuesConfig:
     caller_classes: Mapping[str, CallerClass]
     queues: Mapping[str, QueueSpec]
     fallback_queue: str
+    agents: Mapping[str, AgentSpec] = field(default_factory=dict)
+    callbacks: CallbackPolicy = CallbackPolicy()
 
 
-STRATEGIES = frozenset(
-    {
-        "ringall",
-        "leastrecent",
-        "fewestcalls",
-        "random",
-        "rrmemory",
-        "linear",
-        "wrandom",
-        "rrordered",
-    }
-)
-QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]+")
-RESERVED_NAMES = ("general",)  # [general] is queues.conf's own settings section
-QUEUE_SETTINGS = ("answer_target", "talk_guideline", "ring_time", "retry", "wrapup")
+CALLBACK_KEYS = tuple(f.name for f in fields(CallbackPolicy))
+Ladder = list[tuple[v.Step, KeyPath]]  # valid steps and where each is written
 
 
-def _mapping(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise QueuesConfigError(f"{where}: expected a mapping")
-    return value
-
-
-def _seconds(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise QueuesConfigError(f"{where}: expected a whole number of seconds >= 0, got {value!r}")
-    return value
-
-
-def parse_queues(data: Any, source: str = "queues.yaml") -> QueuesConfig:
-    root = _mapping(data, source)
+def _classes(value: Any, problems: Problems) -> dict[str, CallerClass]:
+    path = ("caller_classes",)
+    spec = v.mapping(value, path, problems, "a mapping of class name to {priority: N}") or {}
     classes = {}
-    for name, spec in _mapping(root.get("caller_classes"), f"{source}: caller_classes").items():
-        prio = _mapping(spec, f"{source}: caller_classes.{name}").get("priority")
-        if isinstance(prio, bool) or not isinstance(prio, int):
-            raise QueuesConfigError(
-                f"{source}: caller_classes.{name}.priority: expected an integer"
-            )
-        classes[name] = CallerClass(name, prio)
-    defaults = _mapping(root.get("defaults", {}), f"{source}: defaults")
-    queues = {}
-    for name, spec in _mapping(root.get("queues"), f"{source}: queues").items():
-        where = f"{source}: queues.{name}"
-        if not QUEUE_NAME.fullmatch(str(name)) or name in RESERVED_NAMES:
-            raise QueuesConfigError(
-                f"{where}: a queue name is letters, digits, '_' or '-', and not {RESERVED_NAMES}"
-            )
-        spec = _mapping(spec or {}, where)
-        merged = {**defaults, **spec}
-        strategy = merged.get("strategy", "rrmemory")
-        if strategy not in STRATEGIES:
-            raise QueuesConfigError(f"{where}.strategy: expected one of {sorted(STRATEGIES)}")
-        values = {key: _seconds(merged.get(key, 0), f"{where}.{key}") for key in QUEUE_SETTINGS}
-        queues[name] = QueueSpec(
-            name=name, title=str(merged.get("title", name)), strategy=strategy, **values
-        )
+    for name in v.names(spec, path, problems):
+        entry = v.mapping(spec[name], (*path, name), problems, "{priority: N}")
+        if entry is None:
+            continue
+        v.unknown_keys(entry, (*path, name), ("priority",), problems)
+        priority = entry.get("priority")
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            message = f"expected an integer (higher is served first), got {priority!r}"
+            problems.add((*path, name, "priority"), message)
+        else:
+            classes[name] = CallerClass(name, priority)
+    return classes
+
+
+def _queue(
+    name: str, spec: Any, defaults: dict[str, v.Checked], problems: Problems
+) -> tuple[QueueSpec | None, Ladder]:
+    """A queue (None if invalid) and the escalation ladder written in it."""
+    where = ("queues", name)
+    if not v.NAME.fullmatch(name) or name.lower() in v.RESERVED:
+        message = f"a queue name is letters, digits, '_' or '-', and not {', '.join(v.RESERVED)}"
+        problems.add(where, message, at_key=True)
+    entry = v.mapping({} if spec is None else spec, where, problems, "a mapping of settings")
+    if entry is None:
+        return None, []
+    v.unknown_keys(entry, where, ("title", *v.SETTINGS), problems)
+    own = v.settings(entry, where, problems)
+    v.check_times(own, defaults, problems)
+    title = entry.get("title", name)
+    if not isinstance(title, str):
+        problems.add((*where, "title"), f"expected text, got {title!r}")
+    value = v.effective(own, defaults)
+    ladder: Ladder = value.pop("escalation")
+    for step, path in ladder:
+        if step["queue"] == name:
+            why = "" if "escalation" in own else " (it uses the defaults: give it its own)"
+            problems.add((*path, "overflow"), f"queue {name!r} would overflow to itself{why}")
+    written: Ladder = own.get("escalation", ([], ()))[0]
+    if None in value.values() or not isinstance(title, str):
+        return None, written
+    steps = tuple(EscalationStep(**step) for step, _ in ladder)
+    return QueueSpec(name=name, title=title, escalation=steps, **value), written
+
+
+def _agent(agent_id: str, spec: Any, queues: list[str], problems: Problems) -> AgentSpec | None:
+    where = ("agents", agent_id)
+    if not v.NAME.fullmatch(agent_id):
+        problems.add(where, "an agent id is letters, digits, '_' or '-'", at_key=True)
+    entry = v.mapping(spec, where, problems, "a mapping with name, interface and skills")
+    if entry is None:
+        return None
+    v.unknown_keys(entry, where, ("name", "interface", "skills"), problems)
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.add((*where, "name"), f"expected the agent's display name, got {name!r}")
+    interface = v.text(
+        entry.get("interface"), (*where, "interface"), problems, v.INTERFACE, v.INTERFACE_HINT
+    )
+    path = (*where, "skills")
+    skills = v.mapping(entry.get("skills"), path, problems, "a mapping of queue name to penalty")
+    penalties: dict[str, int] = {}
+    for queue in v.names(skills or {}, path, problems):
+        if queue not in queues:
+            message = f"unknown queue {queue!r} (queues: {', '.join(sorted(queues))})"
+            problems.add((*path, queue), message, at_key=True)
+        penalty = v.whole((skills or {})[queue], (*path, queue), problems, 0)
+        if penalty is not None:
+            penalties[queue] = penalty
+    if skills == {}:
+        problems.add(path, "no skills: no queue rings this agent", warning=True)
+    if not isinstance(name, str) or interface is None or skills is None:
+        return None
+    return AgentSpec(agent_id, name, interface, penalties)
+
+
+def _agents(
+    value: Any, queues: list[str], problems: Problems
+) -> tuple[dict[str, AgentSpec], set[str]]:
+    """The agents, and every queue some agent (valid or not) has a skill for."""
+    raw = v.mapping(value or {}, ("agents",), problems, "a mapping of agent id to agent") or {}
+    agents: dict[str, AgentSpec] = {}
+    for agent_id in v.names(raw, ("agents",), problems):
+        agent = _agent(agent_id, raw[agent_id], queues, problems)
+        same = [a.id for a in agents.values() if agent and a.interface == agent.interface]
+        if agent is not None and same:
+            message = f"{agent.interface!r} is also the interface of agent {same[0]!r}"
+            problems.add(("agents", agent_id, "interface"), message)
+        elif agent is not None:
+            agents[agent_id] = agent
+    entries = [e for e in raw.values() if isinstance(e, dict)]
+    skilled = {str(q) for e in entries if isinstance(e.get("skills"), dict) for q in e["skills"]}
+    return agents, skilled
+
+
+def _overflows(
+    ladders: list[Ladder], queues: list[str], skilled: set[str], problems: Problems
+) -> None:
+    for step, path in (s for ladder in ladders for s in ladder if s[0]["action"] == "overflow"):
+        target = step["queue"]
+        if target not in queues:
+            message = f"unknown queue {target!r} (queues: {', '.join(sorted(queues))})"
+            problems.add((*path, "overflow"), message)
+        elif target not in skilled:
+            message = f"no agent has a skill for {target!r}: overflowed callers would wait"
+            problems.add((*path, "overflow"), message, warning=True)
+
+
+def _callbacks(value: Any, problems: Problems) -> CallbackPolicy | None:
+    spec = v.mapping(value or {}, ("callbacks",), problems, "a mapping of callback settings")
+    if spec is None:
+        return None
+    v.unknown_keys(spec, ("callbacks",), CALLBACK_KEYS, problems)
+    found = {
+        k: v.callback_setting(k, spec[k], ("callbacks", k), problems)
+        for k in CALLBACK_KEYS
+        if k in spec
+    }
+    return None if None in found.values() else CallbackPolicy(**found)
+
+
+def _check(data: Any, problems: Problems) -> QueuesConfig | None:
+    """The config, or None when `problems` has errors; every problem is collected."""
+    root = v.mapping(data, (), problems, "a mapping with caller_classes, fallback_queue, queues")
+    if root is None:
+        return None
+    v.unknown_keys(root, (), ROOT_KEYS, problems)
+    for key in ("caller_classes", "fallback_queue", "queues"):
+        if key not in root:
+            problems.add((key,), "missing (required)")
+    classes = _classes(root["caller_classes"], problems) if "caller_classes" in root else {}
+    defaults = v.mapping(root.get("defaults") or {}, ("defaults",), problems, "a mapping") or {}
+    v.unknown_keys(defaults, ("defaults",), v.SETTINGS, problems)
+    default_settings = v.settings(defaults, ("defaults",), problems)
+    raw = v.mapping(root.get("queues", {}), ("queues",), problems, "a mapping of queues") or {}
+    names = v.names(raw, ("queues",), problems)
+    queues, ladders = {}, [default_settings.get("escalation", ([], ()))[0]]
+    for name in names:
+        queue, ladder = _queue(name, raw[name], default_settings, problems)
+        ladders.append(ladder)
+        if queue is not None:
+            queues[name] = queue
     fallback = root.get("fallback_queue")
-    if fallback not in queues:
-        raise QueuesConfigError(
-            f"{source}: fallback_queue: {fallback!r} is not a queue (queues: {sorted(queues)})"
-        )
-    return QueuesConfig(caller_classes=classes, queues=queues, fallback_queue=fallback)
+    if "fallback_queue" in root and fallback not in names:
+        message = f"{fallback!r} is not a queue (queues: {', '.join(sorted(names))})"
+        problems.add(("fallback_queue",), message)
+    agents, skilled = _agents(root.get("agents"), names, problems)
+    _overflows(ladders, names, skilled, problems)
+    callbacks = _callbacks(root.get("callbacks"), problems)
+    if problems.errors or callbacks is None:
+        return None
+    return QueuesConfig(classes, queues, str(fallback), agents, callbacks)
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    """In file order, each once (a broken default is met by every queue using it)."""
+    return sorted(dict.fromkeys(problems), key=lambda p: p.position or (0, 0))
+
+
+def parse_queues(
+    data: Any, source: str = "queues.yaml", located: Located | None = None
+) -> QueuesConfig:
+    """queues.yaml data as a model; QueuesConfigError lists every problem."""
+    problems = Problems(source, located)
+    config = _check(data, problems)
+    if config is None:
+        raise QueuesConfigError(_sorted(problems.items))
+    return config
+
+
+def validate_queues(path: str | Path) -> tuple[QueuesConfig | None, list[Problem]]:
+    """The config (None on errors) and every problem; never raises for bad content."""
+    problems = Problems(str(path))
+    located = read_yaml(Path(path), problems)
+    config = _check(located.data, problems) if located is not None else None
+    return (None if problems.errors else config), _sorted(problems.items)
 
 
 def load_queues(path: str | Path) -> QueuesConfig:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise QueuesConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise QueuesConfigError(f"{path}: not valid YAML: {exc}") from exc
-    return parse_queues(data, str(path))
+    """The validated config; QueuesConfigError lists every problem. Warnings are logged."""
+    config, problems = validate_queues(path)
+    if config is None:
+        raise QueuesConfigError(problems)
+    for problem in problems:
+        log.warning("%s", problem)
+    return config

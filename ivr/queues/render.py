@@ -1,6 +1,48 @@
-"""Render app_queue's queues.conf from the queues model."""
+"""Render app_queue's queues.conf from the queues model.
 
-from ivr.queues.model import QueuesConfig
+No static members: agents log in at run time over AMI (QueueAdd). Every value from
+queues.yaml is validated (names, numbers, choices); the free-text title only goes into a
+`;` comment, on one line.
+"""
+
+import math
+import re
+
+from ivr.queues.model import QueuesConfig, QueueSpec
+
+QUEUE_KEYS_CONTEXT = "ivr-queue-keys"  # a digit pressed while waiting leaves to this context
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+
+
+def _one_line(text: str) -> str:
+    """No line break (or other control character) can start a new config line."""
+    return _CONTROL.sub(" ", text).strip()
+
+
+def _queue_lines(queue: QueueSpec) -> list[str]:
+    return [
+        f"[{queue.name}]",
+        f"; {_one_line(queue.title)}",
+        f"strategy = {queue.strategy}",
+        f"servicelevel = {math.ceil(queue.answer_target)}",
+        f"timeout = {queue.ring_time}",
+        f"retry = {queue.retry}",
+        f"wrapuptime = {queue.wrapup}",
+        "ringinuse = no",
+        f"autopause = {queue.autopause}",
+        "autopausebusy = no",
+        "autopauseunavail = no",
+        "joinempty = yes",
+        "leavewhenempty = no",
+        "announce-position = no",
+        "announce-holdtime = no",
+        f"context = {QUEUE_KEYS_CONTEXT}",  # how a waiting caller accepts a callback offer
+        "setinterfacevar = yes",
+        "setqueuevar = yes",
+        "reportholdtime = no",
+        "timeoutrestart = no",
+        "",
+    ]
 
 
 def render_queues_conf(config: QueuesConfig) -> str:
@@ -14,20 +56,5 @@ def render_queues_conf(config: QueuesConfig) -> str:
         "",
     ]
     for queue in config.queues.values():
-        lines += [
-            f"[{queue.name}]",
-            f"; {queue.title}",
-            f"strategy = {queue.strategy}",
-            f"servicelevel = {queue.answer_target}",
-            f"timeout = {queue.ring_time}",
-            f"retry = {queue.retry}",
-            f"wrapuptime = {queue.wrapup}",
-            "ringinuse = no",
-            "autopause = yes",
-            "joinempty = yes",
-            "leavewhenempty = no",
-            "announce-position = no",
-            "announce-holdtime = no",
-            "",
-        ]
+        lines += _queue_lines(queue)
     return "\n".join(lines)

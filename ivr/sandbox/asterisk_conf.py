@@ -69,11 +69,12 @@ class AmiUser:
 
 ENGINE_READ = "call,agent,user,system"
 ENGINE_WRITE = "originate,call,agent,user"
-# The engine listens to queue and agent events, hangups and the dialplan's fallback event;
+# The engine listens to queue and agent events, hangups and the dialplan's fallback and
+# callback events;
 # every other channel event (several per call) would only cost CPU during a burst.
 ENGINE_EVENTS = (
     "(Event: (QueueCaller|QueueMember|QueueEntry|Agent|Hangup|OriginateResponse"
-    "|FullyBooted|Shutdown|Reload)|UserEvent: IvrFallback)"
+    "|FullyBooted|Shutdown|Reload)|UserEvent: Ivr(Fallback|Callback))"
 )
 # Sandbox-only user for test calls: reads AGI events to know when a menu waits for DTMF.
 TESTER_READ = "call,agent,user,system,agi,dialplan"

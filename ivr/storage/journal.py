@@ -3,9 +3,16 @@
 Events are queued in memory by the listener and written by `run()` in batches, one
 transaction per batch, in a worker thread. Each call's events are merged into one row:
 - a field once set is never reset to NULL (events may arrive in any order);
-- `fell_back` only goes from false to true;
-- `queue` comes from the most telling event: CallQueued (where the caller really is) over
-  CallFellBack over CallRouted; between equals, the later arrival wins.
+- `fell_back` and `over_guideline` only go from false to true;
+- `target_met` is NULL (unknown) until an answer or a missed target says; false wins over
+  true (AND), so a target once missed stays missed;
+- `escalations` lists the steps that ran, comma-separated, in the order their events
+  arrived (one monitor emits them in the order they run, and batches keep the order); a
+  step already listed is not added again (each step runs once per call);
+- `queue` comes from the most telling event: CallAnswered / CallAbandoned / CallCompleted
+  (the queue the caller was in at that moment: after an overflow it is not the first one)
+  over CallQueued (where the caller really is) over CallFellBack over CallRouted; between
+  equals, the later arrival wins.
 The same rules run in Python (within a batch) and in SQL (ON CONFLICT DO UPDATE, against
 the stored row), so the result does not depend on how events are split into batches.
 The outcome is computed from the merged row (see OUTCOME): a call the menu finished itself
@@ -17,20 +24,26 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, case, func, or_, update
+from sqlalchemy import ColumnElement, Table, and_, case, func, literal, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.dml import Insert
 
 from ivr.events.model import (
+    AnswerTargetMissed,
+    CallAbandoned,
+    CallAnswered,
+    CallCompleted,
     CallEnded,
+    CallEscalated,
     CallFellBack,
     CallFinishedInMenu,
     CallQueued,
     CallRouted,
     CallStarted,
     Event,
+    TalkLimitReached,
 )
 from ivr.storage.batch import BatchWriter, Tuning, as_utc, clean_text
 from ivr.storage.models import CallRecord
@@ -57,14 +70,55 @@ MERGED = (
     "ended_at",
     "hangup_cause",
     "finished_in_menu_at",
+    "agent",
+    "agent_channel",
+    "answered_at",
+    "wait_seconds",
+    "talk_seconds",
+    "target_met",
+    "escalations",
+    "over_guideline",
+    "ended_by",
+    "abandoned_at",
 )
-_KNOWN_EVENTS = (CallStarted, CallRouted, CallFellBack, CallQueued, CallEnded, CallFinishedInMenu)
+FLAGS = ("fell_back", "over_guideline")  # false -> true only; never NULL
+JournalEvent = (
+    CallStarted
+    | CallRouted
+    | CallFellBack
+    | CallQueued
+    | CallEnded
+    | CallFinishedInMenu
+    | CallAnswered
+    | CallAbandoned
+    | AnswerTargetMissed
+    | CallEscalated
+    | TalkLimitReached
+    | CallCompleted
+)
+_KNOWN_EVENTS = (
+    CallStarted,
+    CallRouted,
+    CallFellBack,
+    CallQueued,
+    CallEnded,
+    CallFinishedInMenu,
+    CallAnswered,
+    CallAbandoned,
+    AnswerTargetMissed,
+    CallEscalated,
+    TalkLimitReached,
+    CallCompleted,
+)
+# TalkLimitReached levels that put the call over the talk guideline ("warning" does not).
+OVER_GUIDELINE_LEVELS = frozenset({"guideline", "hard_limit"})
+STEP_SEPARATOR = ","
 
 
 # --- merging in Python --------------------------------------------------------------------
 
 
-def event_fields(event: Event) -> Row:
+def event_fields(event: JournalEvent) -> Row:
     """The journal fields one event sets (None: the event does not know)."""
     match event:
         case CallStarted():
@@ -103,40 +157,120 @@ def event_fields(event: Event) -> Row:
                 "menu_path": clean_text(">".join(event.menu_path)),
                 "finished_in_menu_at": as_utc(event.at),
             }
+        case CallAnswered():
+            return {
+                "queue": clean_text(event.queue),
+                "agent": clean_text(event.agent),
+                "agent_channel": clean_text(event.agent_channel),
+                "wait_seconds": float(event.wait),
+                "target_met": bool(event.target_met),
+                "answered_at": as_utc(event.at),
+            }
+        case CallAbandoned():
+            return {
+                "queue": clean_text(event.queue),
+                "wait_seconds": float(event.wait),
+                "abandoned_at": as_utc(event.at),
+            }
+        case AnswerTargetMissed():
+            return {"line": clean_text(event.line), "target_met": False}
+        case CallEscalated():
+            return {"escalations": clean_step(event.step)}
+        case TalkLimitReached():
+            # "warning" (and a level this version does not know) changes nothing.
+            return {"over_guideline": True} if event.level in OVER_GUIDELINE_LEVELS else {}
+        case CallCompleted():
+            return {
+                "queue": clean_text(event.queue),
+                "agent": clean_text(event.agent),
+                "talk_seconds": float(event.talk),
+                "ended_by": clean_text(event.ended_by),
+            }
     raise TypeError(f"not a call event: {event!r}")
 
 
+def clean_step(step: str) -> str | None:
+    """An escalation step as listed in `escalations` (the separator cannot occur in it)."""
+    return clean_text(step.replace(STEP_SEPARATOR, " ").strip())
+
+
+def split_steps(steps: str | None) -> list[str]:
+    return [step for step in (steps or "").split(STEP_SEPARATOR) if step]
+
+
+def append_steps(old: str | None, new: str | None) -> str | None:
+    """`old` followed by the steps of `new` it does not list yet."""
+    steps = split_steps(old)
+    for step in split_steps(new):
+        if step not in steps:
+            steps.append(step)
+    return STEP_SEPARATOR.join(steps) or None
+
+
+def all_met(old: bool | None, new: bool | None) -> bool | None:
+    """AND over what is known: None (unknown) only when neither side knows."""
+    if old is None:
+        return new
+    if new is None:
+        return old
+    return old and new
+
+
 def _rank(row: Mapping[str, Any]) -> int:
-    """How telling the row's queue is: 2 queued, 1 fell back, 0 routed."""
+    """How telling the row's queue is: 3 answered in / abandoned from / completed in,
+    2 queued, 1 fell back, 0 routed."""
+    if any(row.get(c) is not None for c in ("answered_at", "abandoned_at", "talk_seconds")):
+        return 3
     return 2 if row.get("queued_at") is not None else 1 if row.get("fell_back") else 0
 
 
 def merge(old: Row, new: Row) -> Row:
     out = dict(old)
     for key, value in new.items():
-        if key == "fell_back":
+        if key in FLAGS:
             out[key] = bool(old.get(key)) or bool(value)
         elif key == "queue":
             if value is not None and _rank(new) >= _rank(old):
                 out[key] = value
+        elif key == "target_met":
+            out[key] = all_met(old.get(key), value)
+        elif key == "escalations":
+            out[key] = append_steps(old.get(key), value)
         elif value is not None:
             out[key] = value
     return out
 
 
-def merge_events(events: Sequence[Event]) -> list[Row]:
+def _complete(call_id: str, row: Mapping[str, Any]) -> Row:
+    """Every column present (for executemany); flags never NULL."""
+    return {
+        "call_id": call_id,
+        **{c: row.get(c) for c in MERGED},
+        **{flag: bool(row.get(flag)) for flag in FLAGS},
+    }
+
+
+def merge_events(events: Sequence[JournalEvent]) -> list[Row]:
     """One complete row per call (every column present, for executemany)."""
     rows: dict[str, Row] = {}
     for event in events:
         rows[event.call_id] = merge(rows.get(event.call_id, {}), event_fields(event))
-    return [
-        {
-            "call_id": call_id,
-            **{c: row.get(c) for c in MERGED},
-            "fell_back": bool(row.get("fell_back")),
-        }
-        for call_id, row in rows.items()
-    ]
+    return [_complete(call_id, row) for call_id, row in rows.items()]
+
+
+def upsert_rounds(rows: Sequence[Row]) -> list[list[Row]]:
+    """The merged rows as upsert rounds holding at most one escalation step per row: the
+    SQL merge appends one step at a time (see `upsert`). The first round carries every
+    other field; a later round only the next step of calls with several in the batch."""
+    rounds: list[list[Row]] = [[]]
+    for row in rows:
+        steps = split_steps(row["escalations"])
+        rounds[0].append({**row, "escalations": steps[0] if steps else None})
+        for n, step in enumerate(steps[1:], start=1):
+            if len(rounds) <= n:
+                rounds.append([])
+            rounds[n].append({**_complete(row["call_id"], {}), "escalations": step})
+    return rounds
 
 
 # --- merging in SQL -----------------------------------------------------------------------
@@ -145,12 +279,36 @@ Columns = ReadOnlyColumnCollection[str, Any]
 
 
 def _sql_rank(cols: Columns) -> ColumnElement[int]:
-    return case((cols.queued_at.is_not(None), 2), (cols.fell_back.is_(True), 1), else_=0)
+    answered_in = or_(
+        cols.answered_at.is_not(None),
+        cols.abandoned_at.is_not(None),
+        cols.talk_seconds.is_not(None),
+    )
+    return case(
+        (answered_in, 3),
+        (cols.queued_at.is_not(None), 2),
+        (cols.fell_back.is_(True), 1),
+        else_=0,
+    )
+
+
+def _sql_append_step(dialect: str, old: ColumnElement[str], step: ColumnElement[str]) -> Any:
+    """`old` with `step` (one step) appended unless already listed."""
+    sep = literal(STEP_SEPARATOR)
+    listed, wanted = sep + old + sep, sep + step + sep
+    position = func.strpos if dialect == "postgresql" else func.instr  # exact, no wildcards
+    return case(
+        (step.is_(None), old),
+        (old.is_(None), step),
+        (position(listed, wanted) > 0, old),
+        else_=old + sep + step,
+    )
 
 
 @functools.cache  # built once per dialect: constructing it costs more than a small batch
 def upsert(dialect: str) -> Insert:
-    """INSERT ... ON CONFLICT (call_id) DO UPDATE with the merge rules (SQLite, PostgreSQL)."""
+    """INSERT ... ON CONFLICT (call_id) DO UPDATE with the merge rules (SQLite, PostgreSQL).
+    The inserted row must hold at most one escalation step (see `upsert_rounds`)."""
     if dialect == "postgresql":
         stmt: postgresql.Insert | sqlite.Insert = postgresql.insert(TABLE)
     elif dialect == "sqlite":
@@ -159,17 +317,26 @@ def upsert(dialect: str) -> Insert:
         raise NotImplementedError(f"call journal: no upsert for database {dialect!r}")
     new, old = stmt.excluded, TABLE.c
     values: dict[str, Any] = {c: func.coalesce(new[c], old[c]) for c in MERGED}
-    values["fell_back"] = or_(old.fell_back, new.fell_back)
+    for flag in FLAGS:
+        values[flag] = or_(old[flag], new[flag])
     values["queue"] = case(
         (new.queue.is_(None), old.queue),
         (_sql_rank(new) >= _sql_rank(old), new.queue),
         else_=old.queue,
     )
+    values["target_met"] = case(
+        (old.target_met.is_(None), new.target_met),
+        (new.target_met.is_(None), old.target_met),
+        else_=and_(old.target_met, new.target_met),
+    )
+    values["escalations"] = _sql_append_step(dialect, old.escalations, new.escalations)
     return stmt.on_conflict_do_update(index_elements=[old.call_id], set_=values)
 
 
 _c = TABLE.c
 OUTCOME = case(
+    (_c.answered_at.is_not(None), "answered"),
+    (_c.abandoned_at.is_not(None), "abandoned"),
     (_c.ended_at.is_not(None) & _c.queued_at.is_not(None), "ended"),
     (_c.finished_in_menu_at.is_not(None) & _c.queued_at.is_(None), "self_service"),
     (_c.ended_at.is_not(None), "abandoned"),
@@ -180,13 +347,15 @@ OUTCOME = case(
 )
 
 
-def write_events(session_factory: SessionFactory, events: Sequence[Event]) -> None:
+def write_events(session_factory: SessionFactory, events: Sequence[JournalEvent]) -> None:
     """Merge `events` into the journal in one transaction (blocking: run in a thread)."""
     rows = merge_events(events)
     if not rows:
         return
     with session_factory() as session, session.begin():
-        session.execute(upsert(session.get_bind().dialect.name), rows)
+        statement = upsert(session.get_bind().dialect.name)
+        for batch in upsert_rounds(rows):
+            session.execute(statement, batch)
         ids = [row["call_id"] for row in rows]
         session.execute(update(TABLE).where(_c.call_id.in_(ids)).values(outcome=OUTCOME))
 
@@ -194,7 +363,7 @@ def write_events(session_factory: SessionFactory, events: Sequence[Event]) -> No
 # --- the listener ---------------------------------------------------------------------------
 
 
-class CallJournal(BatchWriter[Event]):
+class CallJournal(BatchWriter[JournalEvent]):
     """Subscribe it to the Notifier and run `run()` as a background task.
 
     `__call__` only appends call events to an in-memory queue; `run()` merges them into the

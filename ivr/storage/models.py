@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Dialect,
+    Double,
     ForeignKey,
     Integer,
     MetaData,
@@ -60,13 +61,15 @@ class Base(DeclarativeBase):
         str: UnicodeText(),
         datetime: UtcDateTime(),
         bool: Boolean(),
+        float: Double(),
     }
 
 
 class CallRecord(Base):
     """One call. Outcome: started (in the menu), routed, fallback, queued, self_service
-    (the menu finished the call, never queued), abandoned (ended before reaching a queue)
-    or ended (ended after being queued)."""
+    (the menu finished the call, never queued), answered (an operator picked up),
+    abandoned (hung up while waiting in a queue, or ended before reaching a queue) or ended
+    (ended after being queued, neither answered nor abandoned in the queue)."""
 
     __tablename__ = "call_journal"
 
@@ -88,6 +91,17 @@ class CallRecord(Base):
     hangup_cause: Mapped[str | None]
     outcome: Mapped[str | None]
     finished_in_menu_at: Mapped[datetime | None]
+    # The queue monitors: answer, talk time, escalations (see ivr.storage.journal).
+    agent: Mapped[str | None]  # the member who answered
+    agent_channel: Mapped[str | None]
+    answered_at: Mapped[datetime | None]
+    wait_seconds: Mapped[float | None]  # queue wait, until answered or abandoned
+    talk_seconds: Mapped[float | None]
+    target_met: Mapped[bool | None]  # answered within the answer target; NULL: not known yet
+    escalations: Mapped[str | None]  # steps in the order they ran: "raise_priority,overflow"
+    over_guideline: Mapped[bool] = mapped_column(default=False, server_default=false())
+    ended_by: Mapped[str | None]  # caller | agent | transfer
+    abandoned_at: Mapped[datetime | None]  # hung up while waiting in a queue
 
 
 # --- the shared subscriber database and the outage board ----------------------------------
@@ -183,7 +197,9 @@ class MeterReadingRecord(Base):
 
 
 class CallbackRequestRecord(Base):
-    """A promise to call a caller back; worked through by status (open, done, ...)."""
+    """A promise to call a caller back; worked through by status: open (waiting for an
+    attempt), dialling (an attempt is running), done (answered) or failed (given up). See
+    ivr.storage.callbacks. The caller's place in line is coalesce(waiting_since, created_at)."""
 
     __tablename__ = "callback_requests"
 
@@ -199,4 +215,7 @@ class CallbackRequestRecord(Base):
     status: Mapped[str] = mapped_column(default="open", server_default="open", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_attempt_at: Mapped[datetime | None]
-    outcome: Mapped[str | None]
+    outcome: Mapped[str | None]  # of the last attempt
+    waiting_since: Mapped[datetime | None]  # the caller's wait began (None: at created_at)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)  # None: at once
+    answered_at: Mapped[datetime | None]

@@ -81,6 +81,9 @@ def report_row(event: ReportEvent) -> tuple[type[Base], Row]:
                 "queue": clean_text(event.queue),
                 "caller_class": clean_text(event.caller_class),
                 "promised_by": as_utc(event.promised_by),
+                "waiting_since": (
+                    as_utc(event.waiting_since) if event.waiting_since is not None else None
+                ),
             }
     raise TypeError(f"not a report event: {event!r}")
 
@@ -168,10 +171,13 @@ class CallbackView(_View):
     queue: str | None
     caller_class: str | None
     promised_by: datetime | None
-    status: str
+    status: str  # open | dialling | done | failed (see ivr.storage.callbacks)
     attempts: int
     last_attempt_at: datetime | None
-    outcome: str | None
+    outcome: str | None  # of the last attempt
+    waiting_since: datetime | None  # the place in line: waiting_since or else created_at
+    next_attempt_at: datetime | None
+    answered_at: datetime | None
 
 
 class ReportRepository:

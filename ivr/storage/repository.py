@@ -32,6 +32,16 @@ class CallRecordView:
     hangup_cause: str | None
     finished_in_menu_at: datetime | None
     outcome: str | None
+    agent: str | None
+    agent_channel: str | None
+    answered_at: datetime | None
+    wait_seconds: float | None
+    talk_seconds: float | None
+    target_met: bool | None  # None: not known yet (neither answered nor past the target)
+    escalations: str | None  # e.g. "raise_priority,offer_callback", in the order they ran
+    over_guideline: bool
+    ended_by: str | None
+    abandoned_at: datetime | None
 
     @classmethod
     def of(cls, record: CallRecord) -> "CallRecordView":

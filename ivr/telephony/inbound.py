@@ -43,7 +43,8 @@ class InboundCall:
         if line is None:
             log.warning("line %s is not in flows/lines.yaml: default flow %s", number, flow.name)
         call = CallInfo(call_id, number, caller, line)
-        outcome = await run_flow(new_context(library, call, AgiCallPort(channel), self._services))
+        ctx = new_context(library, call, AgiCallPort(channel), self._services)
+        outcome = await run_flow(ctx)
         path = ">".join(outcome.path)
         if outcome.route is None:
             await channel.exec(
@@ -71,5 +72,6 @@ class InboundCall:
                 decision.caller_class,
                 decision.priority,
                 outcome.path,
+                language=ctx.language,
             )
         )

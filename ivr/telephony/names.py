@@ -24,3 +24,24 @@ EVENT_SELF_SERVICE: Final = "IvrSelfService"  # the menu served the caller and h
 
 # AGI routes: agi://host:port/<name> in dialplans/.
 ROUTE_INBOUND: Final = "inbound"
+
+# Queues: variables the engine sets on a waiting caller, dialplan contexts it sends calls to.
+VAR_CALLBACK_OFFERED: Final = "IVR_CALLBACK_OFFERED"  # "1": the accept key means a callback
+VAR_CALLBACK_KEY: Final = "IVR_CALLBACK_KEY"  # the key that takes the offered callback
+VAR_CALLBACK_CONFIRM: Final = "IVR_CALLBACK_CONFIRM"  # sound played once a callback is taken
+VAR_CALLBACK_ID: Final = "IVR_CALLBACK_ID"  # on a callback's outbound leg
+VAR_WHISPER_SOUND: Final = "IVR_WHISPER_SOUND"  # what a whisper leg plays
+CONTEXT_QUEUE: Final = "ivr-queue"  # s: queue the caller in IVR_QUEUE with IVR_PRIORITY
+CONTEXT_WHISPER: Final = "ivr-whisper"  # s: plays IVR_WHISPER_SOUND (into a ChanSpy leg)
+CONTEXT_CALLBACK: Final = "ivr-callback"  # s: a called-back caller joins the queue
+
+# UserEvents the dialplan emits for the queues.
+EVENT_CALLBACK_ACCEPTED: Final = "IvrCallbackAccepted"  # a waiting caller took the offer
+EVENT_CALLBACK_ANSWERED: Final = "IvrCallbackAnswered"  # a called-back caller picked up
+
+# UserEvents the engine emits over AMI (documented in the README).
+EVENT_TARGET_MISSED: Final = "IvrTargetMissed"
+EVENT_ESCALATION: Final = "IvrEscalation"
+EVENT_TALK_LIMIT: Final = "IvrTalkLimit"
+EVENT_UNREACHABLE_REPORT: Final = "IvrUnreachableReport"
+EVENT_CALLBACK_OUTCOME: Final = "IvrCallbackOutcome"

@@ -26,7 +26,11 @@ def _json(data: Any, status: int = 200) -> web.Response:
     )
 
 
-def make_web_app(journal: JournalRepository, health: HealthProbe) -> web.Application:
+def make_web_app(
+    journal: JournalRepository,
+    health: HealthProbe,
+    add_routes: Callable[[web.Application, Callable[..., web.Response]], None] | None = None,
+) -> web.Application:
     async def get_health(_: web.Request) -> web.Response:
         report = dict(health())
         return _json(report, status=200 if report.get("ok") else 503)
@@ -44,4 +48,6 @@ def make_web_app(journal: JournalRepository, health: HealthProbe) -> web.Applica
     app = web.Application()
     app.router.add_get("/health", get_health)
     app.router.add_get("/api/calls", get_calls)
+    if add_routes is not None:
+        add_routes(app, _json)
     return app

@@ -1,15 +1,28 @@
 """Engines and migrations on both backends."""
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Boolean, Engine, Integer, UnicodeText, column, insert, inspect, table, text
 
-from ivr.storage.db import MIGRATIONS_DIR, alembic_config, make_engine, migrate
-from ivr.storage.models import Base
+from ivr.events.model import CallAnswered, CallEscalated
+from ivr.storage.callbacks import CallbackStore
+from ivr.storage.db import (
+    MIGRATIONS_DIR,
+    alembic_config,
+    make_engine,
+    make_session_factory,
+    migrate,
+)
+from ivr.storage.journal import write_events
+from ivr.storage.models import Base, UtcDateTime
+from ivr.storage.repository import JournalRepository
+
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 TABLES = {
     "call_journal",
@@ -40,7 +53,7 @@ def test_migrate_creates_the_table_and_is_idempotent(
         True,
     )
     with engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
 
 
 def test_migration_0002_adds_the_directory_and_report_tables(
@@ -70,6 +83,130 @@ def test_migration_0002_adds_the_directory_and_report_tables(
         assert conn.scalar(text("SELECT call_id FROM call_journal")) == "k1"
 
 
+def test_migration_0003_upgrades_a_database_with_data(
+    db_url: str, db_schema: str | None, engine: Engine
+) -> None:
+    config = alembic_config(db_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+    # Rows as version 0002 wrote them (its columns only).
+    journal_0002 = table(
+        "call_journal",
+        column("call_id", UnicodeText()),
+        column("line", UnicodeText()),
+        column("queue", UnicodeText()),
+        column("fell_back", Boolean()),
+        column("started_at", UtcDateTime()),
+        column("queued_at", UtcDateTime()),
+        column("ended_at", UtcDateTime()),
+        column("outcome", UnicodeText()),
+    )
+    callbacks_0002 = table(
+        "callback_requests",
+        column("created_at", UtcDateTime()),
+        column("call_id", UnicodeText()),
+        column("phone", UnicodeText()),
+        column("queue", UnicodeText()),
+        column("status", UnicodeText()),
+        column("attempts", Integer()),
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            insert(journal_0002),
+            [
+                {
+                    "call_id": "old-1",
+                    "line": "5551000",
+                    "queue": "internet",
+                    "fell_back": True,
+                    "started_at": T0,
+                    "queued_at": T0 + timedelta(seconds=20),
+                    "ended_at": T0 + timedelta(seconds=90),
+                    "outcome": "ended",
+                },
+                {
+                    "call_id": "old-2",
+                    "line": "5551000",
+                    "queue": "internet",
+                    "fell_back": False,
+                    "started_at": T0,
+                    "queued_at": T0 + timedelta(seconds=5),
+                    "ended_at": None,
+                    "outcome": "queued",
+                },
+            ],
+        )
+        conn.execute(
+            insert(callbacks_0002),
+            [
+                {
+                    "created_at": T0,
+                    "call_id": "old-1",
+                    "phone": "380441234567",
+                    "queue": "internet",
+                    "status": "open",
+                    "attempts": 1,
+                }
+            ],
+        )
+
+    migrate(db_url, db_schema)
+
+    indexes = {
+        i["name"]: i["column_names"] for i in inspect(engine).get_indexes("callback_requests")
+    }
+    assert indexes["ix_callback_requests_next_attempt_at"] == ["next_attempt_at"]
+    sessions = make_session_factory(engine)
+    journal = JournalRepository(sessions)
+    old = journal.get("old-1")
+    assert old is not None
+    assert (old.line, old.queue, old.fell_back, old.started_at, old.outcome) == (
+        "5551000",
+        "internet",
+        True,
+        T0,
+        "ended",
+    )
+    assert (old.over_guideline, old.target_met, old.escalations, old.answered_at) == (
+        False,
+        None,
+        None,
+        None,
+    )
+    # The new events merge into the old rows.
+    write_events(
+        sessions,
+        [
+            CallEscalated("old-2", "internet", "raise_priority", "priority 5 -> 8", 40.0),
+            CallAnswered("old-2", "internet", "agent-7", "PJSIP/agent-7-0001", 50.0, False),
+        ],
+    )
+    answered = journal.get("old-2")
+    assert answered is not None
+    assert (answered.outcome, answered.agent, answered.escalations, answered.target_met) == (
+        "answered",
+        "agent-7",
+        "raise_priority",
+        False,
+    )
+    store = CallbackStore(sessions)
+    [pending] = store.due(T0 + timedelta(hours=1))
+    assert (pending.call_id, pending.waiting_since, pending.attempts) == ("old-1", T0, 1)
+    assert store.start_attempt(pending.id, T0 + timedelta(hours=1)) == 2
+
+    # Down to 0002 and up again: the rows stay.
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+    columns = {c["name"] for c in inspect(engine).get_columns("call_journal")}
+    assert "over_guideline" not in columns and "finished_in_menu_at" in columns
+    migrate(db_url, db_schema)
+    assert [v.call_id for v in journal.recent()] == ["old-2", "old-1"]
+    view = journal.get("old-2")
+    assert view is not None and view.agent is None and view.over_guideline is False
+
+
 def test_migrations_match_the_models(db_url: str, db_schema: str | None, engine: Engine) -> None:
     migrate(db_url, db_schema)
     with engine.connect() as conn:
@@ -81,6 +218,7 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0001_call_journal.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0002_directory_and_reports.py").is_file()
+    assert (MIGRATIONS_DIR / "versions" / "0003_queues.py").is_file()
 
 
 def test_sqlite_file_gets_its_directory_wal_and_busy_timeout(tmp_path: Path) -> None:

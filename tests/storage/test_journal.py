@@ -19,17 +19,16 @@ from ivr.events.model import (
     CallQueued,
     CallRouted,
     CallStarted,
-    Event,
 )
 from ivr.storage.batch import Tuning
-from ivr.storage.journal import CallJournal, merge_events, write_events
+from ivr.storage.journal import CallJournal, JournalEvent, merge_events, write_events
 from ivr.storage.repository import CallRecordView, JournalRepository
 from ivr.tasks import TaskSet
 
 T0 = datetime(2024, 11, 23, 9, 0, tzinfo=UTC)
 
 
-def call_events(call_id: str, caller: str = "+380441234567") -> list[Event]:
+def call_events(call_id: str, caller: str = "+380441234567") -> list[JournalEvent]:
     """A whole call: menu, engine route, dialplan fallback, queue join, hangup."""
     return [
         CallStarted(call_id, "5551000", caller, "PJSIP/trunk-0001", at=T0),
@@ -131,6 +130,16 @@ async def test_out_of_order_events_become_one_row(
         hangup_cause="Normal Clearing",
         finished_in_menu_at=None,
         outcome="abandoned",
+        agent=None,
+        agent_channel=None,
+        answered_at=None,
+        wait_seconds=None,
+        talk_seconds=None,
+        target_met=None,
+        escalations=None,
+        over_guideline=False,
+        ended_by=None,
+        abandoned_at=None,
     )
     journal(routed)
     journal(started)

@@ -150,6 +150,9 @@ async def test_report_events_are_written_and_others_ignored(
         attempts=0,
         last_attempt_at=None,
         outcome=None,
+        waiting_since=None,
+        next_attempt_at=None,
+        answered_at=None,
     )
 
 
@@ -282,3 +285,22 @@ def test_meter_readings_and_callbacks(
     assert [m.call_id for m in reports.meter_readings(limit=1)] == ["m2"]
     assert [c.call_id for c in reports.callbacks(status="open")] == ["c1", "c0"]
     assert reports.callbacks(status="done") == []
+
+
+def test_a_callback_keeps_the_callers_place_in_line(
+    sessions: sessionmaker[Session], reports: ReportRepository
+) -> None:
+    """A callback accepted while waiting in a queue stores when the wait began."""
+    kyiv = timezone(timedelta(hours=2))
+    waited = dataclasses.replace(
+        callback(1), waiting_since=datetime(2026, 11, 24, 10, 55, tzinfo=kyiv)
+    )
+    naive = dataclasses.replace(callback(2), waiting_since=datetime(2026, 11, 24, 8, 50))
+    write_reports(sessions, [callback(0), waited, naive])
+
+    views = {v.call_id: v for v in reports.callbacks()}
+    assert views["c0"].waiting_since is None  # asked for in the menu: its place is created_at
+    assert views["c1"].waiting_since == T0 - timedelta(minutes=5)
+    assert views["c2"].waiting_since == T0 - timedelta(minutes=10)  # naive: taken as UTC
+    assert views["c1"].waiting_since.utcoffset() == timedelta(0)
+    assert (views["c1"].next_attempt_at, views["c1"].answered_at) == (None, None)

@@ -1,11 +1,13 @@
-"""The generated Asterisk configuration: least-privilege AMI, trimmed modules, queues."""
+"""The generated Asterisk configuration: least-privilege AMI, trimmed modules.
+
+queues.conf is tested in tests/unit/queues/."""
 
 from pathlib import Path
 
 import pytest
 
 from ivr.config import PROJECT_ROOT
-from ivr.queues.model import QueuesConfigError, load_queues, parse_queues
+from ivr.queues.model import load_queues
 from ivr.sandbox.asterisk_conf import (
     ENGINE_READ,
     ENGINE_WRITE,
@@ -45,32 +47,6 @@ def test_production_config_has_no_test_contexts() -> None:
     assert '#include "ivr/ivr-test.conf"' in box["extensions.conf"]
 
 
-def test_queues_conf_has_service_level_and_ring_time() -> None:
-    queues = render(False)["queues.conf"]
-    assert "[connections]" in queues and "[first_line]" in queues
-    assert "servicelevel = 20" in queues
-    assert "timeout = 15" in queues and "ringinuse = no" in queues
-
-
-def test_queues_yaml_errors_name_the_key() -> None:
-    with pytest.raises(QueuesConfigError, match=r"queues.x.strategy: expected one of"):
-        parse_queues(
-            {"caller_classes": {}, "queues": {"x": {"strategy": "fastest"}}, "fallback_queue": "x"}
-        )
-    with pytest.raises(QueuesConfigError, match=r"fallback_queue: 'nope' is not a queue"):
-        parse_queues({"caller_classes": {}, "queues": {"x": {}}, "fallback_queue": "nope"})
-    with pytest.raises(
-        QueuesConfigError, match=r"caller_classes.vip.priority: expected an integer"
-    ):
-        parse_queues(
-            {
-                "caller_classes": {"vip": {"priority": "high"}},
-                "queues": {"x": {}},
-                "fallback_queue": "x",
-            }
-        )
-
-
 def test_mirror_is_read_from_host_sources(tmp_path: Path) -> None:
     (tmp_path / "sources.list.d").mkdir()
     (tmp_path / "sources.list.d" / "debian.sources").write_text(
@@ -83,8 +59,3 @@ def test_mirror_is_read_from_host_sources(tmp_path: Path) -> None:
 def test_mirror_missing_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SandboxError, match="no Debian archive"):
         host_debian_mirror(tmp_path)
-
-
-def test_queue_named_general_is_refused() -> None:
-    with pytest.raises(QueuesConfigError, match=r"queues.general: a queue name"):
-        parse_queues({"caller_classes": {}, "queues": {"general": {}}, "fallback_queue": "general"})

@@ -1,0 +1,91 @@
+"""Announce the engine's decisions to telephony admins as AMI UserEvents.
+
+One listener maps domain events to `UserEvent` actions (the names and fields are in the
+README); sending happens in tracked background tasks, never on the caller's path.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from ivr.events.model import (
+    AnswerTargetMissed,
+    CallbackAttempted,
+    CallEscalated,
+    Event,
+    TalkLimitReached,
+    UnreachableReported,
+)
+from ivr.tasks import TaskSet
+from ivr.telephony import names
+
+log = logging.getLogger(__name__)
+
+SendUserEvent = Callable[[str, Mapping[str, str]], Awaitable[None]]
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}"
+
+
+def user_event(event: Event) -> tuple[str, dict[str, str]] | None:
+    """The UserEvent name and fields for a domain event (None: not announced)."""
+    match event:
+        case AnswerTargetMissed():
+            return names.EVENT_TARGET_MISSED, {
+                "CallID": event.call_id,
+                "Queue": event.queue,
+                "Line": event.line,
+                "Wait": _seconds(event.wait),
+            }
+        case CallEscalated():
+            return names.EVENT_ESCALATION, {
+                "CallID": event.call_id,
+                "Queue": event.queue,
+                "Step": event.step,
+                "Detail": event.detail,
+                "Wait": _seconds(event.wait),
+            }
+        case TalkLimitReached():
+            return names.EVENT_TALK_LIMIT, {
+                "CallID": event.call_id,
+                "Queue": event.queue,
+                "Agent": event.agent,
+                "AgentChannel": event.agent_channel,
+                "Level": event.level,
+                "Talk": _seconds(event.talk),
+            }
+        case UnreachableReported():
+            return names.EVENT_UNREACHABLE_REPORT, {
+                "CallID": event.call_id,
+                "ReportedLine": event.reported_line,
+                "ViaLine": event.via_line,
+                "Published": event.published,
+                "DialledFrom": event.dialled_from,
+                "Problem": event.problem,
+            }
+        case CallbackAttempted():
+            return names.EVENT_CALLBACK_OUTCOME, {
+                "CallbackID": str(event.callback_id),
+                "Phone": event.phone,
+                "Attempt": str(event.attempt),
+                "Outcome": event.outcome,
+                "Final": "yes" if event.final else "no",
+            }
+    return None
+
+
+class AmiAnnouncer:
+    def __init__(self, send: SendUserEvent, tasks: TaskSet) -> None:
+        self._send = send
+        self._tasks = tasks
+
+    def __call__(self, event: Event) -> None:
+        announced = user_event(event)
+        if announced is not None:
+            self._tasks.spawn(self._announce(*announced), name=f"announce-{announced[0]}")
+
+    async def _announce(self, name: str, fields: Mapping[str, str]) -> None:
+        try:
+            await self._send(name, fields)
+        except Exception as exc:  # AMI down: the event is still in the journal and the log
+            log.warning("could not send UserEvent %s: %s", name, exc)

@@ -1,0 +1,156 @@
+"""Callbacks: call back the callers who asked for it, in their turn.
+
+A callback request (taken by a flow, or by a waiting caller who accepted the offer) is
+dialled when its queue has a ready agent and nobody of its class in that queue has waited
+longer than it (a callback never jumps ahead of callers who waited longer in the same
+class). The outbound leg rings at most `max_rings` rings (Originate Timeout); a caller who
+answers joins the queue at the head of the class's callers (they have waited longest). No
+answer, busy or failure is retried `retry_after` seconds later, `attempts` times in all;
+every attempt's outcome is stored and published (CallbackAttempted, UserEvent
+IvrCallbackOutcome).
+"""
+
+import asyncio
+import itertools
+import logging
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from ivr.events.model import CallbackAttempted, Event
+from ivr.queues.model import QueuesConfig
+from ivr.routing.escalation import Waiting, callback_may_dial
+from ivr.storage.callbacks import CallbackStore, PendingCallback
+from ivr.tasks import TaskSet
+from ivr.telephony import names
+
+log = logging.getLogger(__name__)
+
+Message = Mapping[str, str]
+_PHONE = re.compile(r"\+?[0-9]{2,20}")
+# OriginateResponse Reason (the outbound channel's last control frame)
+OUTCOMES = {"4": "answered", "3": "no_answer", "1": "no_answer", "5": "busy", "8": "congestion"}
+
+
+class Originator(Protocol):
+    async def originate(
+        self,
+        channel: str,
+        *,
+        context: str | None = None,
+        exten: str | None = None,
+        caller_id: str | None = None,
+        variables: Mapping[str, str] | None = None,
+        timeout_ms: int = 30000,
+        action_id: str | None = None,
+    ) -> Message: ...
+
+
+class CallbackDialer:
+    AMI_EVENTS = ("OriginateResponse",)
+
+    def __init__(
+        self,
+        queues: Callable[[], QueuesConfig],
+        store: CallbackStore,
+        originator: Originator,
+        waiting: Callable[[], list[Waiting]],
+        has_ready_agent: Callable[[str], bool],
+        publish: Callable[[Event], None],
+        tasks: TaskSet,
+    ) -> None:
+        self._queues = queues
+        self._store = store
+        self._originator = originator
+        self._waiting = waiting
+        self._has_ready_agent = has_ready_agent
+        self._publish = publish
+        self._tasks = tasks
+        self._pending: dict[str, asyncio.Future[str]] = {}  # ActionID -> Reason
+        self._dialling: set[str] = set()  # queues with a callback being dialled
+        self._ids = itertools.count(1)
+
+    def on_ami(self, message: Message) -> None:
+        future = self._pending.get(message.get("ActionID", ""))
+        if future is not None and not future.done():
+            future.set_result(message.get("Reason", "0"))
+
+    async def run(self) -> None:
+        reopened = await asyncio.to_thread(self._store.reopen_interrupted)
+        if reopened:
+            log.warning("callbacks: %d interrupted attempts are open again", reopened)
+        while True:
+            policy = self._queues().callbacks
+            try:
+                await self.dial_due()
+            except Exception:
+                log.exception("callbacks: could not read the due callbacks")
+            await asyncio.sleep(policy.poll_interval)
+
+    async def dial_due(self) -> None:
+        due = await asyncio.to_thread(self._store.due, datetime.now(UTC))
+        waiting = self._waiting()
+        for callback in due:
+            queue = callback.queue
+            if queue in self._dialling or not self._has_ready_agent(queue):
+                continue
+            turn = Waiting(queue, callback.caller_class, callback.waiting_since)
+            if not callback_may_dial(turn, waiting):
+                continue
+            self._dialling.add(queue)
+            self._tasks.spawn(self._attempt(callback), name=f"callback-{callback.id}")
+
+    async def _attempt(self, callback: PendingCallback) -> None:
+        try:
+            attempt = await asyncio.to_thread(
+                self._store.start_attempt, callback.id, datetime.now(UTC)
+            )
+            if attempt:
+                outcome = await self._dial(callback)
+                await self._finish(callback, attempt, outcome)
+        finally:
+            self._dialling.discard(callback.queue)
+
+    async def _dial(self, callback: PendingCallback) -> str:
+        config = self._queues()
+        policy = config.callbacks
+        if not _PHONE.fullmatch(callback.phone):
+            log.warning("callback %s: %r is not a phone number", callback.id, callback.phone)
+            return "failed"
+        klass = config.caller_classes.get(callback.caller_class)
+        action_id = f"ivr-callback-{callback.id}-{next(self._ids)}"
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._pending[action_id] = future
+        try:
+            await self._originator.originate(
+                policy.dial.replace("{phone}", callback.phone),
+                context=names.CONTEXT_CALLBACK,
+                exten="s",
+                caller_id=policy.caller_id or None,
+                variables={
+                    names.VAR_QUEUE: callback.queue,
+                    names.VAR_PRIORITY: str(klass.priority if klass else 0),
+                    names.VAR_CALLER_CLASS: callback.caller_class,
+                    names.VAR_LINE: callback.line,
+                    names.VAR_CALLBACK_ID: str(callback.id),
+                },
+                timeout_ms=policy.ring_timeout_ms,
+                action_id=action_id,
+            )
+            reason = await asyncio.wait_for(future, policy.ring_timeout_ms / 1000 + 30)
+        except Exception as exc:
+            log.warning("callback %s: originate failed: %s", callback.id, exc)
+            return "failed"
+        finally:
+            self._pending.pop(action_id, None)
+        return OUTCOMES.get(reason, "failed")
+
+    async def _finish(self, callback: PendingCallback, attempt: int, outcome: str) -> None:
+        policy = self._queues().callbacks
+        now = datetime.now(UTC)
+        final = outcome == "answered" or attempt >= policy.attempts
+        retry_at = None if final else now + timedelta(seconds=policy.retry_after)
+        await asyncio.to_thread(self._store.finish_attempt, callback.id, outcome, now, retry_at)
+        log.info("callback %s attempt %d: %s", callback.id, attempt, outcome)
+        self._publish(CallbackAttempted(callback.id, callback.phone, attempt, outcome, final))

@@ -1,0 +1,136 @@
+"""The 5-minute talk guideline, live.
+
+app_queue reports talk time only when a call ends (AgentComplete), so the engine times each
+answered call from AgentConnect. At the warning point and at the guideline the agent hears
+a whisper beep (only the agent: a Local leg running ChanSpy whisper), supervisors get an
+event (TalkLimitReached, also sent as the AMI UserEvent IvrTalkLimit) and the call is
+recorded as over the guideline. The optional hard limit (off by default) ends the call.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ivr.events.model import CallCompleted, Event, TalkLimitReached
+from ivr.queues.model import QueuesConfig
+from ivr.routing.escalation import TalkMark, talk_marks
+from ivr.tasks import TaskSet
+
+log = logging.getLogger(__name__)
+
+Message = Mapping[str, str]
+BEEP = "beep"  # Asterisk's core sound
+
+
+class TalkActions(Protocol):
+    async def whisper(self, channel: str, sound: str) -> None: ...
+    async def hangup(self, channel: str) -> None: ...
+
+
+@dataclass
+class Talk:
+    call_id: str
+    queue: str
+    agent: str
+    agent_channel: str
+    caller_channel: str
+    started: float  # loop time of AgentConnect
+    marks: tuple[TalkMark, ...]
+    timers: list[asyncio.TimerHandle] = field(default_factory=list)
+
+
+class TalkMonitor:
+    AMI_EVENTS = ("AgentConnect", "AgentComplete", "Hangup")
+
+    def __init__(
+        self,
+        queues: Callable[[], QueuesConfig],
+        actions: TalkActions,
+        publish: Callable[[Event], None],
+        tasks: TaskSet,
+    ) -> None:
+        self._queues = queues
+        self._actions = actions
+        self._publish = publish
+        self._tasks = tasks
+        self._talks: dict[str, Talk] = {}
+
+    def talking(self) -> list[Talk]:
+        return list(self._talks.values())
+
+    def on_ami(self, message: Message) -> None:
+        name = message.get("Event", "")
+        call_id = message.get("Uniqueid", "")
+        if name == "AgentConnect":
+            self._connected(call_id, message)
+        elif name == "AgentComplete":
+            talk = self._forget(call_id)
+            if talk is not None:
+                self._publish(
+                    CallCompleted(
+                        call_id,
+                        talk.queue,
+                        talk.agent,
+                        self._now() - talk.started,
+                        message.get("Reason", ""),
+                    )
+                )
+        elif name == "Hangup":
+            self._forget(call_id)
+
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def _connected(self, call_id: str, message: Message) -> None:
+        queue = message.get("Queue", "")
+        spec = self._queues().queues.get(queue)
+        if spec is None:
+            return
+        self._forget(call_id)
+        talk = Talk(
+            call_id,
+            queue,
+            message.get("MemberName", ""),
+            message.get("DestChannel", ""),
+            message.get("Channel", ""),
+            self._now(),
+            talk_marks(spec),
+        )
+        loop = asyncio.get_running_loop()
+        talk.timers = [
+            loop.call_at(talk.started + mark.after, self._reached, call_id, mark)
+            for mark in talk.marks
+        ]
+        self._talks[call_id] = talk
+
+    def _forget(self, call_id: str) -> Talk | None:
+        talk = self._talks.pop(call_id, None)
+        if talk is not None:
+            for timer in talk.timers:
+                timer.cancel()
+        return talk
+
+    def _reached(self, call_id: str, mark: TalkMark) -> None:
+        talk = self._talks.get(call_id)
+        if talk is None:
+            return
+        elapsed = self._now() - talk.started
+        self._publish(
+            TalkLimitReached(
+                call_id, talk.queue, talk.agent, talk.agent_channel, mark.level, elapsed
+            )
+        )
+        if mark.level == "hard_limit":
+            self._tasks.spawn(self._act(self._actions.hangup(talk.caller_channel), talk, mark))
+        else:
+            self._tasks.spawn(
+                self._act(self._actions.whisper(talk.agent_channel, BEEP), talk, mark)
+            )
+
+    async def _act(self, action: Awaitable[None], talk: Talk, mark: TalkMark) -> None:
+        try:
+            await action
+        except Exception as exc:  # the call may have ended in between
+            log.warning("talk %s on %s: %s failed: %s", mark.level, talk.call_id, talk.agent, exc)

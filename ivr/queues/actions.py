@@ -1,0 +1,107 @@
+"""The AMI actions the engine takes on app_queue and on live calls (one place, typed).
+
+Every value is encoded by AmiClient (no CR/LF in headers; `Variable` values escaped).
+"""
+
+from collections.abc import Mapping
+
+from panoramisk.message import Message
+
+from ivr.telephony import names
+from ivr.telephony.ami import AmiClient
+
+
+class QueueActions:
+    def __init__(self, ami: AmiClient) -> None:
+        self._ami = ami
+
+    # --- membership -------------------------------------------------------------------
+
+    async def add_member(
+        self, queue: str, interface: str, member_name: str, penalty: int, paused: bool
+    ) -> None:
+        await self._ami.send(
+            {
+                "Action": "QueueAdd",
+                "Queue": queue,
+                "Interface": interface,
+                "MemberName": member_name,
+                "Penalty": str(penalty),
+                "Paused": "true" if paused else "false",
+            }
+        )
+
+    async def remove_member(self, queue: str, interface: str) -> None:
+        await self._ami.send({"Action": "QueueRemove", "Queue": queue, "Interface": interface})
+
+    async def pause_member(self, interface: str, paused: bool, reason: str = "") -> None:
+        """Pause (or unpause) the member in every queue it belongs to."""
+        action = {
+            "Action": "QueuePause",
+            "Interface": interface,
+            "Paused": "true" if paused else "false",
+        }
+        if reason:
+            action["Reason"] = reason
+        await self._ami.send(action)
+
+    async def status(self) -> list[Message]:
+        """QueueParams, QueueMember and QueueEntry events of every queue."""
+        reply = await self._ami.send({"Action": "QueueStatus"}, timeout=10)
+        return reply if isinstance(reply, list) else [reply]
+
+    async def reload(self) -> None:
+        """Re-read queues.conf: parameters of existing queues, new queues; members kept."""
+        await self._ami.send({"Action": "QueueReload", "Parameters": "yes", "Members": "no"})
+
+    # --- waiting callers --------------------------------------------------------------
+
+    async def change_priority(self, queue: str, channel: str, priority: int) -> None:
+        """Re-order a waiting caller at once (Asterisk 20.5+/21+/22)."""
+        await self._ami.send(
+            {
+                "Action": "QueueChangePriorityCaller",
+                "Queue": queue,
+                "Caller": channel,
+                "Priority": str(priority),
+                "Immediate": "yes",
+            }
+        )
+
+    async def set_variables(self, channel: str, values: Mapping[str, str]) -> None:
+        for name, value in values.items():
+            await self._ami.send(
+                {"Action": "Setvar", "Channel": channel, "Variable": name, "Value": value}
+            )
+
+    async def move_to_queue(self, channel: str, queue: str, priority: int) -> None:
+        """Take a waiting caller out of its queue into another (the dialplan's ivr-queue)."""
+        await self.set_variables(
+            channel, {names.VAR_QUEUE: queue, names.VAR_PRIORITY: str(priority)}
+        )
+        await self._ami.send(
+            {
+                "Action": "Redirect",
+                "Channel": channel,
+                "Context": names.CONTEXT_QUEUE,
+                "Exten": "s",
+                "Priority": "1",
+            }
+        )
+
+    async def whisper(self, channel: str, sound: str) -> None:
+        """Play `sound` to one channel only: a Local leg plays it into ChanSpy's whisper
+        (q: no spy beep, w: whisper, E: stop with the call, u: `channel` is exact)."""
+        await self._ami.originate(
+            f"Local/s@{names.CONTEXT_WHISPER}",
+            application="ChanSpy",
+            data=f"{channel},qwEu",
+            variables={names.VAR_WHISPER_SOUND: sound},
+            timeout_ms=5000,
+        )
+
+    async def hangup(self, channel: str) -> None:
+        await self._ami.hangup(channel)
+
+    async def user_event(self, name: str, fields: Mapping[str, str]) -> None:
+        await self._ami.user_event(name, **fields)

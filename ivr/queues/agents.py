@@ -1,0 +1,209 @@
+"""Agents: log in and out of their queues, ready or paused with a reason, over AMI.
+
+app_queue owns membership; the board sends QueueAdd/QueueRemove/QueuePause and keeps the
+state Asterisk reports back (QueueMember* events, QueueStatus at connect), so what it shows
+is what app_queue does. A call reaches only members who are logged in and not paused.
+"""
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ivr.events.model import AgentChanged, Event
+from ivr.queues.model import AgentSpec, QueuesConfig
+from ivr.telephony.ami import AmiActionError
+
+log = logging.getLogger(__name__)
+
+Message = Mapping[str, str]
+
+# app_queue member Status (AST_DEVICE_*)
+_DEVICE_STATES = {
+    "1": "idle",
+    "2": "in_call",
+    "3": "in_call",
+    "5": "unavailable",
+    "6": "ringing",
+    "7": "ringing",
+    "8": "in_call",
+}
+
+
+class AgentError(ValueError):
+    """An agent command that cannot be carried out (unknown agent, not logged in...)."""
+
+
+class MemberActions(Protocol):
+    async def add_member(
+        self, queue: str, interface: str, member_name: str, penalty: int, paused: bool
+    ) -> None: ...
+    async def remove_member(self, queue: str, interface: str) -> None: ...
+    async def pause_member(self, interface: str, paused: bool, reason: str = "") -> None: ...
+    async def status(self) -> list[Message]: ...
+
+
+@dataclass
+class AgentState:
+    id: str
+    name: str
+    interface: str
+    queues: set[str] = field(default_factory=set)
+    paused: bool = False
+    reason: str = ""
+    device: str = "idle"
+
+    @property
+    def state(self) -> str:
+        if not self.queues:
+            return "logged_out"
+        if self.device in ("in_call", "ringing", "unavailable"):
+            return self.device
+        return "paused" if self.paused else "ready"
+
+    def view(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "interface": self.interface,
+            "state": self.state,
+            "paused": self.paused,
+            "reason": self.reason,
+            "queues": sorted(self.queues),
+        }
+
+
+class AgentBoard:
+    AMI_EVENTS = (
+        "QueueMemberAdded",
+        "QueueMemberRemoved",
+        "QueueMemberPause",
+        "QueueMemberStatus",
+    )
+
+    def __init__(
+        self,
+        queues: Callable[[], QueuesConfig],
+        actions: MemberActions,
+        publish: Callable[[Event], None],
+    ) -> None:
+        self._queues = queues
+        self._actions = actions
+        self._publish = publish
+        self._agents: dict[str, AgentState] = {}  # by interface
+
+    # --- reading ----------------------------------------------------------------------
+
+    def agents(self) -> list[AgentState]:
+        known = {spec.interface: spec for spec in self._queues().agents.values()}
+        for interface, spec in known.items():
+            self._state(interface, spec.id)
+        return sorted(self._agents.values(), key=lambda a: a.id)
+
+    def get(self, agent_id: str) -> AgentState:
+        spec = self._spec(agent_id)
+        return self._state(spec.interface, spec.id)
+
+    def has_ready_agent(self, queue: str) -> bool:
+        return any(queue in a.queues and a.state == "ready" for a in self._agents.values())
+
+    # --- commands (API and CLI) -------------------------------------------------------
+
+    async def login(self, agent_id: str, paused: bool = False, reason: str = "") -> AgentState:
+        """Join every queue the agent has a skill for, at that skill's penalty."""
+        spec = self._spec(agent_id)
+        if not spec.skills:
+            raise AgentError(f"agent {agent_id} has no skills: no queue to log in to")
+        for queue, penalty in spec.skills.items():
+            try:
+                await self._actions.add_member(queue, spec.interface, spec.id, penalty, paused)
+            except AmiActionError as exc:
+                if "already" not in str(exc).lower():
+                    raise
+            self._apply({"Queue": queue, "Paused": "1" if paused else "0"}, spec.interface, "")
+        if paused and reason:
+            await self._set_paused(agent_id, True, reason)
+        return self.get(agent_id)
+
+    async def logout(self, agent_id: str) -> AgentState:
+        spec = self._spec(agent_id)
+        state = self.get(agent_id)
+        for queue in sorted(state.queues | set(spec.skills)):
+            try:
+                await self._actions.remove_member(queue, spec.interface)
+            except AmiActionError as exc:  # not a member of that queue
+                log.debug("logout %s from %s: %s", agent_id, queue, exc)
+            self._apply({"Event": "QueueMemberRemoved", "Queue": queue}, spec.interface, "")
+        return self.get(agent_id)
+
+    async def pause(self, agent_id: str, reason: str) -> AgentState:
+        if not reason.strip():
+            raise AgentError("a pause needs a reason (lunch, training, after-call work...)")
+        return await self._set_paused(agent_id, True, reason.strip())
+
+    async def ready(self, agent_id: str) -> AgentState:
+        return await self._set_paused(agent_id, False, "")
+
+    async def _set_paused(self, agent_id: str, paused: bool, reason: str) -> AgentState:
+        spec = self._spec(agent_id)
+        if not self.get(agent_id).queues:
+            raise AgentError(f"agent {agent_id} is not logged in")
+        await self._actions.pause_member(spec.interface, paused, reason)
+        self._apply({"Paused": "1" if paused else "0", "PausedReason": reason}, spec.interface, "")
+        return self.get(agent_id)
+
+    async def sync(self) -> None:
+        """Learn the current members from QueueStatus (after connecting or reconnecting)."""
+        for agent in self._agents.values():
+            agent.queues.clear()
+        for message in await self._actions.status():
+            if message.get("Event") == "QueueMember":
+                self._apply(message, message.get("Location", ""), message.get("Name", ""))
+
+    # --- AMI events -------------------------------------------------------------------
+
+    def on_ami(self, message: Message) -> None:
+        interface = message.get("Interface") or message.get("Location", "")
+        if interface:
+            self._apply(message, interface, message.get("MemberName", ""))
+
+    def _apply(self, message: Message, interface: str, member_name: str) -> None:
+        agent = self._state(interface, member_name)
+        before = (agent.state, agent.reason)
+        queue = message.get("Queue", "")
+        if message.get("Event") == "QueueMemberRemoved":
+            agent.queues.discard(queue)
+        elif queue:
+            agent.queues.add(queue)
+        if "Paused" in message:
+            agent.paused = message["Paused"] == "1"
+            agent.reason = message.get("PausedReason") or message.get("Reason", "")
+            if not agent.paused:
+                agent.reason = ""
+        if "Status" in message:
+            agent.device = _DEVICE_STATES.get(message["Status"], "idle")
+            if message.get("InCall") == "1":
+                agent.device = "in_call"
+        if (agent.state, agent.reason) != before:
+            self._publish(AgentChanged(agent.id, queue, agent.state, agent.reason))
+
+    def _state(self, interface: str, member_name: str) -> AgentState:
+        agent = self._agents.get(interface)
+        if agent is None:
+            spec = self._by_interface(interface)
+            agent = AgentState(
+                id=spec.id if spec else member_name or interface,
+                name=spec.name if spec else member_name,
+                interface=interface,
+            )
+            self._agents[interface] = agent
+        return agent
+
+    def _by_interface(self, interface: str) -> AgentSpec | None:
+        return next((a for a in self._queues().agents.values() if a.interface == interface), None)
+
+    def _spec(self, agent_id: str) -> AgentSpec:
+        spec = self._queues().agents.get(agent_id)
+        if spec is None:
+            raise AgentError(f"unknown agent {agent_id!r}: agents are listed in queues.yaml")
+        return spec

@@ -1,0 +1,143 @@
+"""Service level per queue, per line and overall, from the call journal.
+
+Only calls that reached a queue and finished waiting there count: answered or abandoned
+(`offered` = answered + abandoned). A caller still waiting, or one who left the queue
+otherwise (a callback accepted, the line closed), is not offered yet.
+
+The service level is the industry form that does not hold early hang-ups against the
+queue:
+
+    share = within_target / (answered + abandoned_after_target)
+
+- within_target: answered with target_met true (within the queue's answer target);
+- abandoned_after_target: abandoned after the target was missed (target_met false: the
+  monitor reported AnswerTargetMissed before the caller hung up). A caller who hangs up
+  before the target counts neither for nor against the service level;
+- share is None when its denominator is 0 (no answered call, no late abandonment).
+
+average_wait is the mean wait of answered calls (seconds from the first queue join),
+average_talk the mean talk time of completed calls; None when there is none.
+over_guideline counts calls that went over the talk guideline.
+
+A call belongs to the queue it was answered in or abandoned from (after an overflow, not
+the first queue) and to the line (the number dialled) it came in on; "" when not known.
+`since` (inclusive) and `until` (exclusive) filter on when the call started: started_at,
+or queued_at for a call whose start was not recorded (then answered_at or abandoned_at).
+The counts are computed in SQL (GROUP BY), the same on SQLite and PostgreSQL.
+
+Blocking: call it from a thread (asyncio.to_thread) in async code.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from ivr.storage.models import CallRecord
+
+SessionFactory = Callable[[], Session]
+OVERALL = "all"
+
+_c = CallRecord
+_answered = _c.answered_at.is_not(None)
+_abandoned = _c.abandoned_at.is_not(None)
+CALL_TIME = func.coalesce(_c.started_at, _c.queued_at, _c.answered_at, _c.abandoned_at)
+
+
+@dataclass(frozen=True)
+class ServiceLevel:
+    key: str  # queue name or line ("all" overall; "" not known)
+    offered: int  # calls that reached a queue and finished waiting: answered + abandoned
+    answered: int
+    within_target: int  # answered with target_met true
+    abandoned: int
+    abandoned_after_target: int
+    share: float | None  # within_target / (answered + abandoned_after_target); None if 0
+    average_wait: float | None  # mean wait_seconds of answered calls
+    average_talk: float | None  # mean talk_seconds of completed calls
+    over_guideline: int
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+_MEASURES = (
+    _count(_answered),
+    _count(_answered & _c.target_met.is_(True)),
+    _count(_abandoned & ~_answered),
+    _count(_abandoned & ~_answered & _c.target_met.is_(False)),
+    func.avg(case((_answered, _c.wait_seconds))),
+    func.avg(case((_answered, _c.talk_seconds))),
+    _count(_c.over_guideline.is_(True)),
+)
+
+
+def _level(key: str, measures: Sequence[Any]) -> ServiceLevel:
+    answered, within, abandoned, late, wait, talk, over = measures
+    answered, within, abandoned, late = int(answered), int(within), int(abandoned), int(late)
+    counted = answered + late
+    return ServiceLevel(
+        key=key,
+        offered=answered + abandoned,
+        answered=answered,
+        within_target=within,
+        abandoned=abandoned,
+        abandoned_after_target=late,
+        share=within / counted if counted else None,
+        average_wait=float(wait) if wait is not None else None,
+        average_talk=float(talk) if talk is not None else None,
+        over_guideline=int(over),
+    )
+
+
+class ServiceLevelRepository:
+    def __init__(self, session_factory: SessionFactory) -> None:
+        self._session_factory = session_factory
+
+    def by_queue(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> list[ServiceLevel]:
+        """One entry per queue with offered calls, by queue name."""
+        return self._grouped(_c.queue, since, until)
+
+    def by_line(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> list[ServiceLevel]:
+        """One entry per line (number dialled) with offered calls, by line."""
+        return self._grouped(_c.line, since, until)
+
+    def overall(self, since: datetime | None = None, until: datetime | None = None) -> ServiceLevel:
+        """Every offered call (key "all"); zeros and None when there is none."""
+        query = self._filtered(select(*_MEASURES), since, until)
+        with self._session_factory() as session:
+            measures = session.execute(query).one()
+        return _level(OVERALL, tuple(measures))
+
+    def _grouped(
+        self, key: InstrumentedAttribute[str | None], since: datetime | None, until: datetime | None
+    ) -> list[ServiceLevel]:
+        query = self._filtered(select(key, *_MEASURES), since, until).group_by(key)
+        with self._session_factory() as session:
+            rows = session.execute(query).all()
+        levels = [_level(row[0] or "", tuple(row[1:])) for row in rows]
+        # Sorted here: the backends disagree on where NULL (not known) sorts.
+        return sorted(levels, key=lambda level: level.key)
+
+    @staticmethod
+    def _filtered(
+        query: Select[Any], since: datetime | None, until: datetime | None
+    ) -> Select[Any]:
+        query = query.where(or_(_answered, _abandoned))
+        if since is not None:
+            query = query.where(CALL_TIME >= since)
+        if until is not None:
+            query = query.where(CALL_TIME < until)
+        return query
+
+
+def _key(level: ServiceLevel) -> str:
+    return level.key

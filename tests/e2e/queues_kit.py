@@ -1,0 +1,163 @@
+"""Queue tests on the real Asterisk: a scaled-down queues.yaml, Local-channel agents that
+answer after a set delay and talk for a set time, and a log of what AMI reports."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ivr.app import Engine
+from ivr.config import Settings
+from ivr.sandbox.chroot import Sandbox
+from ivr.telephony.ami import AmiClient
+from tests.e2e.conftest import engine_settings, started
+
+QUEUE_FLOWS = Path(__file__).parent / "queue_flows"
+AGENT_CONTEXT = "ivr-test-agent"
+CALLEE_CONTEXT = "ivr-test-callee"
+TOKEN = "supervisor-token-for-tests"
+
+
+def agent(agent_id: str, *queues: str) -> dict[str, Any]:
+    return {
+        "name": f"Agent {agent_id}",
+        "interface": f"Local/{agent_id}@{AGENT_CONTEXT}",
+        "skills": {queue: 0 for queue in queues},
+    }
+
+
+def fast_queues(
+    tmp_path: Path,
+    *,
+    agents: Mapping[str, dict[str, Any]],
+    escalation: list[dict[str, Any]] | None = None,
+    **defaults: Any,
+) -> Path:
+    """queues.yaml with the shipped queue names and every time scaled down to seconds."""
+    settings: dict[str, Any] = {
+        "answer_target": 2,
+        "talk_warning": 0,
+        "talk_guideline": 60,
+        "hard_limit": 0,
+        "ring_time": 2,
+        "retry": 0,
+        "wrapup": 0,
+        "autopause": "all",
+        "strategy": "linear",
+        "escalation": escalation or [],
+    }
+    settings.update(defaults)
+    data = {
+        "caller_classes": {
+            "new_connection": {"priority": 10},
+            "existing_service": {"priority": 5},
+            "non_target": {"priority": 1},
+            "unknown": {"priority": 0},
+        },
+        "fallback_queue": "first_line",
+        "defaults": settings,
+        "callbacks": {
+            "promise": 60,
+            "max_rings": 2,
+            "ring_seconds": 1,
+            "attempts": 2,
+            "retry_after": 1,
+            "dial": f"Local/{{phone}}@{CALLEE_CONTEXT}",
+            "caller_id": "5551000",
+            "poll_interval": 0.2,
+        },
+        "agents": dict(agents),
+        "queues": {
+            **{name: {"title": name} for name in ("connections", "internet", "tv", "extra")},
+            "senior": {"title": "senior", "escalation": []},  # the overflow target
+            "first_line": {"title": "first_line"},
+        },
+    }
+    path = tmp_path / "queues.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@dataclass
+class AmiLog:
+    """Every event the tester sees, stamped with the loop's clock."""
+
+    events: list[tuple[float, Mapping[str, Any]]] = field(default_factory=list)
+
+    def __call__(self, event: Mapping[str, Any]) -> None:
+        self.events.append((asyncio.get_running_loop().time(), dict(event)))
+
+    def find(self, predicate: Callable[[Mapping[str, Any]], bool]) -> list[tuple[float, Any]]:
+        return [(t, e) for t, e in self.events if predicate(e)]
+
+    async def wait_for(
+        self, predicate: Callable[[Mapping[str, Any]], bool], timeout: float = 10.0
+    ) -> tuple[float, Mapping[str, Any]]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = self.find(predicate)
+            if found:
+                return found[0]
+            if asyncio.get_running_loop().time() > deadline:
+                pytest.fail(f"no such AMI event within {timeout} s")
+            await asyncio.sleep(0.02)
+
+
+def event(name: str, **fields: str) -> Callable[[Mapping[str, Any]], bool]:
+    def matches(e: Mapping[str, Any]) -> bool:
+        if e.get("Event") != name and e.get("UserEvent") != name:
+            return False
+        return all(str(e.get(k, "")) == v for k, v in fields.items())
+
+    return matches
+
+
+async def set_global(tester: AmiClient, name: str, value: str) -> None:
+    await tester.send({"Action": "Setvar", "Variable": name, "Value": value})
+
+
+async def agent_behaves(tester: AmiClient, agent_id: str, answer: str, talk: str) -> None:
+    """`answer`: seconds before the agent picks up, or "never"; `talk`: seconds of talk."""
+    await set_global(tester, f"IVR_TEST_AGENT_{agent_id}_ANSWER", answer)
+    await set_global(tester, f"IVR_TEST_AGENT_{agent_id}_TALK", talk)
+
+
+@contextlib.asynccontextmanager
+async def queue_engine(
+    sandbox: Sandbox, settings: Settings, tmp_path: Path, queues: Path
+) -> AsyncIterator[Engine]:
+    """The engine on the queue-test flows and `queues`, its queues.conf applied to the
+    sandbox; every agent it knows is logged out afterwards."""
+    flows = tmp_path / "flows"
+    flows.mkdir(exist_ok=True)
+    for source in QUEUE_FLOWS.iterdir():
+        (flows / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    custom = engine_settings(
+        settings,
+        tmp_path,
+        flows_dir=str(flows),
+        queues_file=str(queues),
+        asterisk_config_dir=str(sandbox.root / "etc" / "asterisk"),
+        api_tokens=f"supervisor:{TOKEN}",
+        http_port=18080,
+    )
+    engine = await started(custom)
+    try:
+        await engine.agents.sync()
+        for spec in engine.queues.agents.values():  # a previous test's members
+            await engine.agents.logout(spec.id)
+        yield engine
+    finally:
+        with contextlib.suppress(Exception):
+            for spec in engine.queues.agents.values():
+                await engine.agents.logout(spec.id)
+        await engine.stop()
+
+
+def with_settings(settings: Settings, **changes: Any) -> Settings:
+    return replace(settings, **changes)
