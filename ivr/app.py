@@ -91,9 +91,10 @@ class Engine:
         )
         self.notifier.subscribe(self.waiting.on_event)
         self.talk = TalkMonitor(queues, self.queue_actions, self.notifier.publish, self.tasks)
+        self.callback_store = CallbackStore(sessions)
         self.callbacks = CallbackDialer(
             queues,
-            CallbackStore(sessions),
+            self.callback_store,
             self.ami,
             self.waiting.waiting,
             self.agents.has_ready_agent,

@@ -2,12 +2,14 @@
 escalation, the talk guideline, callbacks and the journal. Times are scaled down."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 
 from ivr.calls.place import CallReport, place_call
 from ivr.config import Settings
+from ivr.events.model import CallbackRequested
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import eventually, journal_row
@@ -19,6 +21,7 @@ from tests.e2e.queues_kit import (
     event,
     fast_queues,
     queue_engine,
+    set_global,
 )
 
 NEW, EXISTING = ["1"], ["2"]
@@ -182,7 +185,7 @@ async def test_talk_guideline_beeps_the_agent_alerts_and_is_recorded(
     assert row.target_met is True and row.outcome == "answered"
 
 
-async def test_callback_offer_keeps_the_place_and_the_call_back_rings_at_most_the_cap(
+async def test_callback_offer_is_taken_and_the_call_back_rings_at_most_the_cap(
     sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
 ) -> None:
     queues = fast_queues(
@@ -195,31 +198,70 @@ async def test_callback_offer_keeps_the_place_and_the_call_back_rings_at_most_th
     tester.on_event("*", log)
     async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
         await agent_behaves(tester, "2001", "0", "1")
-        # the caller's phone rings out: two attempts of two rings (1 s each), 1 s apart
-        await agent_behaves(tester, "2001", "0", "1")
-        from tests.e2e.queues_kit import set_global
-
+        # the caller's phone rings out: 2 attempts of 2 rings (1 s each), 1 s apart
         await set_global(tester, "IVR_TEST_CALLEE_380440000041_ANSWER", "never")
         task = call(tester, "380440000041", EXISTING, stay=20)
         _, joined = await log.wait_for(event("QueueCallerJoin", Queue="first_line"))
-        channel = str(joined["Channel"])
         await log.wait_for(event("IvrEscalation", Step="offer_callback"), timeout=5)
-        await asyncio.sleep(0.5)
-        await tester.play_dtmf(channel, "1", receive=True)
+        await asyncio.sleep(0.5)  # the offer is whispered; the caller presses 1
+        await tester.play_dtmf(str(joined["Channel"]), "1", receive=True)
         await log.wait_for(event("IvrCallbackAccepted"), timeout=5)
-        await task
-        await eventually(lambda: len(log.find(event("IvrCallbackOutcome"))) == 0, timeout=1)
-        await engine.agents.login("2001")  # the dialler calls back once an agent is ready
+        report = await task
+        await asyncio.sleep(1.0)
+        assert not log.find(event("IvrCallbackOutcome"))  # nobody is ready to take it
+        await engine.agents.login("2001")
         await log.wait_for(event("IvrCallbackOutcome", Final="yes"), timeout=20)
         outcomes = log.find(event("IvrCallbackOutcome"))
-        origins = log.find(event("OriginateResponse"))
-        callbacks = engine.callbacks_store.due
+        stored = engine.callback_store.get(int(outcomes[0][1]["CallbackID"]))
     tester.off_event("*", log)
-    assert callbacks is not None
-    assert [e["Outcome"] for _, e in outcomes] == ["no_answer", "no_answer"]
-    assert [e["Attempt"] for _, e in outcomes] == ["1", "2"]
-    # each attempt rang about max_rings x ring_seconds = 2 s, then the next came 1 s later
-    assert len(origins) >= 2
+    assert report.queued_in == "first_line", report.summary()
+    assert [(e["Attempt"], e["Outcome"]) for _, e in outcomes] == [
+        ("1", "no_answer"),
+        ("2", "no_answer"),
+    ]
+    # the second attempt ended one retry (1 s) plus one ring cap (2 s) after the first
+    between = outcomes[1][0] - outcomes[0][0]
+    assert 2.8 < between < 4.0, between
+    assert stored is not None
+    assert (stored.status, stored.attempts, stored.outcome) == ("failed", 2, "no_answer")
+    assert stored.phone == "380440000041" and stored.queue == "first_line"
+    assert stored.waiting_since is not None  # the place the caller kept
+
+
+async def test_called_back_caller_joins_the_queue_and_is_answered(
+    sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
+) -> None:
+    queues = fast_queues(tmp_path, agents={"2001": agent("2001", "first_line")})
+    log = AmiLog()
+    tester.on_event("*", log)
+    async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
+        await agent_behaves(tester, "2001", "0", "1")
+        await set_global(tester, "IVR_TEST_CALLEE_380440000042_ANSWER", "0.5")
+        await set_global(tester, "IVR_TEST_CALLEE_380440000042_TALK", "10")
+        await engine.agents.login("2001")
+        engine.notifier.publish(
+            CallbackRequested(
+                "menu-call-1",
+                "5551000",
+                "380440000042",
+                "Іван",
+                "first_line",
+                "existing_service",
+                promised_by=datetime.now(UTC) + timedelta(minutes=30),
+            )
+        )
+        await engine.reports.flush()
+        _, outcome = await log.wait_for(event("IvrCallbackOutcome"), timeout=15)
+        _, answered = await log.wait_for(event("IvrCallbackAnswered"), timeout=5)
+        _, connect = await log.wait_for(event("AgentConnect"), timeout=10)
+        stored = engine.callback_store.get(int(outcome["CallbackID"]))
+        row = await journal_row(engine, str(connect["Uniqueid"]), ended=False)
+    tester.off_event("*", log)
+    assert (outcome["Outcome"], outcome["Final"]) == ("answered", "yes")
+    assert answered["Class"] == "existing_service" and answered["Queue"] == "first_line"
+    assert connect["MemberName"] == "2001"
+    assert stored is not None and (stored.status, stored.attempts) == ("done", 1)
+    assert row is not None and row.agent == "2001" and row.queue == "first_line"
 
 
 async def test_agents_api_needs_a_token_and_changes_app_queue(
