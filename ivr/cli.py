@@ -172,6 +172,41 @@ def _flow_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _agent(settings: Settings, args: argparse.Namespace) -> int:
+    """Agent commands go through the running engine's API (it owns app_queue membership)."""
+    import json
+    import os
+    import urllib.error
+    import urllib.request
+
+    base = f"http://{settings.http_host}:{settings.http_port}/api/agents"
+    if args.agent_command == "list":
+        request = urllib.request.Request(base)
+    else:
+        token = args.token or os.environ.get("IVR_API_TOKEN", "")
+        body = json.dumps({"reason": args.reason} if args.agent_command == "pause" else {})
+        request = urllib.request.Request(
+            f"{base}/{args.agent}/{args.agent_command}",
+            data=body.encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            reply = json.load(response)
+    except urllib.error.HTTPError as exc:
+        print(f"ivr agent: {json.load(exc).get('error', exc.reason)}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"ivr agent: the engine is not reachable at {base}: {exc}", file=sys.stderr)
+        return 2
+    for agent in reply.get("agents", [reply.get("agent")]):
+        reason = f" ({agent['reason']})" if agent["reason"] else ""
+        queues = ",".join(agent["queues"]) or "-"
+        print(f"{agent['id']:<8} {agent['state']:<11}{reason} queues={queues}  {agent['name']}")
+    return 0
+
+
 def _queues_validate(path: str) -> int:
     from ivr.queues.model import validate_queues
 
@@ -285,6 +320,15 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--out", type=Path, help="write it to this file instead")
     queues = sub.add_parser("queues", help="check or render queues.yaml")
     queues_sub = queues.add_subparsers(dest="queues_command", required=True)
+    agent = sub.add_parser("agent", help="agents: list, login, logout, ready, pause")
+    agent_sub = agent.add_subparsers(dest="agent_command", required=True)
+    agent_sub.add_parser("list", help="every agent and its state")
+    for verb in ("login", "logout", "ready", "pause"):
+        action = agent_sub.add_parser(verb, help=f"{verb} an agent (needs a token)")
+        action.add_argument("agent", help="the agent id in queues.yaml")
+        action.add_argument("--token", help="API token (default: IVR_API_TOKEN)")
+        if verb == "pause":
+            action.add_argument("--reason", required=True, help="lunch, training, ...")
     for name, text in (
         ("validate", "check queues.yaml (exit 1 on errors)"),
         ("render", "print the queues.conf it renders to"),
@@ -328,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "queues":
             path = args.file or settings.queues_file
             return (_queues_validate if args.queues_command == "validate" else _queues_render)(path)
+        if args.command == "agent":
+            return _agent(settings, args)
         if args.command == "store":
             return _store_seed(settings, args.file)
         if args.command == "demo":

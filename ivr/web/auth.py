@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import web
 
 ROLES = ("admin", "supervisor", "agent")
+ROLE = web.RequestKey("role", str)  # the authenticated caller's role, for handlers
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -54,7 +55,7 @@ def require(tokens: Mapping[str, str], *roles: str) -> Callable[[Handler], Handl
                     text=f'{{"error": "role {role} may not do this"}}',
                     content_type="application/json",
                 )
-            request["role"] = role
+            request[ROLE] = role
             return await handler(request)
 
         return guarded

@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from ivr.calls.place import CallReport, place_call
+from ivr.cli import main
 from ivr.config import Settings
 from ivr.events.model import CallbackRequested
 from ivr.sandbox.chroot import Sandbox
@@ -264,8 +266,13 @@ async def test_called_back_caller_joins_the_queue_and_is_answered(
     assert row is not None and row.agent == "2001" and row.queue == "first_line"
 
 
-async def test_agents_api_needs_a_token_and_changes_app_queue(
-    sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
+async def test_agents_api_and_cli_need_a_token_and_change_app_queue(
+    sandbox: Sandbox,
+    settings: Settings,
+    tester: AmiClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     queues = fast_queues(tmp_path, agents={"2001": agent("2001", "first_line", "internet")})
     async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
@@ -293,6 +300,16 @@ async def test_agents_api_needs_a_token_and_changes_app_queue(
             assert all(m["Paused"] == "1" for m in members if m["Name"] == "2001")
             async with http.post(f"{base}/9999/login", headers=auth) as missing:
                 assert missing.status == 404
+        # the CLI goes through the same API
+        monkeypatch.setenv("IVR_HTTP_BIND", f"127.0.0.1:{engine.settings.http_port}")
+        monkeypatch.setenv("IVR_API_TOKEN", "wrong-token-123")
+        assert await asyncio.to_thread(main, ["agent", "ready", "2001"]) == 1
+        assert "bearer token" in capsys.readouterr().err
+        monkeypatch.setenv("IVR_API_TOKEN", TOKEN)
+        assert await asyncio.to_thread(main, ["agent", "ready", "2001"]) == 0
+        assert "2001     ready" in capsys.readouterr().out
+        assert engine.agents.get("2001").state == "ready"
+        async with aiohttp.ClientSession() as http:
             async with http.post(f"{base}/2001/logout", headers=auth) as reply:
                 assert reply.status == 200
             await eventually(lambda: engine.agents.get("2001").state == "logged_out")
