@@ -13,6 +13,7 @@ from ivr.app import Engine
 from ivr.calls.place import CallReport, place_call
 from ivr.calls.tester import tester_ami
 from ivr.config import PROJECT_ROOT, Settings
+from ivr.demo_queues import demo_queues, print_queue_summary, run_queue_calls
 from ivr.storage.db import make_session_factory, open_store
 from ivr.storage.reports import ReportRepository
 from ivr.storage.seed import DEMO_STORE, load_seed_file, seed_store
@@ -71,15 +72,26 @@ async def run_demo(settings: Settings) -> int:
     url = f"sqlite:///{db}"
     with open_store(url) as sessions:
         seed_store(sessions, load_seed_file(DEMO_STORE))
-    settings = replace(settings, database_url=url, flows_dir=str(flows), flows_poll_interval=0.2)
+    settings = replace(
+        settings,
+        database_url=url,
+        flows_dir=str(flows),
+        flows_poll_interval=0.2,
+        queues_file=str(demo_queues(PROJECT_ROOT / "queues.yaml", var / "demo-queues.yaml")),
+        asterisk_config_dir=str(Path(settings.sandbox_dir) / "root" / "etc" / "asterisk"),
+    )
     ami = tester_ami(settings)
     await ami.connect()
     results: list[tuple[str, CallReport]] = []
     engine = Engine(settings)
     await engine.start()
+    await engine.ami.wait_connected(10)
+    await engine.queue_actions.reload()  # the demo's queues.conf (scaled times)
     try:
         for title, line, caller, keys in DAY:
             results.append((title, await _call(ami, title, line, caller, keys)))
+        queue_results = await run_queue_calls(engine, ami)
+        results += queue_results
         print("supervisor edits calendar.yaml: no operator hours (the engine reloads it)")
         _set_operator_hours(flows, '{sun: "00:00-00:01"}')
         reloaded = await engine.flow_reloader.reload()  # what the watcher does within 0.2 s
@@ -92,7 +104,10 @@ async def run_demo(settings: Settings) -> int:
         reports = ReportRepository(make_session_factory(engine.db))
         readings, unreachable = reports.meter_readings(), reports.unreachable_by_line()
         callbacks = reports.callbacks()
+        print_queue_summary(engine, journal["calls"], queue_results)
     finally:
+        for agent_id in engine.queues.agents:
+            await engine.agents.logout(agent_id)
         await engine.stop()
     print("engine stopped: the next call must take the dialplan's fallback path")
     title = "engine down: fallback"
@@ -112,7 +127,12 @@ async def run_demo(settings: Settings) -> int:
     print(
         "callbacks:",
         [
-            (c.phone, c.queue, f"{c.promised_by:%Y-%m-%d %H:%M} UTC" if c.promised_by else "-")
+            (
+                c.phone,
+                c.queue,
+                f"{c.promised_by:%Y-%m-%d %H:%M} UTC" if c.promised_by else "-",
+                f"{c.status} after {c.attempts} attempt(s): {c.outcome or '-'}",
+            )
             for c in callbacks
         ],
     )

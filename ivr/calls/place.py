@@ -96,6 +96,7 @@ async def place_call(
     # Asterisk checks new uniqueids by prefix: neither id may be a prefix of the other.
     call_id = f"ivrtest-{uuid.uuid4().hex[:12]}"
     menu_side, caller_side = f"{call_id}-m", f"{call_id}-c"
+    action_id = f"{call_id}-originate"  # its OriginateResponse, not another originate's
     report = CallReport(line=line, caller=caller, call_id=menu_side)
     tokens = deque(dtmf)
     done = asyncio.Event()
@@ -138,7 +139,7 @@ async def place_call(
             if report.outcome == "pending":
                 report.outcome = f"hung up ({event.get('Cause-txt', '')})"
             done.set()
-        elif name == "OriginateResponse" and event.get("ChannelId", "") in (caller_side, ""):
+        elif name == "OriginateResponse" and event.get("ActionID") == action_id:
             if event.get("Response") == "Failure":
                 report.outcome = f"originate failed (reason {event.get('Reason', '?')})"
                 done.set()
@@ -157,6 +158,7 @@ async def place_call(
                 "OtherChannelId": menu_side,
                 "Timeout": str(int(timeout * 1000)),
                 "Async": "true",
+                "ActionID": action_id,
             }
         )
         waiter = asyncio.create_task(queued.wait())

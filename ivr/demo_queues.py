@@ -1,0 +1,99 @@
+"""The queues part of `make demo`: sandbox agents answer, ring out, talk too long; a caller
+waits past the answer target and is escalated; then the journal and the service level."""
+
+import asyncio
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ivr.app import Engine
+from ivr.calls.place import CallReport, place_call
+from ivr.telephony.ami import AmiClient
+
+# Shipped times scaled down so the demo takes seconds: target 3 s, guideline 4 s.
+SCALED = {
+    "answer_target": 3,
+    "talk_warning": 2,
+    "talk_guideline": 4,
+    "ring_time": 2,
+    "retry": 0,
+    "wrapup": 0,
+    "escalation": [{"after": 3, "raise_priority": 3}, {"after": 5, "overflow": "senior"}],
+}
+# agent id: (answers after, talks for) in seconds; "never" rings out and is paused
+AGENTS = {"1001": ("0.5", "5"), "1002": ("never", "1"), "1004": ("0.3", "1"), "1006": ("0.3", "1")}
+KYIV, STRANGER = "+380441234567", "+380501112233"
+CALLS = (
+    # (description, line, caller, keys, start after s)
+    ("internet: one agent rings out, the next talks 5 s", "5551000", KYIV, ["2", "1"], 0.0),
+    ("internet: nobody free, escalated to senior", "5551000", KYIV, ["2", "1"], 1.5),
+    ("appeal: first line answers at once", "5554000", STRANGER, ["5"], 0.5),
+)
+
+
+def demo_queues(shipped: Path, target: Path) -> Path:
+    """queues.yaml with sandbox agents (Local/<id>@ivr-test-agent) and scaled times."""
+    data: dict[str, Any] = yaml.safe_load(shipped.read_text(encoding="utf-8"))
+    data["defaults"].update(SCALED)
+    data["queues"]["senior"]["escalation"] = [{"after": 3, "raise_priority": 3}]
+    for agent_id, agent in data["agents"].items():
+        agent["interface"] = f"Local/{agent_id}@ivr-test-agent"
+    data["callbacks"]["dial"] = "Local/{phone}@ivr-test-callee"
+    target.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return target
+
+
+async def _set(ami: AmiClient, name: str, value: str) -> None:
+    await ami.send({"Action": "Setvar", "Variable": name, "Value": value})
+
+
+async def run_queue_calls(engine: Engine, ami: AmiClient) -> list[tuple[str, CallReport]]:
+    await _set(ami, f"IVR_TEST_CALLEE_{KYIV.lstrip('+')}_TALK", "3")  # a called-back caller
+    for agent_id, (answer, talk) in AGENTS.items():
+        await _set(ami, f"IVR_TEST_AGENT_{agent_id}_ANSWER", answer)
+        await _set(ami, f"IVR_TEST_AGENT_{agent_id}_TALK", talk)
+        await engine.agents.login(agent_id)
+        print(f"agent {agent_id} logged in: {', '.join(engine.queues.agents[agent_id].skills)}")
+
+    async def one(title: str, line: str, caller: str, keys: list[str], after: float) -> CallReport:
+        await asyncio.sleep(after)
+        print(f"calling {line} from {caller}, keys {' '.join(keys)}: {title}")
+        return await place_call(ami, line, caller, keys, talk=20, timeout=60)
+
+    reports = await asyncio.gather(*(one(*call) for call in CALLS))
+    await asyncio.sleep(0.5)
+    return [(call[0], report) for call, report in zip(CALLS, reports, strict=True)]
+
+
+def _seconds(value: object) -> str:
+    return f"{value:.1f}" if isinstance(value, float) else "-"
+
+
+def print_queue_summary(
+    engine: Engine, calls: list[Mapping[str, Any]], reports: list[tuple[str, CallReport]]
+) -> None:
+    print("\nagents:")
+    for agent in engine.agents.agents():
+        reason = f" ({agent.reason})" if agent.reason else ""
+        print(f"  {agent.id} {agent.name:<20} {agent.state}{reason}")
+    print("\nqueued calls (wait, answered by, talk, 20 s target scaled to 3 s, escalations):")
+    ids = {r.call_id for _, r in reports}
+    for row in calls:
+        if row["call_id"] in ids:
+            target = "met" if row["target_met"] else "MISSED"
+            over = "yes" if row["over_guideline"] else "no"
+            print(
+                f"  {row['call_id']:<24} {row['queue'] or '-':<11} "
+                f"wait {_seconds(row['wait_seconds'])} s  agent {row['agent'] or '-':<5} "
+                f"talk {_seconds(row['talk_seconds'])} s  target {target}  "
+                f"over guideline {over}  escalations {row['escalations'] or '-'}"
+            )
+    print("\nservice level (answered within target / answered + abandoned after it):")
+    for level in [*engine.service_level.by_queue(), *engine.service_level.by_line()]:
+        share = f"{level.share:.0%}" if level.share is not None else "-"
+        print(
+            f"  {level.key:<12} answered {level.answered}  within target {level.within_target}  "
+            f"SL {share}"
+        )
