@@ -148,6 +148,7 @@ async def queue_engine(
     )
     engine = await started(custom)
     try:
+        await engine.queue_actions.reload()  # the scaled queues.conf, before the first call
         await engine.agents.sync()
         for spec in engine.queues.agents.values():  # a previous test's members
             await engine.agents.logout(spec.id)
