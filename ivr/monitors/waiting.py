@@ -305,6 +305,8 @@ class WaitingMonitor:
         if step.action == "raise_priority":
             old, new = waiter.priority, raised_priority(waiter.priority, step)
             await self._actions.change_priority(waiter.queue, waiter.channel, new)
+            # kept on the channel too: a caller re-queued by a key press keeps the raise
+            await self._actions.set_variables(waiter.channel, {names.VAR_PRIORITY: str(new)})
             waiter.priority = new
             return f"priority {old} -> {new}"
         if step.action == "overflow":

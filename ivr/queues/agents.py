@@ -23,6 +23,7 @@ _DEVICE_STATES = {
     "1": "idle",
     "2": "in_call",
     "3": "in_call",
+    "4": "unavailable",  # invalid device: app_queue never rings it
     "5": "unavailable",
     "6": "ringing",
     "7": "ringing",

@@ -127,12 +127,22 @@ async def agent_behaves(tester: AmiClient, agent_id: str, answer: str, talk: str
     await set_global(tester, f"IVR_TEST_AGENT_{agent_id}_TALK", talk)
 
 
+async def hang_up_everything(sandbox: Sandbox) -> None:
+    """No caller, agent or callee leg of an earlier test may still be in the sandbox."""
+    await asyncio.to_thread(sandbox.cli, "channel request hangup all")
+    for _ in range(50):
+        if "0 active channels" in await asyncio.to_thread(sandbox.cli, "core show channels count"):
+            return
+        await asyncio.sleep(0.1)
+
+
 @contextlib.asynccontextmanager
 async def queue_engine(
     sandbox: Sandbox, settings: Settings, tmp_path: Path, queues: Path
 ) -> AsyncIterator[Engine]:
     """The engine on the queue-test flows and `queues`, its queues.conf applied to the
-    sandbox; every agent it knows is logged out afterwards."""
+    sandbox, in a sandbox without calls; every agent it knows is logged out afterwards."""
+    await hang_up_everything(sandbox)
     flows = tmp_path / "flows"
     flows.mkdir(exist_ok=True)
     for source in QUEUE_FLOWS.iterdir():

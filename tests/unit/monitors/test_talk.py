@@ -1,0 +1,155 @@
+"""TalkMonitor: the warning and guideline beeps to the agent, the optional hard limit
+(times scaled down: the 300 s guideline is 0.1 s here)."""
+
+import pytest
+
+from ivr.events.model import CallCompleted, TalkLimitReached
+from ivr.monitors.talk import BEEP, TalkMonitor
+from ivr.tasks import TaskSet
+from tests.unit.monitors.kit import (
+    AGENT,
+    CALLER,
+    Actions,
+    Published,
+    complete,
+    connect,
+    hangup,
+    queues,
+    until,
+)
+
+U = 0.05  # the warning; the guideline is 2 U
+CONFIG = queues(
+    {
+        "t": {"talk_warning": U, "talk_guideline": 2 * U, "hard_limit": 0},
+        "g": {"talk_warning": 0, "talk_guideline": U, "hard_limit": 0},
+        "h": {"talk_warning": 0, "talk_guideline": U, "hard_limit": 2 * U},
+    }
+)
+
+
+class Kit:
+    def __init__(self, tasks: TaskSet) -> None:
+        self.actions = Actions()
+        self.published = Published()
+        self.monitor = TalkMonitor(lambda: CONFIG, self.actions, self.published, tasks)
+
+    def connect(self, call_id: str, queue: str) -> float:
+        self.monitor.on_ami(connect(call_id, queue))
+        [talk] = [t for t in self.monitor.talking() if t.call_id == call_id]
+        return talk.started
+
+    def levels(self) -> list[tuple[str, str, str, str, str]]:
+        return [
+            (e.call_id, e.queue, e.agent, e.agent_channel, e.level)
+            for e in self.published.of(TalkLimitReached)
+        ]
+
+
+@pytest.fixture
+def kit(tasks: TaskSet) -> Kit:
+    return Kit(tasks)
+
+
+async def test_the_warning_then_the_guideline_beep_the_agent(kit: Kit) -> None:
+    start = kit.connect("c1", "t")
+    [talk] = kit.monitor.talking()
+    assert (talk.queue, talk.agent, talk.agent_channel, talk.caller_channel) == (
+        "t",
+        "1001",
+        AGENT,
+        CALLER,
+    )
+    await until(start, 0.8 * U)
+    assert kit.published.events == [] and kit.actions.calls == []
+    await until(start, 1.5 * U)
+    assert kit.levels() == [("c1", "t", "1001", AGENT, "warning")]
+    assert kit.actions.calls == [("whisper", AGENT, BEEP)]
+    await until(start, 2.5 * U)
+    assert [e.level for e in kit.published.of(TalkLimitReached)] == ["warning", "guideline"]
+    warning, guideline = kit.published.of(TalkLimitReached)
+    assert U <= warning.talk < 2 * U <= guideline.talk
+    assert kit.actions.calls == [("whisper", AGENT, BEEP)] * 2
+    assert BEEP == "beep"
+    kit.monitor.on_ami(complete("c1", "t", "agent"))
+    [completed] = kit.published.of(CallCompleted)
+    assert (completed.call_id, completed.queue, completed.agent, completed.ended_by) == (
+        "c1",
+        "t",
+        "1001",
+        "agent",
+    )
+    assert completed.talk >= 2.5 * U
+    assert kit.monitor.talking() == []
+
+
+async def test_a_call_completed_before_the_guideline_gets_no_guideline_beep(kit: Kit) -> None:
+    start = kit.connect("c1", "t")
+    await until(start, 1.4 * U)
+    kit.monitor.on_ami(complete("c1", "t", "caller"))
+    completed = kit.published.events[-1]
+    assert isinstance(completed, CallCompleted)
+    assert completed.ended_by == "caller" and 1.4 * U <= completed.talk < 2 * U
+    await until(start, 3 * U)
+    assert [e.level for e in kit.published.of(TalkLimitReached)] == ["warning"]
+    assert kit.actions.calls == [("whisper", AGENT, BEEP)]
+    assert len(kit.published.events) == 2
+
+
+async def test_no_warning_configured_only_the_guideline(kit: Kit) -> None:
+    start = kit.connect("c1", "g")
+    await until(start, 2 * U)
+    assert [e.level for e in kit.published.of(TalkLimitReached)] == ["guideline"]
+    assert kit.actions.calls == [("whisper", AGENT, BEEP)]
+
+
+async def test_the_hard_limit_hangs_the_caller_up(kit: Kit) -> None:
+    start = kit.connect("c1", "h")
+    await until(start, 2.5 * U)
+    assert [e.level for e in kit.published.of(TalkLimitReached)] == ["guideline", "hard_limit"]
+    hard = kit.published.of(TalkLimitReached)[1]
+    assert hard.talk >= 2 * U
+    assert kit.actions.calls == [("whisper", AGENT, BEEP), ("hangup", CALLER)]
+
+
+async def test_a_hangup_stops_the_timers(kit: Kit) -> None:
+    start = kit.connect("c1", "h")
+    kit.monitor.on_ami(hangup("c1"))
+    assert kit.monitor.talking() == []
+    await until(start, 2.5 * U)
+    assert kit.published.events == [] and kit.actions.calls == []
+    kit.monitor.on_ami(complete("c1", "h", "caller"))  # already forgotten: nothing
+    assert kit.published.events == []
+
+
+async def test_a_reconnect_restarts_the_timing(kit: Kit) -> None:
+    first = kit.connect("c1", "g")
+    await until(first, 0.6 * U)
+    second = kit.connect("c1", "g")
+    assert len(kit.monitor.talking()) == 1
+    await until(first, 1.2 * U)
+    assert kit.published.events == []  # the first connect's timer was cancelled
+    await until(second, 1.3 * U)
+    [guideline] = kit.published.of(TalkLimitReached)
+    assert U <= guideline.talk < 1.3 * U
+
+
+async def test_a_queue_not_in_queues_yaml_is_not_timed(kit: Kit) -> None:
+    kit.monitor.on_ami(connect("c1", "nowhere"))
+    assert kit.monitor.talking() == []
+
+
+async def test_a_failing_whisper_is_logged_not_raised(
+    kit: Kit, caplog: pytest.LogCaptureFixture
+) -> None:
+    kit.actions.failures["whisper"] = RuntimeError("Channel not found")
+    start = kit.connect("c1", "t")
+    await until(start, 2.5 * U)
+    assert [e.level for e in kit.published.of(TalkLimitReached)] == ["warning", "guideline"]
+    assert kit.actions.names() == ["whisper", "whisper"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "ivr.monitors.talk"]
+    assert warnings == [
+        "talk warning on c1: 1001 failed: Channel not found",
+        "talk guideline on c1: 1001 failed: Channel not found",
+    ]
+    # the `tasks` fixture checks that no background task failed
