@@ -119,7 +119,7 @@ async def run_demo(settings: Settings) -> int:
     print(f"\ncall journal ({api}): {len(journal['calls'])} calls in {db}")
     for row in journal["calls"]:
         print(
-            f"  {row['call_id']:<24} line {row['line']:<8} {row['outcome'] or '-':<13} "
+            f"  {row['call_id']:<24} line {row['line'] or '-':<8} {row['outcome'] or '-':<13} "
             f"queue {row['queue'] or '-'}"
         )
     print("\nmeter readings:", [(m.contract, m.reading) for m in readings])

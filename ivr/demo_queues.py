@@ -27,8 +27,8 @@ AGENTS = {"1001": ("0.5", "5"), "1002": ("never", "1"), "1004": ("0.3", "1"), "1
 KYIV, STRANGER = "+380441234567", "+380501112233"
 CALLS = (
     # (description, line, caller, keys, start after s)
-    ("internet: one agent rings out, the next talks 5 s", "5551000", KYIV, ["2", "1"], 0.0),
-    ("internet: nobody free, escalated to senior", "5551000", KYIV, ["2", "1"], 1.5),
+    ("internet caller (1002 rings out, paused)", "5551000", KYIV, ["2", "1"], 0.0),
+    ("internet caller 1.5 s later", "5551000", KYIV, ["2", "1"], 1.5),
     ("appeal: first line answers at once", "5554000", STRANGER, ["5"], 0.5),
 )
 
