@@ -238,14 +238,15 @@ class WaitingMonitor:
             log.warning("callback accepted by %s, who is not waiting", call_id)
             return
         policy = self._queues().callbacks
+        known = waiter.caller_class != "unknown"  # else the dialplan's view (a fallback call)
         self._publish(
             CallbackRequested(
                 call_id,
-                waiter.line,
+                waiter.line or message.get("Line", ""),
                 message.get("Phone") or waiter.caller,
                 "",
                 waiter.first_queue,
-                waiter.caller_class,
+                waiter.caller_class if known else message.get("Class") or "unknown",
                 promised_by=datetime.now(UTC) + timedelta(seconds=policy.promise),
                 waiting_since=waiter.joined_at,
             )

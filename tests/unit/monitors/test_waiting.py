@@ -352,6 +352,23 @@ async def test_an_accepted_callback_without_phone_calls_the_caller_id(kit: Kit) 
     assert (requested.phone, requested.queue) == (PHONE, "b")
 
 
+async def test_a_fallback_caller_s_callback_takes_line_and_class_from_the_dialplan(
+    kit: Kit,
+) -> None:
+    kit.monitor.on_ami(join("f1", "b"))  # no CallRouted: the dialplan's fallback path
+    kit.monitor.on_ami(
+        user_event(
+            names.EVENT_CALLBACK_ACCEPTED, "f1", CallID="f1", Line="5553000", Class="regular"
+        )
+    )
+    [requested] = kit.published.of(CallbackRequested)
+    assert (requested.line, requested.caller_class, requested.queue) == (
+        "5553000",
+        "regular",
+        "b",
+    )
+
+
 async def test_a_callback_accepted_by_nobody_waiting_is_ignored(
     kit: Kit, caplog: pytest.LogCaptureFixture
 ) -> None:
