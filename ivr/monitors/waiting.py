@@ -313,13 +313,13 @@ class WaitingMonitor:
         if step.action == "overflow":
             if step.queue == waiter.queue:
                 return f"already in {step.queue}"
-            waiter.moving = True
+            origin, waiter.moving = waiter.queue, True  # the re-join may arrive before the reply
             try:
                 await self._actions.move_to_queue(waiter.channel, step.queue, waiter.priority)
             except Exception:
                 waiter.moving = False
                 raise
-            return f"{waiter.queue} -> {step.queue}"
+            return f"{origin} -> {step.queue}"
         if step.action == "offer_callback":
             return await self._offer_callback(waiter)
         raise ValueError(f"unknown escalation action {step.action!r}")
