@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 Message = Mapping[str, str]
 BEEP = "beep"  # Asterisk's core sound
+COMPLETE_GRACE = 5.0  # s to wait for AgentComplete after the caller's Hangup
 
 
 class TalkActions(Protocol):
@@ -39,6 +40,7 @@ class Talk:
     started: float  # loop time of AgentConnect
     marks: tuple[TalkMark, ...]
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    ended: float | None = None  # loop time of the caller's Hangup
 
 
 class TalkMonitor:
@@ -58,7 +60,7 @@ class TalkMonitor:
         self._talks: dict[str, Talk] = {}
 
     def talking(self) -> list[Talk]:
-        return list(self._talks.values())
+        return [talk for talk in self._talks.values() if talk.ended is None]
 
     def on_ami(self, message: Message) -> None:
         name = message.get("Event", "")
@@ -66,19 +68,30 @@ class TalkMonitor:
         if name == "AgentConnect":
             self._connected(call_id, message)
         elif name == "AgentComplete":
-            talk = self._forget(call_id)
-            if talk is not None:
-                self._publish(
-                    CallCompleted(
-                        call_id,
-                        talk.queue,
-                        talk.agent,
-                        self._now() - talk.started,
-                        message.get("Reason", ""),
-                    )
-                )
+            self._completed(call_id, message.get("Reason", ""))
         elif name == "Hangup":
-            self._forget(call_id)
+            self._hung_up(call_id)
+
+    def _completed(self, call_id: str, ended_by: str) -> None:
+        talk = self._forget(call_id)
+        if talk is not None:
+            ended = talk.ended if talk.ended is not None else self._now()
+            self._publish(
+                CallCompleted(call_id, talk.queue, talk.agent, ended - talk.started, ended_by)
+            )
+
+    def _hung_up(self, call_id: str) -> None:
+        """The caller's Hangup may come before app_queue's AgentComplete: the talk ends now,
+        and is recorded when AgentComplete arrives (or, without one, a moment later)."""
+        talk = self._talks.get(call_id)
+        if talk is None or talk.ended is not None:
+            return
+        for timer in talk.timers:
+            timer.cancel()
+        talk.ended = self._now()
+        talk.timers = [
+            asyncio.get_running_loop().call_later(COMPLETE_GRACE, self._completed, call_id, "")
+        ]
 
     def _now(self) -> float:
         return asyncio.get_running_loop().time()

@@ -112,14 +112,18 @@ async def test_the_hard_limit_hangs_the_caller_up(kit: Kit) -> None:
     assert kit.actions.calls == [("whisper", AGENT, BEEP), ("hangup", CALLER)]
 
 
-async def test_a_hangup_stops_the_timers(kit: Kit) -> None:
+async def test_a_hangup_stops_the_timers_and_ends_the_talk(kit: Kit) -> None:
     start = kit.connect("c1", "h")
     kit.monitor.on_ami(hangup("c1"))
     assert kit.monitor.talking() == []
     await until(start, 2.5 * U)
     assert kit.published.events == [] and kit.actions.calls == []
-    kit.monitor.on_ami(complete("c1", "h", "caller"))  # already forgotten: nothing
-    assert kit.published.events == []
+    # app_queue's AgentComplete may follow the caller's Hangup: the talk ended at the Hangup
+    kit.monitor.on_ami(complete("c1", "h", "caller"))
+    [completed] = kit.published.of(CallCompleted)
+    assert completed.ended_by == "caller" and completed.talk < 0.5 * U
+    kit.monitor.on_ami(complete("c1", "h", "caller"))  # once only
+    assert len(kit.published.events) == 1
 
 
 async def test_a_reconnect_restarts_the_timing(kit: Kit) -> None:
