@@ -10,6 +10,7 @@ import yaml
 
 from ivr.app import Engine
 from ivr.calls.place import CallReport, place_call
+from ivr.calls.tester import agent_behaves, callee_behaves
 from ivr.telephony.ami import AmiClient
 
 # Shipped times scaled down so the demo takes seconds: target 3 s, guideline 4 s.
@@ -45,15 +46,10 @@ def demo_queues(shipped: Path, target: Path) -> Path:
     return target
 
 
-async def _set(ami: AmiClient, name: str, value: str) -> None:
-    await ami.send({"Action": "Setvar", "Variable": name, "Value": value})
-
-
 async def run_queue_calls(engine: Engine, ami: AmiClient) -> list[tuple[str, CallReport]]:
-    await _set(ami, f"IVR_TEST_CALLEE_{KYIV.lstrip('+')}_TALK", "3")  # a called-back caller
+    await callee_behaves(ami, KYIV, talk="3")  # the after-hours caller, called back
     for agent_id, (answer, talk) in AGENTS.items():
-        await _set(ami, f"IVR_TEST_AGENT_{agent_id}_ANSWER", answer)
-        await _set(ami, f"IVR_TEST_AGENT_{agent_id}_TALK", talk)
+        await agent_behaves(ami, agent_id, answer, talk)
         await engine.agents.login(agent_id)
         print(f"agent {agent_id} logged in: {', '.join(engine.queues.agents[agent_id].skills)}")
 

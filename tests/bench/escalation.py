@@ -33,14 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ivr.calls.tester import tester_ami
 from ivr.config import PROJECT_ROOT, load_settings
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony import names
 from ivr.telephony.ami import AmiClient, AmiError
 from tests.bench.burst import cpu_seconds
+from tests.e2e.queues_kit import fast_queues
 
 QUEUE = "bench_escalation"  # a queue of its own: other engines on the sandbox ignore it
 WAITER_CONTEXT = "ivr-bench-waiter"
@@ -71,42 +70,12 @@ def mark_specs(target: float) -> tuple[MarkSpec, ...]:
 def write_queues(directory: Path, target: float) -> Path:
     """queues.yaml: the shipped queue names (so a concurrent test's queues survive this
     engine's QueueReload) plus the bench queue with its two-step ladder; no agents."""
-    defaults = {
-        "answer_target": 20,
-        "talk_warning": 0,
-        "talk_guideline": 60,
-        "hard_limit": 0,
-        "ring_time": 2,
-        "retry": 0,
-        "wrapup": 0,
-        "autopause": "all",
-        "strategy": "linear",
-        "escalation": [],
-    }
     ladder = [
         {"after": target, "raise_priority": 1},
         {"after": target + STEP_GAP, "raise_priority": 1},
     ]
-    shipped = ("connections", "internet", "tv", "extra", "senior", "first_line")
-    data = {
-        "caller_classes": {
-            "new_connection": {"priority": 10},
-            "existing_service": {"priority": 5},
-            "non_target": {"priority": 1},
-            "unknown": {"priority": 0},
-        },
-        "fallback_queue": "first_line",
-        "defaults": defaults,
-        "callbacks": {"dial": "Local/{phone}@ivr-test-callee", "caller_id": "5551000"},
-        "agents": {},
-        "queues": {
-            **{name: {"title": name} for name in shipped},
-            QUEUE: {"title": "escalation benchmark", "answer_target": target, "escalation": ladder},
-        },
-    }
-    path = directory / "queues.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
+    bench = {"title": "escalation benchmark", "answer_target": target, "escalation": ladder}
+    return fast_queues(directory, agents={}, queues={QUEUE: bench})
 
 
 def free_port() -> int:

@@ -4,7 +4,7 @@ answer after a set delay and talk for a set time, and a log of what AMI reports.
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,6 @@ import yaml
 from ivr.app import Engine
 from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
-from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import engine_settings, started
 
 QUEUE_FLOWS = Path(__file__).parent / "queue_flows"
@@ -32,13 +31,15 @@ def agent(agent_id: str, *queues: str) -> dict[str, Any]:
 
 
 def fast_queues(
-    tmp_path: Path,
+    directory: Path,
     *,
     agents: Mapping[str, dict[str, Any]],
     escalation: list[dict[str, Any]] | None = None,
+    queues: Mapping[str, dict[str, Any]] | None = None,
     **defaults: Any,
 ) -> Path:
-    """queues.yaml with the shipped queue names and every time scaled down to seconds."""
+    """queues.yaml with the shipped queue names (plus `queues`) and every time scaled down
+    to seconds."""
     settings: dict[str, Any] = {
         "answer_target": 2,
         "talk_warning": 0,
@@ -76,9 +77,10 @@ def fast_queues(
             **{name: {"title": name} for name in ("connections", "internet", "tv", "extra")},
             "senior": {"title": "senior", "escalation": []},  # the overflow target
             "first_line": {"title": "first_line"},
+            **(queues or {}),
         },
     }
-    path = tmp_path / "queues.yaml"
+    path = directory / "queues.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
 
@@ -115,16 +117,6 @@ def event(name: str, **fields: str) -> Callable[[Mapping[str, Any]], bool]:
         return all(str(e.get(k, "")) == v for k, v in fields.items())
 
     return matches
-
-
-async def set_global(tester: AmiClient, name: str, value: str) -> None:
-    await tester.send({"Action": "Setvar", "Variable": name, "Value": value})
-
-
-async def agent_behaves(tester: AmiClient, agent_id: str, answer: str, talk: str) -> None:
-    """`answer`: seconds before the agent picks up, or "never"; `talk`: seconds of talk."""
-    await set_global(tester, f"IVR_TEST_AGENT_{agent_id}_ANSWER", answer)
-    await set_global(tester, f"IVR_TEST_AGENT_{agent_id}_TALK", talk)
 
 
 async def hang_up_everything(sandbox: Sandbox) -> None:
@@ -168,7 +160,3 @@ async def queue_engine(
             for spec in engine.queues.agents.values():
                 await engine.agents.logout(spec.id)
         await engine.stop()
-
-
-def with_settings(settings: Settings, **changes: Any) -> Settings:
-    return replace(settings, **changes)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ivr.app import Engine
 from ivr.calls.place import place_call
+from ivr.calls.tester import set_global
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import engine_settings, journal_row, started
 
@@ -115,11 +116,11 @@ async def test_hung_engine_hits_the_deadline_and_falls_back(
         held.append(writer)
 
     server = await asyncio.start_server(accept_and_hang, "127.0.0.1", 4573)
-    await tester.send({"Action": "Setvar", "Variable": "IVR_AGI_DEADLINE", "Value": "2"})
+    await set_global(tester, "IVR_AGI_DEADLINE", "2")
     try:
         report = await place_call(tester, "5551000", "+380441234571", ["1"], timeout=30)
     finally:
-        await tester.send({"Action": "Setvar", "Variable": "IVR_AGI_DEADLINE", "Value": "300"})
+        await set_global(tester, "IVR_AGI_DEADLINE", "300")
         server.close()
         for writer in held:
             writer.close()

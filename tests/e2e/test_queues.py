@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from ivr.calls.place import CallReport, place_call
+from ivr.calls.tester import agent_behaves, callee_behaves
 from ivr.cli import main
 from ivr.config import Settings
 from ivr.events.model import CallbackRequested
@@ -19,11 +20,9 @@ from tests.e2e.queues_kit import (
     TOKEN,
     AmiLog,
     agent,
-    agent_behaves,
     event,
     fast_queues,
     queue_engine,
-    set_global,
 )
 
 NEW, EXISTING = ["1"], ["2"]
@@ -201,7 +200,7 @@ async def test_callback_offer_is_taken_and_the_call_back_rings_at_most_the_cap(
     async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
         await agent_behaves(tester, "2001", "0", "1")
         # the caller's phone rings out: 2 attempts of 2 rings (1 s each), 1 s apart
-        await set_global(tester, "IVR_TEST_CALLEE_380440000041_ANSWER", "never")
+        await callee_behaves(tester, "380440000041", answer="never")
         task = call(tester, "380440000041", EXISTING, stay=20)
         _, joined = await log.wait_for(event("QueueCallerJoin", Queue="first_line"))
         await log.wait_for(event("IvrEscalation", Step="offer_callback"), timeout=5)
@@ -238,8 +237,7 @@ async def test_called_back_caller_joins_the_queue_and_is_answered(
     tester.on_event("*", log)
     async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
         await agent_behaves(tester, "2001", "0", "1")
-        await set_global(tester, "IVR_TEST_CALLEE_380440000042_ANSWER", "0.5")
-        await set_global(tester, "IVR_TEST_CALLEE_380440000042_TALK", "10")
+        await callee_behaves(tester, "380440000042", answer="0.5", talk="10")
         await engine.agents.login("2001")
         engine.notifier.publish(
             CallbackRequested(
