@@ -13,7 +13,7 @@ from ivr.events.from_ami import AmiEventTranslator
 from ivr.events.notifier import Notifier
 from ivr.events.to_ami import AmiAnnouncer
 from ivr.flow.context import FlowServices
-from ivr.flow.loader import validate_library
+from ivr.flow.loader import Validation, validate_library
 from ivr.flow.model import FlowLibrary
 from ivr.flow.problems import Problem
 from ivr.flow.prompts import Text, fill
@@ -59,9 +59,7 @@ class Engine:
         )
         self.flow_reloader = FlowReloader(
             settings.flows_dir,
-            lambda: validate_library(
-                settings.flows_dir, self.queues.queues, self.queues.caller_classes
-            ),
+            lambda: self._validate_flows(self.queues),
             self.speech.render_all,
             settings.flows_poll_interval,
         )
@@ -111,11 +109,12 @@ class Engine:
         """The queues configuration in force (replaced whole on reload)."""
         return self.queues_reloader.config
 
+    def _validate_flows(self, queues: QueuesConfig) -> Validation:
+        return validate_library(self.settings.flows_dir, queues.queues, queues.caller_classes)
+
     def _flow_problems(self, queues: QueuesConfig) -> list[Problem]:
         """The flows' errors against a new queues.yaml (a removed queue breaks a route)."""
-        flows_dir = self.settings.flows_dir
-        problems = validate_library(flows_dir, queues.queues, queues.caller_classes).problems
-        return [p for p in problems if not p.warning]
+        return [p for p in self._validate_flows(queues).problems if not p.warning]
 
     async def _apply_queues(self, queues: QueuesConfig) -> None:
         """Render queues.conf where Asterisk reads it and have app_queue reload it."""
@@ -238,10 +237,9 @@ class Engine:
         return {"queues": out}
 
     def health(self) -> Mapping[str, Any]:
-        ami_up = bool(self.ami and self.ami.connected)
         return {
             "ok": self.agi is not None,
-            "ami_connected": ami_up,
+            "ami_connected": self.ami.connected,
             "agi_active": self.agi.active if self.agi else 0,
             "journal_pending": self.journal.pending,
         }
