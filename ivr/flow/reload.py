@@ -16,6 +16,7 @@ from ivr.flow.loader import FlowError, Validation
 from ivr.flow.model import FlowLibrary
 from ivr.flow.prompts import Prompt, Text, placeholders
 from ivr.flow.steps.base import prompts_of
+from ivr.watch import ChangeWatcher
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +61,9 @@ class FlowReloader:
         self.directory = Path(directory)
         self._validate = validate
         self._render = render
-        self._poll_interval = poll_interval
         self._lock = asyncio.Lock()
-        self._signature = self.signature()
+        self._watcher = ChangeWatcher(self.signature, poll_interval, str(self.directory))
+        self._watcher.mark()
         self.library, problems, _ = self._load()  # FlowError: the engine does not start
         for problem in problems:
             log.warning("%s", problem)
@@ -88,7 +89,7 @@ class FlowReloader:
 
     async def reload(self) -> ReloadResult:
         async with self._lock:
-            self._signature = await asyncio.to_thread(self.signature)
+            await asyncio.to_thread(self._watcher.mark)
             try:
                 library, problems, rendered = await asyncio.to_thread(self._load)
             except FlowError as exc:
@@ -114,12 +115,5 @@ class FlowReloader:
 
     async def watch(self) -> None:
         """Reload whenever a file in flows/ changes (checked every poll interval)."""
-        while True:
-            await asyncio.sleep(self._poll_interval)
-            try:
-                current = await asyncio.to_thread(self.signature)
-            except OSError as exc:
-                log.error("cannot read %s: %s", self.directory, exc)
-                continue
-            if current != self._signature:
-                await self.reload()
+        async for _ in self._watcher.changes():
+            await self.reload()

@@ -15,6 +15,7 @@ from pathlib import Path
 from ivr.flow.problems import Problem
 from ivr.queues.model import QueuesConfig, load_queues, validate_queues
 from ivr.queues.render import render_queues_conf
+from ivr.watch import ChangeWatcher
 
 log = logging.getLogger(__name__)
 
@@ -40,20 +41,23 @@ def write_queues_conf(config: QueuesConfig, directory: str | Path) -> Path:
 class QueuesReloader:
     def __init__(self, path: str | Path, check_flows: CheckFlows, poll: float = 1.0) -> None:
         self.path = Path(path)
+        self._watcher = ChangeWatcher(self._stamp, poll, str(self.path))
+        self._watcher.mark()
         self.config = load_queues(self.path)  # at start a bad file stops the engine
         self._check_flows = check_flows
-        self._poll = poll
-        self._stamp = self._read_stamp()
+        self._lock = asyncio.Lock()
         self.applied: list[Apply] = []  # called with each new configuration
 
-    def _read_stamp(self) -> tuple[int, int] | None:
-        try:
-            stat = self.path.stat()
-        except OSError:
-            return None
+    def _stamp(self) -> tuple[int, int]:
+        stat = self.path.stat()
         return stat.st_mtime_ns, stat.st_size
 
     async def reload(self) -> QueuesReload:
+        async with self._lock:
+            await asyncio.to_thread(self._watcher.mark)
+            return await self._reload()
+
+    async def _reload(self) -> QueuesReload:
         config, problems = await asyncio.to_thread(validate_queues, self.path)
         errors = [p for p in problems if not p.warning]
         if config is not None and not errors:
@@ -72,9 +76,5 @@ class QueuesReloader:
         return QueuesReload(True, tuple(problems))
 
     async def watch(self) -> None:
-        while True:
-            await asyncio.sleep(self._poll)
-            stamp = self._read_stamp()
-            if stamp != self._stamp:
-                self._stamp = stamp
-                await self.reload()
+        async for _ in self._watcher.changes():
+            await self.reload()
