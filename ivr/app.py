@@ -227,7 +227,7 @@ class Engine:
                         "caller_class": w.caller_class,
                         "priority": w.priority,
                         "wait": round(now - w.joined, 3),
-                        "escalations": len(w.done),
+                        "escalations": w.escalations,
                     }
                     for w in waiting
                 ],

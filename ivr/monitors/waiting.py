@@ -71,6 +71,11 @@ class Waiter:
     moving: bool = False  # redirected to an overflow queue: app_queue reports an abandon
     timer: asyncio.TimerHandle | None = None
 
+    @property
+    def escalations(self) -> int:
+        """Ladder steps run so far (the answer target itself is not a step)."""
+        return len(self.done - {TARGET})
+
 
 @dataclass(frozen=True)
 class _Route:

@@ -102,6 +102,8 @@ async def test_the_target_is_missed_once_at_the_target(kit: Kit) -> None:
     assert isinstance(missed, AnswerTargetMissed)
     assert (missed.call_id, missed.queue, missed.line) == ("c1", "b", LINE)
     assert TARGET <= missed.wait < TARGET + 0.4 * U
+    waiter = kit.monitor.waiter("c1")
+    assert waiter is not None and waiter.escalations == 0
     await until(start, 2.5 * TARGET)
     assert kit.published.events == [missed]
     assert kit.actions.calls == []
@@ -144,6 +146,7 @@ async def test_the_ladder_runs_each_step_once_in_order(kit: Kit) -> None:
     ]
     waiter = kit.monitor.waiter("c1")
     assert waiter is not None and waiter.priority == 13 and waiter.timer is None
+    assert waiter.escalations == 3  # the three steps; the target is no step
     await until(start, 4 * U)
     assert len(kit.published.events) == 4 and len(kit.actions.calls) == 5
 
