@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the host needs: mmdebstrap builds the Asterisk chroot; espeak-ng and sox
-# render text-to-speech prompts; graphviz (dot) draws call-flow diagrams.
+# render text-to-speech prompts; graphviz (dot) draws call-flow diagrams; chromium drives the
+# dashboard and agent view in the browser tests, tesseract reads their screenshots back.
 set -euo pipefail
 missing=()
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
@@ -8,6 +9,9 @@ command -v chroot >/dev/null || missing+=(coreutils)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v sox >/dev/null || missing+=(sox)
 command -v dot >/dev/null || missing+=(graphviz)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v tesseract >/dev/null || missing+=(tesseract-ocr)
+[[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "system-deps: need root to install: ${missing[*]}" >&2

@@ -32,6 +32,7 @@ class CallRouted:
     menu_path: tuple[str, ...]
     at: datetime = field(default_factory=utcnow)
     language: str = ""  # the caller's language at the end of the menu
+    subscriber_id: int | None = None  # the subscriber the menu identified (screen pop)
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,19 @@ class AgentChanged:
     at: datetime = field(default_factory=utcnow)
 
 
+@dataclass(frozen=True)
+class AgentRang:
+    """app_queue rang an agent for a caller: answered (AgentConnect) or not
+    (AgentRingNoAnswer). `ring` is the ring time in seconds, as app_queue measured it."""
+
+    agent: str
+    queue: str
+    call_id: str
+    ring: float
+    answered: bool
+    at: datetime = field(default_factory=utcnow)
+
+
 Event = (
     CallStarted
     | CallRouted
@@ -244,4 +258,5 @@ Event = (
     | CallCompleted
     | CallbackAttempted
     | AgentChanged
+    | AgentRang
 )

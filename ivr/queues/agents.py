@@ -8,9 +8,10 @@ is what app_queue does. A call reaches only members who are logged in and not pa
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
-from ivr.events.model import AgentChanged, Event
+from ivr.events.model import AgentChanged, AgentRang, Event
 from ivr.queues.model import AgentSpec, QueuesConfig
 from ivr.telephony.ami import AmiActionError
 
@@ -53,6 +54,7 @@ class AgentState:
     paused: bool = False
     reason: str = ""
     device: str = "idle"
+    since: datetime = field(default_factory=lambda: datetime.now(UTC))  # in this state since
 
     @property
     def state(self) -> str:
@@ -71,6 +73,7 @@ class AgentState:
             "paused": self.paused,
             "reason": self.reason,
             "queues": sorted(self.queues),
+            "since": self.since.isoformat(),
         }
 
 
@@ -80,6 +83,8 @@ class AgentBoard:
         "QueueMemberRemoved",
         "QueueMemberPause",
         "QueueMemberStatus",
+        "AgentConnect",
+        "AgentRingNoAnswer",
     )
 
     def __init__(
@@ -165,8 +170,29 @@ class AgentBoard:
 
     def on_ami(self, message: Message) -> None:
         interface = message.get("Interface") or message.get("Location", "")
-        if interface:
+        event = message.get("Event", "")
+        if event in ("AgentConnect", "AgentRingNoAnswer"):
+            self._rang(message, answered=event == "AgentConnect")
+        elif interface:
             self._apply(message, interface, message.get("MemberName", ""))
+
+    def _rang(self, message: Message, answered: bool) -> None:
+        """Ringing time: AgentConnect gives RingTime in seconds, AgentRingNoAnswer in ms."""
+        try:
+            ring = float(message.get("RingTime", "0") or 0)
+        except ValueError:
+            ring = 0.0
+        interface = message.get("Interface", "")
+        agent = self._state(interface, message.get("MemberName", "")) if interface else None
+        self._publish(
+            AgentRang(
+                agent=agent.id if agent else message.get("MemberName", ""),
+                queue=message.get("Queue", ""),
+                call_id=message.get("Uniqueid", ""),
+                ring=ring if answered else ring / 1000,
+                answered=answered,
+            )
+        )
 
     def _apply(self, message: Message, interface: str, member_name: str) -> None:
         agent = self._state(interface, member_name)
@@ -186,7 +212,8 @@ class AgentBoard:
             if message.get("InCall") == "1":
                 agent.device = "in_call"
         if (agent.state, agent.reason) != before:
-            self._publish(AgentChanged(agent.id, queue, agent.state, agent.reason))
+            agent.since = datetime.now(UTC)
+            self._publish(AgentChanged(agent.id, queue, agent.state, agent.reason, agent.since))
 
     def _state(self, interface: str, member_name: str) -> AgentState:
         agent = self._agents.get(interface)

@@ -102,6 +102,7 @@ class CallRecord(Base):
     over_guideline: Mapped[bool] = mapped_column(default=False, server_default=false())
     ended_by: Mapped[str | None]  # caller | agent | transfer
     abandoned_at: Mapped[datetime | None]  # hung up while waiting in a queue
+    subscriber_id: Mapped[int | None]  # identified by the menu (by phone or contract)
 
 
 # --- the shared subscriber database and the outage board ----------------------------------
@@ -219,3 +220,77 @@ class CallbackRequestRecord(Base):
     waiting_since: Mapped[datetime | None]  # the caller's wait began (None: at created_at)
     next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)  # None: at once
     answered_at: Mapped[datetime | None]
+
+
+# --- filed by operators from the agent view -----------------------------------------------
+
+
+class AppealRecord(Base):
+    """A non-target call (agency, supplier, housing cooperative, police...): no subscriber
+    data is given out, only a message passed on."""
+
+    __tablename__ = "appeals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    call_id: Mapped[str | None]
+    line: Mapped[str | None]
+    agent: Mapped[str | None]  # who took it
+    city: Mapped[str]
+    organisation: Mapped[str]
+    position: Mapped[str | None]
+    full_name: Mapped[str]
+    contact_phone: Mapped[str]
+    purpose: Mapped[str]
+    status: Mapped[str] = mapped_column(default="new", server_default="new")
+
+
+class ServiceRequestRecord(Base):
+    """A subscriber's complaint or a technician request ("ticket for the technician")."""
+
+    __tablename__ = "service_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(index=True)  # complaint | technician
+    call_id: Mapped[str | None]
+    line: Mapped[str | None]
+    agent: Mapped[str | None]
+    subscriber_id: Mapped[int | None] = mapped_column(index=True)
+    contract: Mapped[str | None]
+    full_name: Mapped[str | None]
+    address: Mapped[str | None]
+    contact_phone: Mapped[str | None]
+    text: Mapped[str]
+    status: Mapped[str] = mapped_column(default="new", server_default="new")
+
+
+# --- agent activity (for occupancy, not-ready and ringing time) ---------------------------
+
+
+class AgentActivityRecord(Base):
+    """One stretch of an agent in one state (ready, paused, in_call, ringing, unavailable,
+    logged_out); ended_at NULL = the state the agent is in now."""
+
+    __tablename__ = "agent_activity"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent: Mapped[str] = mapped_column(index=True)
+    state: Mapped[str]
+    reason: Mapped[str | None]
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+
+
+class AgentRingRecord(Base):
+    """app_queue rang an agent for a caller (answered or not) for `ring_seconds`."""
+
+    __tablename__ = "agent_rings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    agent: Mapped[str] = mapped_column(index=True)
+    queue: Mapped[str | None]
+    call_id: Mapped[str | None]
+    ring_seconds: Mapped[float]
+    answered: Mapped[bool]

@@ -73,5 +73,6 @@ class InboundCall:
                 decision.priority,
                 outcome.path,
                 language=ctx.language,
+                subscriber_id=ctx.subscriber.id if ctx.subscriber else None,
             )
         )

@@ -32,6 +32,10 @@ TABLES = {
     "unreachable_reports",
     "meter_readings",
     "callback_requests",
+    "appeals",
+    "service_requests",
+    "agent_activity",
+    "agent_rings",
 }
 
 
@@ -53,7 +57,7 @@ def test_migrate_creates_the_table_and_is_idempotent(
         True,
     )
     with engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0004"
 
 
 def test_migration_0002_adds_the_directory_and_report_tables(

@@ -2,11 +2,12 @@
 what app_queue reports back (QueueMember* events, QueueStatus)."""
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import pytest
 
-from ivr.events.model import AgentChanged, Event
+from ivr.events.model import AgentChanged, AgentRang, Event
 from ivr.queues.agents import AgentBoard, AgentError
 from ivr.queues.model import QueuesConfig, parse_queues
 from ivr.telephony.ami import AmiActionError
@@ -71,6 +72,9 @@ class Kit:
             if isinstance(e, AgentChanged)
         ]
 
+    def rings(self) -> list[AgentRang]:
+        return [e for e in self.events if isinstance(e, AgentRang)]
+
     async def logged_in(self, agent_id: str = "1001") -> None:
         await self.board.login(agent_id)
         self.members.calls.clear()
@@ -127,7 +131,9 @@ async def test_login_joins_each_skill_queue_at_its_penalty(kit: Kit) -> None:
     assert kit.changes() == [("1001", "a", "ready", "")]
     assert kit.board.has_ready_agent("a") and kit.board.has_ready_agent("b")
     assert not kit.board.has_ready_agent("c")
-    assert state.view() == {
+    view = state.view()
+    assert datetime.fromisoformat(str(view.pop("since"))) == kit.board.get("1001").since
+    assert view == {
         "id": "1001",
         "name": "Olena",
         "interface": OLENA,
@@ -364,3 +370,29 @@ def test_agents_lists_every_configured_agent() -> None:
         ("1002", "Petro", "logged_out"),
         ("1003", "Nobody", "logged_out"),
     ]
+
+
+async def test_ring_events_become_agent_rang_with_seconds(kit: Kit) -> None:
+    await kit.board.login("1001")
+    kit.board.on_ami(
+        {
+            "Event": "AgentRingNoAnswer",
+            "Queue": "a",
+            "Interface": OLENA,
+            "MemberName": "1001",
+            "Uniqueid": "c1",
+            "RingTime": "6000",
+        }
+    )
+    kit.board.on_ami(
+        {
+            "Event": "AgentConnect",
+            "Queue": "a",
+            "Interface": OLENA,
+            "MemberName": "1001",
+            "Uniqueid": "c1",
+            "RingTime": "2",
+        }
+    )
+    rings = [(e.agent, e.queue, e.call_id, e.ring, e.answered) for e in kit.rings()]
+    assert rings == [("1001", "a", "c1", 6.0, False), ("1001", "a", "c1", 2.0, True)]
