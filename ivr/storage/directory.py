@@ -141,6 +141,15 @@ class StoreDirectory:
             ).one()
             return subscriber_of(record)
 
+    def find_by_id(self, subscriber_id: int) -> Subscriber | None:
+        with self._session_factory() as session:
+            record = session.scalars(
+                select(SubscriberRecord)
+                .where(SubscriberRecord.id == subscriber_id)
+                .options(selectinload(SubscriberRecord.phones))
+            ).one_or_none()
+            return subscriber_of(record) if record is not None else None
+
     def find_by_contract(self, contract: str) -> Subscriber | None:
         contract = normalise_contract(contract)
         if not contract:

@@ -76,6 +76,12 @@ async def test_a_phone_shared_by_two_accounts_identifies_nobody(
     assert await directory.subscriber_by_contract("10000003") == ivanov
 
 
+def test_lookup_by_id(directory: StoreDirectory) -> None:
+    added = add_shevchenko(directory)
+    assert directory.find_by_id(added.id) == added
+    assert directory.find_by_id(added.id + 1000) is None
+
+
 async def test_contract_lookup(directory: StoreDirectory) -> None:
     added = add_shevchenko(directory)
     assert await directory.subscriber_by_contract("10000001") == added
