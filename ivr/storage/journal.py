@@ -80,6 +80,7 @@ MERGED = (
     "over_guideline",
     "ended_by",
     "abandoned_at",
+    "subscriber_id",
 )
 FLAGS = ("fell_back", "over_guideline")  # false -> true only; never NULL
 JournalEvent = (
@@ -137,6 +138,7 @@ def event_fields(event: JournalEvent) -> Row:
                 "priority": event.priority,
                 "menu_path": clean_text(">".join(event.menu_path)),
                 "routed_at": as_utc(event.at),
+                "subscriber_id": event.subscriber_id,
             }
         case CallFellBack():
             return {

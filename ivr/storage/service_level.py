@@ -23,19 +23,23 @@ A call belongs to the queue it was answered in or abandoned from (after an overf
 the first queue) and to the line (the number dialled) it came in on; "" when not known.
 `since` (inclusive) and `until` (exclusive) filter on when the call started: started_at,
 or queued_at for a call whose start was not recorded (then answered_at or abandoned_at).
-The counts are computed in SQL (GROUP BY), the same on SQLite and PostgreSQL.
+The counts are computed in SQL (GROUP BY), the same on SQLite and PostgreSQL; by hour,
+the same measures are read per call and added up in Python (see `by_hour`).
+`abandon_rate` is abandoned / offered (early hang-ups included), None when nothing was
+offered.
 
 Blocking: call it from a thread (asyncio.to_thread) in async code.
 """
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from ivr.storage.batch import as_utc
 from ivr.storage.models import CallRecord
 
 SessionFactory = Callable[[], Session]
@@ -60,19 +64,30 @@ class ServiceLevel:
     average_talk: float | None  # mean talk_seconds of completed calls
     over_guideline: int
 
+    @property
+    def abandon_rate(self) -> float | None:
+        """abandoned / offered; None when nothing was offered."""
+        return self.abandoned / self.offered if self.offered else None
 
-def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
 
 
-_MEASURES = (
-    _count(_answered),
-    _count(_answered & _c.target_met.is_(True)),
-    _count(_abandoned & ~_answered),
-    _count(_abandoned & ~_answered & _c.target_met.is_(False)),
-    func.avg(case((_answered, _c.wait_seconds))),
-    func.avg(case((_answered, _c.talk_seconds))),
-    _count(_c.over_guideline.is_(True)),
+# Per call, in the order `_level` takes them; summed, except the two means (averaged).
+_PER_CALL: tuple[ColumnElement[Any], ...] = (
+    _flag(_answered),
+    _flag(_answered & _c.target_met.is_(True)),
+    _flag(_abandoned & ~_answered),
+    _flag(_abandoned & ~_answered & _c.target_met.is_(False)),
+    case((_answered, _c.wait_seconds)),
+    case((_answered, _c.talk_seconds)),
+    _flag(_c.over_guideline.is_(True)),
+)
+_AVERAGED = frozenset({4, 5})
+_MEASURES = tuple(
+    func.avg(x) if n in _AVERAGED else func.coalesce(func.sum(x), 0)
+    for n, x in enumerate(_PER_CALL)
 )
 
 
@@ -117,6 +132,29 @@ class ServiceLevelRepository:
             measures = session.execute(query).one()
         return _level(OVERALL, tuple(measures))
 
+    def by_hour(self, since: datetime, until: datetime, tz: tzinfo = UTC) -> list[ServiceLevel]:
+        """One entry per hour of [since, until) in `tz`, in time order, every hour present
+        (zeros and None when no call). The key is the local start of the hour,
+        "YYYY-MM-DDTHH:00": a 23-hour day (summer time begins) skips an hour, a 25-hour
+        day lists the repeated hour twice. The first and last hours are cut to the window.
+
+        Hours are stepped in UTC from the local start of the hour holding `since`, so a
+        change of offset never shifts or merges them. One query reads the measures of each
+        call in the window; they are added up per hour here (date functions differ between
+        the backends)."""
+        hours = _hours(as_utc(since), as_utc(until), tz)
+        if not hours:
+            return []
+        query = self._filtered(select(CALL_TIME, *_PER_CALL), since, until)
+        totals = [_Totals() for _ in hours]
+        with self._session_factory() as session:
+            for at, *measures in session.execute(query):
+                totals[int((at - hours[0]) // HOUR)].add(measures)
+        return [
+            _level(_hour_key(start, tz), total.measures())
+            for start, total in zip(hours, totals, strict=True)
+        ]
+
     def _grouped(
         self, key: InstrumentedAttribute[str | None], since: datetime | None, until: datetime | None
     ) -> list[ServiceLevel]:
@@ -139,5 +177,42 @@ class ServiceLevelRepository:
         return query
 
 
-def _key(level: ServiceLevel) -> str:
-    return level.key
+HOUR = timedelta(hours=1)
+
+
+def _hours(since: datetime, until: datetime, tz: tzinfo) -> list[datetime]:
+    """The UTC starts of the local hours meeting [since, until)."""
+    if until <= since:
+        return []
+    local = since.astimezone(tz)
+    start = since - timedelta(
+        minutes=local.minute, seconds=local.second, microseconds=local.microsecond
+    )
+    count = -((start - until) // HOUR)  # whole hours, rounded up
+    return [start + n * HOUR for n in range(count)]
+
+
+def _hour_key(start: datetime, tz: tzinfo) -> str:
+    return start.astimezone(tz).strftime("%Y-%m-%dT%H:00")
+
+
+class _Totals:
+    """Adds up per-call measures (`_PER_CALL`) the way `_MEASURES` does in SQL."""
+
+    def __init__(self) -> None:
+        self._sums = [0.0] * len(_PER_CALL)
+        self._counts = [0] * len(_PER_CALL)
+
+    def add(self, measures: Sequence[Any]) -> None:
+        for n, value in enumerate(measures):
+            if value is not None:
+                self._sums[n] += value
+                self._counts[n] += 1
+
+    def measures(self) -> list[Any]:
+        return [
+            (self._sums[n] / self._counts[n] if self._counts[n] else None)
+            if n in _AVERAGED
+            else self._sums[n]
+            for n in range(len(_PER_CALL))
+        ]

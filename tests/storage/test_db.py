@@ -7,9 +7,21 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Boolean, Engine, Integer, UnicodeText, column, insert, inspect, table, text
+from sqlalchemy import (
+    Boolean,
+    Engine,
+    Integer,
+    UnicodeText,
+    column,
+    insert,
+    inspect,
+    select,
+    table,
+    text,
+)
 
-from ivr.events.model import CallAnswered, CallEscalated
+from ivr.events.model import AgentChanged, AgentRang, CallAnswered, CallEscalated, CallRouted
+from ivr.storage.agent_log import write_agent_events
 from ivr.storage.callbacks import CallbackStore
 from ivr.storage.db import (
     MIGRATIONS_DIR,
@@ -19,7 +31,8 @@ from ivr.storage.db import (
     migrate,
 )
 from ivr.storage.journal import write_events
-from ivr.storage.models import Base, UtcDateTime
+from ivr.storage.kpi import KpiRepository
+from ivr.storage.models import Base, CallRecord, UtcDateTime
 from ivr.storage.repository import JournalRepository
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -211,6 +224,71 @@ def test_migration_0003_upgrades_a_database_with_data(
     assert view is not None and view.agent is None and view.over_guideline is False
 
 
+def test_migration_0004_upgrades_a_database_with_data(
+    db_url: str, db_schema: str | None, engine: Engine
+) -> None:
+    config = alembic_config(db_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+        conn.execute(
+            text(
+                "INSERT INTO call_journal (call_id, line, queue, fell_back, over_guideline)"
+                " VALUES ('old-1', '5551000', 'internet', false, true)"
+            )
+        )
+
+    migrate(db_url, db_schema)
+
+    inspector = inspect(engine)
+    assert "subscriber_id" in {c["name"] for c in inspector.get_columns("call_journal")}
+    assert {i["name"] for i in inspector.get_indexes("agent_activity")} == {
+        "ix_agent_activity_agent",
+        "ix_agent_activity_started_at",
+    }
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        assert session.scalar(select(CallRecord.subscriber_id)) is None  # old row: not known
+    # The menu's subscriber merges into the old row; the agent tables take rows.
+    write_events(
+        sessions,
+        [CallRouted("old-1", "5551000", "+380441234567", "internet", "new", 1, (), T0, "uk", 9)],
+    )
+    write_agent_events(
+        sessions,
+        [
+            AgentChanged("agent-1", "internet", "in_call", at=T0),
+            AgentRang("agent-1", "internet", "old-1", 4.0, True, at=T0),
+        ],
+    )
+    [stats] = KpiRepository(sessions).agents(T0, T0 + timedelta(minutes=1))
+    assert (stats.agent, stats.rings, stats.occupancy, stats.logged_in_seconds) == (
+        "agent-1",
+        1,
+        1.0,
+        60.0,
+    )
+    with sessions() as session:
+        row = session.execute(
+            select(CallRecord.subscriber_id, CallRecord.queue, CallRecord.over_guideline)
+        ).one()
+    assert tuple(row) == (9, "internet", True)
+
+    # Down to 0003 and up again: the journal keeps its rows, the new tables start empty.
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0003")
+    inspector = inspect(engine)
+    assert "subscriber_id" not in {c["name"] for c in inspector.get_columns("call_journal")}
+    assert not {"agent_activity", "agent_rings", "appeals"} & set(inspector.get_table_names())
+    migrate(db_url, db_schema)
+    with sessions() as session:
+        assert session.execute(select(CallRecord.call_id, CallRecord.subscriber_id)).all() == [
+            ("old-1", None)
+        ]
+    assert KpiRepository(sessions).agents(T0, T0 + timedelta(minutes=1)) == []
+
+
 def test_migrations_match_the_models(db_url: str, db_schema: str | None, engine: Engine) -> None:
     migrate(db_url, db_schema)
     with engine.connect() as conn:
@@ -223,6 +301,7 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS_DIR / "versions" / "0001_call_journal.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0002_directory_and_reports.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0003_queues.py").is_file()
+    assert (MIGRATIONS_DIR / "versions" / "0004_desk_and_agents.py").is_file()
 
 
 def test_sqlite_file_gets_its_directory_wal_and_busy_timeout(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +23,7 @@ from ivr.events.model import (
 )
 from ivr.storage.batch import Tuning
 from ivr.storage.journal import CallJournal, JournalEvent, merge_events, write_events
+from ivr.storage.models import CallRecord
 from ivr.storage.repository import CallRecordView, JournalRepository
 from ivr.tasks import TaskSet
 
@@ -375,3 +377,48 @@ def test_batch_merge_emits_complete_rows() -> None:
     assert [r["call_id"] for r in rows] == ["a", "b"]
     assert all(set(r) == set(rows[0]) for r in rows)
     assert rows[0]["fell_back"] is False and rows[0]["line"] is None
+
+
+def subscriber_ids(sessions: sessionmaker[Session]) -> dict[str, int | None]:
+    query = select(CallRecord.call_id, CallRecord.subscriber_id)
+    with sessions() as session:
+        return {call_id: subscriber for call_id, subscriber in session.execute(query)}
+
+
+def routed(call_id: str, subscriber_id: int | None) -> CallRouted:
+    return CallRouted(
+        call_id, "5551000", "+380441234567", "internet", "existing_service", 5, ("main:1",),
+        at=T0 + timedelta(seconds=10), subscriber_id=subscriber_id,
+    )  # fmt: skip
+
+
+def test_subscriber_from_the_route_is_merged_and_never_reset(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The menu's subscriber (CallRouted) lands on the call's row, merged the same in Python
+    (one batch) and in SQL (event by event) whatever the order; a CallRouted that knows no
+    subscriber never resets it."""
+    events = [*call_events("x"), routed("x", 42)]
+    for n, order in enumerate(itertools.permutations(events)):
+        if n % 7:  # 720 orders: a sample is enough
+            continue
+        call_id = f"sub-{n}"
+        renamed = [replace(e, call_id=call_id) for e in order]
+        if n % 2:
+            write_events(sessions, renamed)
+        else:
+            for event in renamed:
+                write_events(sessions, [event])
+        [python] = merge_events(renamed)
+        assert python["subscriber_id"] == 42, order
+    ids = subscriber_ids(sessions)
+    assert len(ids) == 103 and set(ids.values()) == {42}
+
+    # A call the menu did not identify; a later identification replaces an earlier one.
+    write_events(sessions, call_events("anonymous"))
+    write_events(sessions, [routed("y", 7)])
+    write_events(sessions, [routed("y", 8)])
+    write_events(sessions, [routed("z", 7), routed("z", 8)])
+    write_events(sessions, [routed("z", None)])
+    ids = subscriber_ids(sessions)
+    assert (ids["anonymous"], ids["y"], ids["z"]) == (None, 8, 8)

@@ -3,6 +3,7 @@ worked out by hand."""
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -231,3 +232,168 @@ def test_no_calls(sessions: sessionmaker[Session]) -> None:
     assert repository.by_queue() == []
     assert repository.by_line() == []
     assert repository.overall() == ServiceLevel("all", 0, 0, 0, 0, 0, None, None, None, 0)
+
+
+def test_abandon_rate(levels: ServiceLevelRepository) -> None:
+    internet, tv = levels.by_queue(since=SINCE)
+    assert internet.abandon_rate == pytest.approx(2 / 6)  # b1 early and b2 late both count
+    assert tv.abandon_rate == pytest.approx(2 / 3)
+    assert levels.overall(since=SINCE).abandon_rate == pytest.approx(4 / 9)
+    assert ServiceLevel("all", 0, 0, 0, 0, 0, None, None, None, 0).abandon_rate is None
+
+
+# --- by hour ------------------------------------------------------------------------------
+
+KYIV = ZoneInfo("Europe/Kyiv")
+DAY = datetime(2026, 11, 25, tzinfo=KYIV)  # UTC+2 in November
+
+
+def started(call_id: str, when: datetime) -> list[JournalEvent]:
+    return [
+        CallStarted(call_id, "5551000", "+380441234567", "PJSIP/trunk-1", at=when),
+        CallQueued(call_id, "internet", 1, at=when + timedelta(seconds=5)),
+    ]
+
+
+def answered_at(
+    call_id: str, when: datetime, wait: float, talk: float | None, met: bool, over: bool = False
+) -> list[JournalEvent]:
+    events = started(call_id, when)
+    if not met:
+        events.append(AnswerTargetMissed(call_id, "internet", "5551000", 20.0, at=when))
+    answer = when + timedelta(seconds=wait)
+    events.append(CallAnswered(call_id, "internet", "agent-1", "PJSIP/a", wait, met, at=answer))
+    if over:
+        events.append(TalkLimitReached(call_id, "internet", "agent-1", "PJSIP/a", "guideline", 300))
+    if talk is not None:
+        events.append(CallCompleted(call_id, "internet", "agent-1", talk, "caller"))
+    return events
+
+
+def abandoned_at(call_id: str, when: datetime, late: bool) -> list[JournalEvent]:
+    events = started(call_id, when)
+    if late:
+        events.append(AnswerTargetMissed(call_id, "internet", "5551000", 20.0, at=when))
+    events.append(CallAbandoned(call_id, "internet", 30.0, at=when + timedelta(seconds=35)))
+    return events
+
+
+def utc(year: int, month: int, day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+def empty(key: str) -> ServiceLevel:
+    return ServiceLevel(key, 0, 0, 0, 0, 0, None, None, None, 0)
+
+
+def test_by_hour_in_local_time(sessions: sessionmaker[Session]) -> None:
+    write_events(
+        sessions,
+        [
+            *answered_at("k1", utc(2026, 11, 24, 21, 59, 59), 3.0, 10.0, met=True),  # day before
+            *answered_at("k2", utc(2026, 11, 24, 22, 0, 0), 10.0, 100.0, met=True),  # 00:00
+            *abandoned_at("k3", utc(2026, 11, 24, 22, 59, 59), late=False),  # 00:59:59
+            *answered_at("k4", utc(2026, 11, 25, 7, 30), 40.0, 200.0, met=False, over=True),
+            *abandoned_at("k5", utc(2026, 11, 25, 7, 45), late=True),  # 09:45 in Kyiv
+            *answered_at("k6", utc(2026, 11, 25, 7, 50), 5.0, None, met=True),  # still talking
+            *abandoned_at("k7", utc(2026, 11, 25, 21, 59, 59), late=False),  # 23:59:59
+            *abandoned_at("k8", utc(2026, 11, 25, 22, 0, 0), late=False),  # the next day
+            CallStarted("k9", "5551000", "+380441234567", "PJSIP/t", at=utc(2026, 11, 25, 8)),
+            CallFinishedInMenu("k9", "5551000", "+380441234567", ("main:3",)),  # not offered
+        ],
+    )
+    repository = ServiceLevelRepository(sessions)
+    hours = repository.by_hour(DAY, DAY + timedelta(days=1), KYIV)
+
+    assert [h.key for h in hours] == [f"2026-11-25T{hour:02}:00" for hour in range(24)]
+    busy = {
+        "2026-11-25T00:00": ServiceLevel(
+            "2026-11-25T00:00", 2, 1, 1, 1, 0, 1.0, 10.0, 100.0, 0
+        ),  # k2, k3 (left early: no share against)
+        "2026-11-25T09:00": ServiceLevel(
+            "2026-11-25T09:00",
+            offered=3,  # k4, k5, k6
+            answered=2,
+            within_target=1,
+            abandoned=1,
+            abandoned_after_target=1,
+            share=1 / 3,
+            average_wait=(40 + 5) / 2,
+            average_talk=200.0,  # k6 still talking
+            over_guideline=1,
+        ),
+        "2026-11-25T23:00": ServiceLevel(
+            "2026-11-25T23:00", 1, 0, 0, 1, 0, None, None, None, 0
+        ),  # k7
+    }
+    assert rounded(*hours) == rounded(*[busy.get(h.key, empty(h.key)) for h in hours])
+    assert [h.abandon_rate for h in hours if h.offered] == [0.5, pytest.approx(1 / 3), 1.0]
+    assert all(h.abandon_rate is None for h in hours if not h.offered)
+    # The hours add up to the day.
+    day = repository.overall(DAY, DAY + timedelta(days=1))
+    assert (day.offered, day.answered, day.within_target, day.abandoned) == (6, 3, 2, 3)
+    assert sum(h.offered for h in hours) == day.offered
+
+    # In UTC the same calls fall into other hours; a window cut mid-hour keeps its hours.
+    utc_hours = repository.by_hour(utc(2026, 11, 25, 7, 40), utc(2026, 11, 25, 9, 10))
+    assert [(h.key, h.offered, h.answered) for h in utc_hours] == [
+        ("2026-11-25T07:00", 2, 1),  # k5, k6 (k4 at 07:30 is before the window)
+        ("2026-11-25T08:00", 0, 0),
+        ("2026-11-25T09:00", 0, 0),
+    ]
+    assert repository.by_hour(DAY, DAY) == []
+
+
+def test_by_hour_across_summer_time_changes(sessions: sessionmaker[Session]) -> None:
+    write_events(
+        sessions,
+        [
+            # 29 March 2026: 03:00 Kyiv does not exist (02:59:59 EET -> 04:00 EEST).
+            *abandoned_at("s1", utc(2026, 3, 29, 0, 30), late=False),  # 02:30 EET
+            *abandoned_at("s2", utc(2026, 3, 29, 1, 30), late=False),  # 04:30 EEST
+            # 25 October 2026: 03:00-04:00 Kyiv happens twice (EEST, then EET).
+            *abandoned_at("w1", utc(2026, 10, 25, 0, 30), late=False),  # 03:30 EEST
+            *abandoned_at("w2", utc(2026, 10, 25, 1, 30), late=True),  # 03:30 EET
+            *abandoned_at("w3", utc(2026, 10, 25, 1, 45), late=True),  # 03:45 EET
+        ],
+    )
+    repository = ServiceLevelRepository(sessions)
+
+    spring = datetime(2026, 3, 29, tzinfo=KYIV)
+    hours = repository.by_hour(spring, datetime(2026, 3, 30, tzinfo=KYIV), KYIV)
+    assert len(hours) == 23
+    assert [h.key[-5:] for h in hours[:4]] == ["00:00", "01:00", "02:00", "04:00"]
+    assert [h.offered for h in hours[:4]] == [0, 0, 1, 1]
+    assert hours[-1].key == "2026-03-29T23:00"
+
+    autumn = datetime(2026, 10, 25, tzinfo=KYIV)
+    hours = repository.by_hour(autumn, datetime(2026, 10, 26, tzinfo=KYIV), KYIV)
+    assert len(hours) == 25
+    assert [h.key[-5:] for h in hours[2:6]] == ["02:00", "03:00", "03:00", "04:00"]
+    assert [(h.offered, h.abandoned_after_target) for h in hours[2:6]] == [
+        (0, 0),
+        (1, 0),
+        (2, 2),
+        (0, 0),
+    ]
+    assert hours[-1].key == "2026-10-25T23:00"
+
+
+def test_by_hour_in_a_half_hour_time_zone(sessions: sessionmaker[Session]) -> None:
+    """India is UTC+5:30: its hours start at half past in UTC."""
+    write_events(
+        sessions,
+        [
+            *answered_at("i1", utc(2026, 11, 25, 9, 29, 59), 4.0, 50.0, met=True),  # 14:59:59
+            *answered_at("i2", utc(2026, 11, 25, 9, 30), 6.0, 70.0, met=True),  # 15:00
+        ],
+    )
+    since = utc(2026, 11, 25, 9, 0)  # 14:30 in Kolkata: the first hour is cut
+    hours = ServiceLevelRepository(sessions).by_hour(
+        since, since + timedelta(hours=2), ZoneInfo("Asia/Kolkata")
+    )
+    assert [(h.key, h.answered, h.average_wait) for h in hours] == [
+        ("2026-11-25T14:00", 1, 4.0),
+        ("2026-11-25T15:00", 1, 6.0),
+        ("2026-11-25T16:00", 0, None),
+    ]
