@@ -1,4 +1,4 @@
-"""Command line: ivr serve | sandbox | call | flow | queues | demo | asterisk-config."""
+"""Command line: ivr serve | sandbox | call | flow | queues | demo | report | asterisk-config."""
 
 import argparse
 import asyncio
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ivr.config import ConfigError, Settings, load_settings
+from ivr.reports.cli import add_report_parser, run_report
 
 
 def _serve(settings: Settings) -> int:
@@ -340,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed = store_sub.add_parser("seed", help="load subscribers and outages from a YAML file")
     seed.add_argument("file", help="e.g. data/demo-store.yaml")
     sub.add_parser("demo", help="sandbox + engine + scripted calls, with a summary")
+    add_report_parser(sub)
     conf = sub.add_parser("asterisk-config", help="write Asterisk configs for production")
     conf.add_argument("--out", required=True, type=Path)
     conf.add_argument("--agi-host", default="127.0.0.1:4573", help="the engine's host:port")
@@ -378,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
             return _store_seed(settings, args.file)
         if args.command == "demo":
             return _demo(settings)
+        if args.command == "report":
+            return run_report(settings, args)
         return _asterisk_config(settings, args.out, args.agi_host)
     except ConfigError as exc:
         print(f"ivr: configuration error: {exc}", file=sys.stderr)
