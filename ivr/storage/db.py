@@ -71,7 +71,18 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        immediate = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+_WRITE_OPTION = "ivr_write"
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer. On SQLite a transaction that reads and
+    then writes cannot wait for the write lock (busy_timeout does not apply to that upgrade:
+    "database is locked" at once), so it takes the lock at BEGIN; elsewhere a no-op."""
+    session.connection(execution_options={_WRITE_OPTION: True})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

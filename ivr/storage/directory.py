@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from ivr.flow.context import Outage, Subscriber
+from ivr.storage.db import begin_write
 from ivr.storage.models import OutageRecord, SubscriberPhone, SubscriberRecord
 
 SessionFactory = Callable[[], Session]
@@ -203,6 +204,7 @@ class StoreDirectory:
         set_phones(record, numbers)
         taken = ValueError(f"contract {contract!r}: already belongs to another subscriber")
         with self._session_factory() as session:
+            begin_write(session)
             if find_by_contract(session, contract) is not None:
                 raise taken
             session.add(record)
@@ -223,6 +225,7 @@ class StoreDirectory:
         if both:
             raise ValueError(f"phones both added and removed: {', '.join(sorted(both))}")
         with self._session_factory() as session:
+            begin_write(session)
             record = session.get(
                 SubscriberRecord, subscriber_id, options=[selectinload(SubscriberRecord.phones)]
             )

@@ -2,6 +2,7 @@
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -221,3 +222,18 @@ async def test_a_national_caller_id_finds_the_international_number(
     found = await directory.subscriber_by_phone(caller)
     assert found is not None and found.contract == "10000001"
     assert await StoreDirectory(sessions).subscriber_by_phone("0441234567") is None
+
+
+def test_concurrent_phone_reconciliations_all_land(directory: StoreDirectory) -> None:
+    """Read-then-write transactions from several threads: none fails with "database is
+    locked" on SQLite, and no phone is lost."""
+    added = add_shevchenko(directory)
+    phones = [f"38050000{n:04d}" for n in range(24)]
+
+    def reconcile(phone: str) -> None:
+        directory.reconcile_phones(added.id, add=[phone])
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(reconcile, phones))
+    found = directory.find_by_id(added.id)
+    assert found is not None and set(phones) <= set(found.phones)
