@@ -26,11 +26,14 @@ from ivr.queues.agents import AgentBoard
 from ivr.queues.model import QueuesConfig
 from ivr.queues.reload import QueuesReloader, write_queues_conf
 from ivr.speech.espeak import SpeechRenderer
+from ivr.storage.agent_log import AgentLog
 from ivr.storage.callbacks import CallbackStore
 from ivr.storage.db import make_engine, make_session_factory, migrate
+from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.journal import CallJournal
-from ivr.storage.reports import ReportWriter
+from ivr.storage.kpi import KpiRepository
+from ivr.storage.reports import ReportRepository, ReportWriter
 from ivr.storage.repository import JournalRepository
 from ivr.storage.service_level import ServiceLevelRepository
 from ivr.tasks import TaskSet
@@ -38,9 +41,15 @@ from ivr.telephony import names
 from ivr.telephony.agi import AgiHandler, FastAgiServer
 from ivr.telephony.ami import AmiClient
 from ivr.telephony.inbound import InboundCall
-from ivr.web.app import make_web_app
+from ivr.web.api import ApiDeps, add_api_routes
+from ivr.web.app import RouteAdder, make_web_app
 from ivr.web.auth import parse_tokens
+from ivr.web.live import LiveBoard
+from ivr.web.live_routes import add_live_routes
+from ivr.web.metrics import add_metrics_route
+from ivr.web.pages import add_page_routes
 from ivr.web.queues import add_queue_routes
+from ivr.web.screen_pop import ScreenPop
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +76,18 @@ class Engine:
         self.tasks = TaskSet("engine")
         self.db = make_engine(settings.database_url)
         sessions = make_session_factory(self.db)
+        # Storage: writers listen to the notifier (off the call path); repositories read.
         self.journal = CallJournal(sessions)
         self.reports = ReportWriter(sessions)
+        self.agent_log = AgentLog(sessions)
+        for writer in (self.journal, self.reports, self.agent_log):
+            self.notifier.subscribe(writer)
         self.repository = JournalRepository(sessions)
         self.service_level = ServiceLevelRepository(sessions)
+        self.report_repository = ReportRepository(sessions)
+        self.kpi = KpiRepository(sessions)
         self.directory = StoreDirectory(sessions, settings.phone_country_code)
-        self.notifier.subscribe(self.journal)
-        self.notifier.subscribe(self.reports)
+        self.desk = DeskStore(sessions, settings.phone_country_code)
         self.services = FlowServices(
             self.directory, self.speech, self.notifier.publish, lambda: datetime.now(UTC)
         )
@@ -99,6 +113,20 @@ class Engine:
             self.notifier.publish,
             self.tasks,
         )
+        # The web side: the live board (dashboard, /metrics) and the agents' screen pop.
+        self.live = LiveBoard(
+            waiters=self.waiting.waiters,
+            talking=self.talk.talking,
+            agents=self.agents.agents,
+            queues=queues,
+            flows=lambda: self.flows,
+            service_level=self.service_level,
+            reports=self.report_repository,
+            kpi=self.kpi,
+        )
+        self.notifier.subscribe(self.live.on_event)
+        self.screen_pop = ScreenPop(self.directory, lambda: self.flows.lines, self.tasks)
+        self.notifier.subscribe(self.screen_pop)
         self.queues_reloader.applied.append(self._apply_queues)
         self.agi: FastAgiServer | None = None
         self._servers: list[asyncio.Server] = []
@@ -154,8 +182,12 @@ class Engine:
     async def start(self) -> None:
         s = self.settings
         await asyncio.to_thread(migrate, s.database_url)
+        # what a crashed engine last saw of the agents is not current any more
+        await asyncio.to_thread(self.agent_log.close_open, datetime.now(UTC))
         self.tasks.spawn(self.journal.run(), name="journal")
         self.tasks.spawn(self.reports.run(), name="reports")
+        self.tasks.spawn(self.agent_log.run(), name="agent-log")
+        self.tasks.spawn(self.live.run(), name="live-board")
         self.tasks.spawn(self.flow_reloader.watch(), name="flows-watch")
         self.tasks.spawn(self.queues_reloader.watch(), name="queues-watch")
         self.tasks.spawn(self.callbacks.run(), name="callbacks")
@@ -171,17 +203,7 @@ class Engine:
         self.tasks.spawn(self._connect_ami(), name="ami-connect")
         self.agi = FastAgiServer(self.routes(), command_timeout=s.agi_command_timeout)
         self._servers.append(await self.agi.start(s.agi_host, s.agi_port))
-        tokens = parse_tokens(s.api_tokens)
-        self._http = web.AppRunner(
-            make_web_app(
-                self.repository,
-                self.health,
-                lambda app, reply: add_queue_routes(
-                    app, reply, self.agents, self.live_queues, self.service_level, tokens
-                ),
-            ),
-            access_log=None,
-        )
+        self._http = web.AppRunner(self.web_app(parse_tokens(s.api_tokens)), access_log=None)
         await self._http.setup()
         await web.TCPSite(self._http, s.http_host, s.http_port).start()
         log.info(
@@ -207,34 +229,31 @@ class Engine:
             await self.queue_actions.reload()
         await self.agents.sync()
 
-    def live_queues(self) -> Mapping[str, Any]:
-        """Each queue now: who waits (longest first) and how its agents are."""
-        now = asyncio.get_running_loop().time()
-        agents = self.agents.agents()
-        out = {}
-        for name, spec in self.queues.queues.items():
-            waiting = sorted(
-                (w for w in self.waiting.waiters() if w.queue == name and w.in_queue),
-                key=lambda w: w.joined,
-            )
-            out[name] = {
-                "title": spec.title,
-                "answer_target": spec.answer_target,
-                "waiting": [
-                    {
-                        "call_id": w.call_id,
-                        "line": w.line,
-                        "caller_class": w.caller_class,
-                        "priority": w.priority,
-                        "wait": round(now - w.joined, 3),
-                        "escalations": w.escalations,
-                    }
-                    for w in waiting
-                ],
-                "agents": {a.id: a.state for a in agents if name in a.queues},
-                "talking": sum(1 for t in self.talk.talking() if t.queue == name),
-            }
-        return {"queues": out}
+    def web_app(self, tokens: Mapping[str, str]) -> web.Application:
+        """The HTTP app: every route module, each given what it works with."""
+        api = ApiDeps(
+            tokens=tokens,
+            directory=self.directory,
+            reports=self.report_repository,
+            desk=self.desk,
+            publish=self.notifier.publish,
+            flows=self.flow_reloader,
+            validate_flows=lambda: self._validate_flows(self.queues),
+            now=lambda: datetime.now(UTC),
+            queues=lambda: self.queues,
+            subscriber_changed=self.screen_pop.subscriber_changed,
+        )
+        live, agents, service_level = self.live, self.agents, self.service_level
+        route_adders: list[RouteAdder] = [
+            lambda app, reply: add_queue_routes(
+                app, reply, agents, live.queues_view, service_level, tokens
+            ),
+            lambda app, reply: add_live_routes(app, reply, live, self.screen_pop, tokens),
+            lambda app, reply: add_api_routes(app, reply, api),
+            lambda app, _: add_metrics_route(app, live.snapshot),
+            lambda app, _: add_page_routes(app),
+        ]
+        return make_web_app(self.repository, self.health, route_adders, tokens=tokens)
 
     def health(self) -> Mapping[str, Any]:
         return {
@@ -251,6 +270,7 @@ class Engine:
             await self._http.cleanup()
         await self.journal.stop()
         await self.reports.stop()
+        await self.agent_log.stop()
         await self.ami.close()
         await self.tasks.cancel_all()
         self.db.dispose()

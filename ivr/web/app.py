@@ -1,17 +1,33 @@
-"""The HTTP side of the engine: health and the call journal (dashboard and API grow here)."""
+"""The HTTP side of the engine: health, the call journal, the OpenAPI description, and the
+routes other modules add (queues, the REST API, the live dashboard, metrics).
+
+Every error is JSON: {"error": "<field>: <what is expected>"}, also the router's 404/405.
+"""
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from ivr.storage.repository import JournalRepository
+from ivr.web.api_input import query_int
+from ivr.web.auth import require
+
+log = logging.getLogger(__name__)
 
 HealthProbe = Callable[[], Mapping[str, Any]]
+Reply = Callable[..., web.Response]  # reply(data, status=200) -> a JSON response
+RouteAdder = Callable[[web.Application, Reply], None]
+
+OPENAPI_FILE = Path(__file__).resolve().parent / "openapi.yaml"
+ANY_ROLE = ("agent", "supervisor", "admin")
+_KEPT_HEADERS = ("Allow", "WWW-Authenticate")
 
 
 def _json_default(value: object) -> str:
@@ -20,34 +36,58 @@ def _json_default(value: object) -> str:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
+def reply(data: Any, status: int = 200) -> web.Response:
+    """A JSON response (UTF-8, datetimes as ISO 8601)."""
     return web.json_response(
-        data, status=status, dumps=lambda d: json.dumps(d, default=_json_default)
+        data,
+        status=status,
+        dumps=lambda d: json.dumps(d, default=_json_default, ensure_ascii=False),
     )
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """The router's and aiohttp's own errors (404, 405, 413...) as JSON too."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        out = reply({"error": (exc.reason or "error").lower()}, exc.status)
+        for name in _KEPT_HEADERS:
+            if name in exc.headers:
+                out.headers[name] = exc.headers[name]
+        return out
 
 
 def make_web_app(
     journal: JournalRepository,
     health: HealthProbe,
-    add_routes: Callable[[web.Application, Callable[..., web.Response]], None] | None = None,
+    route_adders: Sequence[RouteAdder] = (),
+    *,
+    tokens: Mapping[str, str],
 ) -> web.Application:
+    """The aiohttp app; `tokens` (token -> role) guard the call journal."""
+
     async def get_health(_: web.Request) -> web.Response:
         report = dict(health())
-        return _json(report, status=200 if report.get("ok") else 503)
+        return reply(report, status=200 if report.get("ok") else 503)
 
-    async def get_calls(request: web.Request) -> web.Response:
-        try:
-            limit = int(request.query.get("limit", "50"))
-        except ValueError:
-            return _json({"error": "limit: expected a whole number"}, status=400)
-        if not 1 <= limit <= 1000:
-            return _json({"error": "limit: expected 1..1000"}, status=400)
+    @require(tokens, *ANY_ROLE)
+    async def get_calls(request: web.Request) -> web.StreamResponse:
+        limit = query_int(request, "limit", 50, 1, 1000)
         rows = await asyncio.to_thread(journal.recent, limit)
-        return _json({"calls": [asdict(row) for row in rows]})
+        return reply({"calls": [asdict(row) for row in rows]})
 
-    app = web.Application()
+    async def get_openapi(_: web.Request) -> web.Response:
+        text = await asyncio.to_thread(OPENAPI_FILE.read_text, encoding="utf-8")
+        return web.Response(text=text, content_type="application/yaml")
+
+    app = web.Application(middlewares=[json_errors])
     app.router.add_get("/health", get_health)
     app.router.add_get("/api/calls", get_calls)
-    if add_routes is not None:
-        add_routes(app, _json)
+    app.router.add_get("/api/openapi.yaml", get_openapi)
+    for add_routes in route_adders:
+        add_routes(app, reply)
     return app

@@ -20,6 +20,7 @@ QUEUE_FLOWS = Path(__file__).parent / "queue_flows"
 AGENT_CONTEXT = "ivr-test-agent"
 CALLEE_CONTEXT = "ivr-test-callee"
 TOKEN = "supervisor-token-for-tests"
+AGENT_TOKEN = "agent-token-for-tests"
 
 
 def agent(agent_id: str, *queues: str) -> dict[str, Any]:
@@ -130,10 +131,16 @@ async def hang_up_everything(sandbox: Sandbox) -> None:
 
 @contextlib.asynccontextmanager
 async def queue_engine(
-    sandbox: Sandbox, settings: Settings, tmp_path: Path, queues: Path
+    sandbox: Sandbox,
+    settings: Settings,
+    tmp_path: Path,
+    queues: Path,
+    *,
+    api_tokens: str = f"supervisor:{TOKEN}",
 ) -> AsyncIterator[Engine]:
     """The engine on the queue-test flows and `queues`, its queues.conf applied to the
-    sandbox, in a sandbox without calls; every agent it knows is logged out afterwards."""
+    sandbox, in a sandbox without calls; every agent it knows is logged out afterwards.
+    `api_tokens` as in the settings ("role:token,..."; the supervisor TOKEN by default)."""
     await hang_up_everything(sandbox)
     flows = tmp_path / "flows"
     flows.mkdir(exist_ok=True)
@@ -145,7 +152,7 @@ async def queue_engine(
         flows_dir=str(flows),
         queues_file=str(queues),
         asterisk_config_dir=str(sandbox.root / "etc" / "asterisk"),
-        api_tokens=f"supervisor:{TOKEN}",
+        api_tokens=api_tokens,
         http_port=18080,
     )
     engine = await started(custom)

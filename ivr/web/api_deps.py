@@ -1,0 +1,31 @@
+"""What the REST API works with (built in ivr/app.py) and who may call what."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from ivr.events.model import Event
+from ivr.flow.loader import Validation
+from ivr.flow.reload import FlowReloader
+from ivr.queues.model import QueuesConfig
+from ivr.storage.desk import DeskStore
+from ivr.storage.directory import StoreDirectory
+from ivr.storage.reports import ReportRepository
+
+ANY_ROLE = ("agent", "supervisor", "admin")  # reads of personal data, desk filings
+MANAGERS = ("supervisor", "admin")  # the directory, the outage board, flows
+
+
+@dataclass(frozen=True)
+class ApiDeps:
+    tokens: Mapping[str, str]  # token -> role (ivr.web.auth.parse_tokens)
+    directory: StoreDirectory
+    reports: ReportRepository
+    desk: DeskStore
+    publish: Callable[[Event], None]  # the engine's notifier (CallbackRequested...)
+    flows: FlowReloader  # .library (lines), await .reload()
+    validate_flows: Callable[[], Validation]  # blocking: validate flows/ on disk now
+    now: Callable[[], datetime]  # aware, UTC
+    queues: Callable[[], QueuesConfig]  # the queues configuration in force
+    # An account was edited (phones reconciled): the screen pops showing it read it again.
+    subscriber_changed: Callable[[int], None] = lambda _id: None

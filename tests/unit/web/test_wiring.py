@@ -1,0 +1,84 @@
+"""The engine's HTTP app as ivr/app.py wires it (no Asterisk): every route module is
+mounted, and the engine's events reach the live board and the screen pop."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from ivr.app import Engine
+from ivr.config import load_settings
+from ivr.events.model import CallAnswered, CallRouted
+from ivr.storage.db import migrate
+from ivr.web.auth import parse_tokens
+
+TOKEN = "agent-token-0001"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
+    url = f"sqlite:///{tmp_path / 'ivr.db'}"
+    migrate(url)
+    engine = Engine(replace(load_settings(env={}), database_url=url))
+    yield engine
+    await engine.tasks.cancel_all()
+    engine.db.dispose()
+
+
+@pytest.fixture
+async def client(engine: Engine) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    app = engine.web_app(parse_tokens(f"agent:{TOKEN}"))
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+async def test_every_route_module_is_mounted(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    for path, content_type in (
+        ("/api/dashboard", "application/json"),  # live
+        ("/api/queues", "application/json"),  # queues, built by the live board
+        ("/api/agents", "application/json"),  # queues
+        ("/api/lines", "application/json"),  # the REST API
+        ("/metrics", "text/plain"),  # metrics
+        ("/dashboard", "text/html"),  # pages
+    ):
+        response = await client.get(path)
+        assert response.status == 200, path
+        assert response.headers["Content-Type"].startswith(content_type), path
+
+
+async def test_the_board_shows_the_shipped_configuration(
+    client: TestClient[web.Request, web.Application], engine: Engine
+) -> None:
+    snapshot = await (await client.get("/api/dashboard")).json()
+    assert [q["key"] for q in snapshot["queues"]] == list(engine.queues.queues)
+    assert {a["id"] for a in snapshot["agents"]} == set(engine.queues.agents)
+    assert [line["key"] for line in snapshot["lines"]][: len(engine.flows.lines)] == list(
+        engine.flows.lines
+    )
+    queues = await (await client.get("/api/queues")).json()
+    assert set(queues["queues"]) == set(engine.queues.queues)
+
+
+async def test_an_answered_call_pops_on_the_agents_card(
+    client: TestClient[web.Request, web.Application], engine: Engine
+) -> None:
+    line = next(iter(engine.flows.lines))
+    engine.notifier.publish(
+        CallRouted("c1", line, "0501234567", "internet", "unknown", 0, ("main",))
+    )
+    engine.notifier.publish(CallAnswered("c1", "internet", "1001", "Local/1001@x-1", 2.0, True))
+    for _ in range(300):
+        body = await (await client.get("/api/agents/1001/call", headers=AUTH)).json()
+        if body["call"] is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert body["call"]["call_id"] == "c1"
+    assert body["call"]["line"] == line
+    assert body["call"]["line_city"] == engine.flows.lines[line].city

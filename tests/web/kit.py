@@ -1,0 +1,161 @@
+"""What the web tests share: tokens, a settable clock, AMI-free agent actions, the app."""
+
+import dataclasses
+import shutil
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.app import Engine
+from ivr.config import PROJECT_ROOT, load_settings
+from ivr.events.model import Event
+from ivr.flow.loader import Validation, validate_library
+from ivr.flow.reload import FlowReloader
+from ivr.queues.agents import AgentBoard
+from ivr.queues.model import QueuesConfig, load_queues
+from ivr.storage.db import migrate
+from ivr.storage.desk import DeskStore
+from ivr.storage.directory import StoreDirectory
+from ivr.storage.reports import ReportRepository
+from ivr.storage.repository import JournalRepository
+from ivr.storage.service_level import ServiceLevelRepository
+from ivr.web.api import ApiDeps, add_api_routes
+from ivr.web.app import make_web_app
+from ivr.web.queues import add_queue_routes
+
+ADMIN = "admin-token-0123456789"
+SUPERVISOR = "supervisor-token-0123456789"
+AGENT = "agent-token-0123456789"
+TOKENS: Mapping[str, str] = {ADMIN: "admin", SUPERVISOR: "supervisor", AGENT: "agent"}
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+QUEUES: QueuesConfig = load_queues(PROJECT_ROOT / "queues.yaml")
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+class Clock:
+    def __init__(self, now: datetime = T0) -> None:
+        self.at = now
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class Members:
+    """app_queue member actions without Asterisk (the only fake: the AMI side)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    async def add_member(
+        self, queue: str, interface: str, member_name: str, penalty: int, paused: bool
+    ) -> None:
+        self.calls.append(("add", queue, member_name))
+
+    async def remove_member(self, queue: str, interface: str) -> None:
+        self.calls.append(("remove", queue, interface))
+
+    async def pause_member(self, interface: str, paused: bool, reason: str = "") -> None:
+        self.calls.append(("pause", interface, paused, reason))
+
+    async def status(self) -> list[Mapping[str, str]]:
+        return []
+
+
+def copy_flows(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(PROJECT_ROOT / "flows", tmp_path / "flows"))
+
+
+def flow_reloader(flows: Path) -> FlowReloader:
+    """The real reloader on a copy of flows/; spoken prompts are not rendered."""
+
+    def render(items: Iterable[tuple[str, str]]) -> int:
+        return 0
+
+    return FlowReloader(flows, lambda: validate_flows(flows), render, 0.05)
+
+
+def validate_flows(flows: Path) -> Validation:
+    return validate_library(flows, QUEUES.queues, QUEUES.caller_classes)
+
+
+def live_queues(board: AgentBoard) -> Mapping[str, Any]:
+    """GET /api/queues without the AMI monitors: nobody waits, nobody talks."""
+    agents = board.agents()
+    return {
+        "queues": {
+            name: {
+                "title": spec.title,
+                "answer_target": spec.answer_target,
+                "waiting": [],
+                "agents": {a.id: a.state for a in agents if name in a.queues},
+                "talking": 0,
+            }
+            for name, spec in QUEUES.queues.items()
+        }
+    }
+
+
+class Kit:
+    """The app on real stores; `published` holds what the API published."""
+
+    def __init__(self, sessions: sessionmaker[Session], flows: Path, clock: Clock) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.published: list[Event] = []
+        self.changed: list[int] = []  # accounts the API told the screen pop about
+        self.members = Members()
+        self.board = AgentBoard(lambda: QUEUES, self.members, self.published.append)
+        self.reloader = flow_reloader(flows)
+        self.flows = flows
+        self.deps = ApiDeps(
+            tokens=TOKENS,
+            directory=StoreDirectory(sessions, "380"),
+            reports=ReportRepository(sessions),
+            desk=DeskStore(sessions, "380"),
+            publish=self.publish,
+            flows=self.reloader,
+            validate_flows=lambda: validate_flows(flows),
+            now=clock.now,
+            queues=lambda: QUEUES,
+            subscriber_changed=self.changed.append,
+        )
+        self.writers: list[Any] = []  # extra listeners (a ReportWriter)
+
+    def publish(self, event: Event) -> None:
+        self.published.append(event)
+        for writer in self.writers:
+            writer(event)
+
+    def app(self) -> web.Application:
+        board, levels = self.board, ServiceLevelRepository(self.sessions)
+        return make_web_app(
+            JournalRepository(self.sessions),
+            lambda: {"ok": True, "ami_connected": False},
+            [
+                lambda app, reply: add_queue_routes(
+                    app, reply, board, lambda: live_queues(board), levels, TOKENS
+                ),
+                lambda app, reply: add_api_routes(app, reply, self.deps),
+            ],
+            tokens=TOKENS,
+        )
+
+
+def engine_for_tests(base: Path) -> Engine:
+    """The engine as ivr/app.py builds it, on SQLite in `base` and a copy of flows/, not
+    started (no Asterisk): agent commands go to fake member actions."""
+    url = f"sqlite:///{base / 'ivr.db'}"
+    migrate(url)
+    settings = dataclasses.replace(
+        load_settings(env={}), database_url=url, flows_dir=str(copy_flows(base))
+    )
+    engine = Engine(settings)
+    engine.agents = AgentBoard(lambda: engine.queues, Members(), engine.notifier.publish)
+    return engine
