@@ -1,11 +1,9 @@
 """`make demo`: the engine on the sandbox Asterisk, scripted calls through the shipped flows,
 a summary of what callers got and what the engine stored."""
 
-import asyncio
-import json
 import re
+import secrets
 import shutil
-import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +11,7 @@ from ivr.app import Engine
 from ivr.calls.place import CallReport, place_call
 from ivr.calls.tester import tester_ami
 from ivr.config import PROJECT_ROOT, Settings
+from ivr.demo_dashboard import fetch_json, print_reports, show_dashboard
 from ivr.demo_queues import demo_queues, print_queue_summary, run_queue_calls
 from ivr.storage.db import make_session_factory, open_store
 from ivr.storage.reports import ReportRepository
@@ -72,6 +71,7 @@ async def run_demo(settings: Settings) -> int:
     url = f"sqlite:///{db}"
     with open_store(url) as sessions:
         seed_store(sessions, load_seed_file(DEMO_STORE))
+    token = secrets.token_urlsafe(18)  # the demo supervisor's API token, for this run only
     settings = replace(
         settings,
         database_url=url,
@@ -79,7 +79,9 @@ async def run_demo(settings: Settings) -> int:
         flows_poll_interval=0.2,
         queues_file=str(demo_queues(PROJECT_ROOT / "queues.yaml", var / "demo-queues.yaml")),
         asterisk_config_dir=str(Path(settings.sandbox_dir) / "root" / "etc" / "asterisk"),
+        api_tokens=f"supervisor:{token}",
     )
+    base = f"http://{settings.http_host}:{settings.http_port}"
     ami = tester_ami(settings)
     await ami.connect()
     results: list[tuple[str, CallReport]] = []
@@ -99,12 +101,15 @@ async def run_demo(settings: Settings) -> int:
         results.append((NIGHT[0], await _call(ami, *NIGHT)))
         await engine.journal.flush()
         await engine.reports.flush()
-        api = f"http://{settings.http_host}:{settings.http_port}/api/calls?limit=20"
-        journal = await asyncio.to_thread(lambda: json.load(urllib.request.urlopen(api)))
+        await engine.agent_log.flush()
+        api = f"{base}/api/calls?limit=20"
+        journal = await fetch_json(api, token)
         reports = ReportRepository(make_session_factory(engine.db))
         readings, unreachable = reports.meter_readings(), reports.unreachable_by_line()
         callbacks = reports.callbacks()
         print_queue_summary(engine, journal["calls"], queue_results)
+        await engine.live.refresh()  # today's figures now, not at the next 2 s tick
+        await show_dashboard(base, var)
     finally:
         for agent_id in engine.queues.agents:
             await engine.agents.logout(agent_id)
@@ -136,6 +141,7 @@ async def run_demo(settings: Settings) -> int:
             for c in callbacks
         ],
     )
+    print_reports(settings, var)
     ok = all(r.ok for _, r in results)
     print("\ndemo", "passed: every caller was served" if ok else "FAILED: a caller was lost")
     return 0 if ok else 1
