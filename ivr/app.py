@@ -271,6 +271,8 @@ class Engine:
         await self.journal.stop()
         await self.reports.stop()
         await self.agent_log.stop()
+        # the engine no longer sees the agents: their time stops counting now
+        await asyncio.to_thread(self.agent_log.close_open, datetime.now(UTC))
         await self.ami.close()
         await self.tasks.cancel_all()
         self.db.dispose()

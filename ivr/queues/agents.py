@@ -97,6 +97,7 @@ class AgentBoard:
         self._actions = actions
         self._publish = publish
         self._agents: dict[str, AgentState] = {}  # by interface
+        self._syncing = False  # sync() publishes the net changes itself
 
     # --- reading ----------------------------------------------------------------------
 
@@ -159,12 +160,23 @@ class AgentBoard:
         return self.get(agent_id)
 
     async def sync(self) -> None:
-        """Learn the current members from QueueStatus (after connecting or reconnecting)."""
-        for agent in self._agents.values():
-            agent.queues.clear()
-        for message in await self._actions.status():
-            if message.get("Event") == "QueueMember":
-                self._apply(message, message.get("Location", ""), message.get("Name", ""))
+        """Learn the current members from QueueStatus (after connecting or reconnecting).
+        Nothing changes when QueueStatus fails; only agents whose state really changed get
+        a new `since` and an AgentChanged."""
+        messages = await self._actions.status()
+        before = {interface: (a.state, a.reason) for interface, a in self._agents.items()}
+        self._syncing = True
+        try:
+            for agent in self._agents.values():
+                agent.queues.clear()
+            for message in messages:
+                if message.get("Event") == "QueueMember":
+                    self._apply(message, message.get("Location", ""), message.get("Name", ""))
+        finally:
+            self._syncing = False
+        for interface, agent in self._agents.items():
+            if before.get(interface, ("logged_out", "")) != (agent.state, agent.reason):
+                self._changed(agent, "")
 
     # --- AMI events -------------------------------------------------------------------
 
@@ -211,9 +223,12 @@ class AgentBoard:
             agent.device = _DEVICE_STATES.get(message["Status"], "idle")
             if message.get("InCall") == "1":
                 agent.device = "in_call"
-        if (agent.state, agent.reason) != before:
-            agent.since = datetime.now(UTC)
-            self._publish(AgentChanged(agent.id, queue, agent.state, agent.reason, agent.since))
+        if (agent.state, agent.reason) != before and not self._syncing:
+            self._changed(agent, queue)
+
+    def _changed(self, agent: AgentState, queue: str) -> None:
+        agent.since = datetime.now(UTC)
+        self._publish(AgentChanged(agent.id, queue, agent.state, agent.reason, agent.since))
 
     def _state(self, interface: str, member_name: str) -> AgentState:
         agent = self._agents.get(interface)

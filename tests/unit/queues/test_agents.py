@@ -344,6 +344,7 @@ async def test_sync_from_queue_status(kit: Kit) -> None:
         {"Event": "QueueEntry", "Queue": "c", "Position": "1", "Channel": "PJSIP/trunk-1"},
         {"Event": "QueueStatusComplete", "EventList": "Complete", "ListItems": "6"},
     ]
+    petro_since = kit.board.get("1002").since
     await kit.board.sync()
     assert kit.members.calls == [("status",)]
     olena, petro = kit.board.get("1001"), kit.board.get("1002")
@@ -352,7 +353,9 @@ async def test_sync_from_queue_status(kit: Kit) -> None:
     assert not kit.board.has_ready_agent("a")
     assert not kit.board.has_ready_agent("b")
     assert kit.board.has_ready_agent("c")
-    assert ("1001", "a", "paused", "lunch") in kit.changes()
+    # only the net change is published; Petro stayed ready: his time in state goes on
+    assert kit.changes() == [("1001", "", "paused", "lunch")]
+    assert petro.since == petro_since
 
 
 async def test_sync_forgets_members_app_queue_no_longer_has(kit: Kit) -> None:
@@ -361,6 +364,19 @@ async def test_sync_forgets_members_app_queue_no_longer_has(kit: Kit) -> None:
     await kit.board.sync()
     assert kit.board.get("1001").state == "logged_out"
     assert not kit.board.has_ready_agent("a")
+    assert kit.changes() == [("1001", "", "logged_out", "")]
+
+
+async def test_a_failed_sync_changes_nothing(kit: Kit) -> None:
+    await kit.logged_in()
+
+    async def broken() -> list[Mapping[str, str]]:
+        raise AmiActionError({"Response": "Error", "Message": "timeout"})
+
+    kit.members.status = broken  # type: ignore[method-assign]
+    with pytest.raises(AmiActionError):
+        await kit.board.sync()
+    assert kit.board.get("1001").state == "ready" and kit.changes() == []
 
 
 def test_agents_lists_every_configured_agent() -> None:
