@@ -262,7 +262,8 @@ def agents_report(
     stats: Sequence[AgentStats], window: Window, labels: Labels = NO_LABELS
 ) -> Report:
     note = (
-        "Occupancy = time in calls / (logged in - not ready). Not ready = paused. "
+        "Occupancy = time in calls / (logged in - not ready - phone unavailable). "
+        "Not ready = paused. "
         "Ringing = time the agent's phone rang for queue calls."
     )
     title = f"Agents, {window.label()}"

@@ -9,8 +9,9 @@ For each agent, from three sources:
   call, from the intervals clipped to the window; an open interval (the agent's current
   state) ends at `until`.
 
-occupancy = in_call / (logged_in - not_ready): the share of the time an agent was
-available for calls that was spent in calls; None when that time is 0, at most 1.0.
+occupancy = in_call / (logged_in - not_ready - unavailable): the share of the time an
+agent was available for calls that was spent in calls (a phone app_queue reports
+unavailable cannot take calls); None when that time is 0, at most 1.0.
 
 Counts and sums are computed in SQL (GROUP BY), the same on SQLite and PostgreSQL. The
 activity intervals meeting the window are read and clipped here: datetime arithmetic
@@ -42,6 +43,7 @@ SessionFactory = Callable[[], Session]
 IN_CALL = "in_call"
 NOT_READY = "paused"
 LOGGED_OUT = "logged_out"
+UNAVAILABLE = "unavailable"
 
 _a, _r, _c = AgentActivityRecord, AgentRingRecord, CallRecord
 
@@ -57,7 +59,7 @@ class AgentStats:
     ringing_seconds: float  # sum of agent_rings.ring_seconds
     rings: int
     missed_rings: int  # rings not answered
-    occupancy: float | None  # in_call / (logged_in - not_ready); None if 0; <= 1
+    occupancy: float | None  # in_call / (logged_in - not_ready - unavailable); None if 0
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,9 @@ def _stats(agent: str, calls: _Calls, rings: _Rings, states: Mapping[str, float]
         ringing_seconds=rings.ringing_seconds,
         rings=rings.rings,
         missed_rings=rings.missed,
-        occupancy=occupancy(states.get(IN_CALL, 0.0), logged_in, not_ready),
+        occupancy=occupancy(
+            states.get(IN_CALL, 0.0), logged_in, not_ready + states.get(UNAVAILABLE, 0.0)
+        ),
     )
 
 
