@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 REMEMBER = 5000  # routed calls and unfinished cards kept at most (the oldest go first)
 LOOKUP_TIMEOUT = 3.0  # seconds: after that the card shows without the subscriber
+# Non-target callers (appeals: agencies, police, suppliers...) get no subscriber data at all.
+NO_SUBSCRIBER_CLASSES = frozenset({"non_target"})
 
 
 class SubscriberLookup(Protocol):
@@ -212,12 +214,17 @@ class ScreenPop:
         return self.card(agent)
 
     def subscriber_changed(self, subscriber_id: int) -> None:
-        """An account was edited (phones reconciled): cards showing it are read again."""
+        """An account was edited (phones reconciled): cards showing it are read again, and
+        so are cards without a subscriber (the caller's number may belong to it now)."""
         for agent, card in self._cards.items():
-            if card.subscriber is not None and card.subscriber.id == subscriber_id:
+            if card.subscriber is None or card.subscriber.id == subscriber_id:
                 self._tasks.spawn(self.refresh(agent), name=f"screen-pop-refresh-{agent}")
 
     async def _find(self, card: Card) -> Subscriber | None:
+        """The card's subscriber read from the store; a failing or slow store keeps what
+        the card already shows."""
+        if card.caller_class in NO_SUBSCRIBER_CLASSES:
+            return None  # an appeal: the operator gives out no subscriber data
         known = card.subscriber.id if card.subscriber else card.subscriber_id
         try:
             async with asyncio.timeout(self._lookup_timeout):
@@ -225,11 +232,12 @@ class ScreenPop:
                     return await asyncio.to_thread(self._directory.find_by_id, known)
                 if card.caller:
                     return await asyncio.to_thread(self._directory.find_by_phone, card.caller)
-        except Exception as exc:  # a slow or failing store: the card shows without him
+                return None
+        except Exception as exc:
             log.warning(
                 "screen pop for call %s: subscriber not found: %s", card.call_id, brief(exc)
             )
-        return None
+            return card.subscriber
 
     def _wake(self, agent: str) -> None:
         for wake in self._watchers.get(agent, ()):

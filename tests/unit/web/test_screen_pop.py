@@ -3,6 +3,7 @@ real SQLite directory (by the menu's id, else by the caller's phone), the end of
 and bounded memory."""
 
 import asyncio
+import dataclasses
 import logging
 import time
 from datetime import UTC, datetime
@@ -233,6 +234,29 @@ async def test_an_edited_account_is_read_again_on_the_cards_showing_it(
     for _ in range(300):
         subscriber = (pop.card("1001") or {}).get("subscriber")
         if isinstance(subscriber, dict) and subscriber["phones"] == ["0501112233"]:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the card still shows {pop.card('1001')}")
+
+
+async def test_a_non_target_caller_gets_no_subscriber_card(pop: ScreenPop) -> None:
+    pop(dataclasses.replace(routed("c1", subscriber_id=1), caller_class="non_target"))
+    pop(answered("c1"))
+    shown_card = await shown(pop, "1001", "c1")
+    assert shown_card["caller_class"] == "non_target" and shown_card["subscriber"] is None
+
+
+async def test_an_unknown_caller_is_found_once_an_account_gets_his_number(
+    pop: ScreenPop, directory: StoreDirectory
+) -> None:
+    pop(routed("c1", caller="0501234567"))
+    pop(answered("c1"))
+    assert (await shown(pop, "1001", "c1"))["subscriber"] is None
+    directory.reconcile_phones(2, add=["0501234567"])
+    pop.subscriber_changed(2)
+    for _ in range(300):
+        subscriber = (pop.card("1001") or {}).get("subscriber")
+        if isinstance(subscriber, dict) and subscriber["id"] == 2:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"the card still shows {pop.card('1001')}")
