@@ -11,8 +11,9 @@ from ivr.queues.model import QueuesConfig
 from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.reports import ReportRepository
+from ivr.web.auth import ROLES
 
-ANY_ROLE = ("agent", "supervisor", "admin")  # reads of personal data, desk filings
+ANY_ROLE = ROLES  # reads of personal data, desk filings
 MANAGERS = ("supervisor", "admin")  # the directory, the outage board, flows
 
 

@@ -201,8 +201,14 @@ def query_id(request: web.Request, name: str) -> int | None:
 
 
 def query_time(request: web.Request, name: str) -> datetime | None:
+    """A time in the query; an offset's "+" typed unencoded arrives as a space."""
     value = request.query.get(name)
-    return None if value is None else parse_time(name, value)
+    if value is None:
+        return None
+    return parse_time(name, _UNENCODED_PLUS.sub(r"+\1", value))
+
+
+_UNENCODED_PLUS = re.compile(r" (\d{2}:?\d{2})$")
 
 
 def query_choice(request: web.Request, name: str, options: Collection[str]) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from ivr.storage.repository import JournalRepository
+from ivr.web.api_deps import ANY_ROLE
 from ivr.web.api_input import query_int
 from ivr.web.auth import require
 
@@ -26,7 +27,6 @@ Reply = Callable[..., web.Response]  # reply(data, status=200) -> a JSON respons
 RouteAdder = Callable[[web.Application, Reply], None]
 
 OPENAPI_FILE = Path(__file__).resolve().parent / "openapi.yaml"
-ANY_ROLE = ("agent", "supervisor", "admin")
 _KEPT_HEADERS = ("Allow", "WWW-Authenticate")
 
 

@@ -101,3 +101,13 @@ async def test_the_openapi_file_is_served(client: Client) -> None:
     assert response.status == 200 and response.content_type == "application/yaml"
     spec = yaml.safe_load(await response.text())
     assert spec["openapi"].startswith("3.1") and "/api/appeals" in spec["paths"]
+
+
+async def test_an_offset_typed_with_an_unencoded_plus_is_read(client: Client) -> None:
+    """curl 'http://.../api/service-level?since=2026-11-24T00:00:00+02:00' sends a space."""
+    typed = await client.get("/api/service-level?by=all&since=2026-11-24T00:00:00+02:00")
+    encoded = await client.get(
+        "/api/service-level", params={"by": "all", "since": "2026-11-24T00:00:00+02:00"}
+    )
+    assert typed.status == encoded.status == 200
+    assert await typed.json() == await encoded.json()
