@@ -3,17 +3,28 @@
 Text: percentages as "87.5 %", durations as m:ss (h:mm:ss from an hour), times local,
 "-" for a value that does not exist (no calls). CSV: the column keys as the header and raw
 numbers (ratios 0..1, seconds, ISO 8601 UTC times), empty for a missing value.
+
+Cells carry caller and operator free text (names, addresses, report details), so both
+outputs defuse it: in text, control characters (C0, DEL, C1: ESC sequences, newlines)
+become spaces and cannot drive the supervisor's terminal; in CSV, a text cell starting with
+= + - @ TAB or CR gets a leading apostrophe, so a spreadsheet shows it as text instead of
+running it as a formula (numbers stay numbers).
 """
 
 import csv
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 Row = Mapping[str, Any]
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would evaluate the cell
 
 
 class Kind(Enum):
@@ -79,7 +90,8 @@ def text_cell(value: Any, column: Column, tz: tzinfo) -> str:
         case Kind.TIME:
             text = f"{value.astimezone(tz):%Y-%m-%d %H:%M}"
         case _:
-            text = " ".join(str(value).split())  # no newlines or tabs inside a cell
+            # No control characters (ESC sequences, newlines, tabs) inside a cell.
+            text = " ".join(_CONTROL.sub(" ", str(value)).split())
     if column.width and len(text) > column.width:
         text = text[: column.width - 1] + "…"
     return text
@@ -92,7 +104,12 @@ def csv_cell(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, float):
         return round(value, 4)
-    return value
+    if isinstance(value, int | Decimal):  # bool included
+        return value
+    text = str(value)
+    # Text a spreadsheet would take for a formula ("=HYPERLINK(...)", "+380...", "-1+2"):
+    # a leading apostrophe makes it text.
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
 
 
 def render_text(report: Report, tz: tzinfo) -> str:

@@ -10,11 +10,14 @@ from sqlalchemy import (
     Dialect,
     Double,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     UnicodeText,
     UniqueConstraint,
+    column,
     false,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -72,6 +75,20 @@ class CallRecord(Base):
     (ended after being queued, neither answered nor abandoned in the queue)."""
 
     __tablename__ = "call_journal"
+    __table_args__ = (
+        # When a call happened, for the service level windows (ivr.storage.service_level
+        # CALL_TIME): an expression index, used by SQLite (>= 3.9) and PostgreSQL only for
+        # a query that repeats the expression, same function and columns in the same order.
+        Index(
+            "ix_call_journal_call_time",
+            func.coalesce(
+                column("started_at"),
+                column("queued_at"),
+                column("answered_at"),
+                column("abandoned_at"),
+            ),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_id: Mapped[str] = mapped_column(unique=True, index=True)  # Asterisk UNIQUEID
@@ -94,7 +111,7 @@ class CallRecord(Base):
     # The queue monitors: answer, talk time, escalations (see ivr.storage.journal).
     agent: Mapped[str | None]  # the member who answered
     agent_channel: Mapped[str | None]
-    answered_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None] = mapped_column(index=True)  # agent KPI windows
     wait_seconds: Mapped[float | None]  # queue wait, until answered or abandoned
     talk_seconds: Mapped[float | None]
     target_met: Mapped[bool | None]  # answered within the answer target; NULL: not known yet

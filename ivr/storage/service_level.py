@@ -48,6 +48,8 @@ OVERALL = "all"
 _c = CallRecord
 _answered = _c.answered_at.is_not(None)
 _abandoned = _c.abandoned_at.is_not(None)
+# When a call happened. Exactly the expression of the index ix_call_journal_call_time
+# (CallRecord, migration 0005): the planners use it only for a query that repeats it.
 CALL_TIME = func.coalesce(_c.started_at, _c.queued_at, _c.answered_at, _c.abandoned_at)
 
 

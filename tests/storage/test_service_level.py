@@ -2,10 +2,15 @@
 worked out by hand."""
 
 import dataclasses
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.events.model import (
@@ -21,6 +26,7 @@ from ivr.events.model import (
     CallStarted,
     TalkLimitReached,
 )
+from ivr.storage.db import make_engine, make_session_factory, migrate
 from ivr.storage.journal import JournalEvent, write_events
 from ivr.storage.service_level import ServiceLevel, ServiceLevelRepository
 
@@ -232,6 +238,58 @@ def test_no_calls(sessions: sessionmaker[Session]) -> None:
     assert repository.by_queue() == []
     assert repository.by_line() == []
     assert repository.overall() == ServiceLevel("all", 0, 0, 0, 0, 0, None, None, None, 0)
+
+
+@contextmanager
+def journal_query_plans(engine: Engine) -> Iterator[list[str]]:
+    """SQLite: the EXPLAIN QUERY PLAN lines of each query on the call journal run on
+    `engine` in the block (the statement as sent, its parameters bound), after it."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "FROM call_journal" in statement:
+            sent.append((statement, parameters))
+
+    plans: list[str] = []
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield plans
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    with engine.connect() as conn:
+        for statement, parameters in sent:
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            plans.append("\n".join(row.detail for row in rows))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        lambda x: x.overall(SINCE, at(3600)),
+        lambda x: x.overall(since=SINCE),
+        lambda x: x.by_queue(SINCE, at(3600)),
+        lambda x: x.by_line(SINCE, at(3600)),
+        lambda x: x.by_hour(SINCE, at(3600)),
+    ],
+    ids=["overall", "overall-since", "by-queue", "by-line", "by-hour"],
+)
+def test_the_window_is_searched_in_the_call_time_index(
+    tmp_path: Path, query: Callable[[ServiceLevelRepository], object]
+) -> None:
+    # SQLite uses an expression index only when the query repeats its expression: CALL_TIME
+    # must stay the coalesce of ix_call_journal_call_time, same columns in the same order.
+    url = f"sqlite:///{tmp_path / 'ivr.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        sessions = make_session_factory(engine)
+        write_events(sessions, [*answered("a1", "5551000", "internet", 10.0, 100.0, met=True)])
+        with journal_query_plans(engine) as plans:
+            query(ServiceLevelRepository(sessions))
+    finally:
+        engine.dispose()
+    [plan] = plans
+    assert "SEARCH call_journal USING INDEX ix_call_journal_call_time (<expr>" in plan, plan
 
 
 def test_abandon_rate(levels: ServiceLevelRepository) -> None:

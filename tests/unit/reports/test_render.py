@@ -1,6 +1,8 @@
 """Text tables for people and CSV with raw numbers."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,10 +12,12 @@ from ivr.reports.render import (
     Kind,
     Report,
     Table,
+    csv_cell,
     duration,
     percent,
     render_csv,
     render_text,
+    text_cell,
 )
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -99,3 +103,62 @@ def test_an_empty_table_says_so_and_two_tables_are_apart() -> None:
         "            -\n"
     )
     assert render_csv(report) == "queue,answered\ntv,\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ('=HYPERLINK("http://x","ok")', '\'=HYPERLINK("http://x","ok")'),
+        ("+380441234567", "'+380441234567"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+        ("\t=1+2", "'\t=1+2"),
+        ("\r=1+2", "'\r=1+2"),
+        ("a=b+c", "a=b+c"),  # only the first character matters
+        ("380441234567", "380441234567"),
+        (" =1", " =1"),
+        ("", ""),
+        # Numbers stay numbers, negative ones too.
+        (-5, -5),
+        (-0.123456, -0.1235),
+        (Decimal("-1.5"), Decimal("-1.5")),
+        (True, True),
+    ],
+)
+def test_csv_text_cannot_start_a_formula(value: Any, cell: Any) -> None:
+    assert csv_cell(value) == cell
+
+
+def test_csv_neutralises_formulas_from_free_text() -> None:
+    columns = (Column("caller", "Caller", Kind.TEXT), Column("details", "Details", Kind.TEXT))
+    rows = [
+        {"caller": "+380501234567", "details": '=cmd|" /C calc"!A0'},
+        {"caller": "-", "details": "@evil"},
+    ]
+    total = {"caller": "all", "details": -3}
+    report = Report((Table("Unreachable", columns, rows, total),))
+    assert render_csv(report) == (
+        'caller,details\n\'+380501234567,"\'=cmd|"" /C calc""!A0"\n\'-,\'@evil\nall,-3\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("ok\x1b[2J\x1b]0;owned\x07end", "ok [2J ]0;owned end"),  # ESC, BEL
+        ("csi\x9b31mred", "csi 31mred"),  # C1 CSI
+        ("nul\x00del\x7fnel\x85", "nul del nel"),
+        ("line one\r\nline two\ttab", "line one line two tab"),
+        ("Марія Сидоренко", "Марія Сидоренко"),
+    ],
+)
+def test_text_cells_carry_no_control_characters(value: str, text: str) -> None:
+    assert text_cell(value, Column("note", "Note", Kind.TEXT), UTC) == text
+
+
+def test_text_table_cannot_reach_the_terminal_with_escape_sequences() -> None:
+    columns = (Column("caller", "Caller", Kind.TEXT), Column("details", "Details", Kind.TEXT))
+    rows = [{"caller": "\x1b[31m+380\x1b[0m", "details": "\x1b]52;c;cHduZWQ=\x07\x9b2J"}]
+    out = render_text(Report((Table("Unreachable", columns, rows),)), UTC)
+    assert not [c for c in out if c != "\n" and (c < " " or "\x7f" <= c <= "\x9f")]
+    assert out.splitlines()[-1] == "[31m+380 [0m  ]52;c;cHduZWQ= 2J"
