@@ -1,13 +1,10 @@
 """Agent KPIs and callback counts on both backends, against numbers worked out by hand."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.events.model import AgentChanged, AgentRang, CallAnswered, CallCompleted
@@ -16,6 +13,7 @@ from ivr.storage.db import make_engine, make_session_factory, migrate
 from ivr.storage.journal import JournalEvent, write_events
 from ivr.storage.kpi import AgentStats, KpiRepository, clipped_seconds, occupancy
 from ivr.storage.models import AgentActivityRecord, CallbackRequestRecord
+from tests.storage.query_plans import journal_query_plans
 
 SINCE = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 UNTIL = SINCE + timedelta(hours=2)
@@ -164,28 +162,6 @@ def test_agents_from_stored_overlapping_intervals(sessions: sessionmaker[Session
     assert (x.logged_in_seconds, x.not_ready_seconds) == (6600.0, 1200.0)
     # available: 110 min logged in - 20 paused - 60 unavailable = 30, all in a call
     assert x.occupancy == 1.0
-
-
-@contextmanager
-def journal_query_plans(engine: Engine) -> Iterator[list[str]]:
-    """SQLite: the EXPLAIN QUERY PLAN lines of each query on the call journal run on
-    `engine` in the block (the statement as sent, its parameters bound), after it."""
-    sent: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "FROM call_journal" in statement:
-            sent.append((statement, parameters))
-
-    plans: list[str] = []
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield plans
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    with engine.connect() as conn:
-        for statement, parameters in sent:
-            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            plans.append("\n".join(row.detail for row in rows))
 
 
 def test_answered_calls_are_searched_in_the_answered_at_index(tmp_path: Path) -> None:

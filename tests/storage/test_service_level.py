@@ -2,15 +2,12 @@
 worked out by hand."""
 
 import dataclasses
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.events.model import (
@@ -29,6 +26,7 @@ from ivr.events.model import (
 from ivr.storage.db import make_engine, make_session_factory, migrate
 from ivr.storage.journal import JournalEvent, write_events
 from ivr.storage.service_level import ServiceLevel, ServiceLevelRepository
+from tests.storage.query_plans import journal_query_plans
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -238,28 +236,6 @@ def test_no_calls(sessions: sessionmaker[Session]) -> None:
     assert repository.by_queue() == []
     assert repository.by_line() == []
     assert repository.overall() == ServiceLevel("all", 0, 0, 0, 0, 0, None, None, None, 0)
-
-
-@contextmanager
-def journal_query_plans(engine: Engine) -> Iterator[list[str]]:
-    """SQLite: the EXPLAIN QUERY PLAN lines of each query on the call journal run on
-    `engine` in the block (the statement as sent, its parameters bound), after it."""
-    sent: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "FROM call_journal" in statement:
-            sent.append((statement, parameters))
-
-    plans: list[str] = []
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield plans
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    with engine.connect() as conn:
-        for statement, parameters in sent:
-            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            plans.append("\n".join(row.detail for row in rows))
 
 
 @pytest.mark.parametrize(
