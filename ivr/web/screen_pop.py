@@ -34,6 +34,7 @@ from ivr.flow.context import Subscriber
 from ivr.flow.model import Line
 from ivr.storage.batch import brief
 from ivr.tasks import TaskSet
+from ivr.web.api_directory import card as subscriber_card
 
 log = logging.getLogger(__name__)
 
@@ -46,19 +47,6 @@ NO_SUBSCRIBER_CLASSES = frozenset({"non_target"})
 class SubscriberLookup(Protocol):
     def find_by_id(self, subscriber_id: int) -> Subscriber | None: ...
     def find_by_phone(self, phone: str) -> Subscriber | None: ...
-
-
-def subscriber_card(subscriber: Subscriber) -> dict[str, Any]:
-    """A subscriber as the API shows one."""
-    return {
-        "id": subscriber.id,
-        "contract": subscriber.contract,
-        "full_name": subscriber.full_name,
-        "address": subscriber.address,
-        "city": subscriber.city,
-        "region_office": subscriber.region_office,
-        "phones": list(subscriber.phones),
-    }
 
 
 @dataclass
