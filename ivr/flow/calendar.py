@@ -11,7 +11,7 @@ A schedule is closed on holidays unless it says `holidays: open`.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -60,6 +60,11 @@ class Calendar:
 
     def is_open(self, schedule: str, at: datetime) -> bool:
         return within(self.schedules[schedule], self.local(at), self.holidays)
+
+
+def local_midnight(day: date, tz: tzinfo) -> datetime:
+    """The start of `day` in `tz`, in UTC (where the contact center's "today" begins)."""
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
 def within(schedule: Schedule, local: datetime, holidays: frozenset[date]) -> bool:

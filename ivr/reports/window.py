@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from ivr.flow.calendar import local_midnight
+
 DEFAULT_DAYS = 7
 DATE_FORMS = "YYYY-MM-DD or YYYY-MM-DDTHH:MM"
 
@@ -26,10 +28,6 @@ class Window:
             days = f"{since.date()}" if last == since.date() else f"{since.date()} – {last}"
             return f"{days} ({self.tz})"
         return f"{since:%Y-%m-%d %H:%M} – {until:%Y-%m-%d %H:%M} ({self.tz})"
-
-
-def local_midnight(day: date, tz: tzinfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
 def parse_moment(text: str, option: str, tz: tzinfo) -> datetime:

@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 
 from ivr.events.model import (
@@ -34,6 +34,7 @@ from ivr.events.model import (
     Event,
     UnreachableReported,
 )
+from ivr.flow.calendar import local_midnight
 from ivr.flow.model import FlowLibrary
 from ivr.monitors.talk import Talk
 from ivr.monitors.waiting import Waiter
@@ -103,12 +104,6 @@ class Kpis:
     agents: Mapping[str, AgentStats] = field(default_factory=dict)
     callbacks: Mapping[str, int] = field(default_factory=dict)
     unreachable: tuple[tuple[str, int], ...] = ()
-
-
-def local_midnight(now: datetime, tz: tzinfo) -> datetime:
-    """The start of `now`'s day in `tz`, in UTC."""
-    day = now.astimezone(tz).date()
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
 def _seconds(value: float | None) -> float | None:
@@ -212,7 +207,8 @@ class LiveBoard:
         return self._flows().calendar.timezone
 
     def today(self) -> datetime:
-        return local_midnight(self._now(), self.timezone())
+        tz = self.timezone()
+        return local_midnight(self._now().astimezone(tz).date(), tz)
 
     @property
     def kpis(self) -> Kpis:

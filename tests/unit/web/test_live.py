@@ -25,11 +25,11 @@ from ivr.events.model import (
     MeterReadingSubmitted,
     UnreachableReported,
 )
+from ivr.flow.calendar import local_midnight
 from ivr.routing.escalation import TARGET
 from ivr.storage.models import CallRecord
 from ivr.storage.service_level import ServiceLevelRepository
 from ivr.tasks import TaskSet
-from ivr.web.live import local_midnight
 from tests.unit.web.kit import (
     KYIV,
     LINE,
@@ -278,7 +278,7 @@ async def test_the_snapshot_holds_no_caller_data(sessions: sessionmaker[Session]
     ],
 )
 def test_today_starts_at_local_midnight(now: datetime, midnight: datetime) -> None:
-    assert local_midnight(now, KYIV) == midnight
+    assert local_midnight(now.astimezone(KYIV).date(), KYIV) == midnight
 
 
 async def test_a_new_day_starts_from_zero(sessions: sessionmaker[Session]) -> None:
