@@ -1,3 +1,5 @@
+"""Fixtures shared by the unit tests."""
+
 import logging
 from collections.abc import AsyncIterator
 
@@ -8,7 +10,7 @@ from ivr.tasks import TaskSet
 
 @pytest.fixture
 async def tasks(caplog: pytest.LogCaptureFixture) -> AsyncIterator[TaskSet]:
-    """The monitors' TaskSet; no background task may fail (TaskSet logs it as an error)."""
+    """A TaskSet none of whose background tasks may fail (TaskSet logs it as an error)."""
     caplog.set_level(logging.INFO)
     tasks = TaskSet("test")
     yield tasks
