@@ -147,7 +147,7 @@ class AgentLog(BatchWriter[AgentEvent]):
         self._session_factory = session_factory
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, AgentChanged | AgentRang):
+        if isinstance(event, AgentEvent):
             self.put(event)
 
     def close_open(self, at: datetime) -> int:

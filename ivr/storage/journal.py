@@ -97,20 +97,6 @@ JournalEvent = (
     | TalkLimitReached
     | CallCompleted
 )
-_KNOWN_EVENTS = (
-    CallStarted,
-    CallRouted,
-    CallFellBack,
-    CallQueued,
-    CallEnded,
-    CallFinishedInMenu,
-    CallAnswered,
-    CallAbandoned,
-    AnswerTargetMissed,
-    CallEscalated,
-    TalkLimitReached,
-    CallCompleted,
-)
 # TalkLimitReached levels that put the call over the talk guideline ("warning" does not).
 OVER_GUIDELINE_LEVELS = frozenset({"guideline", "hard_limit"})
 STEP_SEPARATOR = ","
@@ -380,5 +366,5 @@ class CallJournal(BatchWriter[JournalEvent]):
         )
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, _KNOWN_EVENTS):
+        if isinstance(event, JournalEvent):
             self.put(event)

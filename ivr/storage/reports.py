@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 SessionFactory = Callable[[], Session]
 Row = dict[str, Any]
 
-REPORT_EVENTS = (UnreachableReported, MeterReadingSubmitted, CallbackRequested)
 ReportEvent = UnreachableReported | MeterReadingSubmitted | CallbackRequested
 
 
@@ -113,7 +112,7 @@ class ReportWriter(BatchWriter[ReportEvent]):
         )
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, REPORT_EVENTS):
+        if isinstance(event, ReportEvent):
             self.put(event)
 
 
