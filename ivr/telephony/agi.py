@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 from panoramisk.fast_agi import Application, Request
 
 from ivr.tasks import TaskSet
+from ivr.telephony.agi_head import AgiHead, HeadRefused, parse_head
 from ivr.telephony.encoding import UnsafeValue, agi_exec_args, agi_quote
 from ivr.telephony.names import VAR_STATUS
 
@@ -26,9 +27,9 @@ AgiHandler = Callable[["AgiChannel"], Awaitable[None]]
 ErrorHandler = Callable[["AgiChannel", BaseException | None], Awaitable[None]]
 
 STATUS_ERROR = "error"
-MAX_HEADER_LINES = 200  # Asterisk sends ~25 agi_* headers plus the script arguments
 MAX_LINE_BYTES = 64 * 1024  # longest header or reply line accepted
 MAX_USAGE_LINES = 500  # a 520 usage text longer than this is not Asterisk talking
+MAX_UNSOLICITED_LINES = 20  # HANGUP / "100 Trying" lines accepted before one reply
 
 _REPLY = re.compile(r"(?P<code>\d{3})(?:(?P<sep>[ -])(?P<text>.*))?")
 _RESULT = re.compile(r"result=(?P<result>\S*)\s*(?P<rest>.*)")
@@ -164,7 +165,7 @@ class AgiChannel(Request):  # type: ignore[misc]
         return raw.decode(self.encoding, "replace").rstrip("\r\n")
 
     async def _read_reply(self) -> AgiReply:
-        while True:
+        for _ in range(MAX_UNSOLICITED_LINES + 1):
             line = await self._read_line()
             if line == "HANGUP":  # unprompted, sent when the caller hangs up (AGISIGHUP)
                 self.hung_up = True
@@ -184,6 +185,10 @@ class AgiChannel(Request):  # type: ignore[misc]
             if match["sep"] == "-":
                 text = await self._read_continuation(code, text)
             raise AgiCommandError(code, text)
+        # Asterisk sends one HANGUP and a few "100 Trying": a flood is not Asterisk talking.
+        self._desynchronised = True
+        self.writer.close()
+        raise AgiHangup(f"more than {MAX_UNSOLICITED_LINES} lines before a reply")
 
     async def _read_continuation(self, code: int, first: str) -> str:
         """Lines of a multi-line reply (`520-...` up to `520 End of proper usage.`)."""
@@ -339,9 +344,18 @@ class FastAgiServer(Application):  # type: ignore[misc]
         self.active += 1
         self._idle.clear()
         try:
-            headers = await self._read_headers(reader)
-            if headers is not None:
-                channel = AgiChannel(self, headers, reader, writer, timeout=self.command_timeout)
+            head = await self._read_head(reader)
+            if isinstance(head, HeadRefused):
+                # Still answer the call: the error boundary sends it to the fallback path.
+                log.warning("AGI request refused: %s", head)
+                refused = AgiChannel(self, {}, reader, writer, timeout=self.command_timeout)
+                await self._run_error_boundary(refused, head)
+            elif head is not None:
+                channel = AgiChannel(
+                    self, head.headers, reader, writer, timeout=self.command_timeout
+                )
+                if head.cleaned:
+                    log.warning("%r: unsafe characters removed from %s", channel, head.cleaned)
                 await self._serve(channel)
         finally:
             writer.close()
@@ -349,9 +363,8 @@ class FastAgiServer(Application):  # type: ignore[misc]
             if self.active == 0:
                 self._idle.set()
 
-    async def _read_headers(self, reader: asyncio.StreamReader) -> dict[str, str] | None:
-        """`agi_name: value` lines up to the blank line; None if the peer never finishes."""
-        headers: dict[str, str] = {}
+    async def _read_head(self, reader: asyncio.StreamReader) -> AgiHead | HeadRefused | None:
+        """The request head up to its blank line; None if the peer never finishes it."""
         try:
             async with asyncio.timeout(self.header_timeout):
                 # One read for the whole block: Asterisk writes each header line on its own.
@@ -365,15 +378,10 @@ class FastAgiServer(Application):  # type: ignore[misc]
         except (asyncio.LimitOverrunError, ValueError, ConnectionError) as exc:
             log.warning("AGI headers unreadable: %s", exc)
             return None
-        lines = block.decode("utf-8", "replace").splitlines()
-        if len(lines) > MAX_HEADER_LINES:
-            log.warning("AGI request with more than %d header lines refused", MAX_HEADER_LINES)
-            return None
-        for line in lines:
-            if line:
-                name, _, value = line.partition(":")
-                headers[name.strip()] = value.removeprefix(" ")
-        return headers
+        try:
+            return parse_head(block)
+        except HeadRefused as exc:
+            return exc
 
     async def _serve(self, channel: AgiChannel) -> None:
         handler = self._route.get(channel.route)

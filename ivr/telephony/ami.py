@@ -21,6 +21,7 @@ from panoramisk.manager import Manager
 from panoramisk.message import Message
 
 from ivr.tasks import TaskSet
+from ivr.telephony.ami_message import parse_message
 from ivr.telephony.encoding import UnsafeValue, ami_header, ami_variable
 
 log = logging.getLogger(__name__)
@@ -178,9 +179,9 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]
             else:
                 self.version = ""
         while (end := self._buffer.find(MESSAGE_END)) >= 0:
-            text = self._buffer[:end].decode("utf-8", "replace").strip()
+            text = self._buffer[:end].decode("utf-8", "replace").strip("\r\n")
             del self._buffer[: end + len(MESSAGE_END)]
-            message = Message.from_line(text) if text else None
+            message = parse_message(text) if text else None
             if message is not None:
                 self.handle_message(message)
         if len(self._buffer) > MAX_BUFFER_BYTES:

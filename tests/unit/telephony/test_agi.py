@@ -1,6 +1,7 @@
 """FastAgiServer against a fake Asterisk over loopback TCP (each panoramisk defect has a test)."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
@@ -143,10 +144,114 @@ async def test_absurd_header_refused(serve: Serve) -> None:
     await flood.expect_eof()
 
 
-async def test_too_many_header_lines_refused(serve: Serve) -> None:
+async def test_too_many_header_lines_refused_into_the_fallback(serve: Serve) -> None:
     _, port = await serve({})
-    many = await FakeAsterisk.open(port, "agi_x: y\n" * 1000 + "\n")
+    many = await FakeAsterisk.open(port, "".join(f"agi_x{n}: y\n" for n in range(1000)) + "\n")
+    await many.expect(REFUSED, "200 result=1")
     await many.expect_eof()
+
+
+# --- header smuggling: only LF ends a header ---------------------------------------------
+
+REFUSED = 'SET VARIABLE "IVR_STATUS" "error"'  # the dialplan's fallback takes the call
+# Every character str.splitlines() also splits on.
+SMUGGLERS = ["\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+
+
+@pytest.mark.parametrize("char", SMUGGLERS, ids=[f"U+{ord(c):04X}" for c in SMUGGLERS])
+@pytest.mark.parametrize("field", ["agi_calleridname", "agi_callerid"])
+async def test_a_line_separator_in_caller_text_cannot_forge_a_header(
+    serve: Serve, char: str, field: str
+) -> None:
+    seen: list[dict[str, str]] = []
+
+    async def inbound(channel: AgiChannel) -> None:
+        seen.append(dict(channel.headers))
+        await channel.answer()
+
+    _, port = await serve({"inbound": inbound})
+    forged = f"Bob{char}agi_callerid: 380441234567{char}agi_uniqueid: 1.999{char}agi_x"
+    asterisk = await FakeAsterisk.open(port, headers("inbound", **{field: forged}))
+    await asterisk.expect("ANSWER", "200 result=0")
+    await asterisk.expect_eof()
+
+    got = seen[0]
+    assert got["agi_uniqueid"] == "1700000000.1"
+    if field == "agi_calleridname":
+        assert got["agi_callerid"] == "36301234567"
+    assert got[field] == "Bob\ufffdagi_callerid: 380441234567\ufffdagi_uniqueid: 1.999\ufffdagi_x"
+    assert "agi_x" not in got
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        # A LF inside the name (not possible over SIP) forges a header that repeats one.
+        "agi_callerid: 36301234567\nagi_calleridname: Bob\nagi_callerid: 380441234567\n",
+        "agi_callerid: 1\nagi_callerid: 2\n",
+        "agi_network_script inbound\n",  # no colon
+        "Agi_Callerid: 1\n",  # not Asterisk's spelling
+        "agi_uniqueid: 1.1 2\n",  # the journal key must be one word
+        f"agi_uniqueid: {'9' * 151}\n",  # longer than Asterisk's AST_MAX_UNIQUEID
+        "agi_channel: PJSIP/a\u2028b\n",
+    ],
+)
+async def test_a_head_that_cannot_be_trusted_takes_the_fallback(serve: Serve, head: str) -> None:
+    served: list[str] = []
+
+    async def inbound(channel: AgiChannel) -> None:
+        served.append(channel.unique_id)
+
+    _, port = await serve({"inbound": inbound})
+    text = f"agi_network: yes\nagi_network_script: inbound\n{head}\n"
+    asterisk = await FakeAsterisk.open(port, text)
+    await asterisk.expect(REFUSED, "200 result=1")
+    await asterisk.expect_eof()
+    assert served == []
+
+
+async def test_caller_text_is_cut_to_its_limit(serve: Serve) -> None:
+    seen: list[AgiChannel] = []
+
+    async def inbound(channel: AgiChannel) -> None:
+        seen.append(channel)
+
+    _, port = await serve({"inbound": inbound})
+    long = headers("inbound", agi_callerid="3" * 3000, agi_calleridname="Я" * 500)
+    asterisk = await FakeAsterisk.open(port, long)
+    await asterisk.expect_eof()
+    assert seen[0].caller_number == "3" * 80
+    assert seen[0].caller_name == "Я" * 80
+
+
+async def test_a_flood_of_unsolicited_lines_ends_the_session(serve: Serve) -> None:
+    results: list[object] = []
+
+    async def inbound(channel: AgiChannel) -> None:
+        results.append(await expect_call(channel, "ANSWER"))
+
+    _, port = await serve({"inbound": inbound})
+    asterisk = await FakeAsterisk.open(port, headers("inbound"))
+    await asterisk.expect("ANSWER", *["HANGUP"] * 10_000, "200 result=0")
+    # The engine closes the session instead of reading on (the rest of the flood: a reset).
+    with contextlib.suppress(ConnectionResetError):
+        async with asyncio.timeout(STEP):
+            await asterisk.reader.read()
+    assert isinstance(results[0], AgiHangup)
+    assert "lines before a reply" in str(results[0])
+
+
+async def test_one_hangup_line_before_the_reply_is_read_past(serve: Serve) -> None:
+    results: list[object] = []
+
+    async def inbound(channel: AgiChannel) -> None:
+        results.append(await expect_call(channel, "ANSWER"))
+
+    _, port = await serve({"inbound": inbound})
+    asterisk = await FakeAsterisk.open(port, headers("inbound"))
+    await asterisk.expect("ANSWER", "HANGUP", "100 result=0 Trying...", "200 result=0")
+    await asterisk.expect_eof()
+    assert isinstance(results[0], AgiReply) and results[0].result == "0"
 
 
 # --- 2. routes, query string, arguments, headers -------------------------------------------
