@@ -13,7 +13,6 @@ IvrCallbackOutcome).
 import asyncio
 import itertools
 import logging
-import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -21,6 +20,7 @@ from typing import Protocol
 from ivr.events.model import CallbackAttempted, Event
 from ivr.queues.model import QueuesConfig
 from ivr.routing.escalation import Waiting, callback_may_dial
+from ivr.routing.phone import callable_number
 from ivr.storage.callbacks import CallbackStore, PendingCallback
 from ivr.tasks import TaskSet
 from ivr.telephony import names
@@ -28,7 +28,6 @@ from ivr.telephony import names
 log = logging.getLogger(__name__)
 
 Message = Mapping[str, str]
-_PHONE = re.compile(r"\+?[0-9]{2,20}")
 # OriginateResponse Reason (the outbound channel's last control frame)
 OUTCOMES = {"4": "answered", "3": "no_answer", "1": "no_answer", "5": "busy", "8": "congestion"}
 
@@ -115,7 +114,7 @@ class CallbackDialer:
     async def _dial(self, callback: PendingCallback) -> str:
         config = self._queues()
         policy = config.callbacks
-        if not _PHONE.fullmatch(callback.phone):
+        if not callable_number(callback.phone):
             log.warning("callback %s: %r is not a phone number", callback.id, callback.phone)
             return "failed"
         klass = config.caller_classes.get(callback.caller_class)

@@ -35,6 +35,7 @@ from ivr.routing.escalation import (
     raised_priority,
     waiting_marks,
 )
+from ivr.routing.phone import callable_number
 from ivr.tasks import TaskSet
 from ivr.telephony import names
 
@@ -156,10 +157,12 @@ class WaitingMonitor:
             self._routes.pop(call_id, None)
         elif name == "UserEvent":
             user_event = message.get("UserEvent")
+            # The call's id and number come from the channel's own headers (Uniqueid,
+            # CallerIDNum), never from fields the dialplan filled in.
             if user_event == names.EVENT_CALLBACK_ACCEPTED:
-                self._callback_accepted(message.get("CallID", ""), message)
+                self._callback_accepted(call_id, message)
             elif user_event == names.EVENT_CALLBACK_ANSWERED:
-                self._routes[message.get("CallID", "")] = _Route(
+                self._routes[call_id] = _Route(
                     message.get("Line", ""),
                     message.get("CallerIDNum", ""),
                     message.get("Class", ""),
@@ -242,13 +245,16 @@ class WaitingMonitor:
         if waiter is None:
             log.warning("callback accepted by %s, who is not waiting", call_id)
             return
+        if not callable_number(waiter.caller):  # never offered: a key pressed by chance
+            log.warning("callback accepted by %s, whose number cannot be called", call_id)
+            return
         policy = self._queues().callbacks
         known = waiter.caller_class != "unknown"  # else the dialplan's view (a fallback call)
         self._publish(
             CallbackRequested(
                 call_id,
                 waiter.line or message.get("Line", ""),
-                message.get("Phone") or waiter.caller,
+                waiter.caller,  # the caller's own number, never one given in the event
                 "",
                 waiter.first_queue,
                 waiter.caller_class if known else message.get("Class") or "unknown",
@@ -333,6 +339,11 @@ class WaitingMonitor:
         policy = self._queues().callbacks
         minutes = str(max(1, round(policy.promise / 60)))
         values = {"minutes": minutes, "key": policy.accept_key}
+        if not callable_number(waiter.caller):  # withheld or invalid: tell him why instead
+            sorry = await self._prompt_sound(policy.no_number_prompt, waiter.language, values)
+            if sorry is not None:
+                await self._actions.whisper(waiter.channel, sorry)
+            return "not offered: the caller's number is withheld or invalid"
         offer = await self._prompt_sound(policy.offer_prompt, waiter.language, values)
         confirm = await self._prompt_sound(policy.confirm_prompt, waiter.language, values)
         if offer is None:

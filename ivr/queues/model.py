@@ -76,6 +76,8 @@ class CallbackPolicy:
     caller_id: str = ""
     offer_prompt: str = "queue_callback_offer"  # a prompt in flows/prompts.yaml
     confirm_prompt: str = "queue_callback_confirm"  # played once the caller accepts
+    # Whispered instead of the offer to a caller whose number cannot be called back.
+    no_number_prompt: str = "queue_callback_no_number"
     accept_key: str = "1"  # the DTMF digit that accepts the offer
     poll_interval: float = 1.0  # seconds between checks for due callbacks
 

@@ -240,7 +240,7 @@ def callback_setting(key: str, value: Any, path: Path, problems: Problems) -> An
         return _dial(value, path, problems)
     if key == "caller_id":  # an AMI header: no line breaks
         return text(value, path, problems, re.compile(r"[^\x00-\x1f\x7f]*"), "expected text")
-    if key in ("offer_prompt", "confirm_prompt"):
+    if key in ("offer_prompt", "confirm_prompt", "no_number_prompt"):
         return text(value, path, problems, re.compile(r"\S+"), "expected a prompt name")
     if key != "accept_key":
         raise KeyError(f"no check for callbacks.{key}")

@@ -39,6 +39,7 @@ MODULES = (
     "func_channel.so",
     "func_global.so",
     "func_cut.so",
+    "func_uri.so",  # URIENCODE: caller text inside UserEvents
     # media: bridging, timing, music on hold, sound formats and codecs
     "bridge_simple.so",
     "bridge_softmix.so",

@@ -19,6 +19,7 @@ from ivr.sandbox.asterisk_conf import (
     ENGINE_EVENTS,
     ENGINE_READ,
     ENGINE_WRITE,
+    MODULES,
     TESTER_READ,
     TESTER_WRITE,
     AmiUser,
@@ -144,6 +145,7 @@ class Sandbox:
         self.write_config()
         if self.is_running():
             self.cli("core reload")  # every module: dialplan, manager users, queues
+            self._load_missing_modules()  # a reload does not load modules added since boot
             return self.status()
         self._mount_proc()
         # /var/run is an absolute symlink to /run: use chroot paths that do not cross it.
@@ -193,6 +195,12 @@ class Sandbox:
         return self.root / "var" / "log" / "asterisk" / "messages.log"
 
     # -- helpers -----------------------------------------------------------------------
+    def _load_missing_modules(self) -> None:
+        loaded = set(re.findall(r"^(\S+\.so)\s", self.cli("module show"), re.MULTILINE))
+        for module in MODULES:
+            if module not in loaded:
+                self.cli(f"module load {module}")
+
     def pid(self) -> int | None:
         try:
             return int((self.root / "run/asterisk/asterisk.pid").read_text().strip())

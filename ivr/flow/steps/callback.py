@@ -2,8 +2,8 @@
 
 Sets callback_by (local HH:MM, with the day when it is not today) and callback_minutes
 for the prompt. The phone is the variable named by `phone`, else the caller's number;
-with neither, `on_fail` (or, if the flow has none, the dialplan's fallback to an
-operator)."""
+when that is not a number the dialler may ring (withheld, invalid), `on_fail` (or, if the
+flow has none, the dialplan's fallback to an operator): the flow there tells him why."""
 
 from collections.abc import Mapping
 from datetime import timedelta
@@ -25,6 +25,7 @@ from ivr.flow.steps.base import (
     var_name,
 )
 from ivr.flow.steps.records import StepFailed, value_of
+from ivr.routing.phone import callable_number
 
 
 class Callback:
@@ -43,7 +44,7 @@ class Callback:
 
     async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult:
         phone = value_of(ctx, spec, "phone") or ctx.call.caller
-        if not phone:
+        if not callable_number(phone):  # withheld, or not a number a carrier can ring
             ctx.path.append(f"{node_id}:no_phone")
             if "on_fail" not in spec:
                 raise StepFailed(f"{node_id}: no number to call back")

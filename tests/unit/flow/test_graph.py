@@ -79,7 +79,7 @@ def test_edges_say_what_takes_the_caller_there() -> None:
     assert edges[("service_menu", "internet")] == ["1", "timeout", "invalid"]
     assert edges[("identify", "ask_contract")] == ["not_found"]
     assert edges[("callback", "goodbye")] == []  # plain `next`: no label
-    assert edges[("callback", "internet")] == ["fail"]
+    assert edges[("callback", "no_callback")] == ["fail"]
     _, edges = laid_out(flow_dot(LIBRARY, "main"))
     assert edges[("hours", "menu")] == ["open: operators"]
     assert edges[("hours", "after_hours")] == ["else"]

@@ -1,6 +1,7 @@
 """WaitingMonitor: the answer target and the escalation ladder, live, on recorded-style AMI
 queue events (times scaled down: a 20 s target is 0.05 s here)."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -64,7 +65,11 @@ CONFIG = queues(
     promise=600,
     accept_key="2",
 )
-SOUNDS = {"queue_callback_offer": "ivr-tts/offer", "queue_callback_confirm": "ivr-tts/confirm"}
+SOUNDS = {
+    "queue_callback_offer": "ivr-tts/offer",
+    "queue_callback_confirm": "ivr-tts/confirm",
+    "queue_callback_no_number": "ivr-tts/no-number",
+}
 
 
 class Kit:
@@ -169,6 +174,28 @@ async def test_the_offer_confirms_with_a_beep_without_the_confirm_prompt(kit: Ki
     await until(start, U)
     assert kit.actions.calls[0][2][names.VAR_CALLBACK_CONFIRM] == "beep"
     assert kit.actions.calls[1] == ("whisper", CALLER, "ivr-tts/offer")
+
+
+@pytest.mark.parametrize(
+    "number", ["anonymous", "", "<unknown>", "380441234567,Phone:380990000000", "1"]
+)
+async def test_no_offer_to_a_caller_who_cannot_be_called_back(kit: Kit, number: str) -> None:
+    kit.monitor.on_event(replace(routed("c1", "c"), caller=number))
+    kit.monitor.on_ami({**join("c1", "c"), "CallerIDNum": number})
+    waiter = kit.monitor.waiter("c1")
+    assert waiter is not None
+    await until(waiter.joined, U)
+    [step] = kit.published.of(CallEscalated)
+    assert (step.step, step.detail) == (
+        "offer_callback",
+        "not offered: the caller's number is withheld or invalid",
+    )
+    # He hears why; IVR_CALLBACK_OFFERED stays unset, so no key can take an offer.
+    assert kit.actions.calls == [("whisper", CALLER, "ivr-tts/no-number")]
+    assert kit.prompts.calls == [("queue_callback_no_number", "uk", {"minutes": "10", "key": "2"})]
+    kit.monitor.on_ami(leave("c1", "c"))
+    kit.monitor.on_ami(user_event(names.EVENT_CALLBACK_ACCEPTED, "c1", Phone="0501234567"))
+    assert kit.published.of(CallbackRequested) == []
 
 
 async def test_answered_within_the_target_stops_the_timing(kit: Kit) -> None:
@@ -334,7 +361,7 @@ async def test_an_accepted_callback_keeps_the_place_in_the_first_queue(kit: Kit)
         requested.name,
         requested.queue,
         requested.caller_class,
-    ) == ("c1", LINE, "0501234567", "", "o", "vip")
+    ) == ("c1", LINE, PHONE, "", "o", "vip")  # his own number, not the event's Phone
     assert requested.waiting_since == joined_at
     promised = requested.promised_by - before
     assert timedelta(seconds=600) <= promised < timedelta(seconds=601)

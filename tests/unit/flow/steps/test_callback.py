@@ -86,12 +86,21 @@ async def test_an_empty_phone_variable_falls_back_to_the_caller(env: Env) -> Non
     assert env.records[0].phone == CALLER
 
 
-async def test_a_withheld_number_goes_to_on_fail(env: Env) -> None:
-    call = await env.run(callback(), caller="")
+@pytest.mark.parametrize(
+    "caller", ["", "anonymous", "380441234567,Phone:380990000000", "38044\u20281234567", "1"]
+)
+async def test_a_withheld_or_invalid_number_goes_to_on_fail(env: Env, caller: str) -> None:
+    call = await env.run(callback(), caller=caller)
     assert env.records == []
     assert call.path == ["cb:no_phone", "failed:hangup"]
     assert call.heard == []
     assert "callback_by" not in call.vars
+
+
+async def test_a_phone_variable_that_is_no_number_goes_to_on_fail(env: Env) -> None:
+    call = await env.run(callback({"other": "12,34"}, phone="other"))
+    assert env.records == []
+    assert call.path == ["cb:no_phone", "failed:hangup"]
 
 
 async def test_a_withheld_number_uses_the_phone_variable(env: Env) -> None:
