@@ -3,7 +3,9 @@
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -27,8 +29,10 @@ from ivr.queues.model import QueuesConfig
 from ivr.queues.reload import QueuesReloader, write_queues_conf
 from ivr.speech.espeak import SpeechRenderer
 from ivr.storage.agent_log import AgentLog
+from ivr.storage.batch import BatchWriter, WriterStats
 from ivr.storage.callbacks import CallbackStore
 from ivr.storage.db import make_engine, make_session_factory, migrate
+from ivr.storage.dead_letters import DeadLetterStore
 from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.journal import CallJournal
@@ -52,6 +56,8 @@ from ivr.web.queues import add_queue_routes
 from ivr.web.screen_pop import ScreenPop
 
 log = logging.getLogger(__name__)
+
+DEAD_LETTER_FILE = "dead_letters.jsonl"  # in the var/ directory
 
 
 class Engine:
@@ -77,10 +83,13 @@ class Engine:
         self.db = make_engine(settings.database_url)
         sessions = make_session_factory(self.db)
         # Storage: writers listen to the notifier (off the call path); repositories read.
-        self.journal = CallJournal(sessions)
-        self.reports = ReportWriter(sessions)
-        self.agent_log = AgentLog(sessions)
-        for writer in (self.journal, self.reports, self.agent_log):
+        # Rows the database refuses go to the dead letters (table, else var/ file).
+        dead_letters = DeadLetterStore(sessions, Path(settings.var_dir) / DEAD_LETTER_FILE)
+        self.journal = CallJournal(sessions, dead_letters=dead_letters)
+        self.reports = ReportWriter(sessions, dead_letters=dead_letters)
+        self.agent_log = AgentLog(sessions, dead_letters=dead_letters)
+        self.writers: tuple[BatchWriter[Any], ...] = (self.journal, self.reports, self.agent_log)
+        for writer in self.writers:
             self.notifier.subscribe(writer)
         self.repository = JournalRepository(sessions)
         self.service_level = ServiceLevelRepository(sessions)
@@ -250,10 +259,14 @@ class Engine:
             ),
             lambda app, reply: add_live_routes(app, reply, live, self.screen_pop, tokens),
             lambda app, reply: add_api_routes(app, reply, api),
-            lambda app, _: add_metrics_route(app, live.snapshot),
+            lambda app, _: add_metrics_route(app, live.snapshot, self.storage_stats),
             lambda app, _: add_page_routes(app),
         ]
         return make_web_app(self.repository, self.health, route_adders, tokens=tokens)
+
+    def storage_stats(self) -> Mapping[str, WriterStats]:
+        """Each storage writer's backlog and dead letters, by writer name."""
+        return {writer.name: writer.stats() for writer in self.writers}
 
     def health(self) -> Mapping[str, Any]:
         return {
@@ -261,6 +274,7 @@ class Engine:
             "ami_connected": self.ami.connected,
             "agi_active": self.agi.active if self.agi else 0,
             "journal_pending": self.journal.pending,
+            "storage": {name: asdict(stats) for name, stats in self.storage_stats().items()},
         }
 
     async def stop(self) -> None:

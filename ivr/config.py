@@ -30,6 +30,9 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'ivr.db'}"
+    # The engine's own files: dead letters the database would not take either
+    # (dead_letters.jsonl, see ivr.storage.dead_letters).
+    var_dir: str = str(PROJECT_ROOT / "var")
     flows_dir: str = str(PROJECT_ROOT / "flows")
     queues_file: str = str(PROJECT_ROOT / "queues.yaml")
     agi_command_timeout: float = 30.0
@@ -81,6 +84,7 @@ ENV_SETTINGS: Mapping[str, str] = {
     "IVR_AMI_SECRET": "ami_secret",
     "IVR_AMI_SECRET_FILE": "ami_secret_file",
     "IVR_DATABASE_URL": "database_url",
+    "IVR_VAR_DIR": "var_dir",
     "IVR_FLOWS_DIR": "flows_dir",
     "IVR_QUEUES_FILE": "queues_file",
     "IVR_SANDBOX_DIR": "sandbox_dir",

@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 
 from ivr.events.model import AgentChanged, AgentRang, Event
 from ivr.storage.batch import BatchWriter, Tuning, as_utc, clean_text
+from ivr.storage.dead_letters import DeadLetterStore
+from ivr.storage.limits import SHORT, check_length
 from ivr.storage.models import AgentActivityRecord, AgentRingRecord, UtcDateTime
 
 log = logging.getLogger(__name__)
@@ -34,9 +36,14 @@ AgentEvent = AgentChanged | AgentRang
 _a = AgentActivityRecord
 
 
+def _agent(agent: str) -> str | None:
+    """An agent id as stored (indexed: one too long for the index is refused, TooLong)."""
+    return check_length("agent", clean_text(agent), SHORT)
+
+
 def ring_row(event: AgentRang) -> Row | None:
     """The agent_rings row of a ring (None without an agent id)."""
-    agent = clean_text(event.agent)
+    agent = _agent(event.agent)
     if agent is None:
         return None
     return {
@@ -85,7 +92,7 @@ class _Timeline:
 
 
 def _apply_changes(session: Session, changes: Sequence[AgentChanged]) -> None:
-    cleaned = [(clean_text(e.agent), e) for e in changes]
+    cleaned = [(_agent(e.agent), e) for e in changes]
     agents = {agent for agent, _ in cleaned if agent is not None}
     if not agents:
         return
@@ -136,13 +143,23 @@ def close_open_activity(session_factory: SessionFactory, at: datetime) -> int:
 class AgentLog(BatchWriter[AgentEvent]):
     """Subscribe it to the Notifier and run `run()` as a background task. `__call__` only
     queues AgentChanged and AgentRang (others are ignored); see BatchWriter for
-    run/flush/stop. Call `close_open` (blocking) once at start, before `run()`."""
+    run/flush/stop and dead letters. Call `close_open` (blocking) once at start, before
+    `run()`."""
 
     TUNING = Tuning(batch_size=1000, max_delay=2.0)
 
-    def __init__(self, session_factory: SessionFactory, tuning: Tuning = TUNING) -> None:
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        tuning: Tuning = TUNING,
+        dead_letters: DeadLetterStore | None = None,
+    ) -> None:
         super().__init__(
-            "agent log", functools.partial(write_agent_events, session_factory), tuning, log=log
+            "agent_log",
+            functools.partial(write_agent_events, session_factory),
+            tuning,
+            log=log,
+            dead_letters=dead_letters or DeadLetterStore(session_factory),
         )
         self._session_factory = session_factory
 

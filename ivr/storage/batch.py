@@ -1,6 +1,13 @@
 """Writing off the call path: queue items in memory, write them in batches in a worker
-thread, retry with backoff on errors, flush and stop. Used by the call journal and the
-report writer; what a batch means (merge, insert) is the `write` function's business."""
+thread, retry with backoff on errors, flush and stop. Used by the call journal, the report
+writer and the agent log; what a batch means (merge, insert) is the `write` function's
+business.
+
+A batch the database refuses because of its data (ivr.storage.dead_letters.about_the_data)
+is split in halves, in order, until the refused items are found: the others are written,
+the refused ones go to the dead-letter store, and later batches flow on. Any other error
+(the database gone, busy, timing out) keeps the batch and retries it: nothing is lost.
+"""
 
 import asyncio
 import logging
@@ -8,9 +15,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
+
+from ivr.storage.dead_letters import DeadLetter, about_the_data, as_json
+from ivr.storage.dead_letters import brief as brief  # re-exported: the web side logs with it
 
 T = TypeVar("T")
 
@@ -27,11 +37,21 @@ def as_utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-def brief(exc: BaseException) -> str:
-    """One line, without the SQL and parameters (caller numbers) SQLAlchemy adds."""
-    cause = getattr(exc, "orig", None) or exc
-    lines = str(cause).strip().splitlines()
-    return f"{type(cause).__name__}: {lines[0] if lines else ''}"
+class DeadLetterSink(Protocol):
+    """Where refused items go (ivr.storage.dead_letters.DeadLetterStore); blocking."""
+
+    def keep(self, letters: Sequence[DeadLetter]) -> str: ...
+
+
+@dataclass(frozen=True)
+class WriterStats:
+    """What /health and /metrics show of a writer: its backlog (items received and not
+    yet written or set aside) and the items set aside as dead letters since start."""
+
+    backlog: int
+    dead_letters: int
+    last_dead_letter_at: datetime | None
+    last_dead_letter_error: str | None
 
 
 @dataclass(frozen=True)
@@ -51,9 +71,10 @@ class BatchWriter(Generic[T]):
     """Run `run()` as a background task; `put()` only appends to an in-memory queue.
 
     `run()` hands batches to `write` (blocking, called in a worker thread: one batch, one
-    transaction). On an error it keeps the batch and retries with exponential backoff, so
-    nothing is lost while the process lives (the queue is unbounded; `pending` shows the
-    backlog). Used from the event loop's thread.
+    transaction). When the data is refused and a `dead_letters` sink is given, it sets the
+    refused items aside there (see the module doc); on any other error it keeps the batch
+    and retries with exponential backoff, so nothing is lost while the process lives (the
+    queue is unbounded; `pending` shows the backlog). Used from the event loop's thread.
     """
 
     def __init__(
@@ -63,9 +84,13 @@ class BatchWriter(Generic[T]):
         tuning: Tuning = Tuning(),
         *,
         log: logging.Logger | None = None,
+        dead_letters: DeadLetterSink | None = None,
     ) -> None:
         self._name = name
         self._write = write
+        self._dead_letters = dead_letters
+        self._set_aside = 0
+        self._last_dead_letter: DeadLetter | None = None
         self._log = log or logging.getLogger(__name__)
         self._tuning = tuning
         self._queue: deque[T] = deque()
@@ -79,9 +104,22 @@ class BatchWriter(Generic[T]):
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
 
     @property
+    def name(self) -> str:
+        return self._name
+
+    @property
     def pending(self) -> int:
-        """Items received and not yet written."""
+        """Items received and not yet written (or set aside as dead letters)."""
         return self._enqueued - self._written
+
+    def stats(self) -> WriterStats:
+        last = self._last_dead_letter
+        return WriterStats(
+            backlog=self.pending,
+            dead_letters=self._set_aside,
+            last_dead_letter_at=last.at if last else None,
+            last_dead_letter_error=last.error if last else None,
+        )
 
     def put(self, item: T) -> None:
         self._queue.append(item)
@@ -139,13 +177,13 @@ class BatchWriter(Generic[T]):
                 continue
             batch = tuple(self._batch)
             try:
-                await asyncio.to_thread(self._write, batch)
+                await self._write_sorting(batch)
             except Exception as exc:
                 failures += 1
                 if self._stop_requested.is_set():
                     self._log.error("%s: stopping, last write failed: %s", self._name, brief(exc))
                     return
-                self._log_failure(exc, len(batch), failures, delay)
+                self._log_failure(exc, len(self._batch), failures, delay)
                 await self._pause(delay)
                 delay = min(delay * 2, self._tuning.retry_max)
                 continue
@@ -154,9 +192,54 @@ class BatchWriter(Generic[T]):
                     "%s: written again after %d failed attempts", self._name, failures
                 )
             delay, failures = self._tuning.retry_initial, 0
-            self._written += len(batch)
-            del self._batch[: len(batch)]
-            self._settle()
+
+    async def _write_sorting(self, batch: Sequence[T], *, whole: bool = True) -> None:
+        """Write `batch`; if its data is refused, write its halves in order, down to the
+        refused items, which are set aside. Items leave `_batch` as they are written or set
+        aside (always a prefix of it), so after any other error, which ends the search and
+        propagates, `_batch` holds exactly what is still to be written."""
+        try:
+            await asyncio.to_thread(self._write, batch)
+        except Exception as exc:
+            if self._dead_letters is None or not about_the_data(exc):
+                raise
+            if len(batch) == 1:
+                await self._set_aside_item(batch[0], exc)
+            else:
+                if whole:
+                    self._log.warning(
+                        "%s: a batch of %d events cannot be stored (%s): writing it in parts"
+                        " to set the refused events aside",
+                        self._name,
+                        len(batch),
+                        brief(exc),
+                    )
+                half = len(batch) // 2
+                await self._write_sorting(batch[:half], whole=False)
+                await self._write_sorting(batch[half:], whole=False)
+            return
+        self._done_with(len(batch))
+
+    async def _set_aside_item(self, item: T, exc: Exception) -> None:
+        assert self._dead_letters is not None
+        letter = DeadLetter(self._name, as_json(item), brief(exc), datetime.now(UTC))
+        where = await asyncio.to_thread(self._dead_letters.keep, [letter])
+        self._set_aside += 1
+        self._last_dead_letter = letter
+        self._log.error(
+            "%s: set aside a %s that cannot be stored (%s); kept in %s",
+            self._name,
+            type(item).__name__,
+            letter.error,
+            where,
+        )
+        self._done_with(1)
+
+    def _done_with(self, count: int) -> None:
+        """The first `count` items of `_batch` are written or set aside."""
+        self._written += count
+        del self._batch[:count]
+        self._settle()
 
     def _log_failure(self, exc: Exception, size: int, failures: int, delay: float) -> None:
         if not isinstance(exc, SQLAlchemyError):

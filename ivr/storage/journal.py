@@ -46,6 +46,8 @@ from ivr.events.model import (
     TalkLimitReached,
 )
 from ivr.storage.batch import BatchWriter, Tuning, as_utc, clean_text
+from ivr.storage.dead_letters import DeadLetterStore
+from ivr.storage.limits import CALL_ID, check_length
 from ivr.storage.models import CallRecord
 
 log = logging.getLogger(__name__)
@@ -239,10 +241,14 @@ def _complete(call_id: str, row: Mapping[str, Any]) -> Row:
 
 
 def merge_events(events: Sequence[JournalEvent]) -> list[Row]:
-    """One complete row per call (every column present, for executemany)."""
+    """One complete row per call (every column present, for executemany). A call id longer
+    than CALL_ID is refused (TooLong: the writer sets the event aside as a dead letter)
+    rather than cut: a cut id could merge two calls' rows."""
     rows: dict[str, Row] = {}
     for event in events:
-        rows[event.call_id] = merge(rows.get(event.call_id, {}), event_fields(event))
+        call_id = check_length("call_id", event.call_id, CALL_ID)
+        assert call_id is not None
+        rows[call_id] = merge(rows.get(call_id, {}), event_fields(event))
     return [_complete(call_id, row) for call_id, row in rows.items()]
 
 
@@ -355,14 +361,24 @@ class CallJournal(BatchWriter[JournalEvent]):
     """Subscribe it to the Notifier and run `run()` as a background task.
 
     `__call__` only appends call events to an in-memory queue; `run()` merges them into the
-    journal in batches (see BatchWriter: retries, flush, stop, `pending`).
+    journal in batches (see BatchWriter: retries, dead letters, flush, stop, `pending`).
+    `dead_letters` defaults to the table on the same database (no spill file).
     """
 
     TUNING = Tuning()
 
-    def __init__(self, session_factory: SessionFactory, tuning: Tuning = TUNING) -> None:
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        tuning: Tuning = TUNING,
+        dead_letters: DeadLetterStore | None = None,
+    ) -> None:
         super().__init__(
-            "call journal", functools.partial(write_events, session_factory), tuning, log=log
+            "journal",
+            functools.partial(write_events, session_factory),
+            tuning,
+            log=log,
+            dead_letters=dead_letters or DeadLetterStore(session_factory),
         )
 
     def __call__(self, event: Event) -> None:

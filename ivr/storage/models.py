@@ -1,5 +1,6 @@
-"""The storage tables: the call journal, the subscriber directory, the outage board and the
-reports written off the call path (unreachable numbers, meter readings, callbacks)."""
+"""The storage tables: the call journal, the subscriber directory, the outage board, the
+reports written off the call path (unreachable numbers, meter readings, callbacks) and the
+dead letters (rows the writers could not store)."""
 
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -311,3 +312,19 @@ class AgentRingRecord(Base):
     call_id: Mapped[str | None]
     ring_seconds: Mapped[float]
     answered: Mapped[bool]
+
+
+# --- rows the writers could not store (see ivr.storage.dead_letters) ----------------------
+
+
+class DeadLetterRecord(Base):
+    """An event a storage writer set aside because the database refused it (the data, not
+    an outage): `row` is the event as JSON, `error` the database's one-line answer."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)  # when it was set aside
+    writer: Mapped[str]  # journal | reports | agent_log
+    row: Mapped[str]
+    error: Mapped[str]

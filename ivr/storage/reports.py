@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from ivr.events.model import CallbackRequested, Event, MeterReadingSubmitted, UnreachableReported
 from ivr.storage.batch import BatchWriter, Tuning, as_utc, clean_text
+from ivr.storage.dead_letters import DeadLetterStore
 from ivr.storage.directory import normalise_contract, normalise_phone
+from ivr.storage.limits import SHORT, check_length
 from ivr.storage.models import (
     Base,
     CallbackRequestRecord,
@@ -40,6 +42,11 @@ def line_key(line: str) -> str | None:
     return normalise_phone(line) or clean_text(line.strip())
 
 
+def _contract(contract: str) -> str | None:
+    """A contract as stored (indexed: one too long for the index is refused, TooLong)."""
+    return check_length("contract", clean_text(normalise_contract(contract)), SHORT)
+
+
 def report_row(event: ReportEvent) -> tuple[type[Base], Row]:
     """The table an event goes to and its row."""
     match event:
@@ -47,14 +54,16 @@ def report_row(event: ReportEvent) -> tuple[type[Base], Row]:
             return UnreachableReportRecord, {
                 "created_at": as_utc(event.at),
                 "call_id": clean_text(event.call_id),
-                "reported_line": line_key(event.reported_line),
+                "reported_line": check_length(
+                    "reported_line", line_key(event.reported_line), SHORT
+                ),
                 "via_line": clean_text(event.via_line),
                 "published": clean_text(event.published),
                 "dialled_from": clean_text(event.dialled_from),
                 "problem": clean_text(event.problem),
                 "caller": clean_text(event.caller),
                 "subscriber_id": event.subscriber_id,
-                "contract": clean_text(normalise_contract(event.contract)),
+                "contract": _contract(event.contract),
                 "full_name": clean_text(event.full_name),
                 "address": clean_text(event.address),
                 "details": clean_text(event.details),
@@ -66,7 +75,7 @@ def report_row(event: ReportEvent) -> tuple[type[Base], Row]:
                 "call_id": clean_text(event.call_id),
                 "line": clean_text(event.line),
                 "caller": clean_text(event.caller),
-                "contract": clean_text(normalise_contract(event.contract)),
+                "contract": _contract(event.contract),
                 "subscriber_id": event.subscriber_id,
                 "reading": clean_text(event.reading),
             }
@@ -106,9 +115,18 @@ class ReportWriter(BatchWriter[ReportEvent]):
 
     TUNING = Tuning(batch_size=1000, max_delay=2.0)  # reports are few
 
-    def __init__(self, session_factory: SessionFactory, tuning: Tuning = TUNING) -> None:
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        tuning: Tuning = TUNING,
+        dead_letters: DeadLetterStore | None = None,
+    ) -> None:
         super().__init__(
-            "reports", functools.partial(write_reports, session_factory), tuning, log=log
+            "reports",
+            functools.partial(write_reports, session_factory),
+            tuning,
+            log=log,
+            dead_letters=dead_letters or DeadLetterStore(session_factory),
         )
 
     def __call__(self, event: Event) -> None:

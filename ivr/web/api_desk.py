@@ -13,10 +13,9 @@ from ivr.events.model import CallbackRequested, UnreachableReported
 from ivr.storage.callbacks import STATUSES
 from ivr.storage.desk import KINDS, MAX_LIMIT, PROBLEMS, Conflict
 from ivr.storage.directory import normalise_phone
+from ivr.storage.limits import ADDRESS, CALL_ID, LONG
 from ivr.web.api_deps import ANY_ROLE, ApiDeps
 from ivr.web.api_input import (
-    ADDRESS,
-    LONG,
     Body,
     bad,
     error,
@@ -92,7 +91,11 @@ def _limit(request: web.Request) -> int:
 
 def _filed_by(body: Body) -> dict[str, str]:
     """Where a filing comes from: the call, the line it came in on, the agent."""
-    return {name: body.text(name) for name in ("call_id", "line", "agent")}
+    return {
+        "call_id": body.text("call_id", CALL_ID),
+        "line": body.text("line"),
+        "agent": body.text("agent"),
+    }
 
 
 def add_desk_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> None:
@@ -115,7 +118,7 @@ def add_desk_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> None:
         body = await read_body(request, REPORT_FIELDS)
         contact, caller = body.phone("contact_phone"), body.phone("caller")
         event = UnreachableReported(
-            call_id=body.text("call_id"),
+            call_id=body.text("call_id", CALL_ID),
             reported_line=body.text("reported_line", required=True),
             via_line=body.text("via_line"),
             published=body.text("published", required=True),
@@ -194,7 +197,7 @@ def add_desk_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> None:
             raise bad("phone", f"expected {low} to {high} digits, got {given!r}")
         name, queue = body.text("name", required=True), body.text("queue", required=True)
         caller_class, line = body.text("caller_class"), body.text("line")
-        promised_by, call_id = body.time("promised_by"), body.text("call_id")
+        promised_by, call_id = body.time("promised_by"), body.text("call_id", CALL_ID)
         config = deps.queues()
         if queue not in config.queues:
             known = ", ".join(sorted(config.queues))

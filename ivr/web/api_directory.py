@@ -8,10 +8,9 @@ from aiohttp import web
 
 from ivr.flow.context import Subscriber
 from ivr.storage.desk import OutageView
+from ivr.storage.limits import ADDRESS, LONG
 from ivr.web.api_deps import ANY_ROLE, MANAGERS, ApiDeps
 from ivr.web.api_input import (
-    ADDRESS,
-    LONG,
     bad,
     error,
     path_id,

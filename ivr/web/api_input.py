@@ -1,7 +1,8 @@
 """Reading API input: JSON bodies and query parameters, checked field by field.
 
-Every problem is a 400 with {"error": "<field>: <what is expected>"}; the limits here are
-the ones ivr/web/openapi.yaml declares (a test holds them together).
+Every problem is a 400 with {"error": "<field>: <what is expected>"}; the text limits come
+from ivr.storage.limits (the storage writers use the same ones) and are the ones
+ivr/web/openapi.yaml declares (a test holds them together).
 """
 
 import json
@@ -15,11 +16,8 @@ from aiohttp import web
 
 from ivr.storage.desk import clean
 from ivr.storage.directory import normalise_phone
+from ivr.storage.limits import PHONE, SHORT
 
-SHORT = 200  # names, cities, lines, ids
-ADDRESS = 500
-LONG = 4000  # free text: purpose, complaint, details, outage message
-PHONE = 40
 MAX_PHONES = 20
 MAX_ID = 2**31 - 1
 
@@ -95,7 +93,7 @@ class Body:
         if not isinstance(value, str):
             raise bad(name, "expected text")
         if len(value) > limit:
-            raise bad(name, f"expected at most {limit} characters")
+            raise bad(name, f"expected at most {limit} characters, got {len(value)}")
         text = clean(value)
         if required and not text:
             raise bad(name, "must not be blank")
@@ -172,7 +170,7 @@ def query_text(request: web.Request, name: str, limit: int = SHORT) -> str | Non
     if value is None:
         return None
     if len(value) > limit:
-        raise bad(name, f"expected at most {limit} characters")
+        raise bad(name, f"expected at most {limit} characters, got {len(value)}")
     return clean(value) or None
 
 

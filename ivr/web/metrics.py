@@ -4,7 +4,8 @@ Every metric is a gauge read from the live board's snapshot at scrape time (its 
 in ivr.web.live). Counts and KPIs cover "today": since local midnight in the flows
 calendar's time zone, so they drop back to zero at midnight. Labels are queue names, line
 numbers, agent ids and states only: no caller numbers, names or other personal data. A
-null value (a ratio with no call behind it yet) has no sample.
+null value (a ratio with no call behind it yet) has no sample. The storage writers' figures
+(backlog, dead letters) are read from the writers themselves, labelled by writer name.
 """
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -14,9 +15,12 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from ivr.storage.batch import WriterStats
 
 Snapshot = Callable[[], Mapping[str, Any]]
+StorageStats = Callable[[], Mapping[str, WriterStats]]
 AGENT_STATES = ("ready", "paused", "logged_out", "in_call", "ringing", "unavailable")
 
 
@@ -169,11 +173,47 @@ def _agent_families(agents: Sequence[Mapping[str, Any]], window: str) -> Iterato
         yield _family(f"ivr_{gauge.name}", gauge, window, "agent", agents)
 
 
-def add_metrics_route(app: web.Application, snapshot: Snapshot) -> None:
+class StorageCollector:
+    """The storage writers: backlog now, dead letters since the engine started."""
+
+    def __init__(self, stats: StorageStats) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        writers = self._stats()
+        backlog = GaugeMetricFamily(
+            "ivr_storage_backlog",
+            "Events a storage writer received and has not written yet",
+            labels=["writer"],
+        )
+        dead = CounterMetricFamily(
+            "ivr_storage_dead_letters",
+            "Events a storage writer set aside because the database refused their data"
+            " (since the engine started; kept in table dead_letters)",
+            labels=["writer"],
+        )
+        last = GaugeMetricFamily(
+            "ivr_storage_last_dead_letter_timestamp_seconds",
+            "When a storage writer last set an event aside, as a Unix time",
+            labels=["writer"],
+        )
+        for name, stats in writers.items():
+            backlog.add_metric([name], stats.backlog)
+            dead.add_metric([name], stats.dead_letters)
+            if stats.last_dead_letter_at is not None:
+                last.add_metric([name], stats.last_dead_letter_at.timestamp())
+        yield from (backlog, dead, last)
+
+
+def add_metrics_route(
+    app: web.Application, snapshot: Snapshot, storage: StorageStats | None = None
+) -> None:
     """Serve GET /metrics from `snapshot` (called once per scrape, on the event loop: it must
-    be quick, e.g. the board's latest cached snapshot)."""
+    be quick, e.g. the board's latest cached snapshot) and the `storage` writers' stats."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SnapshotCollector(snapshot))
+    if storage is not None:
+        registry.register(StorageCollector(storage))
 
     async def get_metrics(_: web.Request) -> web.Response:
         return web.Response(

@@ -78,6 +78,7 @@ TABLES = {
     "service_requests",
     "agent_activity",
     "agent_rings",
+    "dead_letters",
 }
 
 
@@ -101,7 +102,7 @@ def test_migrate_creates_the_table_and_is_idempotent(
     index = indexes["ix_call_journal_call_id"]
     assert (index["column_names"], bool(index["unique"])) == (["call_id"], True)
     with engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0005"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0006"
 
 
 def test_migration_0002_adds_the_directory_and_report_tables(
@@ -390,6 +391,26 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS_DIR / "versions" / "0003_queues.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0004_desk_and_agents.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0005_journal_time_indexes.py").is_file()
+    assert (MIGRATIONS_DIR / "versions" / "0006_dead_letters.py").is_file()
+
+
+def test_migration_0006_adds_the_dead_letters_and_goes_back(
+    db_url: str, db_schema: str | None, engine: Engine
+) -> None:
+    migrate(db_url, db_schema)
+    columns = {c["name"]: c for c in inspect(engine).get_columns("dead_letters")}
+    assert set(columns) == {"id", "at", "writer", "row", "error"}
+    assert not any(columns[name]["nullable"] for name in ("at", "writer", "row", "error"))
+    assert {i["name"] for i in inspect(engine).get_indexes("dead_letters")} == {
+        "ix_dead_letters_at"
+    }
+    config = alembic_config(db_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0005")
+    assert "dead_letters" not in inspect(engine).get_table_names()
+    migrate(db_url, db_schema)
+    assert "dead_letters" in inspect(engine).get_table_names()
 
 
 def test_sqlite_file_gets_its_directory_wal_and_busy_timeout(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from ivr.events.model import CallbackRequested
+from ivr.storage.limits import ADDRESS, CALL_ID, LONG, PHONE, SHORT
 from ivr.storage.reports import ReportWriter
 from tests.web.kit import ADMIN, AGENT, SUPERVISOR, T0, Kit, auth
 
@@ -343,3 +344,39 @@ async def test_a_callback_with_its_own_promise(kit: Kit, client: Client) -> None
     )
     assert status == 202 and body["callback"]["promised_by"] == "2026-11-24T10:30:00+00:00"
     assert body["callback"]["phone"] == "36301234567"
+
+
+REQUEST = {"kind": "complaint", "text": "Немає інтернету з ранку", "contact_phone": "0671112233"}
+CALLBACK = {"phone": "0671112233", "name": "Марія", "queue": "connections"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/reports/unreachable", REPORT),
+        ("/api/appeals", APPEAL),
+        ("/api/requests", REQUEST),
+        ("/api/callbacks", CALLBACK),
+    ],
+)
+async def test_every_text_field_is_bounded_at_the_edge(
+    client: Client, path: str, body: dict[str, Any]
+) -> None:
+    """Each text field a filing takes, one character over its limit, is refused with a 400
+    naming the field (so nothing longer reaches the writers); the call id is one of them."""
+    limits = {
+        "address": ADDRESS,
+        "details": LONG,
+        "purpose": LONG,
+        "text": LONG,
+        "call_id": CALL_ID,
+        **{phone: PHONE for phone in ("contact_phone", "caller", "dialled_from", "phone")},
+    }
+    fields = [*body, "call_id"]
+    for field in fields:
+        if field in ("problem", "kind"):  # choices, not text
+            continue
+        limit = limits.get(field, SHORT)
+        status, reply = await post(client, path, {**body, field: "7" * (limit + 1)})
+        expected = f"{field}: expected at most {limit} characters, got {limit + 1}"
+        assert (status, reply) == (400, {"error": expected}), field

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.app import Engine
 from ivr.flow.model import Sphere
+from ivr.storage import limits
 from ivr.storage.callbacks import STATUSES
 from ivr.storage.desk import KINDS, MAX_LIMIT, PROBLEMS, clean
 from ivr.web import api_desk, api_directory, api_input
@@ -147,11 +148,11 @@ def test_the_blank_pattern_is_what_the_api_takes_for_blank() -> None:
 
 
 def test_the_limits_are_the_ones_the_api_enforces() -> None:
-    assert SCHEMAS["Text"]["maxLength"] == SCHEMAS["RequiredText"]["maxLength"] == api_input.SHORT
-    assert SCHEMAS["LongText"]["maxLength"] == api_input.LONG
-    assert SCHEMAS["RequiredLongText"]["maxLength"] == api_input.LONG
-    assert SCHEMAS["Address"]["maxLength"] == api_input.ADDRESS
-    assert SCHEMAS["Phone"]["maxLength"] == api_input.PHONE
+    assert SCHEMAS["Text"]["maxLength"] == SCHEMAS["RequiredText"]["maxLength"] == limits.SHORT
+    assert SCHEMAS["LongText"]["maxLength"] == limits.LONG
+    assert SCHEMAS["RequiredLongText"]["maxLength"] == limits.LONG
+    assert SCHEMAS["Address"]["maxLength"] == limits.ADDRESS
+    assert SCHEMAS["Phone"]["maxLength"] == limits.PHONE
     assert SCHEMAS["Phones"]["maxItems"] == api_input.MAX_PHONES
     assert SCHEMAS["Id"]["maximum"] == api_input.MAX_ID
     limit = SPEC["components"]["parameters"]["Limit"]["schema"]

@@ -1,12 +1,14 @@
 """GET /metrics on a real aiohttp app, parsed back with prometheus_client's parser."""
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
+from ivr.storage.batch import WriterStats
 from ivr.web.metrics import add_metrics_route
 
 SNAPSHOT: dict[str, Any] = {
@@ -148,9 +150,11 @@ SNAPSHOT: dict[str, Any] = {
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-async def scrape(snapshot: Mapping[str, Any]) -> tuple[str, str]:
+async def scrape(
+    snapshot: Mapping[str, Any], storage: Mapping[str, WriterStats] | None = None
+) -> tuple[str, str]:
     app = web.Application()
-    add_metrics_route(app, lambda: snapshot)
+    add_metrics_route(app, lambda: snapshot, None if storage is None else lambda: storage)
     async with TestClient(TestServer(app)) as client:
         response = await client.get("/metrics")
         assert response.status == 200
@@ -244,7 +248,7 @@ async def test_agent_metrics_count_states_and_omit_nulls() -> None:
     assert of(found, "ivr_agent_talk_seconds") == {a1: 900.0, a2: 0.0, a3: 990.0}
 
 
-async def test_help_names_the_window_and_every_metric_is_a_gauge() -> None:
+async def test_help_names_the_window_and_every_snapshot_metric_is_a_gauge() -> None:
     _, text = await scrape(SNAPSHOT)
     families = {f.name: f for f in text_string_to_metric_families(text)}
     assert {f.type for f in families.values()} == {"gauge"}
@@ -282,3 +286,27 @@ async def test_an_empty_snapshot_still_scrapes() -> None:
     assert of(found, "ivr_agents")[(("state", "ready"),)] == 0
     assert of(found, "ivr_offered_calls") == {}
     assert of(found, "ivr_kpi_window_start_timestamp_seconds") == {}
+
+
+async def test_storage_writers_show_their_backlog_and_dead_letters() -> None:
+    at = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+    storage = {
+        "journal": WriterStats(3, 2, at, "TooLong: call_id: 3000 characters, at most 200"),
+        "reports": WriterStats(0, 0, None, None),
+    }
+    _, text = await scrape(SNAPSHOT, storage)
+    found = samples(text)
+    assert of(found, "ivr_storage_backlog") == {
+        (("writer", "journal"),): 3.0,
+        (("writer", "reports"),): 0.0,
+    }
+    assert of(found, "ivr_storage_dead_letters_total") == {
+        (("writer", "journal"),): 2.0,
+        (("writer", "reports"),): 0.0,
+    }
+    assert of(found, "ivr_storage_last_dead_letter_timestamp_seconds") == {
+        (("writer", "journal"),): at.timestamp()
+    }
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert families["ivr_storage_dead_letters"].type == "counter"
+    assert "call_id" not in text  # the error text stays in /health and the table

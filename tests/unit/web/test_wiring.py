@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.app import Engine
 from ivr.config import load_settings
-from ivr.events.model import CallAnswered, CallRouted
+from ivr.events.model import CallAnswered, CallRouted, CallStarted
 from ivr.storage.db import migrate
 from ivr.web.auth import parse_tokens
 
@@ -24,7 +24,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
     url = f"sqlite:///{tmp_path / 'ivr.db'}"
     migrate(url)
-    engine = Engine(replace(load_settings(env={}), database_url=url))
+    settings = load_settings(env={})
+    engine = Engine(replace(settings, database_url=url, var_dir=str(tmp_path / "var")))
     yield engine
     await engine.tasks.cancel_all()
     engine.db.dispose()
@@ -82,3 +83,30 @@ async def test_an_answered_call_pops_on_the_agents_card(
     assert body["call"]["call_id"] == "c1"
     assert body["call"]["line"] == line
     assert body["call"]["line_city"] == engine.flows.lines[line].city
+
+
+async def test_health_and_metrics_show_the_dead_letters(
+    client: TestClient[web.Request, web.Application], engine: Engine
+) -> None:
+    """A call id no Asterisk sends (over the limit) is set aside; /health names the error
+    and /metrics counts it, per writer; the journal goes on."""
+    run = engine.tasks.spawn(engine.journal.run(), name="journal")
+    engine.notifier.publish(CallStarted("x" * 3000, "5551000", "380441234567", "PJSIP/t-1"))
+    engine.notifier.publish(CallStarted("ok-1", "5551000", "380441234567", "PJSIP/t-2"))
+    await asyncio.wait_for(engine.journal.flush(), 10)
+
+    health = await (await client.get("/health")).json()
+    journal = health["storage"]["journal"]
+    assert (journal["backlog"], journal["dead_letters"]) == (0, 1)
+    assert journal["last_dead_letter_error"] == "TooLong: call_id: 3000 characters, at most 200"
+    assert journal["last_dead_letter_at"] is not None
+    assert health["storage"]["reports"]["dead_letters"] == 0
+    assert set(health["storage"]) == {"journal", "reports", "agent_log"}
+
+    metrics = await (await client.get("/metrics")).text()
+    assert 'ivr_storage_dead_letters_total{writer="journal"} 1.0' in metrics
+    assert 'ivr_storage_dead_letters_total{writer="agent_log"} 0.0' in metrics
+    assert 'ivr_storage_backlog{writer="journal"} 0.0' in metrics
+    assert [call.call_id for call in engine.repository.recent()] == ["ok-1"]
+    await engine.journal.stop()
+    assert run.done()
