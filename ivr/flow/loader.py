@@ -168,7 +168,7 @@ def parse_flow(data: Any, source: str, names: Names, problems: Problems | None =
             wrong = _check_ref(ref, names)
             if wrong:
                 problems.add((*where, *ref.key), wrong)
-    if start not in raw_nodes:
+    if not isinstance(start, str) or start not in raw_nodes:
         problems.add(("start",), f"{start!r} is not a node")
     elif not problems.errors:
         _check_graph(str(start), checked, problems)
