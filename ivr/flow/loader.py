@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from ivr.flow.calendar import ALWAYS, CALENDAR_FILE, parse_calendar
 from ivr.flow.lines import LINES_CSV, LINES_FILE, add_lines, parse_lines, read_lines_csv
-from ivr.flow.model import Flow, FlowLibrary, Node
+from ivr.flow.model import Flow, FlowLibrary, Line, Node
 from ivr.flow.problems import Problem, Problems, read_yaml
 from ivr.flow.prompts import EMPTY_CATALOG, PROMPTS_FILE, parse_catalog
 from ivr.flow.steps.base import Checked, FlowSpecError, Ref
@@ -259,9 +259,10 @@ def validate_library(
     broken = declared - set(flows)
     lines_problems = Problems(str(directory / LINES_FILE))
     located = read_yaml(directory / LINES_FILE, lines_problems, within=directory)
-    lines, default_flow = parse_lines(
-        located.data if located else None, lines_problems, flows, broken, languages
-    )
+    lines: dict[str, Line] = {}
+    default_flow = ""
+    if located is not None:  # else its problem is reported, not followed by "no lines"
+        lines, default_flow = parse_lines(located.data, lines_problems, flows, broken, languages)
     found += lines_problems.items
     if (directory / LINES_CSV).exists() or (directory / LINES_CSV).is_symlink():
         csv_problems = Problems(str(directory / LINES_CSV))
