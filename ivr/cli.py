@@ -82,23 +82,46 @@ def _call(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
-def _flow_validate(settings: Settings, directory: str) -> int:
+def _flow_validate(settings: Settings, target: str) -> int:
+    """`ivr flow validate [DIR | FILE]`: a file is checked within its directory (the names
+    it uses are defined there) and only its own problems are listed."""
     from ivr.flow.loader import validate_library
+    from ivr.flow.problems import printable
     from ivr.queues.model import load_queues
 
+    path = Path(target)
+    only = path if path.suffix in (".yaml", ".csv") and not path.is_dir() else None
+    directory = path.parent if only else path
+    if only and not only.exists() and not only.is_symlink():
+        print(printable(f"flows: no such file: {only}"))
+        return 1
     queues = load_queues(settings.queues_file)
     validation = validate_library(directory, queues.queues, queues.caller_classes)
-    for problem in validation.problems:
+    shown = [p for p in validation.problems if only is None or Path(p.file) == only]
+    for problem in shown:
         print(problem)
-    errors = sum(1 for p in validation.problems if not p.warning)
-    warnings = len(validation.problems) - errors
-    if validation.library is None:
-        print(f"flows: {errors} error(s), {warnings} warning(s) in {directory}")
-        return 1
+    errors = sum(1 for p in shown if not p.warning)
+    warnings = len(shown) - errors
+    elsewhere = sum(1 for p in validation.problems if not p.warning) - errors
+    where = printable(str(only or directory))
+    if errors:
+        print(f"flows: {errors} error(s), {warnings} warning(s) in {where}")
+    if only and elsewhere:
+        print(
+            printable(
+                f"flows: {'' if errors else f'{where} ok, but '}{directory} does not load: "
+                f"{elsewhere} error(s) in other files (ivr flow validate {directory})"
+            )
+        )
     library = validation.library
+    if library is None:
+        return 1
+    if only:
+        print(f"flows: ok ({warnings} warning(s)) in {where}")
+        return 0
     print(
         f"flows: ok ({len(library.flows)} flows, {len(library.lines)} lines, "
-        f"{warnings} warning(s)) in {directory}"
+        f"{warnings} warning(s)) in {where}"
     )
     return 0
 
@@ -302,7 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
     flow = sub.add_parser("flow", help="work with call flows")
     flow_sub = flow.add_subparsers(dest="flow_command", required=True)
     validate = flow_sub.add_parser("validate", help="check flows/ (exit 1 on errors)")
-    validate.add_argument("directory", nargs="?", help="flows directory (default: IVR_FLOWS_DIR)")
+    validate.add_argument(
+        "directory",
+        nargs="?",
+        help="flows directory (default: IVR_FLOWS_DIR), or one file in it: its problems only",
+    )
     sim = flow_sub.add_parser("simulate", help="run a line's flow without Asterisk")
     sim.add_argument("--line", required=True, help="the dialled number (DID)")
     sim.add_argument("--caller", default="", help="the caller's number (ANI)")

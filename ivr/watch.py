@@ -3,8 +3,22 @@
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Hashable
+from pathlib import Path
 
 log = logging.getLogger(__name__)
+Stamp = tuple[int, int, int, int]
+
+
+def file_stamp(path: Path) -> Stamp:
+    """What changes when a file is edited, replaced or swapped for a link, a pipe or a
+    directory: the entry's type, then the type, mtime and size of what it leads to (the
+    link's own, if dangling). Nothing is opened. FileNotFoundError when it is gone."""
+    entry = path.lstat()
+    try:
+        target = path.stat()
+    except OSError:
+        target = entry
+    return entry.st_mode, target.st_mode, target.st_mtime_ns, target.st_size
 
 
 class ChangeWatcher:

@@ -9,6 +9,7 @@
 A schedule is closed on holidays unless it says `holidays: open`.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -20,6 +21,8 @@ from ivr.flow.problems import Problems
 CALENDAR_FILE = "calendar.yaml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
+ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*")
+CLOCK = re.compile(r"\s*([0-9]{1,2}):([0-9]{2})\s*")  # ASCII digits ("０８" is no hour)
 
 
 @dataclass(frozen=True)
@@ -95,11 +98,12 @@ def parse_days(text: str) -> set[int]:
 
 
 def parse_clock(text: str) -> int:
-    hours, sep, minutes = text.strip().partition(":")
-    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
+    found = CLOCK.fullmatch(text)
+    if not found:
         raise ValueError(f"{text!r} is not a time (HH:MM)")
-    value = int(hours) * 60 + int(minutes)
-    if int(minutes) > 59 or value > MINUTES_PER_DAY:
+    hours, minutes = int(found[1]), int(found[2])
+    value = hours * 60 + minutes
+    if minutes > 59 or value > MINUTES_PER_DAY:
         raise ValueError(f"{text!r} is not a time of day (00:00-24:00)")
     return value
 
@@ -137,6 +141,17 @@ def parse_schedule(data: Any, problems: Problems, where: tuple[str, ...]) -> Sch
     return Schedule({d: tuple(r) for d, r in ranges.items()}, open_on_holidays)
 
 
+def time_zone(name: Any) -> ZoneInfo | None:
+    """The zone of an IANA name like Europe/Kyiv; None for anything else (a directory of
+    zones like Europe, a path, a file that is not a zone)."""
+    if not isinstance(name, str) or not ZONE_NAME.fullmatch(name):
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # Europe: IsADirectoryError
+        return None
+
+
 def parse_calendar(data: Any, problems: Problems) -> Calendar:
     if data is None:
         data = {}
@@ -145,9 +160,8 @@ def parse_calendar(data: Any, problems: Problems) -> Calendar:
         data = {}
     for key in sorted(str(k) for k in data if k not in {"timezone", "holidays", "schedules"}):
         problems.add((key,), "unknown key (expected: holidays, schedules, timezone)", at_key=True)
-    try:
-        zone = ZoneInfo(str(data.get("timezone", "UTC")))
-    except (ZoneInfoNotFoundError, ValueError):
+    zone = time_zone(data.get("timezone", "UTC"))
+    if zone is None:
         problems.add(
             ("timezone",), f"unknown time zone {data.get('timezone')!r} (e.g. Europe/Kyiv)"
         )

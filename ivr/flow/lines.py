@@ -6,16 +6,21 @@ number,sphere,city,published,flow,language
 """
 
 import csv
+import io
+import re
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+from ivr.files import UnsafeFile, read_limited
 from ivr.flow.model import Flow, Line, Sphere
-from ivr.flow.problems import Located, Problems
+from ivr.flow.problems import NOT_UTF8, Located, Problem, Problems, undecodable
 
 LINES_FILE = "lines.yaml"
 LINES_CSV = "lines.csv"
 LINE_KEYS = ("number", "sphere", "city", "published", "flow", "language")
+MAX_CSV_BYTES = 1024 * 1024  # some 30 000 numbers
+DIGITS = re.compile(r"[0-9]+")  # str.isdigit() would take "５" or "²"
 
 
 def parse_lines(
@@ -33,7 +38,9 @@ def parse_lines(
     for key in sorted(str(k) for k in data if k not in ("default_flow", "lines")):
         problems.add((key,), "unknown key (expected: default_flow, lines)", at_key=True)
     default_flow = data.get("default_flow")
-    if default_flow not in flows and default_flow not in broken:
+    if not isinstance(default_flow, str):
+        problems.add(("default_flow",), f"expected a flow's name, got {default_flow!r}")
+    elif default_flow not in flows and default_flow not in broken:
         problems.add(("default_flow",), f"{default_flow!r} is not a flow ({sorted(flows)})")
     lines: dict[str, Line] = {}
     add_lines(data["lines"], problems, flows, broken, languages, lines)
@@ -66,7 +73,7 @@ def add_lines(
                 "(and a leading 0 as an octal number)",
             )
             continue
-        if not number.isdigit():
+        if not DIGITS.fullmatch(number):
             problems.add(
                 (*where, "number"), f"expected the dialled digits, got {raw.get('number')!r}"
             )
@@ -82,6 +89,9 @@ def add_lines(
         if language and language not in languages:
             problems.add((*where, "language"), f"{language!r} is not in prompts.yaml languages")
         flow = raw.get("flow")
+        if not isinstance(flow, str):
+            problems.add((*where, "flow"), f"expected a flow's name, got {flow!r}")
+            continue
         if flow not in flows:
             if flow not in broken:
                 problems.add((*where, "flow"), f"{flow!r} is not a flow ({sorted(flows)})")
@@ -96,7 +106,18 @@ def read_lines_csv(path: Path, problems: Problems) -> list[Any]:
     rows: list[Any] = []
     try:
         # utf-8-sig: spreadsheets save CSV with a byte order mark before `number`.
-        with path.open(encoding="utf-8-sig", newline="") as handle:
+        text = read_limited(path, MAX_CSV_BYTES, path.parent).decode("utf-8-sig")
+    except UnsafeFile as exc:
+        problems.add((), str(exc))
+        return []
+    except OSError as exc:
+        problems.add((), f"cannot read: {exc.strerror}")
+        return []
+    except UnicodeDecodeError as exc:  # e.g. saved by a spreadsheet in Windows-1251
+        problems.items.append(Problem(str(path), (), NOT_UTF8, undecodable(exc)))
+        return []
+    try:
+        with io.StringIO(text, newline="") as handle:
             reader = csv.reader(handle)
             header = [h.strip() for h in next(reader, [])]
             located.values[()] = (1, 1)  # problems with the header itself
@@ -112,8 +133,8 @@ def read_lines_csv(path: Path, problems: Problems) -> list[Any]:
                     located.values[("lines", index, name)] = (reader.line_num, column + 1)
                 cells = zip(header, row, strict=False)
                 rows.append({k: v.strip() for k, v in cells if v.strip() and k in LINE_KEYS})
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        problems.add((), f"cannot read: {exc}")
+    except csv.Error as exc:
+        problems.add((), f"not valid CSV: {exc}")
         return []
     problems.located = located
     for unknown in located.keys:

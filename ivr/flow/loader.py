@@ -6,6 +6,7 @@ library (the engine keeps serving the old one); warnings (unreachable nodes, pro
 missing a language) do not.
 """
 
+import stat
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,13 +14,15 @@ from typing import Any, TypeVar
 
 from ivr.flow.calendar import ALWAYS, CALENDAR_FILE, parse_calendar
 from ivr.flow.lines import LINES_CSV, LINES_FILE, add_lines, parse_lines, read_lines_csv
-from ivr.flow.model import Flow, FlowLibrary, Node
+from ivr.flow.model import Flow, FlowLibrary, Line, Node
 from ivr.flow.problems import Problem, Problems, read_yaml
 from ivr.flow.prompts import EMPTY_CATALOG, PROMPTS_FILE, parse_catalog
 from ivr.flow.steps.base import Checked, FlowSpecError, Ref
 from ivr.flow.steps.registry import STEP_TYPES
 
 T = TypeVar("T")
+MAX_DIRECTORY_BYTES = 2 * 1024 * 1024  # flows/ in all: ~100 times the flows shipped
+MAX_FLOW_FILES = 100
 FLOW_KEYS = frozenset({"name", "start", "nodes"})
 NOT_FLOWS = frozenset({LINES_FILE, PROMPTS_FILE, CALENDAR_FILE})
 
@@ -165,7 +168,7 @@ def parse_flow(data: Any, source: str, names: Names, problems: Problems | None =
             wrong = _check_ref(ref, names)
             if wrong:
                 problems.add((*where, *ref.key), wrong)
-    if start not in raw_nodes:
+    if not isinstance(start, str) or start not in raw_nodes:
         problems.add(("start",), f"{start!r} is not a node")
     elif not problems.errors:
         _check_graph(str(start), checked, problems)
@@ -178,13 +181,35 @@ def _optional(
     path: Path, parse: Callable[[Any, Problems], T], default: T, found: list[Problem]
 ) -> T:
     """An optional YAML file parsed by `parse`; `default` when absent or unreadable."""
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return default
     problems = Problems(str(path))
-    located = read_yaml(path, problems)
+    located = read_yaml(path, problems, within=path.parent)
     result = parse(located.data, problems) if located else default
     found += problems.items
     return result
+
+
+def _refused(directory: Path) -> str | None:
+    """Why a directory is not read at all (too many or too large files), or None. Files
+    that are not regular files are refused one by one when read."""
+    if not directory.is_dir():
+        return "not a directory" if directory.exists() else "no such directory"
+    flows, total = 0, 0
+    for path in directory.iterdir():
+        if path.suffix not in (".yaml", ".csv"):
+            continue
+        flows += path.suffix == ".yaml" and path.name not in NOT_FLOWS
+        try:
+            info = path.stat()
+        except OSError:
+            continue  # a dangling link: reported when read
+        total += info.st_size if stat.S_ISREG(info.st_mode) else 0
+    if flows > MAX_FLOW_FILES:
+        return f"refused: {flows} flow files (at most {MAX_FLOW_FILES})"
+    if total > MAX_DIRECTORY_BYTES:
+        return f"refused: {total} bytes of .yaml and .csv files (at most {MAX_DIRECTORY_BYTES})"
+    return None
 
 
 def validate_library(
@@ -195,6 +220,12 @@ def validate_library(
     """Every *.yaml in `directory` but lines/prompts/calendar is a flow; all problems are
     collected. Give `queues` and `classes` to check routes against queues.yaml."""
     directory = Path(directory)
+    try:
+        refused = _refused(directory)
+    except OSError as exc:
+        refused = f"cannot read: {exc.strerror}"
+    if refused:
+        return Validation(None, [Problem(str(directory), (), refused)])
     found: list[Problem] = []
     catalog = _optional(directory / PROMPTS_FILE, parse_catalog, EMPTY_CATALOG, found)
     prompts_broken = any(not p.warning for p in found)
@@ -204,7 +235,7 @@ def validate_library(
     files = []
     for path in sorted(p for p in directory.glob("*.yaml") if p.name not in NOT_FLOWS):
         problems = Problems(str(path))
-        files.append((path, problems, read_yaml(path, problems)))
+        files.append((path, problems, read_yaml(path, problems, within=directory)))
     declared = {
         f.data["name"]
         for _, _, f in files
@@ -227,12 +258,13 @@ def validate_library(
 
     broken = declared - set(flows)
     lines_problems = Problems(str(directory / LINES_FILE))
-    located = read_yaml(directory / LINES_FILE, lines_problems)
-    lines, default_flow = parse_lines(
-        located.data if located else None, lines_problems, flows, broken, languages
-    )
+    located = read_yaml(directory / LINES_FILE, lines_problems, within=directory)
+    lines: dict[str, Line] = {}
+    default_flow = ""
+    if located is not None:  # else its problem is reported, not followed by "no lines"
+        lines, default_flow = parse_lines(located.data, lines_problems, flows, broken, languages)
     found += lines_problems.items
-    if (directory / LINES_CSV).exists():
+    if (directory / LINES_CSV).exists() or (directory / LINES_CSV).is_symlink():
         csv_problems = Problems(str(directory / LINES_CSV))
         rows = read_lines_csv(directory / LINES_CSV, csv_problems)
         add_lines(rows, csv_problems, flows, broken, languages, lines)

@@ -1,13 +1,24 @@
-"""Flow-file problems located as file:line:col, for supervisors editing YAML."""
+"""Flow-file problems located as file:line:col, for supervisors editing YAML.
 
+Flows and queues.yaml are read here (`read_yaml`): safely (ivr.files), with YAML limits
+(ivr.flow.safe_yaml), each problem one printable line.
+"""
+
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
 from typing import Any
 
 import yaml
 
+from ivr.files import UnsafeFile, read_limited
+from ivr.flow.safe_yaml import Position, YamlProblem, compose, construct
+
 Path = tuple[str | int, ...]
-Position = tuple[int, int]  # 1-based line and column
+MAX_YAML_BYTES = 256 * 1024  # a flow of thousands of lines; parsing it takes about 1 s
+MAX_LINE = 1000  # characters of one problem shown
+_UNSAFE = {"Cc", "Cs", "Zl", "Zp"}  # control characters, lone surrogates, line breaks
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def dotted(path: Path) -> str:
@@ -29,7 +40,20 @@ class Problem:
         where = f"{self.file}:{self.position[0]}:{self.position[1]}" if self.position else self.file
         kind = "warning: " if self.warning else ""
         key = f"{dotted(self.path)}: " if self.path else ""
-        return f"{where}: {kind}{key}{self.message}"
+        return printable(f"{where}: {kind}{key}{self.message}")
+
+
+def printable(text: str) -> str:
+    """One line any terminal or log shows as it is: control characters, line breaks, lone
+    surrogates and bidirectional overrides escaped (\\x07, \\ud800), at most MAX_LINE long."""
+    if len(text) > MAX_LINE:
+        text = text[: MAX_LINE - 1] + "…"
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) in _UNSAFE or ch in _BIDI
+        else ch
+        for ch in text
+    )
 
 
 @dataclass
@@ -61,11 +85,13 @@ def _walk(node: yaml.Node, path: Path, out: Located) -> None:
 
 
 def load_located(text: str) -> Located:
-    """Parse YAML (safe loader only); raises yaml.YAMLError with its own line and column."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    located = Located(data=yaml.safe_load(text))
+    """Parse YAML (safe loader, with limits); yaml.YAMLError with its own line and column,
+    YamlProblem for a document over the limits or a value that cannot be built."""
+    root = compose(text)
+    located = Located(data=None)
     if root is not None:
-        _walk(root, (), located)
+        _walk(root, (), located)  # before building: merge keys (<<) rewrite the tree
+    located.data = construct(root)
     return located
 
 
@@ -102,43 +128,36 @@ def _offset_position(text: str, offset: int) -> Position:
     return text.count("\n", 0, offset) + 1, offset - line_start + 1
 
 
-def _unbuildable(text: str) -> Position | None:
-    """Where the first scalar is that YAML parses but cannot build (a date like 2026-02-30)."""
-    builder = yaml.SafeLoader("")
-    todo: list[yaml.Node] = [yaml.compose(text, Loader=yaml.SafeLoader) or yaml.ScalarNode("", "")]
-    seen: set[int] = set()  # an alias can make the tree a loop
-    while todo:
-        node = todo.pop(0)
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            todo = [part for pair in node.value for part in pair] + todo
-        elif isinstance(node, yaml.SequenceNode):
-            todo = list(node.value) + todo
-        else:
-            try:
-                builder.construct_object(node)
-            except ValueError:
-                return node.start_mark.line + 1, node.start_mark.column + 1
-    return None
+NOT_UTF8 = "not UTF-8 text: save the file as UTF-8"
 
 
-def read_yaml(path: FilePath, problems: Problems) -> Located | None:
-    """A YAML file with positions, or None after adding the problem that stops reading it."""
+def undecodable(exc: UnicodeDecodeError) -> Position:
+    """Where in the file the bytes are that are not UTF-8."""
+    before = exc.object[: exc.start]
+    line = before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")
+    return before.count(b"\n") + 1, len(line) + 1
+
+
+def read_yaml(
+    path: FilePath, problems: Problems, within: FilePath | None = None, limit: int = MAX_YAML_BYTES
+) -> Located | None:
+    """A YAML file with positions, or None after adding the problem that stops reading it.
+    With `within`, a link must stay in that directory (see ivr.files)."""
 
     def fail(message: str, position: Position | None) -> None:
         problems.items.append(Problem(str(path), (), message, position))
 
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_limited(path, limit, path.parent if within is None else within)
+        text = raw.decode("utf-8")
+    except UnsafeFile as exc:
+        problems.add((), str(exc))
+        return None
     except OSError as exc:
         problems.add((), f"cannot read: {exc.strerror}")
         return None
     except UnicodeDecodeError as exc:  # e.g. saved as Windows-1251
-        before = exc.object[: exc.start]
-        line = before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")
-        fail("not UTF-8 text: save the file as UTF-8", (before.count(b"\n") + 1, len(line) + 1))
+        fail(NOT_UTF8, undecodable(exc))
         return None
     try:
         located = load_located(text)
@@ -151,8 +170,8 @@ def read_yaml(path: FilePath, problems: Problems) -> Located | None:
         message = f"not valid YAML: unacceptable character #x{exc.character:04x}: {exc.reason}"
         fail(message, _offset_position(text, exc.position))
         return None
-    except ValueError as exc:  # parsed, but not a value: the date 2026-02-30
-        fail(f"not valid YAML: {exc}", _unbuildable(text))
+    except YamlProblem as exc:
+        fail(exc.message, exc.position)
         return None
     problems.located = located
     for duplicate in located.duplicates:

@@ -16,7 +16,7 @@ from ivr.flow.loader import FlowError, Validation
 from ivr.flow.model import FlowLibrary
 from ivr.flow.prompts import Prompt, Text, placeholders
 from ivr.flow.steps.base import prompts_of
-from ivr.watch import ChangeWatcher
+from ivr.watch import ChangeWatcher, Stamp, file_stamp
 
 log = logging.getLogger(__name__)
 
@@ -78,13 +78,16 @@ class FlowReloader:
         rendered = self._render(speakable(validation.library))
         return validation.library, [str(p) for p in validation.problems], rendered
 
-    def signature(self) -> tuple[tuple[str, int, int], ...]:
-        """Name, mtime and size of every file in flows/: any edit changes it."""
+    def signature(self) -> tuple[tuple[str, Stamp], ...]:
+        """Every .yaml/.csv entry in flows/ (links and pipes too, none opened) with its
+        stamp: any edit changes it."""
         out = []
         for path in sorted(self.directory.iterdir()):
             if path.suffix in (".yaml", ".csv"):
-                stat = path.stat()
-                out.append((path.name, stat.st_mtime_ns, stat.st_size))
+                try:
+                    out.append((path.name, file_stamp(path)))
+                except FileNotFoundError:  # removed while listing
+                    continue
         return tuple(out)
 
     async def reload(self) -> ReloadResult:
@@ -93,14 +96,9 @@ class FlowReloader:
             try:
                 library, problems, rendered = await asyncio.to_thread(self._load)
             except FlowError as exc:
-                problems = [str(p) for p in exc.problems]
-                for problem in problems:
-                    log.error("flows rejected: %s", problem)
-                log.error("flows in %s rejected: the previous flows keep serving", self.directory)
-                return ReloadResult(ok=False, problems=problems)
+                return self._rejected([str(p) for p in exc.problems])
             except Exception as exc:  # a prompt that cannot be spoken rejects the flows
-                log.error("flows rejected: spoken prompts: %s", exc)
-                return ReloadResult(ok=False, problems=[str(exc)])
+                return self._rejected([f"{self.directory}: spoken prompts: {exc}"])
             self.library = library
             for problem in problems:
                 log.warning("%s", problem)
@@ -113,7 +111,16 @@ class FlowReloader:
             )
             return ReloadResult(ok=True, problems=problems, rendered=rendered)
 
+    def _rejected(self, problems: list[str]) -> ReloadResult:
+        for problem in problems:
+            log.error("flows rejected: %s", problem)
+        log.error("flows in %s rejected: the previous flows keep serving", self.directory)
+        return ReloadResult(ok=False, problems=problems)
+
     async def watch(self) -> None:
         """Reload whenever a file in flows/ changes (checked every poll interval)."""
         async for _ in self._watcher.changes():
-            await self.reload()
+            try:
+                await self.reload()
+            except Exception:  # an apply step failed: the next change is still watched
+                log.exception("reloading %s failed; still watching it", self.directory)

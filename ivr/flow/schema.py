@@ -12,6 +12,8 @@ from typing import Any
 
 from ivr.flow.calendar import DAYS
 from ivr.flow.model import Sphere
+from ivr.flow.steps.base import MAX_RETRIES, MAX_TIMEOUT, MIN_TIMEOUT
+from ivr.flow.steps.callback import MAX_WITHIN
 from ivr.flow.steps.collect import MAX_DIGITS
 from ivr.flow.steps.identify import BY
 
@@ -36,9 +38,9 @@ def var(description: str) -> Schema:
     return ref("variable", description)
 
 
-def number(description: str, minimum: float, *, whole: bool = False) -> Schema:
+def number(description: str, minimum: float, maximum: float, *, whole: bool = False) -> Schema:
     kind = "integer" if whole else "number"
-    return {"type": kind, "minimum": minimum, "description": description}
+    return {"type": kind, "minimum": minimum, "maximum": maximum, "description": description}
 
 
 def text(description: str, **more: Any) -> Schema:
@@ -64,9 +66,14 @@ def options(value: Schema, description: str) -> Schema:
 ASKING: Mapping[str, Schema] = {
     "prompt": prompt("What the caller hears before pressing keys."),
     "invalid_prompt": prompt("Played after a wrong entry, before asking again."),
-    "timeout": number("Seconds to wait for the caller's keys (default 5).", 0.5),
+    "timeout": number(
+        "Seconds to wait for the caller's keys (default 5).", MIN_TIMEOUT, MAX_TIMEOUT
+    ),
     "retries": number(
-        "How many more times to ask after a timeout or wrong entry (2).", 0, whole=True
+        "How many more times to ask after a timeout or wrong entry (2).",
+        0,
+        MAX_RETRIES,
+        whole=True,
     ),
 }
 QUEUE = text("Queue the caller waits in (queues.yaml).")
@@ -106,15 +113,13 @@ STEPS: Mapping[str, tuple[str, Mapping[str, Schema], tuple[str, ...]]] = {
         {
             **ASKING,
             "var": var("The variable that gets the digits."),
-            "min_digits": number("Fewest digits accepted (default 1).", 1, whole=True),
-            "max_digits": {
-                **number(
-                    f"Most digits accepted (default min_digits, at most {MAX_DIGITS}).",
-                    1,
-                    whole=True,
-                ),
-                "maximum": MAX_DIGITS,
-            },
+            "min_digits": number("Fewest digits accepted (default 1).", 1, MAX_DIGITS, whole=True),
+            "max_digits": number(
+                f"Most digits accepted (default min_digits, at most {MAX_DIGITS}).",
+                1,
+                MAX_DIGITS,
+                whole=True,
+            ),
             "pattern": text("A regular expression the digits must match, e.g. ^0[0-9]+$."),
             "next": node("The node after a valid entry."),
             "on_fail": node("Where to go when no valid entry came (else: fallback)."),
@@ -183,7 +188,11 @@ STEPS: Mapping[str, tuple[str, Mapping[str, Schema], tuple[str, ...]]] = {
     "callback": (
         "Record a callback request; {callback_by} in the prompt says by when.",
         {
-            "within": number("Minutes within which to call back (default 60).", 1),
+            "within": number(
+                f"Minutes within which to call back (default 60, at most {MAX_WITHIN}).",
+                1,
+                MAX_WITHIN,
+            ),
             "queue": QUEUE,
             "class": CLASS,
             "phone": var("Variable with the number to call (default: the caller's)."),

@@ -113,6 +113,9 @@ def _classes(value: Any, problems: Problems) -> dict[str, CallerClass]:
         if isinstance(priority, bool) or not isinstance(priority, int):
             message = f"expected an integer (higher is served first), got {priority!r}"
             problems.add((*path, name, "priority"), message)
+        elif abs(priority) > v.MAX_WHOLE:
+            message = f"expected an integer from -{v.MAX_WHOLE} to {v.MAX_WHOLE}, got {priority!r}"
+            problems.add((*path, name, "priority"), message)
         else:
             classes[name] = CallerClass(name, priority)
     return classes

@@ -15,7 +15,7 @@ from pathlib import Path
 from ivr.flow.problems import Problem
 from ivr.queues.model import QueuesConfig, load_queues, validate_queues
 from ivr.queues.render import render_queues_conf
-from ivr.watch import ChangeWatcher
+from ivr.watch import ChangeWatcher, Stamp, file_stamp
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,8 @@ class QueuesReloader:
         self._lock = asyncio.Lock()
         self.applied: list[Apply] = []  # called with each new configuration
 
-    def _stamp(self) -> tuple[int, int]:
-        stat = self.path.stat()
-        return stat.st_mtime_ns, stat.st_size
+    def _stamp(self) -> Stamp:
+        return file_stamp(self.path)
 
     async def reload(self) -> QueuesReload:
         async with self._lock:
@@ -64,10 +63,9 @@ class QueuesReloader:
             errors = await asyncio.to_thread(self._check_flows, config)
             problems = [*problems, *errors]
         if config is None or errors:
-            log.error(
-                "queues.yaml rejected, the running queues stay:\n%s",
-                "\n".join(str(p) for p in problems),
-            )
+            for problem in problems:
+                log.error("queues rejected: %s", problem)
+            log.error("%s rejected: the running queues stay", self.path)
             return QueuesReload(False, tuple(problems))
         self.config = config
         for apply in self.applied:
@@ -77,4 +75,7 @@ class QueuesReloader:
 
     async def watch(self) -> None:
         async for _ in self._watcher.changes():
-            await self.reload()
+            try:
+                await self.reload()
+            except Exception:  # an apply step failed: the next change is still watched
+                log.exception("reloading %s failed; still watching it", self.path)

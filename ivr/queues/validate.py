@@ -46,6 +46,8 @@ INTERFACE_HINT = (
     "expected TECH/resource like PJSIP/1001 or Local/1001@agents, "
     "without spaces, commas, quotes, '|' or ';'"
 )
+MAX_SECONDS = 7 * 24 * 3600  # any time in queues.yaml: a week at most
+MAX_WHOLE = 1_000_000  # priorities, penalties, attempts: far beyond any real setting
 Checked = tuple[Any, Path]  # a value (None if invalid) and where it was written
 Step = dict[str, Any]  # EscalationStep's fields
 
@@ -78,8 +80,11 @@ def names(spec: Mapping[Any, Any], path: Path, problems: Problems) -> list[str]:
 
 
 def seconds(value: Any, path: Path, problems: Problems, *, positive: bool = False) -> Any:
-    """A time: int or float (tests scale 20 s down to 0.5 s), never a bool."""
+    """A time: int or float (tests scale 20 s down to 0.5 s), never a bool, at most a week."""
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and value > MAX_SECONDS:
+        problems.add(path, f"expected at most {MAX_SECONDS} seconds (a week), got {value!r}")
+        return None
     if ok and (value > 0 if positive else value >= 0):
         return value
     problems.add(
@@ -88,9 +93,19 @@ def seconds(value: Any, path: Path, problems: Problems, *, positive: bool = Fals
     return None
 
 
-def whole(value: Any, path: Path, problems: Problems, minimum: int, unit: str = "") -> Any:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
+def whole(
+    value: Any,
+    path: Path,
+    problems: Problems,
+    minimum: int,
+    unit: str = "",
+    maximum: int = MAX_WHOLE,
+) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= maximum:
         return value
+    if isinstance(value, int) and not isinstance(value, bool) and value > maximum:
+        problems.add(path, f"expected a whole number{unit} <= {maximum}, got {value!r}")
+        return None
     problems.add(path, f"expected a whole number{unit} >= {minimum}, got {value!r}")
     return None
 
@@ -108,7 +123,8 @@ def _setting(key: str, value: Any, path: Path, problems: Problems) -> Any:
     if key in ("talk_warning", "hard_limit"):
         return seconds(value, path, problems)
     if key in ("ring_time", "retry", "wrapup"):
-        return whole(value, path, problems, 1 if key == "ring_time" else 0, " of seconds")
+        minimum = 1 if key == "ring_time" else 0
+        return whole(value, path, problems, minimum, " of seconds", MAX_SECONDS)
     if key == "autopause":
         value = ("yes" if value else "no") if isinstance(value, bool) else value
         choices: tuple[str, ...] = AUTOPAUSE

@@ -1,5 +1,8 @@
 """Validating and reloading flows/ through the API (the real FlowReloader on a copy)."""
 
+import asyncio
+import os
+
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -61,3 +64,20 @@ async def test_flows_are_for_supervisors_and_admins(client: Client) -> None:
     for path in ("/api/flows/validate", "/api/flows/reload"):
         assert (await client.post(path)).status == 401
         assert (await client.post(path, headers=auth(AGENT))).status == 403
+
+
+async def test_a_fifo_in_flows_is_rejected_at_once_and_a_later_fix_reloads(
+    kit: Kit, client: Client
+) -> None:
+    before = kit.reloader.library
+    pipe = kit.flows / "pipe.yaml"
+    os.mkfifo(pipe)  # reading it once blocked the reload, and every later one, for ever
+    reloaded = await asyncio.wait_for(client.post("/api/flows/reload", headers=auth(ADMIN)), 5)
+    assert reloaded.status == 422
+    assert (await reloaded.json())["problems"] == [
+        f"{pipe}: refused: a named pipe (FIFO), not a regular file"
+    ]
+    assert kit.reloader.library is before
+    pipe.unlink()
+    reloaded = await asyncio.wait_for(client.post("/api/flows/reload", headers=auth(ADMIN)), 5)
+    assert reloaded.status == 200 and kit.reloader.library is not before

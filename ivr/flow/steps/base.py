@@ -1,5 +1,6 @@
 """The contract every step type implements, and the helpers steps share."""
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -145,13 +146,23 @@ def var_name(spec: Mapping[str, Any], key: str, default: str | None = None) -> s
 
 
 def number_of(
-    spec: Mapping[str, Any], key: str, default: float, *, minimum: float = 0, whole: bool = False
+    spec: Mapping[str, Any],
+    key: str,
+    default: float,
+    *,
+    minimum: float = 0,
+    maximum: float,
+    whole: bool = False,
 ) -> float:
+    """A number from `minimum` to `maximum` (finite: .inf and .nan are refused)."""
     value = spec.get(key, default)
+    kind = "whole number" if whole else "number"
     if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-        raise FlowSpecError((key,), f"expected a {'whole ' if whole else ''}number >= {minimum}")
+        raise FlowSpecError((key,), f"expected a {kind} >= {minimum:g}")
+    if not math.isfinite(value) or value > maximum:
+        raise FlowSpecError((key,), f"expected a {kind} from {minimum:g} to {maximum:g}")
     if whole and value != int(value):
-        raise FlowSpecError((key,), f"expected a whole number >= {minimum}")
+        raise FlowSpecError((key,), f"expected a whole number >= {minimum:g}")
     return value
 
 
@@ -204,8 +215,8 @@ async def ask_until_valid(
 ) -> tuple[str | None, Literal["ok", "timeout", "invalid"]]:
     """Ask with `prompt` until `valid` accepts the keys, `retries` more times at most; an
     invalid entry hears `invalid_prompt`. Returns the keys and how it ended."""
-    timeout_ms = int(number_of(spec, "timeout", DEFAULT_TIMEOUT) * 1000)
-    attempts = 1 + int(number_of(spec, "retries", DEFAULT_RETRIES, whole=True))
+    timeout_ms = int(timeout_of(spec) * 1000)
+    attempts = 1 + retries_of(spec)
     outcome: Literal["timeout", "invalid"] = "timeout"
     for _ in range(attempts):
         keys = await ask(ctx, spec, "prompt", timeout_ms, max_digits)
@@ -219,13 +230,23 @@ async def ask_until_valid(
 
 ASKING_KEYS = frozenset({"prompt", "invalid_prompt", "timeout", "retries"})
 DEFAULT_TIMEOUT = 5.0
+MIN_TIMEOUT, MAX_TIMEOUT = 0.5, 60.0  # seconds to wait for the caller's keys
 DEFAULT_RETRIES = 2
+MAX_RETRIES = 10
+
+
+def timeout_of(spec: Mapping[str, Any]) -> float:
+    return number_of(spec, "timeout", DEFAULT_TIMEOUT, minimum=MIN_TIMEOUT, maximum=MAX_TIMEOUT)
+
+
+def retries_of(spec: Mapping[str, Any]) -> int:
+    return int(number_of(spec, "retries", DEFAULT_RETRIES, maximum=MAX_RETRIES, whole=True))
 
 
 def check_asking(spec: Mapping[str, Any]) -> list[Ref]:
     """Check the keys every asking node shares; the prompt names it uses."""
     prompts_of(spec, "prompt")
     prompts_of(spec, "invalid_prompt")
-    number_of(spec, "timeout", DEFAULT_TIMEOUT, minimum=0.5)
-    number_of(spec, "retries", DEFAULT_RETRIES, whole=True)
+    timeout_of(spec)
+    retries_of(spec)
     return prompt_refs(spec, "prompt", "invalid_prompt")

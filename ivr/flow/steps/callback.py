@@ -27,12 +27,19 @@ from ivr.flow.steps.base import (
 from ivr.flow.steps.records import StepFailed, value_of
 from ivr.routing.phone import callable_number
 
+MAX_WITHIN = 7 * 24 * 60  # minutes: a week
+
+
+def within_of(spec: Mapping[str, Any]) -> float:
+    """Minutes within which the caller is called back."""
+    return number_of(spec, "within", 60, minimum=1, maximum=MAX_WITHIN)
+
 
 class Callback:
     keys = frozenset({"type", "within", "queue", "class", "phone", "prompt", "next", "on_fail"})
 
     def check(self, spec: Mapping[str, Any]) -> Checked:
-        number_of(spec, "within", 60, minimum=1)
+        within_of(spec)
         var_name(spec, "phone")
         prompts_of(spec, "prompt")
         refs = [
@@ -49,7 +56,7 @@ class Callback:
             if "on_fail" not in spec:
                 raise StepFailed(f"{node_id}: no number to call back")
             return StepResult(next=target_of(spec, "on_fail"))
-        minutes = number_of(spec, "within", 60, minimum=1)
+        minutes = within_of(spec)
         promised_by = ctx.now() + timedelta(minutes=minutes)
         ctx.record(
             CallbackRequested(

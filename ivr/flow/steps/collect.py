@@ -25,8 +25,8 @@ DIGITS = re.compile(r"[0-9]+")  # str.isdigit() would take "²" or "٣"
 
 
 def _limits(spec: Mapping[str, Any]) -> tuple[int, int, re.Pattern[str] | None]:
-    low = int(number_of(spec, "min_digits", 1, minimum=1, whole=True))
-    high = int(number_of(spec, "max_digits", low, minimum=1, whole=True))
+    low = int(number_of(spec, "min_digits", 1, minimum=1, maximum=MAX_DIGITS, whole=True))
+    high = int(number_of(spec, "max_digits", low, minimum=1, maximum=MAX_DIGITS, whole=True))
     if high < low or high > MAX_DIGITS:
         raise FlowSpecError(
             ("max_digits",), f"expected a whole number from min_digits to {MAX_DIGITS}"

@@ -176,6 +176,88 @@ CORPUS: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["prompts.yaml:2:8: not valid YAML: expected ',' or ']', but got ':'"],
     ),
+    # Hostile files (issue 11): each once a traceback, a hang or gigabytes.
+    "an alias loop": (
+        {"g.yaml": OTHER + "loop: &a [*a]\n"},
+        ["g.yaml:5:7: refused: an alias inside the value it names (a loop)"],
+    ),
+    "deep nesting": (
+        {"g.yaml": OTHER + "deep: " + "[" * 5000 + "\n"},
+        ["g.yaml:5:56: refused: nested deeper than 50 levels"],
+    ),
+    "an anchor bomb (billion laughs)": (
+        {
+            "g.yaml": "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+            + "".join(
+                f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n"
+                for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+            )
+        },
+        ["g.yaml:5:4: refused: more than 10000 values once aliases are expanded"],
+    ),
+    "an integer beyond 64 bits": (
+        {"g.yaml": OTHER + "big: 0x" + "f" * 40 + "\n"},
+        ["g.yaml:5:6: refused: an integer this large is no setting"],
+    ),
+    "a time zone that is a directory of zones": (
+        {"calendar.yaml": CALENDAR.replace("Europe/Kyiv", "Europe")},
+        ["calendar.yaml:1:11: timezone: unknown time zone 'Europe' (e.g. Europe/Kyiv)"],
+    ),
+    "a time zone that is a path": (
+        {"calendar.yaml": CALENDAR.replace("Europe/Kyiv", "../../../etc/passwd")},
+        [
+            "calendar.yaml:1:11: timezone: unknown time zone '../../../etc/passwd' "
+            "(e.g. Europe/Kyiv)"
+        ],
+    ),
+    "default_flow as a list": (
+        {"lines.yaml": LINES.replace("default_flow: f", "default_flow: [f]")},
+        ["lines.yaml:1:15: default_flow: expected a flow's name, got ['f']"],
+    ),
+    "a line's flow as a mapping": (
+        {"lines.yaml": LINES.replace("flow: f,", "flow: {f: 1},")},
+        ["lines.yaml:3:44: lines[0].flow: expected a flow's name, got {'f': 1}"],
+    ),
+    "start as a mapping": (
+        {"g.yaml": OTHER.replace("start: h", "start: {h: 1}")},
+        ["g.yaml:2:8: start: {'h': 1} is not a node"],
+    ),
+    "retries: .inf": (
+        flow("  m: {type: menu, retries: .inf, options: {'1': r}}\n"),
+        ["f.yaml:4:28: nodes.m.retries: expected a whole number from 0 to 10"],
+    ),
+    "timeout: .inf": (
+        flow("  m: {type: menu, timeout: .inf, options: {'1': r}}\n"),
+        ["f.yaml:4:28: nodes.m.timeout: expected a number from 0.5 to 60"],
+    ),
+    "timeout: .nan": (
+        flow("  m: {type: menu, timeout: .nan, options: {'1': r}}\n"),
+        ["f.yaml:4:28: nodes.m.timeout: expected a number from 0.5 to 60"],
+    ),
+    "max_digits: .nan": (
+        flow("  c: {type: collect, var: n, max_digits: .nan, next: r}\n"),
+        ["f.yaml:4:42: nodes.c.max_digits: expected a whole number from 1 to 32"],
+    ),
+    "a callback within a million minutes": (
+        flow("  c: {type: callback, within: 1000000, queue: q, class: k, next: r}\n"),
+        ["f.yaml:4:31: nodes.c.within: expected a number from 1 to 10080"],
+    ),
+    "fullwidth digits as a line number": (
+        {"lines.yaml": LINES.replace("'100'", "'１００'")},
+        ["lines.yaml:3:14: lines[0].number: expected the dialled digits, got '１００'"],
+    ),
+    "fullwidth digits as a DTMF key": (
+        flow("  m: {type: menu, options: {'１': r}}\n"),
+        ["f.yaml:4:29: nodes.m.options.１: not a DTMF key (0-9 * #)"],
+    ),
+    "fullwidth digits in opening hours": (
+        {"calendar.yaml": CALENDAR.replace('"08:00-22:00"', '"０８:００-22:00"')},
+        ["calendar.yaml:4:24: schedules.operators.mon-sat: '０８:００' is not a time (HH:MM)"],
+    ),
+    "a lone surrogate and a line break in a key are shown escaped": (
+        flow('  "p\\ud800\\n": {type: play, next: x}\n'),
+        ["f.yaml:4:35: nodes.p\\ud800\\n.next: unknown node 'x'"],
+    ),
     "a broken language list does not cascade either": (
         {"prompts.yaml": PROMPTS.replace("[uk, en]", "uk, en")},
         ["prompts.yaml:1:12: languages: expected a list of language codes, e.g. [uk, ru, en]"],

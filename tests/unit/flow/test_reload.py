@@ -1,6 +1,9 @@
 """Hot reload: validated and rendered before it replaces the library, or rejected whole."""
 
+import asyncio
+import os
 import shutil
+import tracemalloc
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -70,7 +73,7 @@ async def test_a_prompt_that_cannot_be_spoken_rejects_the_change(flows: Path) ->
     before = reload.library
     reload._render = broken
     result = await reload.reload()
-    assert not result.ok and result.problems[-1] == "espeak-ng not found"
+    assert not result.ok and result.problems == [f"{flows}: spoken prompts: espeak-ng not found"]
     assert reload.library is before
 
 
@@ -87,3 +90,95 @@ def test_any_edit_changes_the_signature(flows: Path) -> None:
         (flows / "lines.csv").read_text() + "5557000,service,Dnipro,site,main,\n"
     )
     assert reload.signature() != before
+
+
+BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9) if prev else ', '.join(['lol'] * 9)}]\n"
+    for prev, name in zip(
+        ["", "a", "b", "c", "d", "e"], ["a", "b", "c", "d", "e", "f"], strict=True
+    )
+)
+
+
+def hostile(flows: Path, kind: str) -> Path:
+    """A bad file in flows/ that once wedged or bloated the reloader."""
+    path = flows / f"{kind}.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "bomb":
+        path.write_text(BOMB, encoding="utf-8")
+    elif kind == "huge":
+        path.write_text("# " + "x" * 300_000 + "\n", encoding="utf-8")
+    else:
+        path.symlink_to("/dev/urandom")
+    return path
+
+
+EXPECTED = {
+    "fifo": "fifo.yaml: refused: a named pipe (FIFO), not a regular file",
+    "bomb": "bomb.yaml:5:4: refused: more than 10000 values once aliases are expanded",
+    "huge": "huge.yaml: refused: 300003 bytes (at most 262144)",
+    "random": "random.yaml: refused: a link to a file outside {flows}",
+}
+
+
+@pytest.mark.parametrize("kind", EXPECTED)
+async def test_a_hostile_file_is_rejected_with_its_place_and_a_later_fix_applies(
+    flows: Path, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    reload = reloader(flows, [])
+    before = reload.library
+    bad = hostile(flows, kind)
+    expected = f"{flows}/" + EXPECTED[kind].format(flows=flows)
+
+    result = await asyncio.wait_for(reload.reload(), 5)
+    assert not result.ok and result.problems == [expected]
+    assert reload.library is before
+    assert f"flows rejected: {expected}" in caplog.messages
+
+    bad.unlink()
+    (flows / "extra.yaml").write_text("name: extra\nstart: h\nnodes: {h: {type: hangup}}\n")
+    result = await asyncio.wait_for(reload.reload(), 5)
+    assert result.ok and "extra" in reload.library.flows
+
+
+async def test_the_watcher_survives_a_fifo_and_applies_the_next_change(flows: Path) -> None:
+    reload = reloader(flows, [])
+    watch = asyncio.create_task(reload.watch())
+    try:
+        fifo = hostile(flows, "fifo")
+        await asyncio.sleep(0.2)  # the watcher sees it, rejects it, and is not stuck
+        assert "fifo" not in str(reload.library.flows)
+        fifo.unlink()
+        (flows / "extra.yaml").write_text("name: extra\nstart: h\nnodes: {h: {type: hangup}}\n")
+        for _ in range(200):
+            if "extra" in reload.library.flows:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        watch.cancel()
+    assert "extra" in reload.library.flows
+
+
+async def test_a_bomb_does_not_grow_the_engine(flows: Path) -> None:
+    reload = reloader(flows, [])
+    hostile(flows, "bomb")
+    tracemalloc.start()
+    try:
+        result = await reload.reload()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert not result.ok
+    assert peak < 20_000_000  # bytes; expanded, the bomb was 100 MB and more
+
+
+def test_a_swapped_link_or_a_new_pipe_changes_the_signature(flows: Path) -> None:
+    reload = reloader(flows, [])
+    before = reload.signature()
+    os.mkfifo(flows / "new.yaml")
+    with_pipe = reload.signature()
+    assert with_pipe != before
+    (flows / "new.yaml").unlink()
+    (flows / "dangling.yaml").symlink_to(flows / "gone.yaml")  # stat() fails, lstat() not
+    assert reload.signature() not in (before, with_pipe)

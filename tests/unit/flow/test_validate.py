@@ -1,5 +1,6 @@
 """Flow validation as a supervisor sees it: every problem at file:line:col, naming the key."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,52 @@ def test_cli_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[s
     broken = flows_dir(tmp_path, "name: f\nstart: x\nnodes:\n" + GOOD_TAIL)
     assert main(["flow", "validate", str(broken)]) == 1
     assert "f.yaml:2:8: start: 'x' is not a node" in capsys.readouterr().out
+
+
+def _shipped(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(PROJECT_ROOT / "flows", tmp_path / "flows"))
+
+
+def _run(capsys: pytest.CaptureFixture[str], target: Path) -> tuple[int, list[str]]:
+    code = main(["flow", "validate", str(target)])
+    return code, capsys.readouterr().out.replace(f"{target.parent}/", "").splitlines()
+
+
+def test_cli_validates_one_file_within_its_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flows = _shipped(tmp_path)
+    assert _run(capsys, flows / "main.yaml") == (0, ["flows: ok (0 warning(s)) in main.yaml"])
+    (flows / "support.yaml").write_text("name: support\nstart: x\nnodes: {h: {type: hangup}}\n")
+    # main.yaml goes to the support flow: the names come from the whole directory
+    assert _run(capsys, flows / "main.yaml") == (
+        1,
+        [
+            f"flows: main.yaml ok, but {flows} does not load: 1 error(s) in other files "
+            f"(ivr flow validate {flows})"
+        ],
+    )
+    assert _run(capsys, flows / "support.yaml") == (
+        1,
+        [
+            "support.yaml:2:8: start: 'x' is not a node",
+            "flows: 1 error(s), 0 warning(s) in support.yaml",
+        ],
+    )
+    assert _run(capsys, flows / "mian.yaml") == (1, ["flows: no such file: mian.yaml"])
+
+
+def test_cli_output_is_printable_whatever_the_file_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flows = _shipped(tmp_path)
+    (flows / "odd.yaml").write_text(
+        'name: odd\nstart: h\nnodes: {h: {type: hangup}, "x\\ud800\\n\\u202e": {type: hangup}}\n'
+    )
+    code, out = _run(capsys, flows / "odd.yaml")
+    assert code == 0  # an unreachable node is a warning; its id is shown escaped, on one line
+    assert out == [
+        "odd.yaml:3:28: warning: nodes.x\\ud800\\n\\u202e: unreachable from start",
+        "flows: ok (1 warning(s)) in odd.yaml",
+    ]
+    "\n".join(out).encode("utf-8")  # no lone surrogate left: printable on any terminal

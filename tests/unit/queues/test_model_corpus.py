@@ -207,6 +207,55 @@ CORPUS: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
             "expected a whole number of seconds >= 1, got 2.5",
         ],
     ),
+    # Hostile values (issue 11): each once a traceback or an absurd queues.conf.
+    "a time of .inf": (
+        [("answer_target: 20", "answer_target: .inf")],
+        ["queues.yaml:5:18: defaults.answer_target: expected a number of seconds > 0, got inf"],
+    ),
+    "a time of .nan": (
+        [("{after: 20, raise_priority: 3}", "{after: .nan, raise_priority: 3}")],
+        [
+            "queues.yaml:9:15: defaults.escalation[0].after: "
+            "expected a number of seconds >= 0, got nan"
+        ],
+    ),
+    "a time longer than a week": (
+        [("talk_guideline: 300", "talk_guideline: 1.0e+30")],
+        [
+            "queues.yaml:7:19: defaults.talk_guideline: "
+            "expected at most 604800 seconds (a week), got 1e+30"
+        ],
+    ),
+    "a whole number of seconds beyond a week": (
+        [("  a: {title: A}", "  a: {title: A, wrapup: 99999999}")],
+        [
+            "queues.yaml:17:25: queues.a.wrapup: "
+            "expected a whole number of seconds <= 604800, got 99999999"
+        ],
+    ),
+    "a priority beyond a million": (
+        [("vip: {priority: 10}", "vip: {priority: 9223372036854775807}")],
+        [
+            "queues.yaml:2:19: caller_classes.vip.priority: "
+            "expected an integer from -1000000 to 1000000, got 9223372036854775807"
+        ],
+    ),
+    "an integer beyond 64 bits": (
+        [("vip: {priority: 10}", "vip: {priority: 99999999999999999999}")],
+        ["queues.yaml:2:19: refused: an integer this large is no setting"],
+    ),
+    "a fullwidth digit as the accept key": (
+        [('accept_key: "1"', 'accept_key: "１"')],
+        ["queues.yaml:13:15: callbacks.accept_key: expected one DTMF digit 0-9, got '１'"],
+    ),
+    "an alias loop": (
+        [("  b: {title: B, escalation: []}", "  b: &b {title: B, escalation: [*b]}")],
+        ["queues.yaml:18:6: refused: an alias inside the value it names (a loop)"],
+    ),
+    "deep nesting": (
+        [("  b: {title: B, escalation: []}", "  b: {title: B, escalation: " + "[" * 999)],
+        ["queues.yaml:18:76: refused: nested deeper than 50 levels"],
+    ),
     "missing required keys": (
         [("fallback_queue: a\n", "")],
         ["queues.yaml:1:1: fallback_queue: missing (required)"],

@@ -128,7 +128,7 @@ async def test_without_on_fail_the_flow_falls_back(env: Env) -> None:
             ("max_digits",),
             "expected a whole number from min_digits to 32",
         ),
-        ({"max_digits": 33}, ("max_digits",), "expected a whole number from min_digits to 32"),
+        ({"max_digits": 33}, ("max_digits",), "expected a whole number from 1 to 32"),
         ({"min_digits": 0}, ("min_digits",), "expected a whole number >= 1"),
         ({"min_digits": 2.5}, ("min_digits",), "expected a whole number >= 1"),
         ({"max_digits": "8"}, ("max_digits",), "expected a whole number >= 1"),

@@ -1,0 +1,105 @@
+"""Run a shard of the fuzz corpus; one JSON line per case, then one with the peak memory.
+
+Run in a subprocess by test_fuzz.py, with an address-space limit (a bomb that expands
+fails here, not on the machine) and a per-case alarm (a hang is reported as one).
+
+    python -m tests.unit.flow.fuzz.worker SHARD SHARDS
+"""
+
+import json
+import re
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from types import FrameType
+
+from ivr.config import PROJECT_ROOT
+from ivr.flow.graph import flow_dot
+from ivr.flow.loader import validate_library
+from ivr.flow.problems import Problem, printable
+from ivr.flow.reload import speakable
+from ivr.queues.model import validate_queues
+from tests.unit.flow.fuzz.generate import Case, apply, cases
+
+CASE_SECONDS = 2.0
+MEMORY_LIMIT = 1024 * 1024 * 1024  # bytes of address space for the whole worker
+
+
+class Hang(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: FrameType | None) -> None:
+    raise Hang(f"over {CASE_SECONDS} s")
+
+
+def _wrong_line(problem: Problem, root: Path) -> str | None:
+    """What is wrong with how a problem prints, or None: one UTF-8 line, file first."""
+    line = str(problem)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"not printable: {exc}"
+    if "\n" in line or "\r" in line:
+        return f"more than one line: {line!r:.200}"
+    if not Path(problem.file).is_relative_to(root):
+        return f"a file outside the case: {problem.file!r}"
+    file = printable(problem.file)
+    if not line.startswith(file) or not re.match(r"(:\d+:\d+)?: \S", line[len(file) :]):
+        return f"not file:line:col: ...: {line!r:.200}"
+    return None
+
+
+def run(case: Case, root: Path) -> list[Problem]:
+    flows, queues = root / "flows", root / "queues.yaml"
+    apply(case, flows, queues)
+    if case.is_queues:
+        return validate_queues(queues)[1]
+    validation = validate_library(flows)
+    if validation.library is not None:  # what reload and `ivr flow graph` do next
+        speakable(validation.library)
+        for name in validation.library.flows:
+            flow_dot(validation.library, name)
+    return validation.problems
+
+
+def main(shard: int, shards: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    signal.signal(signal.SIGALRM, _alarm)
+    for index, case in enumerate(cases()):
+        if index % shards != shard:
+            continue
+        with tempfile.TemporaryDirectory() as temp:
+            root = Path(temp)
+            shutil.copytree(PROJECT_ROOT / "flows", root / "flows")
+            shutil.copy(PROJECT_ROOT / "queues.yaml", root / "queues.yaml")
+            started = time.monotonic()
+            status, detail, problems = "ok", "", 0
+            try:
+                signal.setitimer(signal.ITIMER_REAL, CASE_SECONDS)
+                try:
+                    found = run(case, root)
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)  # a one-shot alarm: at most once
+                problems = len(found)
+                wrong = [w for w in (_wrong_line(p, root) for p in found) if w]
+                if wrong:
+                    status, detail = "bad output", wrong[0]
+            except Hang as exc:
+                status, detail = "hang", str(exc)
+            except Exception:  # MemoryError and RecursionError included
+                status, detail = "traceback", traceback.format_exc(limit=-4)
+            seconds = time.monotonic() - started
+        result = {"case": case.name, "status": status, "seconds": seconds, "problems": problems}
+        print(json.dumps({**result, "detail": detail}), flush=True)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_rss_kb": peak_kb}), flush=True)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]))
