@@ -28,7 +28,7 @@ from ivr.web.api_input import (
     read_body,
 )
 from ivr.web.app import Reply
-from ivr.web.auth import require
+from ivr.web.auth import filed_by_agent, require
 
 T = TypeVar("T")
 
@@ -90,9 +90,11 @@ def _limit(request: web.Request) -> int:
     return query_int(request, "limit", 100, 1, MAX_LIMIT)
 
 
-def _filed_by(body: Body) -> dict[str, str]:
-    """Where a filing comes from: the call, the line it came in on, the agent."""
-    return {name: body.text(name) for name in ("call_id", "line", "agent")}
+def _filed_by(request: web.Request, body: Body) -> dict[str, str]:
+    """Where a filing comes from: the call, the line it came in on, the agent (an agent's
+    token files as its own agent)."""
+    agent = filed_by_agent(request, body.text("agent"))
+    return {"call_id": body.text("call_id"), "line": body.text("line"), "agent": agent}
 
 
 def add_desk_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> None:
@@ -151,7 +153,7 @@ def add_desk_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> None:
             contact_phone=body.phone("contact_phone", required=True),
             purpose=body.text("purpose", LONG, required=True),
             at=deps.now(),
-            **_filed_by(body),
+            **_filed_by(request, body),
         )
         return reply({"appeal": asdict(view)}, 201)
 
@@ -175,7 +177,7 @@ def add_desk_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> None:
             address=body.text("address", ADDRESS),
             contact_phone=body.phone("contact_phone"),
             at=deps.now(),
-            **_filed_by(body),
+            **_filed_by(request, body),
         )
         return reply({"request": asdict(view)}, 201)
 
