@@ -47,13 +47,13 @@ from ivr.telephony.ami import AmiClient
 from ivr.telephony.inbound import InboundCall
 from ivr.web.api import ApiDeps, add_api_routes
 from ivr.web.app import RouteAdder, make_web_app
-from ivr.web.auth import parse_tokens
 from ivr.web.live import LiveBoard
 from ivr.web.live_routes import add_live_routes
 from ivr.web.metrics import add_metrics_route
 from ivr.web.pages import add_page_routes
 from ivr.web.queues import add_queue_routes
 from ivr.web.screen_pop import ScreenPop
+from ivr.web.tokens import TokenBook, load_tokens
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class Engine:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         # Configuration is validated before anything starts: a bad file fails loudly here.
+        self.tokens = load_tokens(settings.api_tokens, settings.api_tokens_file)
         self.queues_reloader = QueuesReloader(
             settings.queues_file, self._flow_problems, settings.flows_poll_interval
         )
@@ -212,7 +213,7 @@ class Engine:
         self.tasks.spawn(self._connect_ami(), name="ami-connect")
         self.agi = FastAgiServer(self.routes(), command_timeout=s.agi_command_timeout)
         self._servers.append(await self.agi.start(s.agi_host, s.agi_port))
-        self._http = web.AppRunner(self.web_app(parse_tokens(s.api_tokens)), access_log=None)
+        self._http = web.AppRunner(self.web_app(self.tokens), access_log=None)
         await self._http.setup()
         await web.TCPSite(self._http, s.http_host, s.http_port).start()
         log.info(
@@ -238,7 +239,7 @@ class Engine:
             await self.queue_actions.reload()
         await self.agents.sync()
 
-    def web_app(self, tokens: Mapping[str, str]) -> web.Application:
+    def web_app(self, tokens: TokenBook) -> web.Application:
         """The HTTP app: every route module, each given what it works with."""
         api = ApiDeps(
             tokens=tokens,

@@ -1,4 +1,5 @@
-"""Command line: ivr serve | sandbox | call | flow | queues | demo | report | asterisk-config."""
+"""Command line: ivr serve | sandbox | call | flow | queues | agent | token | demo | report |
+asterisk-config."""
 
 import argparse
 import asyncio
@@ -231,6 +232,37 @@ def _agent(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _token(args: argparse.Namespace) -> int:
+    """Mint a token (printed once) or hash one given on stdin; print its token-list entry."""
+    from ivr.web.tokens import MIN_TOKEN, mint_token, principal_for, token_entry
+
+    try:
+        principal = principal_for(args.role, args.agent)
+    except ValueError as exc:
+        print(f"ivr token: {exc}", file=sys.stderr)
+        return 2
+    if args.token_command == "new":
+        token = mint_token()
+        print(f"token: {token}")
+        print(f"entry: {token_entry(principal, token)}")
+        print(
+            f"Give the token to its user ({principal.describe()}); it is not stored anywhere. "
+            "Put the entry in IVR_API_TOKENS_FILE (a line) or IVR_API_TOKENS (comma-separated).",
+            file=sys.stderr,
+        )
+        return 0
+    token = sys.stdin.readline().strip()
+    if len(token) < MIN_TOKEN:
+        print(
+            f"ivr token hash: expected a token of {MIN_TOKEN}+ characters on stdin "
+            "(a short token can be guessed: mint one with `ivr token new`)",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"entry: {token_entry(principal, token)}")
+    return 0
+
+
 def _queues_validate(path: str) -> int:
     from ivr.queues.model import validate_queues
 
@@ -354,9 +386,21 @@ def build_parser() -> argparse.ArgumentParser:
     for verb in ("login", "logout", "ready", "pause"):
         action = agent_sub.add_parser(verb, help=f"{verb} an agent (needs a token)")
         action.add_argument("agent", help="the agent id in queues.yaml")
-        action.add_argument("--token", help="API token (default: IVR_API_TOKEN)")
+        action.add_argument(
+            "--token",
+            help="API token (default: IVR_API_TOKEN): the agent's own token, or a supervisor's",
+        )
         if verb == "pause":
             action.add_argument("--reason", required=True, help="lunch, training, ...")
+    token = sub.add_parser("token", help="API tokens: mint one, or hash one for the config")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    for name, text in (
+        ("new", "mint a token: print it (once) and its entry for the token list"),
+        ("hash", "read a token on stdin, print its entry for the token list"),
+    ):
+        command = token_sub.add_parser(name, help=text)
+        command.add_argument("--role", required=True, choices=["admin", "supervisor", "agent"])
+        command.add_argument("--agent", help="the agent id (queues.yaml) an agent token is for")
     for name, text in (
         ("validate", "check queues.yaml (exit 1 on errors)"),
         ("render", "print the queues.conf it renders to"),
@@ -403,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
             return (_queues_validate if args.queues_command == "validate" else _queues_render)(path)
         if args.command == "agent":
             return _agent(settings, args)
+        if args.command == "token":
+            return _token(args)
         if args.command == "store":
             return _store_seed(settings, args.file)
         if args.command == "demo":

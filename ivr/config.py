@@ -50,8 +50,11 @@ class Settings:
     # over AMI), at start and on every valid change of queues.yaml; "" = do not write it
     # (Asterisk on another host: use `ivr queues render` and your own deployment).
     asterisk_config_dir: str = ""
-    # API tokens: "role:token" pairs separated by commas; roles admin, supervisor, agent.
+    # API tokens, as hashes (ivr/web/tokens.py): "admin:sha256:<hex>",
+    # "supervisor:sha256:<hex>", "agent:<agent id>:sha256:<hex>", separated by commas here
+    # and one a line in api_tokens_file (a file outside git, mode 600); both are read.
     api_tokens: str = field(default="", repr=False)
+    api_tokens_file: str = ""
 
     def resolved_prompt_cache_dir(self) -> Path:
         if self.prompt_cache_dir:
@@ -93,6 +96,7 @@ ENV_SETTINGS: Mapping[str, str] = {
     "IVR_PHONE_COUNTRY_CODE": "phone_country_code",
     "IVR_ASTERISK_CONFIG_DIR": "asterisk_config_dir",
     "IVR_API_TOKENS": "api_tokens",
+    "IVR_API_TOKENS_FILE": "api_tokens_file",
 }
 ENV_BINDS: Mapping[str, tuple[str, str]] = {
     "IVR_AGI_BIND": ("agi_host", "agi_port"),

@@ -2,7 +2,6 @@
 a summary of what callers got and what the engine stored."""
 
 import re
-import secrets
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +15,7 @@ from ivr.demo_queues import demo_queues, print_queue_summary, run_queue_calls
 from ivr.storage.db import make_session_factory, open_store
 from ivr.storage.reports import ReportRepository
 from ivr.storage.seed import DEMO_STORE, load_seed_file, seed_store
+from ivr.web.tokens import Principal, mint_token, token_entry
 
 KYIV, LVIV, STRANGER = "+380441234567", "+380322000111", "+380501112233"
 DAY = (
@@ -71,7 +71,7 @@ async def run_demo(settings: Settings) -> int:
     url = f"sqlite:///{db}"
     with open_store(url) as sessions:
         seed_store(sessions, load_seed_file(DEMO_STORE))
-    token = secrets.token_urlsafe(18)  # the demo supervisor's API token, for this run only
+    token = mint_token()  # the demo supervisor's API token, for this run only
     settings = replace(
         settings,
         database_url=url,
@@ -79,7 +79,7 @@ async def run_demo(settings: Settings) -> int:
         flows_poll_interval=0.2,
         queues_file=str(demo_queues(PROJECT_ROOT / "queues.yaml", var / "demo-queues.yaml")),
         asterisk_config_dir=str(Path(settings.sandbox_dir) / "root" / "etc" / "asterisk"),
-        api_tokens=f"supervisor:{token}",
+        api_tokens=token_entry(Principal("supervisor"), token),
     )
     base = f"http://{settings.http_host}:{settings.http_port}"
     ami = tester_ami(settings)

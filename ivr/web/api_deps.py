@@ -1,6 +1,6 @@
 """What the REST API works with (built in ivr/app.py) and who may call what."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +11,7 @@ from ivr.queues.model import QueuesConfig
 from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.reports import ReportRepository
-from ivr.web.auth import ROLES
+from ivr.web.tokens import ROLES, TokenBook
 
 ANY_ROLE = ROLES  # reads of personal data, desk filings
 MANAGERS = ("supervisor", "admin")  # the directory, the outage board, flows
@@ -19,7 +19,7 @@ MANAGERS = ("supervisor", "admin")  # the directory, the outage board, flows
 
 @dataclass(frozen=True)
 class ApiDeps:
-    tokens: Mapping[str, str]  # token -> role (ivr.web.auth.parse_tokens)
+    tokens: TokenBook  # who each API token is (ivr.web.tokens.load_tokens)
     directory: StoreDirectory
     reports: ReportRepository
     desk: DeskStore

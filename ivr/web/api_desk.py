@@ -27,7 +27,7 @@ from ivr.web.api_input import (
     read_body,
 )
 from ivr.web.app import Reply
-from ivr.web.auth import require
+from ivr.web.auth import filed_by_agent, require
 
 T = TypeVar("T")
 
@@ -89,13 +89,11 @@ def _limit(request: web.Request) -> int:
     return query_int(request, "limit", 100, 1, MAX_LIMIT)
 
 
-def _filed_by(body: Body) -> dict[str, str]:
-    """Where a filing comes from: the call, the line it came in on, the agent."""
-    return {
-        "call_id": body.text("call_id", CALL_ID),
-        "line": body.text("line"),
-        "agent": body.text("agent"),
-    }
+def _filed_by(request: web.Request, body: Body) -> dict[str, str]:
+    """Where a filing comes from: the call, the line it came in on, the agent (an agent's
+    token files as its own agent)."""
+    agent = filed_by_agent(request, body.text("agent"))
+    return {"call_id": body.text("call_id", CALL_ID), "line": body.text("line"), "agent": agent}
 
 
 def add_desk_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> None:
@@ -154,7 +152,7 @@ def add_desk_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> None:
             contact_phone=body.phone("contact_phone", required=True),
             purpose=body.text("purpose", LONG, required=True),
             at=deps.now(),
-            **_filed_by(body),
+            **_filed_by(request, body),
         )
         return reply({"appeal": asdict(view)}, 201)
 
@@ -178,7 +176,7 @@ def add_desk_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> None:
             address=body.text("address", ADDRESS),
             contact_phone=body.phone("contact_phone"),
             at=deps.now(),
-            **_filed_by(body),
+            **_filed_by(request, body),
         )
         return reply({"request": asdict(view)}, 201)
 

@@ -19,6 +19,7 @@ from ivr.storage.repository import JournalRepository
 from ivr.web.api_deps import ANY_ROLE
 from ivr.web.api_input import query_int
 from ivr.web.auth import require
+from ivr.web.tokens import TokenBook
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,9 @@ def make_web_app(
     health: HealthProbe,
     route_adders: Sequence[RouteAdder] = (),
     *,
-    tokens: Mapping[str, str],
+    tokens: TokenBook,
 ) -> web.Application:
-    """The aiohttp app; `tokens` (token -> role) guard the call journal."""
+    """The aiohttp app; `tokens` guard the call journal."""
 
     async def get_health(_: web.Request) -> web.Response:
         report = dict(health())

@@ -1,63 +1,67 @@
-"""Bearer-token authentication with roles (admin, supervisor, agent).
+"""Bearer-token authentication with roles (admin, supervisor, agent) and, for agent tokens,
+the one agent they act for.
 
-Tokens come from the settings ("role:token,role:token"); every request that changes state
-needs one. Tokens are compared in constant time.
+Tokens and their hashes: ivr/web/tokens.py. Every request that changes state needs a
+token; what is addressed by agent id (the agent's state, his screen pop, whom a filing is
+from) must be the token's own agent when the token is an agent's.
 """
 
-import hmac
-from collections.abc import Awaitable, Callable, Mapping
+import json
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-ROLES = ("admin", "supervisor", "agent")
-ROLE = web.RequestKey("role", str)  # the authenticated caller's role, for handlers
+from ivr.web.tokens import Principal, TokenBook
+
+PRINCIPAL = web.RequestKey("principal", Principal)  # who the caller is, for handlers
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class TokenError(ValueError):
-    """The token setting is malformed."""
+def forbidden(message: str) -> web.HTTPForbidden:
+    return web.HTTPForbidden(
+        text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json"
+    )
 
 
-def parse_tokens(spec: str) -> Mapping[str, str]:
-    """token -> role from "role:token,role:token"."""
-    tokens: dict[str, str] = {}
-    for item in filter(None, (part.strip() for part in spec.split(","))):
-        role, sep, token = item.partition(":")
-        if not sep or role not in ROLES or len(token) < 12:
-            raise TokenError(
-                f"api_tokens: expected role:token with a role in {ROLES} and a token of "
-                f"12+ characters, got {role!r}:..."
-            )
-        tokens[token] = role
-    return tokens
-
-
-def require(tokens: Mapping[str, str], *roles: str) -> Callable[[Handler], Handler]:
+def require(tokens: TokenBook, *roles: str) -> Callable[[Handler], Handler]:
     """Wrap a handler: 401 without a known token, 403 when its role is not allowed."""
 
     def wrap(handler: Handler) -> Handler:
         async def guarded(request: web.Request) -> web.StreamResponse:
             scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-            role = None
-            if scheme.lower() == "bearer":
-                for token, token_role in tokens.items():
-                    if hmac.compare_digest(token.encode(), given.encode()):
-                        role = token_role
-            if role is None:
-                hint = "" if tokens else " (the engine has no API tokens: set IVR_API_TOKENS)"
+            principal = tokens.find(given.strip()) if scheme.lower() == "bearer" else None
+            if principal is None:
+                hint = "" if len(tokens) else " (the engine has no API tokens: see `ivr token new`)"
                 raise web.HTTPUnauthorized(
-                    text=f'{{"error": "a valid bearer token is required{hint}"}}',
+                    text=json.dumps({"error": f"a valid bearer token is required{hint}"}),
                     content_type="application/json",
                     headers={"WWW-Authenticate": "Bearer"},
                 )
-            if role not in roles:
-                raise web.HTTPForbidden(
-                    text=f'{{"error": "role {role} may not do this"}}',
-                    content_type="application/json",
-                )
-            request[ROLE] = role
+            if principal.role not in roles:
+                raise forbidden(f"role {principal.role} may not do this")
+            request[PRINCIPAL] = principal
             return await handler(request)
 
         return guarded
 
     return wrap
+
+
+def act_for(request: web.Request, agent_id: str) -> None:
+    """403 unless the (authenticated) caller may act for `agent_id`."""
+    principal = request[PRINCIPAL]
+    if not principal.may_act_for(agent_id):
+        raise forbidden(
+            f"agent: this token acts for agent {principal.agent} only, not {agent_id[:64]!r}"
+        )
+
+
+def filed_by_agent(request: web.Request, given: str) -> str:
+    """Whom a filing is from: an agent token files as its own agent (403 if the body names
+    another one); supervisors and admins file as the agent they name, if any."""
+    principal = request[PRINCIPAL]
+    if principal.agent is None:
+        return given
+    if given:
+        act_for(request, given)
+    return principal.agent

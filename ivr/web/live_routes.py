@@ -2,8 +2,8 @@
 
 - GET /api/dashboard: the board's snapshot (public, no personal data);
 - GET /api/live: Server-Sent Events, "snapshot" events (at least one a second);
-- GET /api/agents/{agent}/call (token): {"call": screen-pop card or null};
-- GET /api/agents/{agent}/events (token): Server-Sent Events, "call" with the card and
+- GET /api/agents/{agent}/call (token; an agent's token: his own): {"call": card or null};
+- GET /api/agents/{agent}/events (the same token): Server-Sent Events, "call" with the card and
   "agent" with the agent's state, the current ones at connect, then on every change.
 
 A stream ends when its client goes (checked at least once a second) or the server stops.
@@ -11,16 +11,17 @@ A stream ends when its client goes (checked at least once a second) or the serve
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import aclosing
 from typing import Any
 
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse, sse_response
 
-from ivr.web.auth import ROLES, require
+from ivr.web.auth import act_for, require
 from ivr.web.live import LiveBoard
 from ivr.web.screen_pop import ScreenPop
+from ivr.web.tokens import ROLES, TokenBook
 
 Reply = Callable[..., web.Response]
 POLL = 1.0  # seconds: how often an idle stream checks that its client is still there
@@ -36,7 +37,7 @@ def add_live_routes(
     reply: Reply,
     board: LiveBoard,
     screen_pop: ScreenPop,
-    tokens: Mapping[str, str],
+    tokens: TokenBook,
 ) -> None:
     closing = asyncio.Event()  # the server stops: every stream ends
 
@@ -65,6 +66,7 @@ def add_live_routes(
     @require(tokens, *ROLES)
     async def get_call(request: web.Request) -> web.StreamResponse:
         agent_id = request.match_info["agent"]
+        act_for(request, agent_id)  # an agent's token: his own screen pop only
         if not board.knows_agent(agent_id):
             return unknown(agent_id)
         return reply({"call": screen_pop.card(agent_id)})
@@ -72,6 +74,7 @@ def add_live_routes(
     @require(tokens, *ROLES)
     async def get_agent_events(request: web.Request) -> web.StreamResponse:
         agent_id = request.match_info["agent"]
+        act_for(request, agent_id)  # an agent's token: his own screen pop only
         if not board.knows_agent(agent_id):
             return unknown(agent_id)
         sent_card: object = None

@@ -12,7 +12,8 @@ from ivr.queues.agents import AgentBoard, AgentError, AgentState
 from ivr.storage.service_level import ServiceLevelRepository
 from ivr.telephony.ami import AmiError
 from ivr.web.api_input import error, query_choice, query_time, read_body
-from ivr.web.auth import Handler, require
+from ivr.web.auth import Handler, act_for, require
+from ivr.web.tokens import ROLES, TokenBook
 
 LiveQueues = Callable[[], Mapping[str, Any]]
 Reply = Callable[..., web.Response]
@@ -25,7 +26,7 @@ def add_queue_routes(
     agents: AgentBoard,
     live: LiveQueues,
     service_level: ServiceLevelRepository,
-    tokens: Mapping[str, str],
+    tokens: TokenBook,
 ) -> None:
     async def list_agents(_: web.Request) -> web.Response:
         return reply({"agents": [a.view() for a in agents.agents()]})
@@ -40,9 +41,10 @@ def add_queue_routes(
         return await agents.pause(agent_id, reason)
 
     def agent_action(action: str) -> Handler:
-        @require(tokens, "agent", "supervisor", "admin")
+        @require(tokens, *ROLES)
         async def handle(request: web.Request) -> web.StreamResponse:
             agent_id, reason = request.match_info["agent"], ""
+            act_for(request, agent_id)  # an agent's token: his own id only
             if action == "pause" and request.body_exists:  # no reason: 409 from the board
                 reason = (await read_body(request, ("reason",))).text("reason")
             try:

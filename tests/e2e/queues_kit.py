@@ -14,13 +14,28 @@ import yaml
 from ivr.app import Engine
 from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
+from ivr.web.tokens import Principal, token_entry
 from tests.e2e.conftest import engine_settings, started
 
 QUEUE_FLOWS = Path(__file__).parent / "queue_flows"
 AGENT_CONTEXT = "ivr-test-agent"
 CALLEE_CONTEXT = "ivr-test-callee"
 TOKEN = "supervisor-token-for-tests"
-AGENT_TOKEN = "agent-token-for-tests"
+AGENT_TOKEN = "agent-2001-token-for-tests"  # agent 2001's own token
+OTHER_AGENT_TOKEN = "agent-2002-token-for-tests"  # agent 2002's: not 2001's
+
+
+def token_list(*tokens: tuple[Principal, str]) -> str:
+    """The setting api_tokens as an admin writes it (hashes only)."""
+    return ",".join(token_entry(who, token) for who, token in tokens)
+
+
+SUPERVISOR_ONLY = token_list((Principal("supervisor"), TOKEN))
+WITH_AGENTS = token_list(
+    (Principal("supervisor"), TOKEN),
+    (Principal("agent", "2001"), AGENT_TOKEN),
+    (Principal("agent", "2002"), OTHER_AGENT_TOKEN),
+)
 
 
 def agent(agent_id: str, *queues: str) -> dict[str, Any]:
@@ -136,11 +151,12 @@ async def queue_engine(
     tmp_path: Path,
     queues: Path,
     *,
-    api_tokens: str = f"supervisor:{TOKEN}",
+    api_tokens: str = SUPERVISOR_ONLY,
 ) -> AsyncIterator[Engine]:
     """The engine on the queue-test flows and `queues`, its queues.conf applied to the
     sandbox, in a sandbox without calls; every agent it knows is logged out afterwards.
-    `api_tokens` as in the settings ("role:token,..."; the supervisor TOKEN by default)."""
+    `api_tokens` as in the settings (hashed entries: token_list; the supervisor TOKEN by
+    default)."""
     await hang_up_everything(sandbox)
     flows = tmp_path / "flows"
     flows.mkdir(exist_ok=True)

@@ -15,7 +15,14 @@ from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.browser import assert_reads, chromium, new_page, ocr, plain, screenshot
-from tests.e2e.queues_kit import AGENT_TOKEN, TOKEN, agent, fast_queues, queue_engine
+from tests.e2e.queues_kit import (
+    AGENT_TOKEN,
+    OTHER_AGENT_TOKEN,
+    WITH_AGENTS,
+    agent,
+    fast_queues,
+    queue_engine,
+)
 
 LINE, CITY = "5553000", "Lviv"
 CALLER = "380322334455"  # a phone of the seeded subscriber 20000005, Kovács Árpád Gyula
@@ -61,12 +68,11 @@ async def test_agent_desk_pops_the_subscriber_and_files_records(
     sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
 ) -> None:
     queues = fast_queues(tmp_path, agents={"2001": agent("2001", "first_line")}, answer_target=60)
-    tokens = f"supervisor:{TOKEN},agent:{AGENT_TOKEN}"
     errors: list[str] = []
     async with (
         chromium() as browser,
         new_page(browser, errors) as page,
-        queue_engine(sandbox, settings, tmp_path, queues, api_tokens=tokens) as engine,
+        queue_engine(sandbox, settings, tmp_path, queues, api_tokens=WITH_AGENTS) as engine,
     ):
         subscriber = engine.directory.find_by_phone(CALLER)
         assert subscriber is not None and subscriber.contract == CONTRACT
@@ -81,6 +87,11 @@ async def test_agent_desk_pops_the_subscriber_and_files_records(
         await expect(error).to_contain_text("the API token was not accepted")
         await expect(page.locator("#desk")).to_be_hidden()
         signin_shot = await screenshot(page, tmp_path / "agent-signin-refused.png", "#signin")
+        # another agent's token does not open 2001's desk
+        await sign_in(page, "2001", OTHER_AGENT_TOKEN)
+        await expect(error).to_contain_text('this token may not act as agent "2001"')
+        await expect(error).to_contain_text("acts for agent 2002 only")
+        await expect(page.locator("#desk")).to_be_hidden()
         await sign_in(page, "2001", AGENT_TOKEN)
         state = page.get_by_test_id("agent-state")
         await expect(state).to_have_attribute("data-state", "paused")

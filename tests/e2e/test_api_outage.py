@@ -10,6 +10,7 @@ from ivr.calls.place import place_call
 from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
+from ivr.web.tokens import Principal, token_entry
 from tests.e2e.conftest import engine_settings, started
 
 KYIV_SUBSCRIBER = "+380441234567"  # contract 10000001 in data/demo-store.yaml, city Kyiv
@@ -20,7 +21,8 @@ PORT = 18082
 async def test_an_outage_posted_through_the_api_is_announced_to_callers(
     sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
 ) -> None:
-    custom = engine_settings(settings, tmp_path, api_tokens=f"supervisor:{TOKEN}", http_port=PORT)
+    tokens = token_entry(Principal("supervisor"), TOKEN)
+    custom = engine_settings(settings, tmp_path, api_tokens=tokens, http_port=PORT)
     engine = await started(custom)
     base, auth = f"http://127.0.0.1:{PORT}", {"Authorization": f"Bearer {TOKEN}"}
     try:

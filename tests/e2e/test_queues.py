@@ -17,7 +17,10 @@ from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import eventually, journal_row
 from tests.e2e.queues_kit import (
+    AGENT_TOKEN,
+    OTHER_AGENT_TOKEN,
     TOKEN,
+    WITH_AGENTS,
     AmiLog,
     agent,
     event,
@@ -273,7 +276,7 @@ async def test_agents_api_and_cli_need_a_token_and_change_app_queue(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     queues = fast_queues(tmp_path, agents={"2001": agent("2001", "first_line", "internet")})
-    async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
+    async with queue_engine(sandbox, settings, tmp_path, queues, api_tokens=WITH_AGENTS) as engine:
         base = f"http://127.0.0.1:{engine.settings.http_port}/api/agents"
         auth = {"Authorization": f"Bearer {TOKEN}"}
         async with aiohttp.ClientSession() as http:
@@ -303,7 +306,11 @@ async def test_agents_api_and_cli_need_a_token_and_change_app_queue(
         monkeypatch.setenv("IVR_API_TOKEN", "wrong-token-123")
         assert await asyncio.to_thread(main, ["agent", "ready", "2001"]) == 1
         assert "bearer token" in capsys.readouterr().err
-        monkeypatch.setenv("IVR_API_TOKEN", TOKEN)
+        monkeypatch.setenv("IVR_API_TOKEN", OTHER_AGENT_TOKEN)  # agent 2002's token
+        assert await asyncio.to_thread(main, ["agent", "ready", "2001"]) == 1
+        assert "this token acts for agent 2002 only, not '2001'" in capsys.readouterr().err
+        assert engine.agents.get("2001").state == "paused"
+        monkeypatch.setenv("IVR_API_TOKEN", AGENT_TOKEN)  # 2001's own token
         assert await asyncio.to_thread(main, ["agent", "ready", "2001"]) == 0
         assert "2001     ready" in capsys.readouterr().out
         assert engine.agents.get("2001").state == "ready"

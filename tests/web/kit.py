@@ -26,11 +26,23 @@ from ivr.storage.service_level import ServiceLevelRepository
 from ivr.web.api import ApiDeps, add_api_routes
 from ivr.web.app import make_web_app
 from ivr.web.queues import add_queue_routes
+from ivr.web.tokens import Principal, TokenBook, load_tokens, token_entry
 
 ADMIN = "admin-token-0123456789"
 SUPERVISOR = "supervisor-token-0123456789"
-AGENT = "agent-token-0123456789"
-TOKENS: Mapping[str, str] = {ADMIN: "admin", SUPERVISOR: "supervisor", AGENT: "agent"}
+AGENT = "agent-1001-token-0123456789"  # agent 1001's own token
+AGENT_B = "agent-1002-token-0123456789"  # agent 1002's
+# The token list as an admin writes it: hashes only (what the engine is configured with).
+TOKEN_LIST = ",".join(
+    token_entry(who, token)
+    for who, token in (
+        (Principal("admin"), ADMIN),
+        (Principal("supervisor"), SUPERVISOR),
+        (Principal("agent", "1001"), AGENT),
+        (Principal("agent", "1002"), AGENT_B),
+    )
+)
+TOKENS: TokenBook = load_tokens(TOKEN_LIST)
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 QUEUES: QueuesConfig = load_queues(PROJECT_ROOT / "queues.yaml")
 

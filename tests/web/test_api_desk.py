@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from ivr.events.model import CallbackRequested
 from ivr.storage.limits import ADDRESS, CALL_ID, LONG, PHONE, SHORT
 from ivr.storage.reports import ReportWriter
-from tests.web.kit import ADMIN, AGENT, SUPERVISOR, T0, Kit, auth
+from tests.web.kit import ADMIN, AGENT, AGENT_B, SUPERVISOR, T0, Kit, auth
 
 Client = TestClient[web.Request, web.Application]
 
@@ -178,6 +178,32 @@ async def test_an_appeal_is_filed_and_listed_by_time(kit: Kit, client: Client) -
 
 
 @pytest.mark.parametrize(
+    ("path", "body", "kind"),
+    [
+        ("/api/appeals", APPEAL, "appeal"),
+        ("/api/requests", {"kind": "complaint", "text": "Panasz", "contact_phone": "1"}, "request"),
+    ],
+)
+async def test_an_agent_files_as_himself_only(
+    client: Client, path: str, body: dict[str, Any], kind: str
+) -> None:
+    status, reply = await post(client, path, {**body, "agent": "1002"}, AGENT)
+    assert (status, reply) == (
+        403,
+        {"error": "agent: this token acts for agent 1001 only, not '1002'"},
+    )
+    unnamed = {k: v for k, v in body.items() if k != "agent"}
+    status, reply = await post(client, path, unnamed, AGENT_B)
+    assert status == 201 and reply[kind]["agent"] == "1002"  # his token names him
+    status, reply = await post(client, path, {**body, "agent": "1002"}, SUPERVISOR)
+    assert status == 201 and reply[kind]["agent"] == "1002"  # on an agent's behalf
+    status, reply = await post(client, path, unnamed, ADMIN)
+    assert status == 201 and reply[kind]["agent"] is None
+    listed = await client.get(path, headers=auth(AGENT))  # every agent reads the desk's lists
+    assert len((await listed.json())[f"{kind}s"]) == 3
+
+
+@pytest.mark.parametrize(
     ("changes", "error"),
     [
         ({"organisation": " \t"}, "organisation: must not be blank"),
@@ -222,6 +248,7 @@ async def test_a_technician_request_for_a_subscriber(client: Client) -> None:
             "subscriber_id": card["id"],
             "agent": "1002",
         },
+        AGENT_B,
     )
     assert status == 201
     request = body["request"]

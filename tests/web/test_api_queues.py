@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from ivr.events.model import CallStarted
 from ivr.storage.journal import write_events
-from tests.web.kit import ADMIN, AGENT, SUPERVISOR, T0, Kit, auth
+from tests.web.kit import ADMIN, AGENT, AGENT_B, SUPERVISOR, T0, TOKEN_LIST, Kit, auth
 
 Client = TestClient[web.Request, web.Application]
 
@@ -59,7 +59,6 @@ async def test_agents_log_in_pause_and_log_out(kit: Kit, client: Client) -> None
 @pytest.mark.parametrize(
     ("path", "body", "status", "error"),
     [
-        ("/api/agents/9999/login", None, 404, "unknown agent '9999'"),
         ("/api/agents/1001/ready", None, 409, "agent 1001 is not logged in"),
         ("/api/agents/1001/pause", {"reason": 5}, 400, "reason: expected text"),
         ("/api/agents/1001/pause", {"why": "x"}, 400, "why: unknown field"),
@@ -73,6 +72,39 @@ async def test_agent_commands_that_cannot_be_done(
     assert response.status == status and error in (await response.json())["error"]
 
 
+async def test_a_supervisor_is_told_an_agent_is_unknown(client: Client) -> None:
+    response = await client.post("/api/agents/9999/login", headers=auth(SUPERVISOR))
+    assert response.status == 404
+    assert "unknown agent '9999'" in (await response.json())["error"]
+
+
+@pytest.mark.parametrize("action", ["login", "logout", "ready", "pause"])
+async def test_an_agent_token_acts_for_its_own_agent_only(
+    kit: Kit, client: Client, action: str
+) -> None:
+    await client.post("/api/agents/1002/login", headers=auth(AGENT_B))
+    before = next(a for a in kit.board.agents() if a.id == "1002").view()
+    body = {"reason": "lunch"} if action == "pause" else None
+    response = await client.post(f"/api/agents/1002/{action}", json=body, headers=auth(AGENT))
+    assert response.status == 403
+    assert (await response.json())["error"] == (
+        "agent: this token acts for agent 1001 only, not '1002'"
+    )
+    assert next(a for a in kit.board.agents() if a.id == "1002").view() == before
+    unknown = await client.post(f"/api/agents/9999/{action}", json=body, headers=auth(AGENT))
+    assert unknown.status == 403  # an agent learns nothing about other ids
+
+
+async def test_a_supervisor_acts_for_any_agent(client: Client) -> None:
+    for agent_id in ("1001", "1002"):
+        response = await client.post(f"/api/agents/{agent_id}/login", headers=auth(SUPERVISOR))
+        assert (await response.json())["agent"]["state"] == "ready", agent_id
+        response = await client.post(
+            f"/api/agents/{agent_id}/pause", json={"reason": "meeting"}, headers=auth(ADMIN)
+        )
+        assert (await response.json())["agent"]["state"] == "paused", agent_id
+
+
 async def test_a_pause_needs_a_reason(client: Client) -> None:
     await client.post("/api/agents/1001/login", headers=auth(AGENT))
     for body in ({}, {"reason": " "}, None):
@@ -81,8 +113,16 @@ async def test_a_pause_needs_a_reason(client: Client) -> None:
         assert "a pause needs a reason" in (await response.json())["error"]
 
 
-async def test_agent_commands_need_a_token(client: Client) -> None:
+async def test_agent_commands_need_a_known_token(client: Client) -> None:
     assert (await client.post("/api/agents/1001/login")).status == 401
+    for header in (f"Bearer {AGENT}x", f"Bearer {AGENT[:-1]}", f"Basic {AGENT}", AGENT):
+        response = await client.post("/api/agents/1001/login", headers={"Authorization": header})
+        assert response.status == 401, header
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+    # the hash in the configuration is not a token
+    hashed = TOKEN_LIST.split(",")[2].rsplit(":", 1)[1]
+    assert (await client.post("/api/agents/1001/login", headers=auth(hashed))).status == 401
+    assert (await client.post("/api/agents/1001/login", headers=auth(AGENT))).status == 200
 
 
 async def test_the_service_level_checks_its_query(client: Client) -> None:

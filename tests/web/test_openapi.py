@@ -19,7 +19,7 @@ from ivr.storage.callbacks import STATUSES
 from ivr.storage.desk import KINDS, MAX_LIMIT, PROBLEMS, clean
 from ivr.web import api_desk, api_directory, api_input
 from ivr.web.app import OPENAPI_FILE
-from tests.web.kit import ADMIN, TOKENS, auth, engine_for_tests
+from tests.web.kit import ADMIN, AGENT, TOKENS, auth, engine_for_tests
 
 METHODS = ("get", "post", "put", "patch", "delete")
 SPEC: dict[str, Any] = yaml.safe_load(OPENAPI_FILE.read_text(encoding="utf-8"))
@@ -100,6 +100,24 @@ async def test_protected_operations_refuse_callers_without_a_token(
             assert response.headers["WWW-Authenticate"] == "Bearer"
         else:
             assert response.status in (200, 302, 503), (method, path)
+
+
+async def test_every_operation_addressed_by_agent_refuses_another_agents_token(
+    client: TestClient[Any, Any],
+) -> None:
+    """Agent 1001's token on agent 1002's routes: 403, and the spec says so."""
+    addressed = sorted((m, p) for m, p in documented() if "{agent}" in p)
+    assert len(addressed) == 6
+    forbidden = {"$ref": "#/components/responses/ForbiddenAgent"}
+    for method, path in addressed:
+        assert operation(method, path)["responses"]["403"] == forbidden, (method, path)
+        url = path.replace("{agent}", "1002")
+        body = {"reason": "lunch"} if path.endswith("/pause") else None
+        response = await client.request(method, url, json=body, headers=auth(AGENT))
+        assert response.status == 403, (method, path)
+        assert "acts for agent 1001 only" in (await response.json())["error"], (method, path)
+    for method, path in (("POST", "/api/appeals"), ("POST", "/api/requests")):
+        assert operation(method, path)["responses"]["403"] == forbidden, (method, path)
 
 
 def test_every_change_needs_a_token_and_so_does_personal_data() -> None:

@@ -1,4 +1,5 @@
-// The agent desk: sign in with an agent id and API token, go ready or pause, see the screen
+// The agent desk: sign in with an agent id and his API token (an agent token opens only its
+// own agent's desk; the engine checks the id against it), go ready or pause, see the screen
 // pop of each answered call with the subscriber's card, keep his phones right, file records.
 import { Api, ApiError } from "./api.js";
 import { byId, fill, h, setText } from "./dom.js";
@@ -112,7 +113,7 @@ class Desk {
     const detail = failure instanceof ApiError ? failure.message : String(failure);
     const status = failure instanceof ApiError ? failure.status : 0;
     if (status === 401) return `Sign-in failed: the API token was not accepted (${detail}).`;
-    if (status === 403) return `Sign-in failed: this token may not use the agent desk (${detail}).`;
+    if (status === 403) return `Sign-in failed: this token may not act as agent "${agentId}" (${detail}).`;
     if (status === 404) return `Sign-in failed: no agent "${agentId}" (${detail}).`;
     return `Sign-in failed: ${detail}`;
   }

@@ -23,10 +23,27 @@ from ivr.web.live import LiveBoard
 from ivr.web.live_routes import add_live_routes
 from ivr.web.queues import add_queue_routes
 from ivr.web.screen_pop import ScreenPop
+from ivr.web.tokens import Principal, load_tokens, token_entry
 from tests.unit.web.kit import LINE, Clock, Live, agents, board, config, library, talk, waiter
 
-TOKEN = "agent-token-0001"
+TOKEN = "agent-1001-token-0001"  # agent 1001's own token
+OTHER_AGENT = "agent-1002-token-0002"
+SUPERVISOR = "supervisor-token-0003"
+TOKENS = load_tokens(
+    ",".join(
+        token_entry(who, token)
+        for who, token in (
+            (Principal("agent", "1001"), TOKEN),
+            (Principal("agent", "1002"), OTHER_AGENT),
+            (Principal("supervisor"), SUPERVISOR),
+        )
+    )
+)
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def reply(data: Any, status: int = 200) -> web.Response:
@@ -47,7 +64,7 @@ async def site(sessions: sessionmaker[Session], tasks: TaskSet) -> AsyncIterator
     live_board = board(sessions, live, Clock(), push_every=0.2)
     pop = ScreenPop(StoreDirectory(sessions), lambda: library().lines, tasks)
     app = web.Application()
-    add_live_routes(app, reply, live_board, pop, {TOKEN: "agent"})
+    add_live_routes(app, reply, live_board, pop, TOKENS)
     async with TestClient(TestServer(app)) as client:
         yield Site(client, live, live_board, pop)
 
@@ -102,7 +119,7 @@ async def test_the_card_needs_a_token_and_a_known_agent(site: Site) -> None:
     assert (await site.client.get("/api/agents/1001/call")).status == 401
     bad = {"Authorization": "Bearer not-a-token-at-all"}
     assert (await site.client.get("/api/agents/1001/call", headers=bad)).status == 401
-    unknown = await site.client.get("/api/agents/9999/call", headers=AUTH)
+    unknown = await site.client.get("/api/agents/9999/call", headers=auth(SUPERVISOR))
     assert unknown.status == 404
     assert "unknown agent '9999'" in (await unknown.json())["error"]
     response = await site.client.get("/api/agents/1001/call", headers=AUTH)
@@ -120,9 +137,28 @@ async def test_the_card_is_the_agents_current_call(site: Site) -> None:
 
 async def test_agent_events_need_a_token_and_a_known_agent(site: Site) -> None:
     assert (await site.client.get("/api/agents/1001/events")).status == 401
-    response = await site.client.get("/api/agents/9999/events", headers=AUTH)
+    response = await site.client.get("/api/agents/9999/events", headers=auth(SUPERVISOR))
     assert response.status == 404
     assert response.headers["Content-Type"].startswith("application/json")
+
+
+async def test_an_agent_reads_his_own_screen_pop_only(site: Site) -> None:
+    site.pop(CallRouted("c2", LINE, "0501234567", "internet", "vip", 10, ("main:1",)))
+    site.pop(CallAnswered("c2", "internet", "1002", "Local/1002@a-1", 4.0, True))
+    await eventually(lambda: site.pop.card("1002") is not None)
+    for path in ("/api/agents/1002/call", "/api/agents/1002/events", "/api/agents/9999/call"):
+        response = await site.client.get(path, headers=AUTH)  # agent 1001's token
+        assert response.status == 403, path
+        assert response.headers["Content-Type"].startswith("application/json"), path
+        assert "this token acts for agent 1001 only" in (await response.json())["error"]
+        assert "0501234567" not in await response.text()
+    assert site.pop.watchers == 0  # the refused stream never watched 1002
+    for token in (OTHER_AGENT, SUPERVISOR):  # his own token; a supervisor's
+        card = await (await site.client.get("/api/agents/1002/call", headers=auth(token))).json()
+        assert card == {"call": site.pop.card("1002")}
+        events = await site.client.get("/api/agents/1002/events", headers=auth(token))
+        assert await next_event(events) == ("call", site.pop.card("1002"))
+        events.close()
 
 
 async def test_agent_events_send_state_and_card_now_and_on_change(site: Site) -> None:
@@ -168,7 +204,7 @@ async def test_stopping_the_server_ends_the_streams(
     live_board = board(sessions, Live(agents=agents()), Clock())
     pop = ScreenPop(StoreDirectory(sessions), lambda: library().lines, tasks)
     app = web.Application()
-    add_live_routes(app, reply, live_board, pop, {TOKEN: "agent"})
+    add_live_routes(app, reply, live_board, pop, TOKENS)
     client = TestClient(TestServer(app))
     await client.start_server()
     live = await client.get("/api/live")

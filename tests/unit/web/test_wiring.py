@@ -11,12 +11,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.app import Engine
-from ivr.config import load_settings
+from ivr.config import ConfigError, load_settings
 from ivr.events.model import CallAnswered, CallRouted, CallStarted
 from ivr.storage.db import migrate
-from ivr.web.auth import parse_tokens
+from ivr.web.tokens import Principal, token_entry
 
-TOKEN = "agent-token-0001"
+TOKEN = "agent-1001-token-0001"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -24,8 +24,11 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
     url = f"sqlite:///{tmp_path / 'ivr.db'}"
     migrate(url)
+    tokens = token_entry(Principal("agent", "1001"), TOKEN)  # as IVR_API_TOKENS holds it
     settings = load_settings(env={})
-    engine = Engine(replace(settings, database_url=url, var_dir=str(tmp_path / "var")))
+    engine = Engine(
+        replace(settings, database_url=url, var_dir=str(tmp_path / "var"), api_tokens=tokens)
+    )
     yield engine
     await engine.tasks.cancel_all()
     engine.db.dispose()
@@ -33,7 +36,7 @@ async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
 
 @pytest.fixture
 async def client(engine: Engine) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    app = engine.web_app(parse_tokens(f"agent:{TOKEN}"))
+    app = engine.web_app(engine.tokens)
     async with TestClient(TestServer(app)) as client:
         yield client
 
@@ -110,3 +113,9 @@ async def test_health_and_metrics_show_the_dead_letters(
     assert [call.call_id for call in engine.repository.recent()] == ["ok-1"]
     await engine.journal.stop()
     assert run.done()
+
+
+def test_the_engine_refuses_a_token_without_its_agent(tmp_path: Path) -> None:
+    settings = replace(load_settings(env={}), api_tokens=f"agent:sha256:{'0' * 64}")
+    with pytest.raises(ConfigError, match=r"api_tokens: item 1: an agent token is bound"):
+        Engine(settings)
