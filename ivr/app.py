@@ -14,6 +14,7 @@ from ivr.config import Settings
 from ivr.events.from_ami import AmiEventTranslator
 from ivr.events.notifier import Notifier
 from ivr.events.to_ami import AmiAnnouncer
+from ivr.fd_budget import FdBudget, take_budget
 from ivr.flow.context import FlowServices
 from ivr.flow.loader import Validation, validate_library
 from ivr.flow.model import FlowLibrary
@@ -47,12 +48,14 @@ from ivr.telephony.ami import AmiClient
 from ivr.telephony.inbound import InboundCall
 from ivr.web.api import ApiDeps, add_api_routes
 from ivr.web.app import RouteAdder, make_web_app
+from ivr.web.limits import HttpLimits, StreamSlots
 from ivr.web.live import LiveBoard
 from ivr.web.live_routes import add_live_routes
 from ivr.web.metrics import add_metrics_route
 from ivr.web.pages import add_page_routes
 from ivr.web.queues import add_queue_routes
 from ivr.web.screen_pop import ScreenPop
+from ivr.web.server import LINGERING_TIME, ConnectionGuard, GuardedSite
 from ivr.web.tokens import TokenBook, load_tokens
 
 log = logging.getLogger(__name__)
@@ -141,6 +144,17 @@ class Engine:
         self.agi: FastAgiServer | None = None
         self._servers: list[asyncio.Server] = []
         self._http: web.AppRunner | None = None
+        # HTTP limits from the settings; start() lowers the caps to the fd budget.
+        self.http_limits = HttpLimits(
+            header_timeout=settings.http_header_timeout,
+            keepalive_timeout=settings.http_keepalive_timeout,
+            body_timeout=settings.http_body_timeout,
+            max_body_bytes=settings.http_max_body_bytes,
+            max_connections=settings.http_max_connections,
+            max_streams=settings.http_max_streams,
+        )
+        self.streams = StreamSlots(self.http_limits.max_streams)
+        self.http_guard: ConnectionGuard | None = None
 
     @property
     def queues(self) -> QueuesConfig:
@@ -211,11 +225,11 @@ class Engine:
         if s.asterisk_config_dir:
             await asyncio.to_thread(write_queues_conf, self.queues, s.asterisk_config_dir)
         self.tasks.spawn(self._connect_ami(), name="ami-connect")
+        budget = take_budget(s.fd_reserve, GuardedSite.BACKLOG)
+        self._fit_http_to(budget)
         self.agi = FastAgiServer(self.routes(), command_timeout=s.agi_command_timeout)
         self._servers.append(await self.agi.start(s.agi_host, s.agi_port))
-        self._http = web.AppRunner(self.web_app(self.tokens), access_log=None)
-        await self._http.setup()
-        await web.TCPSite(self._http, s.http_host, s.http_port).start()
+        await self.start_http(s.http_host, s.http_port)
         log.info(
             "engine up: FastAGI %s:%s, HTTP %s:%s, AMI %s:%s",
             s.agi_host,
@@ -225,6 +239,48 @@ class Engine:
             s.ami_host,
             s.ami_port,
         )
+
+    async def start_http(self, host: str, port: int) -> GuardedSite:
+        """Serve the web app on host:port under self.http_limits."""
+        limits = self.http_limits
+        self._http = web.AppRunner(
+            self.web_app(self.tokens),
+            access_log=None,
+            keepalive_timeout=limits.keepalive_timeout,
+            lingering_time=LINGERING_TIME,
+        )
+        await self._http.setup()
+        self.http_guard = ConnectionGuard(limits.max_connections, limits.header_timeout)
+        site = GuardedSite(self._http, host, port, self.http_guard)
+        await site.start()
+        return site
+
+    async def stop_http(self) -> None:
+        if self._http:
+            await self._http.cleanup()
+            self._http = None
+
+    def _fit_http_to(self, budget: FdBudget) -> None:
+        """Lower the HTTP caps to what the file-descriptor budget leaves; log the budget."""
+        self.http_limits = self.http_limits.within(budget.http)
+        self.streams.limit = self.http_limits.max_streams
+        log.info(
+            "file descriptors: limit %d, %d in use, %d kept for FastAGI/AMI/database/prompts, "
+            "%d for HTTP's listen backlog; HTTP gets %d connections, %d of them live streams",
+            budget.limit,
+            budget.in_use,
+            budget.reserve,
+            budget.http_backlog,
+            self.http_limits.max_connections,
+            self.http_limits.max_streams,
+        )
+        if budget.starved:
+            log.warning(
+                "the open-files limit (%d) is too small for the reserve (%d): raise `ulimit -n` "
+                "or lower IVR_FD_RESERVE",
+                budget.limit,
+                budget.reserve,
+            )
 
     async def _connect_ami(self) -> None:
         """AGI calls are served even while AMI is unreachable; the client keeps retrying."""
@@ -258,12 +314,16 @@ class Engine:
             lambda app, reply: add_queue_routes(
                 app, reply, agents, live.queues_view, service_level, tokens
             ),
-            lambda app, reply: add_live_routes(app, reply, live, self.screen_pop, tokens),
+            lambda app, reply: add_live_routes(
+                app, reply, live, self.screen_pop, tokens, streams=self.streams
+            ),
             lambda app, reply: add_api_routes(app, reply, api),
             lambda app, _: add_metrics_route(app, live.snapshot, self.storage_stats),
             lambda app, _: add_page_routes(app),
         ]
-        return make_web_app(self.repository, self.health, route_adders, tokens=tokens)
+        return make_web_app(
+            self.repository, self.health, route_adders, tokens=tokens, limits=self.http_limits
+        )
 
     def storage_stats(self) -> Mapping[str, WriterStats]:
         """Each storage writer's backlog and dead letters, by writer name."""
@@ -276,13 +336,15 @@ class Engine:
             "agi_active": self.agi.active if self.agi else 0,
             "journal_pending": self.journal.pending,
             "storage": {name: asdict(stats) for name, stats in self.storage_stats().items()},
+            "http_connections": self.http_guard.active if self.http_guard else 0,
+            "http_refused": self.http_guard.refused if self.http_guard else 0,
+            "http_streams": self.streams.active,
         }
 
     async def stop(self) -> None:
         if self.agi:
             await self.agi.close()
-        if self._http:
-            await self._http.cleanup()
+        await self.stop_http()
         await self.journal.stop()
         await self.reports.stop()
         await self.agent_log.stop()

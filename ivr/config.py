@@ -1,5 +1,6 @@
 """Engine settings: a YAML file, then environment overrides (IVR_*)."""
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -55,6 +56,16 @@ class Settings:
     # and one a line in api_tokens_file (a file outside git, mode 600); both are read.
     api_tokens: str = field(default="", repr=False)
     api_tokens_file: str = ""
+    # What one HTTP client may hold (slow or hostile clients must not crowd out the rest):
+    http_header_timeout: float = 10.0  # seconds to send the request head after connecting
+    http_keepalive_timeout: float = 15.0  # seconds an idle keep-alive connection stays open
+    http_body_timeout: float = 30.0  # seconds to send a request body
+    http_max_body_bytes: int = 1024 * 1024
+    http_max_connections: int = 1000  # lowered at start to fit the file-descriptor budget
+    http_max_streams: int = 200  # live streams (/api/live, agent events); at most half the above
+    # File descriptors kept for FastAGI calls, AMI, the database and prompt files; HTTP gets
+    # the rest of the open-files limit. 0 = half the limit, at least 256.
+    fd_reserve: int = 0
 
     def resolved_prompt_cache_dir(self) -> Path:
         if self.prompt_cache_dir:
@@ -97,7 +108,23 @@ ENV_SETTINGS: Mapping[str, str] = {
     "IVR_ASTERISK_CONFIG_DIR": "asterisk_config_dir",
     "IVR_API_TOKENS": "api_tokens",
     "IVR_API_TOKENS_FILE": "api_tokens_file",
+    "IVR_HTTP_HEADER_TIMEOUT": "http_header_timeout",
+    "IVR_HTTP_KEEPALIVE_TIMEOUT": "http_keepalive_timeout",
+    "IVR_HTTP_BODY_TIMEOUT": "http_body_timeout",
+    "IVR_HTTP_MAX_BODY_BYTES": "http_max_body_bytes",
+    "IVR_HTTP_MAX_CONNECTIONS": "http_max_connections",
+    "IVR_HTTP_MAX_STREAMS": "http_max_streams",
+    "IVR_FD_RESERVE": "fd_reserve",
 }
+# Settings that must be above zero (fd_reserve: zero or more).
+POSITIVE = (
+    "http_header_timeout",
+    "http_keepalive_timeout",
+    "http_body_timeout",
+    "http_max_body_bytes",
+    "http_max_connections",
+    "http_max_streams",
+)
 ENV_BINDS: Mapping[str, tuple[str, str]] = {
     "IVR_AGI_BIND": ("agi_host", "agi_port"),
     "IVR_HTTP_BIND": ("http_host", "http_port"),
@@ -119,6 +146,13 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     if not isinstance(value, str):
         raise ConfigError(f"{source}: {name} must be text, got {value!r}")
     return value
+
+
+def _check_range(name: str, value: Any, source: str) -> None:
+    if name in POSITIVE and not (value > 0 and math.isfinite(value)):
+        raise ConfigError(f"{source}: {name} must be a finite number above 0, got {value!r}")
+    if name == "fd_reserve" and value < 0:
+        raise ConfigError(f"{source}: {name} must be 0 (automatic) or more, got {value!r}")
 
 
 def _split_bind(value: str, source: str) -> tuple[str, int]:
@@ -147,9 +181,11 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
             if key not in known:
                 raise ConfigError(f"{path}: unknown setting {key!r} (known: {sorted(known)})")
             values[key] = _coerce(key, value, str(path))
+            _check_range(key, values[key], str(path))
     for var, name in ENV_SETTINGS.items():
         if var in env:
             values[name] = _coerce(name, env[var], var)
+            _check_range(name, values[name], var)
     for var, (host_name, port_name) in ENV_BINDS.items():
         if var in env:
             values[host_name], values[port_name] = _split_bind(env[var], var)

@@ -19,6 +19,7 @@ from ivr.storage.repository import JournalRepository
 from ivr.web.api_deps import ANY_ROLE
 from ivr.web.api_input import query_int
 from ivr.web.auth import require
+from ivr.web.limits import HttpLimits, body_limits
 from ivr.web.tokens import TokenBook
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,10 @@ def make_web_app(
     route_adders: Sequence[RouteAdder] = (),
     *,
     tokens: TokenBook,
+    limits: HttpLimits | None = None,
 ) -> web.Application:
-    """The aiohttp app; `tokens` guard the call journal."""
+    """The aiohttp app; `tokens` guard the call journal; request bodies are held to
+    `limits` (size and time)."""
 
     async def get_health(_: web.Request) -> web.Response:
         report = dict(health())
@@ -85,7 +88,11 @@ def make_web_app(
         text = await asyncio.to_thread(OPENAPI_FILE.read_text, encoding="utf-8")
         return web.Response(text=text, content_type="application/yaml")
 
-    app = web.Application(middlewares=[json_errors])
+    limits = limits or HttpLimits()
+    app = web.Application(
+        middlewares=[json_errors, body_limits(limits.max_body_bytes, limits.body_timeout)],
+        client_max_size=limits.max_body_bytes,
+    )
     app.router.add_get("/health", get_health)
     app.router.add_get("/api/calls", get_calls)
     app.router.add_get("/api/openapi.yaml", get_openapi)

@@ -7,6 +7,7 @@
   "agent" with the agent's state, the current ones at connect, then on every change.
 
 A stream ends when its client goes (checked at least once a second) or the server stops.
+Streams are capped (`streams`): over the cap a stream request gets 503 with Retry-After.
 """
 
 import asyncio
@@ -19,6 +20,7 @@ from aiohttp import web
 from aiohttp_sse import EventSourceResponse, sse_response
 
 from ivr.web.auth import act_for, require
+from ivr.web.limits import StreamSlots, busy
 from ivr.web.live import LiveBoard
 from ivr.web.screen_pop import ScreenPop
 from ivr.web.tokens import ROLES, TokenBook
@@ -38,6 +40,8 @@ def add_live_routes(
     board: LiveBoard,
     screen_pop: ScreenPop,
     tokens: TokenBook,
+    *,
+    streams: StreamSlots,
 ) -> None:
     closing = asyncio.Event()  # the server stops: every stream ends
 
@@ -51,17 +55,23 @@ def add_live_routes(
             {"error": f"unknown agent {agent_id!r}: agents are listed in queues.yaml"}, 404
         )
 
+    def full() -> web.Response:
+        return busy(reply, f"streams: all {streams.limit} live streams are in use; retry later")
+
     async def get_dashboard(_: web.Request) -> web.Response:
         return reply(board.snapshot())
 
     async def get_live(request: web.Request) -> web.StreamResponse:
-        async with sse_response(request) as stream, aclosing(board.updates()) as updates:
-            async for snapshot in updates:
-                if closing.is_set() or _gone(request):
-                    break
-                if not await _send(stream, snapshot, "snapshot"):
-                    break
-        return stream
+        with streams.hold() as admitted:
+            if not admitted:
+                return full()
+            async with sse_response(request) as stream, aclosing(board.updates()) as updates:
+                async for snapshot in updates:
+                    if closing.is_set() or _gone(request):
+                        break
+                    if not await _send(stream, snapshot, "snapshot"):
+                        break
+            return stream
 
     @require(tokens, *ROLES)
     async def get_call(request: web.Request) -> web.StreamResponse:
@@ -77,6 +87,12 @@ def add_live_routes(
         act_for(request, agent_id)  # an agent's token: his own screen pop only
         if not board.knows_agent(agent_id):
             return unknown(agent_id)
+        with streams.hold() as admitted:
+            if not admitted:
+                return full()
+            return await agent_stream(request, agent_id)
+
+    async def agent_stream(request: web.Request, agent_id: str) -> web.StreamResponse:
         sent_card: object = None
         sent_agent: object = None
         async with sse_response(request) as stream:

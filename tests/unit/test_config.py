@@ -29,6 +29,10 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
         ("agi_port: many\n", {}, "agi_port must be a whole number"),
         ("", {"IVR_AGI_BIND": "4573"}, "IVR_AGI_BIND: expected host:port"),
         ("- a\n", {}, "expected a mapping of settings"),
+        ("http_header_timeout: 0\n", {}, "http_header_timeout must be a finite number above 0"),
+        ("", {"IVR_HTTP_MAX_STREAMS": "-1"}, "IVR_HTTP_MAX_STREAMS: http_max_streams must be"),
+        ("", {"IVR_HTTP_BODY_TIMEOUT": "nan"}, "http_body_timeout must be a finite number"),
+        ("", {"IVR_FD_RESERVE": "-5"}, "fd_reserve must be 0 \\(automatic\\) or more"),
     ],
 )
 def test_bad_settings_are_clear_errors(
@@ -47,3 +51,26 @@ def test_secret_from_file_or_clear_error(tmp_path: Path) -> None:
     missing = load_settings(env={"IVR_AMI_SECRET_FILE": str(tmp_path / "none")})
     with pytest.raises(ConfigError, match="set IVR_AMI_SECRET or IVR_AMI_SECRET_FILE"):
         missing.resolved_ami_secret()
+
+
+def test_http_limits_from_the_environment() -> None:
+    settings = load_settings(
+        env={
+            "IVR_HTTP_HEADER_TIMEOUT": "2.5",
+            "IVR_HTTP_KEEPALIVE_TIMEOUT": "7",
+            "IVR_HTTP_BODY_TIMEOUT": "4",
+            "IVR_HTTP_MAX_BODY_BYTES": "2048",
+            "IVR_HTTP_MAX_CONNECTIONS": "50",
+            "IVR_HTTP_MAX_STREAMS": "10",
+            "IVR_FD_RESERVE": "300",
+        }
+    )
+    assert (
+        settings.http_header_timeout,
+        settings.http_keepalive_timeout,
+        settings.http_body_timeout,
+        settings.http_max_body_bytes,
+        settings.http_max_connections,
+        settings.http_max_streams,
+        settings.fd_reserve,
+    ) == (2.5, 7.0, 4.0, 2048, 50, 10, 300)

@@ -1,6 +1,7 @@
 """The live routes over HTTP (aiohttp test server): the dashboard snapshot, the two
 Server-Sent Events streams (first events, changes, clients that go), the screen-pop card
-with its token and 404, and GET /api/queues in its established shape."""
+with its token and 404, the cap on concurrent streams, and GET /api/queues in its established
+shape."""
 
 import asyncio
 import json
@@ -19,6 +20,7 @@ from ivr.routing.escalation import TARGET
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.service_level import ServiceLevelRepository
 from ivr.tasks import TaskSet
+from ivr.web.limits import RETRY_AFTER, StreamSlots
 from ivr.web.live import LiveBoard
 from ivr.web.live_routes import add_live_routes
 from ivr.web.queues import add_queue_routes
@@ -40,6 +42,7 @@ TOKENS = load_tokens(
     )
 )
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+MAX_STREAMS = 2
 
 
 def auth(token: str) -> dict[str, str]:
@@ -56,6 +59,7 @@ class Site:
     live: Live
     board: LiveBoard
     pop: ScreenPop
+    streams: StreamSlots
 
 
 @pytest.fixture
@@ -64,9 +68,10 @@ async def site(sessions: sessionmaker[Session], tasks: TaskSet) -> AsyncIterator
     live_board = board(sessions, live, Clock(), push_every=0.2)
     pop = ScreenPop(StoreDirectory(sessions), lambda: library().lines, tasks)
     app = web.Application()
-    add_live_routes(app, reply, live_board, pop, TOKENS)
+    streams = StreamSlots(MAX_STREAMS)
+    add_live_routes(app, reply, live_board, pop, TOKENS, streams=streams)
     async with TestClient(TestServer(app)) as client:
-        yield Site(client, live, live_board, pop)
+        yield Site(client, live, live_board, pop, streams)
 
 
 async def next_event(response: ClientResponse, timeout: float = 3.0) -> tuple[str, Any]:
@@ -89,6 +94,29 @@ async def eventually(check: Any, timeout: float = 3.0) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"still not true after {timeout} s")
+
+
+async def test_streams_over_the_cap_get_503_with_retry_after(site: Site) -> None:
+    live = await site.client.get("/api/live")
+    events = await site.client.get("/api/agents/1001/events", headers=AUTH)
+    await next_event(live)
+    await next_event(events)
+    assert site.streams.active == MAX_STREAMS
+    for path, headers in (("/api/live", {}), ("/api/agents/1002/events", AUTH)):
+        refused = await site.client.get(path, headers=headers)
+        assert refused.status == 503, path
+        assert refused.headers["Retry-After"] == str(RETRY_AFTER)
+        assert "streams: all 2 live streams are in use" in (await refused.json())["error"]
+    dashboard = await site.client.get("/api/dashboard")  # plain requests are not capped here
+    assert dashboard.status == 200
+    live.close()  # a slot frees when its client goes
+    await eventually(lambda: site.streams.active == MAX_STREAMS - 1)
+    again = await site.client.get("/api/live")
+    assert again.status == 200
+    assert (await next_event(again))[0] == "snapshot"
+    again.close()
+    events.close()
+    await eventually(lambda: site.streams.active == 0)
 
 
 async def test_dashboard_is_the_snapshot(site: Site) -> None:
@@ -204,7 +232,7 @@ async def test_stopping_the_server_ends_the_streams(
     live_board = board(sessions, Live(agents=agents()), Clock())
     pop = ScreenPop(StoreDirectory(sessions), lambda: library().lines, tasks)
     app = web.Application()
-    add_live_routes(app, reply, live_board, pop, TOKENS)
+    add_live_routes(app, reply, live_board, pop, TOKENS, streams=StreamSlots(5))
     client = TestClient(TestServer(app))
     await client.start_server()
     live = await client.get("/api/live")
