@@ -102,7 +102,7 @@ async def test_streams_over_the_cap_get_503_with_retry_after(site: Site) -> None
     await next_event(live)
     await next_event(events)
     assert site.streams.active == MAX_STREAMS
-    for path, headers in (("/api/live", {}), ("/api/agents/1002/events", AUTH)):
+    for path, headers in (("/api/live", {}), ("/api/agents/1002/events", auth(OTHER_AGENT))):
         refused = await site.client.get(path, headers=headers)
         assert refused.status == 503, path
         assert refused.headers["Retry-After"] == str(RETRY_AFTER)

@@ -17,8 +17,9 @@ from ivr.config import load_settings
 from ivr.storage.db import migrate
 from ivr.web.limits import RETRY_AFTER
 from ivr.web.server import GuardedSite
+from ivr.web.tokens import Principal, token_entry
 
-TOKEN = "agent-token-0001"
+TOKEN = "supervisor-token-0001"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 AUTH_LINE = f"Authorization: Bearer {TOKEN}\r\n".encode()
 HALF_HEAD = (
@@ -40,7 +41,10 @@ async def serve(tmp_path: Path) -> AsyncIterator[Serve]:
 
     async def start(**limits: Any) -> tuple[Engine, int]:
         settings = replace(
-            load_settings(env={}), database_url=url, api_tokens=f"agent:{TOKEN}", **limits
+            load_settings(env={}),
+            database_url=url,
+            api_tokens=token_entry(Principal("supervisor"), TOKEN),
+            **limits,
         )
         engine = Engine(settings)
         engines.append(engine)

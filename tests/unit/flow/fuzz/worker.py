@@ -97,8 +97,16 @@ def main(shard: int, shards: int) -> None:
             seconds = time.monotonic() - started
         result = {"case": case.name, "status": status, "seconds": seconds, "problems": problems}
         print(json.dumps({**result, "detail": detail}), flush=True)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"peak_rss_kb": peak_kb}), flush=True)
+    print(json.dumps({"peak_rss_kb": _peak_rss_kb()}), flush=True)
+
+
+def _peak_rss_kb() -> int:
+    """This process's own peak RSS (VmHWM). Not ru_maxrss: Linux carries that over from the
+    forking parent across exec, so a big pytest process would count as the worker's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 if __name__ == "__main__":
