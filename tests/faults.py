@@ -10,8 +10,6 @@ and listens on loopback only.
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import Enum
 
 CHUNK = 65536
@@ -28,12 +26,12 @@ class TcpProxy:
 
     def __init__(self, upstream_port: int, upstream_host: str = "127.0.0.1") -> None:
         self.upstream = (upstream_host, upstream_port)
-        self._mode = Mode.FORWARD
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
-        self._unfrozen: asyncio.Event | None = None
+        self._unfrozen = asyncio.Event()  # cleared while frozen
+        self._unfrozen.set()
         self.accepted = 0  # connections accepted since start
         self.port = 0
 
@@ -50,10 +48,6 @@ class TcpProxy:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()
-
-    @property
-    def mode(self) -> Mode:
-        return self._mode
 
     def forward(self) -> None:
         """Pass bytes again (a frozen connection resumes; refused: listen again)."""
@@ -84,8 +78,6 @@ class TcpProxy:
     # --- inside the proxy's loop --------------------------------------------------------
 
     async def _listen(self) -> None:
-        self._unfrozen = asyncio.Event()
-        self._unfrozen.set()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
@@ -93,15 +85,14 @@ class TcpProxy:
         self._server = await asyncio.start_server(self._serve, sock=sock)
 
     async def _set(self, mode: Mode) -> None:
-        assert self._unfrozen is not None
-        previous, self._mode = self._mode, mode
+        refused = self._server is None
         if mode is Mode.FREEZE:
             self._unfrozen.clear()
         else:
             self._unfrozen.set()
         if mode is Mode.REFUSE:
             await self._close_all(listener=True)
-        elif previous is Mode.REFUSE:
+        elif refused:
             await self._listen()
 
     async def _close_all(self, listener: bool) -> None:
@@ -133,7 +124,6 @@ class TcpProxy:
             end.transport.abort()
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        assert self._unfrozen is not None
         while data := await reader.read(CHUNK):
             await self._unfrozen.wait()  # frozen: hold the bytes, keep the connection
             if writer.transport.is_closing():
@@ -141,9 +131,3 @@ class TcpProxy:
             writer.write(data)
             await writer.drain()
         writer.transport.abort()
-
-
-@contextmanager
-def proxied(upstream_port: int) -> Iterator[TcpProxy]:
-    with TcpProxy(upstream_port) as proxy:
-        yield proxy
