@@ -10,7 +10,9 @@ and listens on loopback only.
 import asyncio
 import socket
 import threading
+from collections.abc import Coroutine
 from enum import Enum
+from typing import Any
 
 CHUNK = 65536
 
@@ -71,9 +73,8 @@ class TcpProxy:
     def __exit__(self, *_: object) -> None:
         self.stop()
 
-    def _call(self, coro: object) -> None:
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
-        future.result(10)
+    def _call(self, coro: Coroutine[Any, Any, None]) -> None:
+        asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
 
     # --- inside the proxy's loop --------------------------------------------------------
 
