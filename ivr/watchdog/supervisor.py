@@ -161,6 +161,8 @@ class Supervisor:
                 waiter.cancel()
         status = process.returncode if process.returncode is not None else -signal.SIGKILL
         healthy = child.ready_at is not None and self._clock() - child.ready_at >= o.healthy_after
+        if self._stop_signal is not None and status == -self._stop_signal:  # no handler yet
+            status = 0  # a clean stop all the same, as systemd counts it
         if self._stop_signal is None or status != 0:
             log.log(
                 logging.INFO if self._stop_signal is not None else logging.WARNING,

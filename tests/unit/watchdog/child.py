@@ -1,7 +1,8 @@
 """A tiny engine stand-in for the supervisor's tests: `child.py MODE`.
 
 ping: READY=1, then WATCHDOG=1 every 0.1 s; on SIGTERM, STOPPING=1 and exit 0.
-deaf: like ping but ignores SIGTERM.  mute: never ready.  exit: ready, then exit 3.
+deaf: like ping but ignores SIGTERM.  plain: like ping, SIGTERM kills it.
+mute: never ready.  exit: ready, then exit 3.
 foreign: never ready itself; a process it starts sends READY=1 and pings instead.
 """
 
@@ -21,7 +22,8 @@ def stop(*_: object) -> None:
     sys.exit(0)
 
 
-signal.signal(signal.SIGTERM, signal.SIG_IGN if mode == "deaf" else stop)
+if mode != "plain":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN if mode == "deaf" else stop)
 if mode == "foreign":
     subprocess.Popen([sys.executable, __file__, "ping"])
     time.sleep(60)

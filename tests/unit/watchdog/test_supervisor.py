@@ -116,6 +116,15 @@ async def test_a_child_that_ignores_the_stop_signal_is_killed_after_the_stop_tim
     assert not alive(pid)
 
 
+async def test_a_child_that_dies_of_the_forwarded_signal_stopped_cleanly() -> None:
+    sup = supervisor("plain")
+    run = asyncio.get_running_loop().create_task(sup.run(handle_signals=False))
+    await until(lambda: sup.pid is not None, 5)
+    sup.request_stop(signal.SIGTERM)
+    assert await asyncio.wait_for(run, 5) == 0
+    assert sup.kills == []
+
+
 def test_bad_options_are_refused() -> None:
     with pytest.raises(ConfigError, match="--watchdog must be above 0"):
         SuperviseOptions(watchdog=0)
