@@ -13,7 +13,12 @@ from ivr.reports.cli import add_report_parser, run_report
 
 
 def _serve(settings: Settings) -> int:
+    import faulthandler
+
     from ivr.app import Engine
+
+    # SIGABRT from a watchdog (systemd's WatchdogSignal) logs where every thread was stuck.
+    faulthandler.enable()
 
     async def main() -> None:
         engine = Engine(settings)
