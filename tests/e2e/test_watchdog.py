@@ -140,7 +140,8 @@ async def test_a_stalled_engine_is_killed_and_its_callers_fall_back_within_secon
             assert report.queued_in == "first_line", report.summary()
         assert max(late_waits) <= RELEASED_WITHIN, late_waits
         text = log.read_text()
-        assert f"the engine (pid {stalled}) sent no watchdog ping for 5." in text, text
+        killed = rf"the engine \(pid {stalled}\) sent no watchdog ping for [\d.]+ s: SIGKILL"
+        assert re.search(killed, text), text
 
         # Restarted: the next caller goes through the menu as usual.
         await eventually(lambda: ready_count(log) == 2, timeout=60)
