@@ -132,9 +132,12 @@ class Supervisor:
         o = self.options
         env = self._env | {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": str(int(o.watchdog * 1e6))}
         env.pop("WATCHDOG_PID", None)
-        process = await asyncio.create_subprocess_exec(
-            *self.command, env=env, start_new_session=True
-        )
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *self.command, env=env, start_new_session=True
+            )
+        except OSError as exc:  # a missing or unrunnable program does not mend by retrying
+            raise ConfigError(f"supervise: cannot run {self.command[0]}: {exc.strerror}") from exc
         child = self._child = _Child(process, self._clock())
         self.starts += 1
         log.info("supervise: started the engine, pid %d: %s", process.pid, shlex.join(self.command))

@@ -125,6 +125,12 @@ async def test_a_child_that_dies_of_the_forwarded_signal_stopped_cleanly() -> No
     assert sup.kills == []
 
 
+async def test_a_command_that_cannot_run_is_a_clear_error(tmp_path: Path) -> None:
+    sup = Supervisor([str(tmp_path / "no-such-engine")], FAST, env=ENV)
+    with pytest.raises(ConfigError, match=r"cannot run .*no-such-engine: No such file"):
+        await asyncio.wait_for(sup.run(handle_signals=False), 5)
+
+
 def test_bad_options_are_refused() -> None:
     with pytest.raises(ConfigError, match="--watchdog must be above 0"):
         SuperviseOptions(watchdog=0)
