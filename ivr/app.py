@@ -46,6 +46,7 @@ from ivr.telephony import names
 from ivr.telephony.agi import AgiHandler, FastAgiServer
 from ivr.telephony.ami import AmiClient
 from ivr.telephony.inbound import InboundCall
+from ivr.watchdog.notify import SdNotifier
 from ivr.web.api import ApiDeps, add_api_routes
 from ivr.web.app import RouteAdder, make_web_app
 from ivr.web.limits import HttpLimits, StreamSlots
@@ -84,6 +85,7 @@ class Engine:
         )
         self.notifier = Notifier()
         self.tasks = TaskSet("engine")
+        self.watchdog = SdNotifier.from_env()  # systemd or `ivr supervise`, if either listens
         self.db = make_engine(settings.database_url)
         sessions = make_session_factory(self.db)
         # Storage: writers listen to the notifier (off the call path); repositories read.
@@ -239,6 +241,9 @@ class Engine:
             s.ami_host,
             s.ami_port,
         )
+        if self.watchdog.enabled:
+            self.tasks.spawn(self.watchdog.keepalive(), name="watchdog")
+            self.watchdog.ready("serving")
 
     async def start_http(self, host: str, port: int) -> GuardedSite:
         """Serve the web app on host:port under self.http_limits."""
@@ -342,6 +347,7 @@ class Engine:
         }
 
     async def stop(self) -> None:
+        self.watchdog.stopping()
         if self.agi:
             await self.agi.close()
         await self.stop_http()
@@ -352,4 +358,5 @@ class Engine:
         await asyncio.to_thread(self.agent_log.close_open, datetime.now(UTC))
         await self.ami.close()
         await self.tasks.cancel_all()
+        self.watchdog.close()
         self.db.dispose()
