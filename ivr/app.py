@@ -30,7 +30,7 @@ from ivr.queues.model import QueuesConfig
 from ivr.queues.reload import QueuesReloader, write_queues_conf
 from ivr.speech.espeak import SpeechRenderer
 from ivr.storage.agent_log import AgentLog
-from ivr.storage.batch import BatchWriter, WriterStats
+from ivr.storage.batch import BatchWriter, Outbox, WriterStats
 from ivr.storage.callbacks import CallbackStore
 from ivr.storage.db import make_engine, make_session_factory, migrate
 from ivr.storage.dead_letters import DeadLetterStore
@@ -38,9 +38,11 @@ from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.journal import CallJournal
 from ivr.storage.kpi import KpiRepository
+from ivr.storage.marks import Marks
 from ivr.storage.reports import ReportRepository, ReportWriter
 from ivr.storage.repository import JournalRepository
 from ivr.storage.service_level import ServiceLevelRepository
+from ivr.storage.spool import Spool
 from ivr.tasks import TaskSet
 from ivr.telephony import names
 from ivr.telephony.agi import AgiHandler, FastAgiServer
@@ -89,9 +91,19 @@ class Engine:
         # Storage: writers listen to the notifier (off the call path); repositories read.
         # Rows the database refuses go to the dead letters (table, else var/ file).
         dead_letters = DeadLetterStore(sessions, Path(settings.var_dir) / DEAD_LETTER_FILE)
-        self.journal = CallJournal(sessions, dead_letters=dead_letters)
-        self.reports = ReportWriter(sessions, dead_letters=dead_letters)
-        self.agent_log = AgentLog(sessions, dead_letters=dead_letters)
+        # Each writer's events go to its outbox on disk first (kill -9 loses none).
+        marks = Marks(sessions)
+
+        def outbox(name: str) -> Outbox:
+            s = settings
+            spool = Spool(
+                s.resolved_outbox_dir(), name, s.outbox_max_bytes, s.outbox_fsync_interval
+            )
+            return Outbox(spool, marks)
+
+        self.journal = CallJournal(sessions, dead_letters=dead_letters, outbox=outbox("journal"))
+        self.reports = ReportWriter(sessions, dead_letters=dead_letters, outbox=outbox("reports"))
+        self.agent_log = AgentLog(sessions, dead_letters=dead_letters, outbox=outbox("agent_log"))
         self.writers: tuple[BatchWriter[Any], ...] = (self.journal, self.reports, self.agent_log)
         for writer in self.writers:
             self.notifier.subscribe(writer)

@@ -65,6 +65,7 @@ def engine_settings(settings: Settings, tmp_path: Path, **changes: object) -> Se
         seed_store(sessions, load_seed_file(DEMO_STORE))
     if "flows_dir" not in changes:
         changes["flows_dir"] = str(flows_copy(tmp_path))
+    changes.setdefault("var_dir", str(tmp_path / "var"))  # its own outbox
     return replace(settings, database_url=url, flows_poll_interval=0.2, **changes)  # type: ignore[arg-type]
 
 
