@@ -47,6 +47,7 @@ from ivr.tasks import TaskSet
 from ivr.telephony import names
 from ivr.telephony.agi import AgiHandler, FastAgiServer
 from ivr.telephony.ami import AmiClient
+from ivr.telephony.fallback_trace import FallbackSweep
 from ivr.telephony.inbound import InboundCall
 from ivr.web.api import ApiDeps, add_api_routes
 from ivr.web.app import RouteAdder, make_web_app
@@ -120,6 +121,12 @@ class Engine:
             settings.ami_host, settings.ami_port, settings.ami_user, settings.resolved_ami_secret()
         )
         self.queue_actions = QueueActions(self.ami)
+        # Calls the dialplan's fallback served (engine down): journalled from AstDB.
+        self.fallback_sweep = FallbackSweep(
+            self.journal.put,
+            lambda channel: self.ami.originate(channel, application="NoOp"),
+            self.tasks,
+        )
         self.notifier.subscribe(AmiAnnouncer(self.queue_actions.user_event, self.tasks))
         queues = lambda: self.queues  # noqa: E731 - read per use: a reload swaps it
         self.agents = AgentBoard(queues, self.queue_actions, self.notifier.publish)
@@ -213,6 +220,7 @@ class Engine:
             names.ROUTE_INBOUND: InboundCall(
                 lambda: self.flows, lambda: self.queues, self.notifier, self.services
             ),
+            names.ROUTE_FALLBACK_SWEEP: self.fallback_sweep,
         }
 
     async def start(self) -> None:
@@ -234,6 +242,7 @@ class Engine:
             for pattern in monitor.AMI_EVENTS:
                 self.ami.on_event(pattern, monitor.on_ami)
         self.ami.on_event("FullyBooted", self._ami_ready)
+        self.ami.on_event("UserEvent", self.fallback_sweep.on_ami)
         if s.asterisk_config_dir:
             await asyncio.to_thread(write_queues_conf, self.queues, s.asterisk_config_dir)
         self.tasks.spawn(self._connect_ami(), name="ami-connect")
@@ -301,6 +310,7 @@ class Engine:
     def _ami_ready(self, _: Mapping[str, str]) -> None:
         """(Re)connected: apply queues.conf and learn who is logged in."""
         self.tasks.spawn(self._sync_queues(), name="queues-sync")
+        self.fallback_sweep.request()
 
     async def _sync_queues(self) -> None:
         if self.settings.asterisk_config_dir:

@@ -148,9 +148,10 @@ class BatchWriter(Generic[T]):
             outbox=self._outbox.spool.stats() if self._outbox else None,
         )
 
-    def put(self, item: T) -> None:
+    def put(self, item: T) -> bool:
         """Queue `item`; with an outbox, write it to disk first (a full outbox drops it:
-        counted in its stats; a disk error keeps it in memory only, logged)."""
+        counted in its stats; a disk error keeps it in memory only, logged). Whether it
+        is kept (on disk, when there is an outbox)."""
         seq: int | None = None
         self._open_outbox()
         if self._outbox is not None:
@@ -160,10 +161,11 @@ class BatchWriter(Generic[T]):
                 self._log.error("%s: outbox write failed, kept in memory: %s", self._name, exc)
             else:
                 if seq is None:
-                    return  # the outbox is full: dropped (counted there)
+                    return False  # the outbox is full: dropped (counted there)
         self._queue.append((seq, item))
         self._enqueued += 1
         self._wakeup.set()
+        return self._outbox is None or seq is not None
 
     async def run(self) -> None:
         if self._running or self._done.is_set():
