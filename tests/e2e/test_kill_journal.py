@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, select
 
+from ivr.app import Engine
 from ivr.calls.place import CallReport, place_call
 from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
@@ -16,7 +17,7 @@ from ivr.storage.models import CallRecord
 from ivr.telephony import names
 from ivr.telephony.ami import AmiClient
 from ivr.telephony.fallback_trace import FAMILY
-from tests.e2e.conftest import clear_fallback_trace, engine_settings
+from tests.e2e.conftest import clear_fallback_trace, engine_settings, eventually
 from tests.e2e.engine_subprocess import start_engine
 
 CALLS = 60
@@ -132,3 +133,36 @@ async def test_kill_9_mid_burst_loses_no_routed_call_and_journals_the_fallback(
         f" fallback, all present once) within {recovered:.1f} s; routed calls only in the"
         f" outbox at the kill: {len(only_on_disk)}; journal events replayed: {replayed}"
     )
+
+
+async def test_a_caller_number_with_separators_survives_the_trace(
+    sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
+) -> None:
+    """The trace's separators in a caller-controlled number (URI-encoded by the dialplan)
+    change nothing: the engine journals the number as Asterisk had it."""
+    config = engine_settings(settings, tmp_path)
+    clear_fallback_trace(config)
+    seen: dict[str, str] = {}
+
+    def on_fallback(event: object) -> None:
+        if event.get("UserEvent") == names.EVENT_FALLBACK:  # type: ignore[attr-defined]
+            seen[str(event.get("Uniqueid"))] = str(event.get("CallerIDNum"))  # type: ignore[attr-defined]
+
+    tester.on_event("UserEvent", on_fallback)
+    try:  # no engine: the fallback serves it
+        report = await place_call(tester, "5551000", '"x" <+380|44%2C;1>', [], timeout=30)
+    finally:
+        tester.off_event("UserEvent", on_fallback)
+    assert report.via == "fallback", report.summary()
+    number = seen[report.call_id]
+    assert "|" in number and "%" in number, number
+
+    engine = Engine(config)  # not started(): it would clear the trace
+    await engine.start()
+    try:
+        await eventually(lambda: engine.repository.get(report.call_id) is not None, 15)
+        row = engine.repository.get(report.call_id)
+    finally:
+        await engine.stop()
+    assert row is not None and row.fell_back and row.caller == number
+    assert row.line == "5551000" and row.queue == "first_line" and row.started_at is not None
