@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 FAMILY = "ivr_fallback"
 SWEEP_CHANNEL = f"Local/s@{names.CONTEXT_FALLBACK_SWEEP}"
 KEY = re.compile(r"[A-Za-z0-9._-]{1,150}")  # an Asterisk UNIQUEID (with systemname)
-MAX_KEYS = 500  # entries read per round; a sweep runs rounds until none are left
+KEYS_CHARS = 8000  # the key list read per round (AGI reply lines stay short); more rounds
 FIELDS = 6
 
 TraceEvent = CallStarted | CallFellBack
@@ -99,13 +99,18 @@ class FallbackSweep:
     async def __call__(self, channel: AgiChannel) -> None:
         total = 0
         while True:
-            reply = await channel.command(f'GET FULL VARIABLE "${{DB_KEYS({FAMILY})}}"')
-            keys = [k for k in reply.data.split(",") if k] if reply.result == "1" else []
+            listing = f'GET FULL VARIABLE "${{DB_KEYS({FAMILY}):0:{KEYS_CHARS}}}"'
+            reply = await channel.command(listing)
+            data = reply.data if reply.result == "1" else ""
+            keys = [k for k in data.split(",") if k]
+            cut = len(data) >= KEYS_CHARS
+            if cut:
+                keys = keys[:-1]  # perhaps cut short: the next round reads it whole
             done = 0
-            for key in keys[:MAX_KEYS]:
+            for key in keys:
                 done += await self._sweep_one(channel, key)
             total += done
-            if done == 0 or len(keys) <= MAX_KEYS:  # else: more rounds for the rest
+            if done == 0 or not cut:
                 break
         if total:
             log.info("fallback sweep: %d calls the fallback served are journalled", total)

@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 from ivr.events.model import CallFellBack, CallStarted, Event
 from ivr.tasks import TaskSet
 from ivr.telephony.agi import AgiReply
-from ivr.telephony.fallback_trace import FAMILY, SWEEP_CHANNEL, FallbackSweep, parse_entry
+from ivr.telephony.fallback_trace import (
+    FAMILY,
+    KEYS_CHARS,
+    SWEEP_CHANNEL,
+    FallbackSweep,
+    parse_entry,
+)
 
 VALUE = "1765000000.250000|1765000001.500000|5551000|%2B380%22%0A%24%7BX%7D|first_line|FAILURE/"
 
@@ -55,8 +61,8 @@ class FakeAstDb:
     async def command(self, line: str, timeout: float | None = None) -> AgiReply:
         self.commands.append(line)
         if line.startswith("GET FULL VARIABLE"):
-            assert f"DB_KEYS({FAMILY})" in line
-            return AgiReply(200, "1", ",".join(self.entries), line)
+            assert f"DB_KEYS({FAMILY}):0:{KEYS_CHARS}" in line
+            return AgiReply(200, "1", ",".join(self.entries)[:KEYS_CHARS], line)
         verb, family, quoted = line.rsplit(" ", 2)
         key = quoted.strip('"')
         assert family == FAMILY
@@ -117,3 +123,19 @@ async def test_requests_meanwhile_are_one_sweep() -> None:
     await asyncio.sleep(0.2)
     assert originated == [SWEEP_CHANNEL, SWEEP_CHANNEL]
     await tasks.cancel_all()
+
+
+async def test_a_long_key_list_is_swept_in_rounds() -> None:
+    """More entries than one round's key list: the list read is cut short (its last key
+    perhaps cut too); rounds go on until every entry is journalled and deleted."""
+    entries = {f"1765000000.{n}": VALUE for n in range(1200)}  # about 20 000 characters
+    astdb = FakeAstDb(dict(entries))
+    journalled: list[Event] = []
+    sweep = FallbackSweep(
+        lambda e: journalled.append(e) is None, lambda _: asyncio.sleep(0), TaskSet("t")
+    )
+    await sweep(astdb)  # type: ignore[arg-type]
+    assert astdb.entries == {}
+    assert sweep.recorded == 1200
+    assert {e.call_id for e in journalled} == set(entries)
+    assert sum(c.startswith("GET FULL VARIABLE") for c in astdb.commands) >= 3
