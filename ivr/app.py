@@ -30,7 +30,7 @@ from ivr.queues.model import QueuesConfig
 from ivr.queues.reload import QueuesReloader, write_queues_conf
 from ivr.speech.espeak import SpeechRenderer
 from ivr.storage.agent_log import AgentLog
-from ivr.storage.batch import BatchWriter, WriterStats
+from ivr.storage.batch import BatchWriter, Outbox, WriterStats
 from ivr.storage.callbacks import CallbackStore
 from ivr.storage.db import make_engine, make_session_factory, migrate
 from ivr.storage.dead_letters import DeadLetterStore
@@ -38,13 +38,16 @@ from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.journal import CallJournal
 from ivr.storage.kpi import KpiRepository
+from ivr.storage.marks import Marks
 from ivr.storage.reports import ReportRepository, ReportWriter
 from ivr.storage.repository import JournalRepository
 from ivr.storage.service_level import ServiceLevelRepository
+from ivr.storage.spool import Spool
 from ivr.tasks import TaskSet
 from ivr.telephony import names
 from ivr.telephony.agi import AgiHandler, FastAgiServer
 from ivr.telephony.ami import AmiClient
+from ivr.telephony.fallback_trace import FallbackSweep
 from ivr.telephony.inbound import InboundCall
 from ivr.watchdog.notify import SdNotifier
 from ivr.web.api import ApiDeps, add_api_routes
@@ -91,9 +94,19 @@ class Engine:
         # Storage: writers listen to the notifier (off the call path); repositories read.
         # Rows the database refuses go to the dead letters (table, else var/ file).
         dead_letters = DeadLetterStore(sessions, Path(settings.var_dir) / DEAD_LETTER_FILE)
-        self.journal = CallJournal(sessions, dead_letters=dead_letters)
-        self.reports = ReportWriter(sessions, dead_letters=dead_letters)
-        self.agent_log = AgentLog(sessions, dead_letters=dead_letters)
+        # Each writer's events go to its outbox on disk first (kill -9 loses none).
+        marks = Marks(sessions)
+
+        def outbox(name: str) -> Outbox:
+            s = settings
+            spool = Spool(
+                s.resolved_outbox_dir(), name, s.outbox_max_bytes, s.outbox_fsync_interval
+            )
+            return Outbox(spool, marks)
+
+        self.journal = CallJournal(sessions, dead_letters=dead_letters, outbox=outbox("journal"))
+        self.reports = ReportWriter(sessions, dead_letters=dead_letters, outbox=outbox("reports"))
+        self.agent_log = AgentLog(sessions, dead_letters=dead_letters, outbox=outbox("agent_log"))
         self.writers: tuple[BatchWriter[Any], ...] = (self.journal, self.reports, self.agent_log)
         for writer in self.writers:
             self.notifier.subscribe(writer)
@@ -110,6 +123,12 @@ class Engine:
             settings.ami_host, settings.ami_port, settings.ami_user, settings.resolved_ami_secret()
         )
         self.queue_actions = QueueActions(self.ami)
+        # Calls the dialplan's fallback served (engine down): journalled from AstDB.
+        self.fallback_sweep = FallbackSweep(
+            self.journal.put,
+            lambda channel: self.ami.originate(channel, application="NoOp"),
+            self.tasks,
+        )
         self.notifier.subscribe(AmiAnnouncer(self.queue_actions.user_event, self.tasks))
         queues = lambda: self.queues  # noqa: E731 - read per use: a reload swaps it
         self.agents = AgentBoard(queues, self.queue_actions, self.notifier.publish)
@@ -203,6 +222,7 @@ class Engine:
             names.ROUTE_INBOUND: InboundCall(
                 lambda: self.flows, lambda: self.queues, self.notifier, self.services
             ),
+            names.ROUTE_FALLBACK_SWEEP: self.fallback_sweep,
         }
 
     async def start(self) -> None:
@@ -224,6 +244,7 @@ class Engine:
             for pattern in monitor.AMI_EVENTS:
                 self.ami.on_event(pattern, monitor.on_ami)
         self.ami.on_event("FullyBooted", self._ami_ready)
+        self.ami.on_event("UserEvent", self.fallback_sweep.on_ami)
         if s.asterisk_config_dir:
             await asyncio.to_thread(write_queues_conf, self.queues, s.asterisk_config_dir)
         self.tasks.spawn(self._connect_ami(), name="ami-connect")
@@ -294,6 +315,7 @@ class Engine:
     def _ami_ready(self, _: Mapping[str, str]) -> None:
         """(Re)connected: apply queues.conf and learn who is logged in."""
         self.tasks.spawn(self._sync_queues(), name="queues-sync")
+        self.fallback_sweep.request()
 
     async def _sync_queues(self) -> None:
         if self.settings.asterisk_config_dir:

@@ -34,6 +34,12 @@ class Settings:
     # The engine's own files: dead letters the database would not take either
     # (dead_letters.jsonl, see ivr.storage.dead_letters).
     var_dir: str = str(PROJECT_ROOT / "var")
+    # The storage outbox (ivr/storage/spool.py): events on disk until the database holds
+    # them; "" = <var_dir>/outbox. At most outbox_max_bytes per writer (then new events
+    # are dropped and counted); fsync every outbox_fsync_interval seconds (0: every event).
+    outbox_dir: str = ""
+    outbox_max_bytes: int = 64 * 1024 * 1024
+    outbox_fsync_interval: float = 0.2
     flows_dir: str = str(PROJECT_ROOT / "flows")
     queues_file: str = str(PROJECT_ROOT / "queues.yaml")
     agi_command_timeout: float = 30.0
@@ -67,6 +73,9 @@ class Settings:
     # the rest of the open-files limit. 0 = half the limit, at least 256.
     fd_reserve: int = 0
 
+    def resolved_outbox_dir(self) -> Path:
+        return Path(self.outbox_dir or Path(self.var_dir) / "outbox")
+
     def resolved_prompt_cache_dir(self) -> Path:
         if self.prompt_cache_dir:
             return Path(self.prompt_cache_dir)
@@ -99,6 +108,9 @@ ENV_SETTINGS: Mapping[str, str] = {
     "IVR_AMI_SECRET_FILE": "ami_secret_file",
     "IVR_DATABASE_URL": "database_url",
     "IVR_VAR_DIR": "var_dir",
+    "IVR_OUTBOX_DIR": "outbox_dir",
+    "IVR_OUTBOX_MAX_BYTES": "outbox_max_bytes",
+    "IVR_OUTBOX_FSYNC_INTERVAL": "outbox_fsync_interval",
     "IVR_FLOWS_DIR": "flows_dir",
     "IVR_QUEUES_FILE": "queues_file",
     "IVR_SANDBOX_DIR": "sandbox_dir",
@@ -124,6 +136,7 @@ POSITIVE = (
     "http_max_body_bytes",
     "http_max_connections",
     "http_max_streams",
+    "outbox_max_bytes",
 )
 ENV_BINDS: Mapping[str, tuple[str, str]] = {
     "IVR_AGI_BIND": ("agi_host", "agi_port"),
@@ -151,6 +164,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
 def _check_range(name: str, value: Any, source: str) -> None:
     if name in POSITIVE and not (value > 0 and math.isfinite(value)):
         raise ConfigError(f"{source}: {name} must be a finite number above 0, got {value!r}")
+    if name == "outbox_fsync_interval" and not (value >= 0 and math.isfinite(value)):
+        raise ConfigError(f"{source}: {name} must be 0 (every event) or more, got {value!r}")
     if name == "fd_reserve" and value < 0:
         raise ConfigError(f"{source}: {name} must be 0 (automatic) or more, got {value!r}")
 

@@ -22,7 +22,7 @@ from sqlalchemy import CursorResult, case, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from ivr.events.model import AgentChanged, AgentRang, Event
-from ivr.storage.batch import BatchWriter, Tuning, as_utc, clean_text
+from ivr.storage.batch import BatchWriter, Outbox, Tuning, as_utc, clean_text
 from ivr.storage.dead_letters import DeadLetterStore
 from ivr.storage.limits import SHORT, check_length
 from ivr.storage.models import AgentActivityRecord, AgentRingRecord, UtcDateTime
@@ -153,13 +153,17 @@ class AgentLog(BatchWriter[AgentEvent]):
         session_factory: SessionFactory,
         tuning: Tuning = TUNING,
         dead_letters: DeadLetterStore | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         super().__init__(
             "agent_log",
-            functools.partial(write_agent_events, session_factory),
+            functools.partial(
+                write_agent_events, outbox.marks.sessions if outbox else session_factory
+            ),
             tuning,
             log=log,
             dead_letters=dead_letters or DeadLetterStore(session_factory),
+            outbox=outbox,
         )
         self._session_factory = session_factory
 

@@ -45,7 +45,7 @@ from ivr.events.model import (
     Event,
     TalkLimitReached,
 )
-from ivr.storage.batch import BatchWriter, Tuning, as_utc, clean_text
+from ivr.storage.batch import BatchWriter, Outbox, Tuning, as_utc, clean_text
 from ivr.storage.dead_letters import DeadLetterStore
 from ivr.storage.limits import CALL_ID, check_length
 from ivr.storage.models import CallRecord
@@ -372,13 +372,15 @@ class CallJournal(BatchWriter[JournalEvent]):
         session_factory: SessionFactory,
         tuning: Tuning = TUNING,
         dead_letters: DeadLetterStore | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         super().__init__(
             "journal",
-            functools.partial(write_events, session_factory),
+            functools.partial(write_events, outbox.marks.sessions if outbox else session_factory),
             tuning,
             log=log,
             dead_letters=dead_letters or DeadLetterStore(session_factory),
+            outbox=outbox,
         )
 
     def __call__(self, event: Event) -> None:

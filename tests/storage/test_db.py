@@ -79,6 +79,7 @@ TABLES = {
     "agent_activity",
     "agent_rings",
     "dead_letters",
+    "outbox_marks",
 }
 
 
@@ -102,7 +103,7 @@ def test_migrate_creates_the_table_and_is_idempotent(
     index = indexes["ix_call_journal_call_id"]
     assert (index["column_names"], bool(index["unique"])) == (["call_id"], True)
     with engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0006"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0007"
 
 
 def test_migration_0002_adds_the_directory_and_report_tables(
@@ -411,6 +412,21 @@ def test_migration_0006_adds_the_dead_letters_and_goes_back(
     assert "dead_letters" not in inspect(engine).get_table_names()
     migrate(db_url, db_schema)
     assert "dead_letters" in inspect(engine).get_table_names()
+
+
+def test_migration_0007_adds_the_outbox_marks_and_goes_back(
+    db_url: str, db_schema: str | None, engine: Engine
+) -> None:
+    migrate(db_url, db_schema)
+    columns = {c["name"]: c for c in inspect(engine).get_columns("outbox_marks")}
+    assert set(columns) == {"spool_id", "seq", "at"}
+    config = alembic_config(db_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0006")
+    assert "outbox_marks" not in inspect(engine).get_table_names()
+    migrate(db_url, db_schema)
+    assert "outbox_marks" in inspect(engine).get_table_names()
 
 
 def test_sqlite_file_gets_its_directory_wal_and_busy_timeout(tmp_path: Path) -> None:
