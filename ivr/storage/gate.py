@@ -1,0 +1,117 @@
+"""Blocking storage calls from async code, without ever waiting long on the database.
+
+`StorageGate.run` runs a blocking store call on the gate's own bounded thread pool (a
+frozen database can hang its threads, never the loop's default executor) and gives up
+after `timeout` seconds with DatabaseUnavailable, as it does for a refused connection or
+a server-side timeout. Every outcome feeds the DatabaseState. While the database is known
+to be down and every thread of the gate is still hung on it, a call fails at once.
+
+`GuardedDirectory` is the call path's Directory: a read the database cannot answer in time
+gives the defined result (unknown caller, no outage) and the caller goes on.
+"""
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from ivr.flow.context import Outage, Subscriber
+from ivr.storage.dead_letters import brief
+from ivr.storage.directory import StoreDirectory
+from ivr.storage.health import DatabaseState
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class DatabaseUnavailable(Exception):
+    """The database did not answer (refused, timed out, connection lost)."""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """An error that says the database is not answering, not that the data is wrong."""
+    if isinstance(exc, DatabaseUnavailable | OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+class StorageGate:
+    def __init__(self, name: str, workers: int, timeout: float, state: DatabaseState) -> None:
+        self.name = name
+        self.timeout = timeout
+        self._workers = workers
+        self._state = state
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix=f"db-{name}")
+        self._slots = asyncio.Semaphore(workers)
+        self.busy = 0  # threads running a call now (hung ones included)
+
+    async def run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if not self._state.up and self.busy >= self._workers:
+            raise DatabaseUnavailable(f"database unavailable ({self.name}: every worker hung)")
+        try:
+            async with asyncio.timeout(self.timeout) as deadline:
+                await self._slots.acquire()
+                self.busy += 1
+                future = asyncio.get_running_loop().run_in_executor(
+                    self._pool, functools.partial(call, *args, **kwargs)
+                )
+                future.add_done_callback(self._release)
+                result = await asyncio.shield(future)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            self._state.failed(self.name, f"no answer within {self.timeout:g} s")
+            raise DatabaseUnavailable(f"database unavailable ({self.name}: timed out)") from None
+        except Exception as exc:
+            if not is_unavailable(exc):
+                self._state.succeeded()  # it answered: the data or the request was wrong
+                raise
+            self._state.failed(self.name, brief(exc))
+            raise DatabaseUnavailable(f"database unavailable ({self.name})") from exc
+        self._state.succeeded()
+        return result
+
+    def _release(self, future: "asyncio.Future[Any] | Future[Any]") -> None:
+        """A thread is free again (also one whose caller gave up on it long ago)."""
+        self.busy -= 1
+        self._slots.release()
+        if not future.cancelled():
+            future.exception()  # retrieved: a late failure is not "never retrieved"
+
+    def close(self) -> None:
+        """Stop taking calls; hung threads are left behind (they end with the process)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class GuardedDirectory:
+    """The subscriber directory and outage board for the call path (flow Directory)."""
+
+    def __init__(self, store: StoreDirectory, gate: StorageGate) -> None:
+        self._store = store
+        self._gate = gate
+
+    async def subscriber_by_phone(self, phone: str) -> Subscriber | None:
+        return await self._read(self._store.find_by_phone, phone)
+
+    async def subscriber_by_contract(self, contract: str) -> Subscriber | None:
+        return await self._read(self._store.find_by_contract, contract)
+
+    async def active_outage(self, area: str, service: str, at: datetime) -> Outage | None:
+        return await self._read(self._store.find_active_outage, area, service, at)
+
+    async def _read(self, call: Callable[..., T | None], *args: Any) -> T | None:
+        """None when the database cannot answer (the state logs the incident once)."""
+        try:
+            return await self._gate.run(call, *args)
+        except DatabaseUnavailable:
+            return None
+        except Exception as exc:  # the data: go on as if not found
+            log.warning("%s: not read, taken as not found: %s", call.__name__, brief(exc))
+            return None
