@@ -74,9 +74,7 @@ class DbTimeouts:
 MIGRATION_TIMEOUTS = DbTimeouts(statement=0, lock=0)
 
 
-def make_engine(
-    url: str, schema: str | None = None, timeouts: DbTimeouts = DbTimeouts()
-) -> Engine:
+def make_engine(url: str, schema: str | None = None, timeouts: DbTimeouts = DbTimeouts()) -> Engine:
     """An engine for `url`; `schema` (PostgreSQL only) becomes the connection's search_path.
     `timeouts` apply to PostgreSQL (SQLite: its busy timeout, and `pool`)."""
     parsed = _resolve(url)
@@ -90,6 +88,10 @@ def make_engine(
             raise ValueError(f"schema {schema!r}: expected a lower-case SQL identifier")
         options.append(f"-csearch_path={schema}")
     if backend == "postgresql":
+        given = parsed.query.get("options")  # ?options=-csearch_path%3Dx in the URL: kept
+        if given:
+            options[:0] = [given] if isinstance(given, str) else list(given)
+            parsed = parsed.difference_update_query(["options"])
         connect_args.update(timeouts.pg_connect_args())
         connect_args["options"] = " ".join([*options, *timeouts.pg_options()])
         return create_engine(

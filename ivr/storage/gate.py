@@ -4,7 +4,8 @@
 frozen database can hang its threads, never the loop's default executor) and gives up
 after `timeout` seconds with DatabaseUnavailable, as it does for a refused connection or
 a server-side timeout. Every outcome feeds the DatabaseState. While the database is known
-to be down and every thread of the gate is still hung on it, a call fails at once.
+to be down a call waits only `down_timeout`, and while every thread of the gate is still
+hung on it, a call fails at once.
 
 `GuardedDirectory` is the call path's Directory: a read the database cannot answer in time
 gives the defined result (unknown caller, no outage) and the caller goes on.
@@ -43,9 +44,17 @@ def is_unavailable(exc: BaseException) -> bool:
 
 
 class StorageGate:
-    def __init__(self, name: str, workers: int, timeout: float, state: DatabaseState) -> None:
+    def __init__(
+        self,
+        name: str,
+        workers: int,
+        timeout: float,
+        state: DatabaseState,
+        down_timeout: float | None = None,
+    ) -> None:
         self.name = name
         self.timeout = timeout
+        self.down_timeout = timeout if down_timeout is None else min(timeout, down_timeout)
         self._workers = workers
         self._state = state
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix=f"db-{name}")
@@ -55,8 +64,9 @@ class StorageGate:
     async def run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if not self._state.up and self.busy >= self._workers:
             raise DatabaseUnavailable(f"database unavailable ({self.name}: every worker hung)")
+        timeout = self.timeout if self._state.up else self.down_timeout  # known down: brief
         try:
-            async with asyncio.timeout(self.timeout) as deadline:
+            async with asyncio.timeout(timeout) as deadline:
                 await self._slots.acquire()
                 self.busy += 1
                 future = asyncio.get_running_loop().run_in_executor(
@@ -67,7 +77,7 @@ class StorageGate:
         except TimeoutError:
             if not deadline.expired():
                 raise
-            self._state.failed(self.name, f"no answer within {self.timeout:g} s")
+            self._state.failed(self.name, f"no answer within {timeout:g} s")
             raise DatabaseUnavailable(f"database unavailable ({self.name}: timed out)") from None
         except Exception as exc:
             if not is_unavailable(exc):

@@ -19,7 +19,7 @@ class DatabaseGuards:
     ) -> None:
         self.state = DatabaseState()
         self.calls = StorageGate("calls", CALL_WORKERS, call_timeout, self.state)
-        self.api = StorageGate("api", API_WORKERS, api_timeout, self.state)
+        self.api = StorageGate("api", API_WORKERS, api_timeout, self.state, call_timeout)
         self._probe_gate = StorageGate("probe", 1, call_timeout, self.state)
         self.probe = DatabaseProbe(
             self._probe_gate.run, functools.partial(ping, engine), probe_interval
