@@ -151,7 +151,9 @@ class Engine:
             kpi=self.kpi,
         )
         self.notifier.subscribe(self.live.on_event)
-        self.screen_pop = ScreenPop(self.directory, lambda: self.flows.lines, self.tasks)
+        self.screen_pop = ScreenPop(
+            self.directory, lambda: self.flows.lines, self.tasks, run=self.database.api.run
+        )
         self.notifier.subscribe(self.screen_pop)
         self.queues_reloader.applied.append(self._apply_queues)
         self.agi: FastAgiServer | None = None
