@@ -97,10 +97,12 @@ def make_engine(url: str, schema: str | None = None, timeouts: DbTimeouts = DbTi
         return create_engine(
             parsed, connect_args=connect_args, pool_pre_ping=True, pool_timeout=timeouts.pool
         )
+    pooled: dict[str, Any] = {}
     if _is_sqlite_file(parsed):
         assert parsed.database is not None
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, connect_args=connect_args, pool_timeout=timeouts.pool)
+        pooled["pool_timeout"] = timeouts.pool  # a memory database has a one-connection pool
+    engine = create_engine(parsed, connect_args=connect_args, **pooled)
     if backend == "sqlite":
         _configure_sqlite(engine)
     return engine
