@@ -81,8 +81,9 @@ class StorageGate:
             raise DatabaseUnavailable(f"database unavailable ({self.name}: timed out)") from None
         except Exception as exc:
             if not is_unavailable(exc):
-                self._state.succeeded()  # it answered: the data or the request was wrong
-                raise
+                if isinstance(exc, DBAPIError):
+                    self._state.succeeded()  # it answered: the data was wrong
+                raise  # refused before or after the database (bad input): says nothing
             self._state.failed(self.name, brief(exc))
             raise DatabaseUnavailable(f"database unavailable ({self.name})") from exc
         self._state.succeeded()

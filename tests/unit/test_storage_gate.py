@@ -104,11 +104,15 @@ async def test_refused_is_unavailable_and_data_errors_pass_through() -> None:
     def duplicate() -> None:
         raise IntegrityError("INSERT", {}, Exception("duplicate key"))
 
+    def bad_input() -> None:
+        raise ValueError("area: must not be empty")
+
+    with pytest.raises(ValueError):  # refused before the database: says nothing about it
+        await gate.run(bad_input)
+    assert not state.up
     with pytest.raises(IntegrityError):  # the database answered: the data is wrong
         await gate.run(duplicate)
     assert state.up
-    with pytest.raises(LookupError):
-        await gate.run(lambda: (_ for _ in ()).throw(LookupError("no such outage")))
     gate.close()
 
 
