@@ -1,11 +1,10 @@
-"""Is the database answering? One state for the engine, fed by every guarded call (ivr.storage.gate)
-and a periodic probe; read by /health and /metrics.
+"""Is the database answering? One state for the engine, fed by every guarded call
+(ivr.storage.gate) and a periodic probe (ivr.storage.guards); read by /health and /metrics.
 
 An incident (the database stops answering) is logged once when it starts and once when it
 ends, not per failed call. Call it from the event loop.
 """
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -91,27 +90,3 @@ def ping(engine: Engine) -> None:
     """Blocking: one round trip to the database."""
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
-
-
-class DatabaseProbe:
-    """Pings the database every `interval` seconds through `run` (a guarded call, which
-    records the outcome in the state), so /health follows the database even when no call
-    or API request touches it."""
-
-    def __init__(
-        self,
-        run: Callable[[Callable[[], None]], Any],
-        check: Callable[[], None],
-        interval: float,
-    ) -> None:
-        self._run = run
-        self._check = check
-        self._interval = interval
-
-    async def run(self) -> None:
-        while True:
-            try:
-                await self._run(self._check)
-            except Exception:  # recorded in the state by the guarded call
-                pass
-            await asyncio.sleep(self._interval)

@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.gate import DatabaseUnavailable, GuardedDirectory, StorageGate
-from ivr.storage.health import DatabaseProbe, DatabaseState
+from ivr.storage.guards import DatabaseProbe
+from ivr.storage.health import DatabaseState
 
 TIMEOUT = 0.2
 WORKERS = 2
