@@ -14,8 +14,10 @@ gives the defined result (unknown caller, no outage) and the caller goes on.
 import asyncio
 import functools
 import logging
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -43,6 +45,49 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
+Job = tuple["Future[Any]", Callable[[], Any]]
+
+
+class DaemonThreads:
+    """A small thread pool of daemon threads: unlike ThreadPoolExecutor's, a thread hung on
+    a frozen database does not hold up the process's exit."""
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._workers = workers
+        self._name = name
+        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, call: Callable[[], Any]) -> "Future[Any]":
+        future: Future[Any] = Future()
+        self._jobs.put((future, call))
+        with self._lock:
+            if len(self._threads) < self._workers:
+                name = f"{self._name}-{len(self._threads)}"
+                thread = threading.Thread(target=self._work, name=name, daemon=True)
+                thread.start()
+                self._threads.append(thread)
+        return future
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            future, call = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = call()
+            except BaseException as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+    def shutdown(self) -> None:
+        """Idle threads end; a hung one ends when its call returns (or with the process)."""
+        for _ in self._threads:
+            self._jobs.put(None)
+
+
 class StorageGate:
     def __init__(
         self,
@@ -57,7 +102,7 @@ class StorageGate:
         self.down_timeout = timeout if down_timeout is None else min(timeout, down_timeout)
         self._workers = workers
         self._state = state
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix=f"db-{name}")
+        self._pool = DaemonThreads(workers, f"db-{name}")
         self._slots = asyncio.Semaphore(workers)
         self.busy = 0  # threads running a call now (hung ones included)
 
@@ -69,11 +114,11 @@ class StorageGate:
             async with asyncio.timeout(timeout) as deadline:
                 await self._slots.acquire()
                 self.busy += 1
-                future = asyncio.get_running_loop().run_in_executor(
-                    self._pool, functools.partial(call, *args, **kwargs)
+                future = asyncio.wrap_future(
+                    self._pool.submit(functools.partial(call, *args, **kwargs))
                 )
                 future.add_done_callback(self._release)
-                result = await asyncio.shield(future)
+                result: T = await asyncio.shield(future)
         except TimeoutError:
             if not deadline.expired():
                 raise
@@ -97,8 +142,8 @@ class StorageGate:
             future.exception()  # retrieved: a late failure is not "never retrieved"
 
     def close(self) -> None:
-        """Stop taking calls; hung threads are left behind (they end with the process)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Let the threads end; hung ones are left behind (they end with the process)."""
+        self._pool.shutdown()
 
 
 class GuardedDirectory:

@@ -3,6 +3,8 @@
 
 import asyncio
 import logging
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -208,3 +210,29 @@ async def test_while_the_database_is_known_down_a_call_waits_only_briefly(
         await gate.run(frozen.read)
     assert time.monotonic() - started < TIMEOUT + 0.2
     gate.close()
+
+
+HUNG_AT_EXIT = """
+import asyncio, threading
+from ivr.storage.gate import DatabaseUnavailable, StorageGate
+from ivr.storage.health import DatabaseState
+
+async def main():
+    gate = StorageGate("calls", 2, 0.1, DatabaseState())
+    try:
+        await gate.run(threading.Event().wait)  # a database that never answers
+    except DatabaseUnavailable:
+        print("gave up")
+    gate.close()
+
+asyncio.run(main())
+"""
+
+
+def test_a_thread_hung_on_the_database_does_not_hold_up_the_exit() -> None:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", HUNG_AT_EXIT], capture_output=True, text=True, timeout=30
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "gave up"), done.stderr
+    assert time.monotonic() - started < 10
