@@ -32,10 +32,12 @@ from ivr.speech.espeak import SpeechRenderer
 from ivr.storage.agent_log import AgentLog
 from ivr.storage.batch import BatchWriter, Outbox, WriterStats
 from ivr.storage.callbacks import CallbackStore
-from ivr.storage.db import make_engine, make_session_factory, migrate
+from ivr.storage.db import DbTimeouts, make_engine, make_session_factory, migrate
 from ivr.storage.dead_letters import DeadLetterStore
 from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
+from ivr.storage.gate import GuardedDirectory
+from ivr.storage.guards import DatabaseGuards
 from ivr.storage.journal import CallJournal
 from ivr.storage.kpi import KpiRepository
 from ivr.storage.marks import Marks
@@ -56,6 +58,7 @@ from ivr.web.limits import HttpLimits, StreamSlots
 from ivr.web.live import LiveBoard
 from ivr.web.live_routes import add_live_routes
 from ivr.web.metrics import add_metrics_route
+from ivr.web.metrics_database import DatabaseCollector
 from ivr.web.pages import add_page_routes
 from ivr.web.queues import add_queue_routes
 from ivr.web.screen_pop import ScreenPop
@@ -89,7 +92,14 @@ class Engine:
         self.notifier = Notifier()
         self.tasks = TaskSet("engine")
         self.watchdog = SdNotifier.from_env()  # systemd or `ivr supervise`, if either listens
-        self.db = make_engine(settings.database_url)
+        timeouts = DbTimeouts(
+            statement=settings.db_statement_timeout, pool=settings.db_pool_timeout
+        )
+        self.db = make_engine(settings.database_url, timeouts=timeouts)
+        # The call path and the API wait on the database only so long (ivr.storage.gate).
+        self.database = DatabaseGuards(
+            self.db, settings.db_call_timeout, settings.db_api_timeout, settings.db_probe_interval
+        )
         sessions = make_session_factory(self.db)
         # Storage: writers listen to the notifier (off the call path); repositories read.
         # Rows the database refuses go to the dead letters (table, else var/ file).
@@ -117,7 +127,10 @@ class Engine:
         self.directory = StoreDirectory(sessions, settings.phone_country_code)
         self.desk = DeskStore(sessions, settings.phone_country_code)
         self.services = FlowServices(
-            self.directory, self.speech, self.notifier.publish, lambda: datetime.now(UTC)
+            GuardedDirectory(self.directory, self.database.calls),
+            self.speech,
+            self.notifier.publish,
+            lambda: datetime.now(UTC),
         )
         self.ami = AmiClient(
             settings.ami_host, settings.ami_port, settings.ami_user, settings.resolved_ami_secret()
@@ -159,7 +172,9 @@ class Engine:
             kpi=self.kpi,
         )
         self.notifier.subscribe(self.live.on_event)
-        self.screen_pop = ScreenPop(self.directory, lambda: self.flows.lines, self.tasks)
+        self.screen_pop = ScreenPop(
+            self.directory, lambda: self.flows.lines, self.tasks, run=self.database.api.run
+        )
         self.notifier.subscribe(self.screen_pop)
         self.queues_reloader.applied.append(self._apply_queues)
         self.agi: FastAgiServer | None = None
@@ -237,6 +252,7 @@ class Engine:
         self.tasks.spawn(self.flow_reloader.watch(), name="flows-watch")
         self.tasks.spawn(self.queues_reloader.watch(), name="queues-watch")
         self.tasks.spawn(self.callbacks.run(), name="callbacks")
+        self.tasks.spawn(self.database.probe.run(), name="database-probe")
         translator = AmiEventTranslator(self.notifier)
         for pattern in ("UserEvent", "QueueCallerJoin", "Hangup"):
             self.ami.on_event(pattern, translator)
@@ -335,6 +351,7 @@ class Engine:
             now=lambda: datetime.now(UTC),
             queues=lambda: self.queues,
             subscriber_changed=self.screen_pop.subscriber_changed,
+            storage=self.database.api,
         )
         live, agents, service_level = self.live, self.agents, self.service_level
         route_adders: list[RouteAdder] = [
@@ -345,7 +362,12 @@ class Engine:
                 app, reply, live, self.screen_pop, tokens, streams=self.streams
             ),
             lambda app, reply: add_api_routes(app, reply, api),
-            lambda app, _: add_metrics_route(app, live.snapshot, self.storage_stats),
+            lambda app, _: add_metrics_route(
+                app,
+                live.snapshot,
+                self.storage_stats,
+                [DatabaseCollector(self.database.state.status)],
+            ),
             lambda app, _: add_page_routes(app),
         ]
         return make_web_app(
@@ -362,6 +384,7 @@ class Engine:
             "ami_connected": self.ami.connected,
             "agi_active": self.agi.active if self.agi else 0,
             "journal_pending": self.journal.pending,
+            "database": self.database.health(),
             "storage": {name: asdict(stats) for name, stats in self.storage_stats().items()},
             "http_connections": self.http_guard.active if self.http_guard else 0,
             "http_refused": self.http_guard.refused if self.http_guard else 0,
@@ -381,4 +404,5 @@ class Engine:
         await self.ami.close()
         await self.tasks.cancel_all()
         self.watchdog.close()
+        self.database.close()
         self.db.dispose()

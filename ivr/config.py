@@ -72,6 +72,14 @@ class Settings:
     # File descriptors kept for FastAGI calls, AMI, the database and prompt files; HTTP gets
     # the rest of the open-files limit. 0 = half the limit, at least 256.
     fd_reserve: int = 0
+    # The database (seconds): a call's read (caller, outage) before the call goes on without
+    # it, an API request before 503, PostgreSQL's statement_timeout (0: none), the wait for a
+    # pooled connection, and how often /health's database state is checked.
+    db_call_timeout: float = 1.5
+    db_api_timeout: float = 5.0
+    db_statement_timeout: float = 15.0
+    db_pool_timeout: float = 5.0
+    db_probe_interval: float = 5.0
 
     def resolved_outbox_dir(self) -> Path:
         return Path(self.outbox_dir or Path(self.var_dir) / "outbox")
@@ -127,6 +135,11 @@ ENV_SETTINGS: Mapping[str, str] = {
     "IVR_HTTP_MAX_CONNECTIONS": "http_max_connections",
     "IVR_HTTP_MAX_STREAMS": "http_max_streams",
     "IVR_FD_RESERVE": "fd_reserve",
+    "IVR_DB_CALL_TIMEOUT": "db_call_timeout",
+    "IVR_DB_API_TIMEOUT": "db_api_timeout",
+    "IVR_DB_STATEMENT_TIMEOUT": "db_statement_timeout",
+    "IVR_DB_POOL_TIMEOUT": "db_pool_timeout",
+    "IVR_DB_PROBE_INTERVAL": "db_probe_interval",
 }
 # Settings that must be above zero (fd_reserve: zero or more).
 POSITIVE = (
@@ -137,6 +150,10 @@ POSITIVE = (
     "http_max_connections",
     "http_max_streams",
     "outbox_max_bytes",
+    "db_call_timeout",
+    "db_api_timeout",
+    "db_pool_timeout",
+    "db_probe_interval",
 )
 ENV_BINDS: Mapping[str, tuple[str, str]] = {
     "IVR_AGI_BIND": ("agi_host", "agi_port"),
@@ -166,6 +183,8 @@ def _check_range(name: str, value: Any, source: str) -> None:
         raise ConfigError(f"{source}: {name} must be a finite number above 0, got {value!r}")
     if name == "outbox_fsync_interval" and not (value >= 0 and math.isfinite(value)):
         raise ConfigError(f"{source}: {name} must be 0 (every event) or more, got {value!r}")
+    if name == "db_statement_timeout" and not (value >= 0 and math.isfinite(value)):
+        raise ConfigError(f"{source}: {name} must be 0 (none) or more seconds, got {value!r}")
     if name == "fd_reserve" and value < 0:
         raise ConfigError(f"{source}: {name} must be 0 (automatic) or more, got {value!r}")
 

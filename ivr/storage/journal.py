@@ -46,6 +46,7 @@ from ivr.events.model import (
     TalkLimitReached,
 )
 from ivr.storage.batch import BatchWriter, Outbox, Tuning, as_utc, clean_text
+from ivr.storage.db import writing
 from ivr.storage.dead_letters import DeadLetterStore
 from ivr.storage.limits import CALL_ID, check_length
 from ivr.storage.models import CallRecord
@@ -346,7 +347,7 @@ def write_events(session_factory: SessionFactory, events: Sequence[JournalEvent]
     rows = merge_events(events)
     if not rows:
         return
-    with session_factory() as session, session.begin():
+    with writing(session_factory) as session:
         statement = upsert(session.get_bind().dialect.name)
         for batch in upsert_rounds(rows):
             session.execute(statement, batch)

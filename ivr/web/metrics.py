@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from ivr.storage.batch import WriterStats
 
@@ -232,7 +233,10 @@ class StorageCollector:
 
 
 def add_metrics_route(
-    app: web.Application, snapshot: Snapshot, storage: StorageStats | None = None
+    app: web.Application,
+    snapshot: Snapshot,
+    storage: StorageStats | None = None,
+    collectors: Sequence[Collector] = (),
 ) -> None:
     """Serve GET /metrics from `snapshot` (called once per scrape, on the event loop: it must
     be quick, e.g. the board's latest cached snapshot) and the `storage` writers' stats."""
@@ -240,6 +244,8 @@ def add_metrics_route(
     registry.register(SnapshotCollector(snapshot))
     if storage is not None:
         registry.register(StorageCollector(storage))
+    for collector in collectors:  # e.g. the database state (ivr.web.metrics_database)
+        registry.register(collector)
 
     async def get_metrics(_: web.Request) -> web.Response:
         return web.Response(

@@ -27,6 +27,7 @@ from ivr.storage.agent_log import write_agent_events
 from ivr.storage.callbacks import CallbackStore
 from ivr.storage.db import (
     MIGRATIONS_DIR,
+    DbTimeouts,
     alembic_config,
     make_engine,
     make_session_factory,
@@ -437,6 +438,16 @@ def test_sqlite_file_gets_its_directory_wal_and_busy_timeout(tmp_path: Path) -> 
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
         assert path.is_file()
+        assert engine.pool.timeout() == 5.0  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
+
+
+def test_an_sqlite_memory_database_takes_the_timeouts_too() -> None:
+    engine = make_engine("sqlite://", timeouts=DbTimeouts(pool=1))  # its pool has no timeout
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
     finally:
         engine.dispose()
 
