@@ -3,7 +3,7 @@ engine's memory. Prints the engine's RSS every `--every` calls (0, 1000, ... by 
 the growth per 1000 calls after `--warmup` calls, and fails when RSS grew more than
 `--max-growth` MB from the RSS after warm-up (same run), or when a call was lost.
 
-    python -m tests.bench.soak [--calls 3000] [--batch 100] [--warmup 1000]
+    python -m tests.bench.soak [--calls 10000] [--batch 200] [--warmup 1000] [--max-growth 4]
 
 The burst benchmark's engine, flow and callers (tests/bench/burst.py): a one-key menu
 through FastAGI, the caller presses 1, the engine routes and journals the call.
@@ -135,8 +135,8 @@ def report(result: Soak, warmup: int, max_growth: float, seconds: float) -> bool
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--calls", type=int, default=3000, help="calls in all (10000: full)")
-    parser.add_argument("--batch", type=int, default=100, help="calls placed at once")
+    parser.add_argument("--calls", type=int, default=10000, help="calls in all")
+    parser.add_argument("--batch", type=int, default=200, help="calls placed at once")
     parser.add_argument("--every", type=int, default=1000, help="calls between RSS readings")
     parser.add_argument("--warmup", type=int, default=1000, help="calls before the baseline")
     parser.add_argument("--max-growth", type=float, default=4.0, help="MB after warm-up")
