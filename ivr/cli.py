@@ -62,8 +62,6 @@ def _call(settings: Settings, args: argparse.Namespace) -> int:
     from ivr.calls.place import place_call
     from ivr.calls.tester import tester_ami
 
-    dtmf = _dtmf(args.dtmf)  # a bad script fails before the call
-
     async def main() -> int:
         ami = tester_ami(settings, args.ami_user, args.ami_secret_file)
         await ami.connect()
@@ -72,7 +70,7 @@ def _call(settings: Settings, args: argparse.Namespace) -> int:
                 ami,
                 args.line,
                 args.caller,
-                dtmf,
+                args.dtmf,
                 caller_name=args.name,
                 talk=args.talk,
                 timeout=args.timeout,
@@ -139,7 +137,6 @@ def _flow_simulate(settings: Settings, args: argparse.Namespace) -> int:
     from ivr.storage.db import open_store
     from ivr.storage.directory import StoreDirectory
 
-    dtmf = _dtmf(args.dtmf)
     queues = load_queues(settings.queues_file)
     library = load_library(
         args.directory or settings.flows_dir, queues=queues.queues, classes=queues.caller_classes
@@ -159,7 +156,7 @@ def _flow_simulate(settings: Settings, args: argparse.Namespace) -> int:
                 queues,
                 args.line,
                 args.caller,
-                dtmf,
+                args.dtmf,
                 StoreDirectory(sessions, settings.phone_country_code),
                 lambda: at,
             )
@@ -353,7 +350,7 @@ def _dtmf(text: str) -> tuple[str, ...]:
     try:
         return parse_dtmf(text)
     except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--dtmf: ")) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -368,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--line", required=True, help="the dialled number (DID)")
     call.add_argument("--caller", required=True, help="the caller's number (ANI)")
     call.add_argument("--name", default="", help="the caller's name")
-    call.add_argument("--dtmf", default="", help=DTMF_HELP)
+    call.add_argument("--dtmf", type=_dtmf, default="", help=DTMF_HELP)
     call.add_argument("--talk", type=float, default=0.0, help="seconds to stay once queued")
     call.add_argument("--timeout", type=float, default=60.0, help="give up after this long")
     call.add_argument("--ami-user", default="ivr-tester")
@@ -384,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim = flow_sub.add_parser("simulate", help="run a line's flow without Asterisk")
     sim.add_argument("--line", required=True, help="the dialled number (DID)")
     sim.add_argument("--caller", default="", help="the caller's number (ANI)")
-    sim.add_argument("--dtmf", default="", help=DTMF_HELP)
+    sim.add_argument("--dtmf", type=_dtmf, default="", help=DTMF_HELP)
     sim.add_argument("--at", help="the time of the call, ISO (local to calendar.yaml if no zone)")
     sim.add_argument("--json", action="store_true", help="print JSON")
     sim.add_argument("--directory", help="flows directory (default: IVR_FLOWS_DIR)")

@@ -5,6 +5,11 @@ The engine asks for keys (ivr.telephony.call_port) with the leading parts of a p
 STREAM FILE with escape digits, then GET DATA with the last part; when a key interrupts a
 leading part, a GET DATA of silence/1 reads the rest of the entry. One request is therefore
 one or more of these commands in a row; each request takes one token.
+
+Limits of a scripted caller: a key for a leading part is pressed KEY_DELAY (0.3 s) after it
+starts, so that part must be longer; and the presser cannot see how many keys a request
+takes, so keys beyond them (dropped by the simulator) go to the next request's GET DATA
+when that request has no prompt of its own.
 """
 
 import shlex

@@ -121,6 +121,11 @@ def test_a_bad_script_is_refused_with_the_token(script: str) -> None:
         parse_dtmf(script)
 
 
-def test_the_cli_refuses_a_bad_script_before_calling(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["call", "--line", "5551000", "--caller", "1", "--dtmf", "1 x"]) != 0
-    assert "--dtmf: token 2 'x'" in capsys.readouterr().err
+@pytest.mark.parametrize("command", [["call", "--caller", "1"], ["flow", "simulate"]])
+def test_the_cli_refuses_a_bad_script_before_calling(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--line", "5551000", "--dtmf", "1 x"])
+    assert exit_.value.code == 2
+    assert "argument --dtmf: token 2 'x': expected keys" in capsys.readouterr().err
