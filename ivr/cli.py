@@ -94,7 +94,7 @@ def _call(settings: Settings, args: argparse.Namespace) -> int:
                 ami,
                 args.line,
                 args.caller,
-                args.dtmf.split(),
+                args.dtmf,
                 caller_name=args.name,
                 talk=args.talk,
                 timeout=args.timeout,
@@ -180,7 +180,7 @@ def _flow_simulate(settings: Settings, args: argparse.Namespace) -> int:
                 queues,
                 args.line,
                 args.caller,
-                args.dtmf.split(),
+                args.dtmf,
                 StoreDirectory(sessions, settings.phone_country_code),
                 lambda: at,
             )
@@ -361,6 +361,22 @@ def _asterisk_config(settings: Settings, out: Path, agi_host: str) -> int:
     return 0
 
 
+DTMF_HELP = (
+    "one token per request for keys (each menu, choose, language or collect ask, retries "
+    'included): digits pressed at once, "-" silence (times out), e.g. "- 2 12345#"'
+)
+
+
+def _dtmf(text: str) -> tuple[str, ...]:
+    """The `--dtmf` script, read one way for `ivr call` and `ivr flow simulate`."""
+    from ivr.flow.dtmf import parse_dtmf
+
+    try:
+        return parse_dtmf(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--dtmf: ")) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ivr", description=__doc__)
     parser.add_argument("--config", help="settings file (YAML); IVR_* variables override it")
@@ -391,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--line", required=True, help="the dialled number (DID)")
     call.add_argument("--caller", required=True, help="the caller's number (ANI)")
     call.add_argument("--name", default="", help="the caller's name")
-    call.add_argument("--dtmf", default="", help='keys for each menu prompt, e.g. "1 2"')
+    call.add_argument("--dtmf", type=_dtmf, default="", help=DTMF_HELP)
     call.add_argument("--talk", type=float, default=0.0, help="seconds to stay once queued")
     call.add_argument("--timeout", type=float, default=60.0, help="give up after this long")
     call.add_argument("--ami-user", default="ivr-tester")
@@ -407,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim = flow_sub.add_parser("simulate", help="run a line's flow without Asterisk")
     sim.add_argument("--line", required=True, help="the dialled number (DID)")
     sim.add_argument("--caller", default="", help="the caller's number (ANI)")
-    sim.add_argument("--dtmf", default="", help='keys for each menu prompt, e.g. "1 2"')
+    sim.add_argument("--dtmf", type=_dtmf, default="", help=DTMF_HELP)
     sim.add_argument("--at", help="the time of the call, ISO (local to calendar.yaml if no zone)")
     sim.add_argument("--json", action="store_true", help="print JSON")
     sim.add_argument("--directory", help="flows directory (default: IVR_FLOWS_DIR)")

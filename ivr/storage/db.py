@@ -108,6 +108,11 @@ def make_engine(url: str, schema: str | None = None, timeouts: DbTimeouts = DbTi
     return engine
 
 
+# Page cache per connection (SQLite's default: 2000 KiB): a soak of 10000 calls grew the
+# engine's RSS by ~1 MB per 1000 calls until each pooled connection's cache was full.
+SQLITE_CACHE_KIB = 256
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """WAL (readers never block the writer), a busy timeout instead of instant 'database is
     locked', and real BEGIN so transactions (and migrations' DDL) are atomic."""
@@ -120,6 +125,7 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across app crashes
+            cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")  # bounded memory
         finally:
             cursor.close()
 
