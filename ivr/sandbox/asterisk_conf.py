@@ -256,6 +256,7 @@ def render_asterisk_config(
             AUTH_FILE: render_pjsip_auth_conf(telephony, sip_secrets or {}),
             "rtp.conf": render_rtp_conf(telephony),
             "pjproject.conf": PJPROJECT_CONF,
+            "pjsip_notify.conf": "; NOTIFY bodies for `pjsip send notify` (none yet)\n",
         }
     files = {
         "asterisk.conf": _asterisk_conf(),

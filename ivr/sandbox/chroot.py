@@ -209,9 +209,14 @@ class Sandbox:
 
     # -- helpers -----------------------------------------------------------------------
     def _load_missing_modules(self) -> None:
-        loaded = set(re.findall(r"^(\S+\.so)\s", self.cli("module show"), re.MULTILINE))
+        shown = self.cli("module show")
+        loaded = set(re.findall(r"^(\S+\.so)\s", shown, re.MULTILINE))
+        # declined at boot (its config was missing then): load it again now it is there
+        declined = set(re.findall(r"^(\S+\.so)\s.*\sNot Running\s", shown, re.MULTILINE))
         for module in MODULES:
-            if module not in loaded:
+            if module in declined:
+                self.cli(f"module unload {module}")
+            if module not in loaded or module in declined:
                 self.cli(f"module load {module}")
 
     def pid(self) -> int | None:

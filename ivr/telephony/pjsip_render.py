@@ -86,8 +86,9 @@ def _trunk(trunk: Trunk) -> list[str]:
         **_media(trunk.codecs, trunk.dtmf_mode),
         aors=trunk.name,
         outbound_auth=auth,
+        # outbound calls present caller_id (From user here; CALLERID in [ivr-trunk-out]);
+        # an endpoint `callerid` would also overwrite the callers' numbers of inbound calls
         from_user=trunk.caller_id,
-        callerid=trunk.caller_id,
         send_pai="yes" if trunk.caller_id else "",
     )
     out += _section(trunk.name, type="aor", contact=f"sip:{trunk.host}:{trunk.port}")
