@@ -11,6 +11,8 @@ command -v sox >/dev/null || missing+=(sox)
 command -v dot >/dev/null || missing+=(graphviz)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v tesseract >/dev/null || missing+=(tesseract-ocr)
+command -v sipp >/dev/null || missing+=(sip-tester)  # SIP carrier/callers in tests/sip
+command -v tcpdump >/dev/null || missing+=(tcpdump)  # RTP capture of what a party hears
 [[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
