@@ -337,6 +337,8 @@ def _demo(settings: Settings) -> int:
 
 
 def _asterisk_config(settings: Settings, args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from ivr.queues.model import load_queues
     from ivr.sandbox.asterisk_conf import (
         ENGINE_EVENTS,
@@ -353,22 +355,28 @@ def _asterisk_config(settings: Settings, args: argparse.Namespace) -> int:
     out: Path = args.out
     secret = settings.resolved_ami_secret()
     telephony = load_telephony(args.telephony)
+    if args.sip_bind:  # e.g. 0.0.0.0 in a container, whatever the sandbox's file says
+        bound = {n: replace(t, host=args.sip_bind) for n, t in telephony.transports.items()}
+        telephony = replace(telephony, transports=bound)
     secrets_file = args.sip_secrets or Path(settings.var_dir) / "sip-secrets.conf"
+    passwords = None if args.without_sip_secrets else sip_secrets(telephony, secrets_file)
     files = render_asterisk_config(
         AsteriskSettings(ami_port=settings.ami_port, agi_host=args.agi_host),
         load_queues(settings.queues_file),
         (AmiUser(settings.ami_user, secret, ENGINE_READ, ENGINE_WRITE, ENGINE_EVENTS),),
         sandbox=False,
         telephony=telephony,
-        sip_secrets=sip_secrets(telephony, secrets_file),
+        sip_secrets=passwords,
     )
     for rel, text in files.items():
         target = out / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     (out / "manager.conf").chmod(0o600)
-    (out / AUTH_FILE).chmod(0o600)
-    print(f"wrote {len(files)} files to {out} (SIP passwords: {secrets_file})")
+    if AUTH_FILE in files:
+        (out / AUTH_FILE).chmod(0o600)
+        print(f"SIP passwords: {secrets_file} (phones' generated there on first use)")
+    print(f"wrote {len(files)} files to {out}")
     return 0
 
 
@@ -490,6 +498,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--sip-secrets",
         type=Path,
         help="SIP passwords file, created 0600 if missing (default: IVR_VAR_DIR/sip-secrets.conf)",
+    )
+    conf.add_argument("--sip-bind", help="listen for SIP on this address (all transports)")
+    conf.add_argument(
+        "--without-sip-secrets",
+        action="store_true",
+        help="leave pjsip_auth.conf out (docker: mounted as a secret at run time)",
     )
     add_telephony_parser(sub, TELEPHONY_FILE)
     return parser

@@ -245,7 +245,7 @@ def render_asterisk_config(
     sip_secrets: Mapping[str, str] | None = None,
 ) -> Mapping[str, str]:
     """All files for /etc/asterisk, by relative path. `sandbox` adds the test contexts;
-    `telephony` adds pjsip.conf, its passwords (AUTH_FILE, from `sip_secrets`), rtp.conf
+    `telephony` adds pjsip.conf, its passwords (AUTH_FILE, unless `sip_secrets` is None), rtp.conf
     and the trunks' dialplan."""
     dialplan_files = {f"ivr/{p.name}": p.read_text(encoding="utf-8") for p in _dialplans(sandbox)}
     sip: dict[str, str] = {}
@@ -253,11 +253,12 @@ def render_asterisk_config(
         dialplan_files[TELEPHONY_DIALPLAN] = render_trunk_dialplan(telephony)
         sip = {
             "pjsip.conf": render_pjsip_conf(telephony),
-            AUTH_FILE: render_pjsip_auth_conf(telephony, sip_secrets or {}),
             "rtp.conf": render_rtp_conf(telephony),
             "pjproject.conf": PJPROJECT_CONF,
             "pjsip_notify.conf": "; NOTIFY bodies for `pjsip send notify` (none yet)\n",
         }
+        if sip_secrets is not None:  # None: an image's config, passwords mounted later
+            sip[AUTH_FILE] = render_pjsip_auth_conf(telephony, sip_secrets)
     files = {
         "asterisk.conf": _asterisk_conf(),
         "modules.conf": _modules_conf(),
