@@ -142,3 +142,14 @@ def test_parse_raises_with_every_problem() -> None:
         parse_telephony({"rtp": {"ports": "1-2"}, "phones": "x"})
     text = str(raised.value)
     assert "transports: missing (required)" in text and "rtp.ports" in text
+
+
+def test_readme_example_loads(tmp_path: Path) -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Going live on PJSIP", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    config = load_telephony(write(tmp_path, example))
+    trunk = config.trunks["provider"]
+    assert trunk.username == "acct-4411" and trunk.match == ("198.51.100.0/28",)
+    assert config.transports["udp"].local_net == ("10.0.0.0/8", "192.168.0.0/16")
+    assert config.phones["1002"].codecs == ("alaw",)
