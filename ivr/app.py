@@ -22,6 +22,7 @@ from ivr.flow.problems import Problem
 from ivr.flow.prompts import Text, fill
 from ivr.flow.reload import FlowReloader
 from ivr.monitors.callbacks import CallbackDialer
+from ivr.monitors.resync import Resync
 from ivr.monitors.talk import TalkMonitor
 from ivr.monitors.waiting import WaitingMonitor
 from ivr.queues.actions import QueueActions
@@ -116,6 +117,7 @@ class Engine:
         )
         self.notifier.subscribe(self.waiting.on_event)
         self.talk = TalkMonitor(queues, self.queue_actions, self.notifier.publish, self.tasks)
+        self.resync = Resync(self.queue_actions, self.waiting, self.talk, queues)
         self.callback_store = CallbackStore(sessions)
         self.callbacks = CallbackDialer(
             queues,
@@ -287,13 +289,14 @@ class Engine:
         await self.ami.connect(wait=None)
 
     def _ami_ready(self, _: Mapping[str, str]) -> None:
-        """(Re)connected: apply queues.conf and learn who is logged in."""
+        """(Re)connected: apply queues.conf, learn who is logged in, who waits and talks."""
         self.tasks.spawn(self._sync_queues(), name="queues-sync")
 
     async def _sync_queues(self) -> None:
         if self.settings.asterisk_config_dir:
             await self.queue_actions.reload()
         await self.agents.sync()
+        await self.resync.run()  # waiting callers and talks, as Asterisk has them now
 
     def web_app(self, tokens: TokenBook) -> web.Application:
         """The HTTP app: every route module, each given what it works with."""

@@ -3,7 +3,7 @@
 Every value is encoded by AmiClient (no CR/LF in headers; `Variable` values escaped).
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from panoramisk.message import Message
 
@@ -48,6 +48,13 @@ class QueueActions:
     async def status(self) -> list[Message]:
         """QueueParams, QueueMember and QueueEntry events of every queue."""
         reply = await self._ami.send({"Action": "QueueStatus"}, timeout=10)
+        return reply if isinstance(reply, list) else [reply]
+
+    async def channels(self, variables: Sequence[str]) -> list[Message]:
+        """A Status event per channel, with these channel variables (or functions)."""
+        reply = await self._ami.send(
+            {"Action": "Status", "Variables": ",".join(variables)}, timeout=10
+        )
         return reply if isinstance(reply, list) else [reply]
 
     async def reload(self) -> None:
