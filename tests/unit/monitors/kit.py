@@ -52,10 +52,11 @@ class Published:
 
 
 class Actions:
-    """WaitingActions and TalkActions: records each call with its loop time; an action
-    named in `failures` raises that exception (after being recorded)."""
+    """WaitingActions and TalkActions: records each call with its time (the loop's, or
+    `clock`'s); an action named in `failures` raises that exception (after being recorded)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        self._clock = clock
         self.calls: list[tuple[Any, ...]] = []
         self.times: list[float] = []
         self.failures: dict[str, Exception] = {}
@@ -70,7 +71,7 @@ class Actions:
 
     def _do(self, *call: Any) -> None:
         self.calls.append(call)
-        self.times.append(asyncio.get_running_loop().time())
+        self.times.append(self._clock() if self._clock else asyncio.get_running_loop().time())
         failure = self.failures.get(call[0])
         if failure is not None:
             raise failure
