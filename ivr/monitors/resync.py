@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 Message = Mapping[str, object]
 QUEUE_WAIT = "QUEUEWAIT"  # app_queue, on the caller at the answer: s waited in Queue()
 LANGUAGE = "CHANNEL(language)"
+UNSET = "(null)"  # how Status shows a variable the channel does not have
 STATUS_VARIABLES = (
     names.VAR_CALLER_CLASS,
     names.VAR_LINE,
@@ -66,12 +67,14 @@ def _number(text: str, default: float = 0.0) -> float:
 
 
 def variables(value: object) -> dict[str, str]:
-    """Status's `Variable: NAME=value` headers (one is a string, several a list)."""
+    """Status's `Variable: NAME=value` headers (one is a string, several a list); an unset
+    variable reads "(null)": left out."""
     lines = [value] if isinstance(value, str) else value if isinstance(value, list) else []
     out: dict[str, str] = {}
     for line in lines:
         name, _, text = str(line).partition("=")
-        out[name] = text
+        if text != UNSET:
+            out[name] = text
     return out
 
 
@@ -94,9 +97,10 @@ def channel_states(messages: Iterable[Message]) -> dict[str, ChannelState]:
 
 
 def queued_callers(
-    queue_status: Iterable[Message], channels: Mapping[str, ChannelState]
+    queue_status: Iterable[Message], channels: Mapping[str, ChannelState], epoch: float
 ) -> list[Queued]:
-    """The callers app_queue holds (QueueEntry), with what their channels say of them."""
+    """The callers app_queue holds (QueueEntry), with what their channels say of them. The
+    wait is app_queue's (whole seconds), or to the ms from IVR_QUEUED_AT when that agrees."""
     out: list[Queued] = []
     for m in queue_status:
         if m.get("Event") != "QueueEntry":
@@ -105,12 +109,16 @@ def queued_callers(
         known = channels.get(call_id)
         values = known.variables if known else {}
         caller = _text(m, "CallerIDNum")
+        wait = _number(_text(m, "Wait"))
+        since = epoch - _number(values.get(names.VAR_QUEUED_AT, ""), epoch + 9)
+        if abs(since - wait) < 1.5:  # the same entry into Queue() (not an older one)
+            wait = max(0.0, since)
         out.append(
             Queued(
                 call_id=call_id,
                 channel=_text(m, "Channel"),
                 queue=_text(m, "Queue"),
-                wait=_number(_text(m, "Wait")),
+                wait=wait,
                 priority=int(_number(_text(m, "Priority"))),
                 caller="" if caller == "unknown" else caller,
                 line=values.get(names.VAR_LINE, ""),
@@ -191,8 +199,9 @@ class Resync:
             self._talk.resync_abandoned()
             raise
         alive = channels.keys()
-        waiting = self._waiting.resync(queued_callers(entries, channels), alive)
-        talks = self._talk.resync(talks_in_progress(channels, self._queues(), self._epoch()), alive)
+        epoch = self._epoch()
+        waiting = self._waiting.resync(queued_callers(entries, channels, epoch), alive)
+        talks = self._talk.resync(talks_in_progress(channels, self._queues(), epoch), alive)
         log.info(
             "resynced with Asterisk: %d callers adopted, %d gone dropped; %d talks adopted, "
             "%d gone dropped",

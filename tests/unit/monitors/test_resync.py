@@ -74,7 +74,7 @@ def status_event(
     variables: Mapping[str, str] | None = None,
 ) -> dict[str, object]:
     """A Status event as Asterisk 22 sends it (Variables asked: one header per variable)."""
-    values = {names.VAR_CALLER_CLASS: "", names.VAR_LINE: "", **(variables or {})}
+    values = {names.VAR_CALLER_CLASS: "(null)", names.VAR_LINE: "(null)", **(variables or {})}
     lines = [f"{name}={value}" for name, value in values.items()]
     return {
         "Event": "Status",
@@ -151,9 +151,20 @@ def test_status_replies_become_queued_callers_and_talks() -> None:
     assert set(channels) == {"w1", "t1", "t1-agent"}
     assert channels["t1"].variables[names.VAR_QUEUED_AT] == "1000"
     queued = queued_callers(
-        [{"Event": "QueueParams", "Queue": "a"}, queue_entry("w1", "a", 7, priority=13)], channels
+        [{"Event": "QueueParams", "Queue": "a"}, queue_entry("w1", "a", 7, priority=13)],
+        channels,
+        epoch=1050.0,
     )
     assert queued == [Queued("w1", CALLER, "a", 7.0, 13, PHONE, LINE, "regular", "uk")]
+    # the dialplan's IVR_QUEUED_AT gives the wait to the ms (QueueStatus: whole seconds)
+    precise = channel_states(
+        [status_event("w1", CALLER, variables={names.VAR_QUEUED_AT: "1042.250"})]
+    )
+    [entry] = queued_callers([queue_entry("w1", "a", 7)], precise, epoch=1050.0)
+    assert entry.wait == 7.75
+    # ... unless it is from an earlier entry into Queue()
+    [entry] = queued_callers([queue_entry("w1", "a", 2)], precise, epoch=1050.0)
+    assert entry.wait == 2
     # answered at 1000 + 12 s of wait; now is 1050: 38 s of talk
     [talk] = talks_in_progress(channels, CONFIG, epoch=1050.0)
     assert talk == Talking("t1", "a", "1001", AGENT, OTHER, 38.0)
