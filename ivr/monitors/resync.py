@@ -166,6 +166,7 @@ def talks_in_progress(
                 agent_channel=agent.channel,
                 caller_channel=state.channel,
                 talking=talking,
+                waited=waited if waited >= 0 else None,
             )
         )
     return out
@@ -201,7 +202,11 @@ class Resync:
         alive = channels.keys()
         epoch = self._epoch()
         waiting = self._waiting.resync(queued_callers(entries, channels, epoch), alive)
-        talks = self._talk.resync(talks_in_progress(channels, self._queues(), epoch), alive)
+        found = talks_in_progress(channels, self._queues(), epoch)
+        talks = self._talk.resync(found, alive)
+        for talk in found:
+            if talk.call_id in talks.adopted:
+                self._waiting.answered_meanwhile(talk)
         log.info(
             "resynced with Asterisk: %d callers adopted, %d gone dropped; %d talks adopted, "
             "%d gone dropped",

@@ -56,6 +56,7 @@ class Talking:
     agent_channel: str
     caller_channel: str
     talking: float  # s since the answer
+    waited: float | None = None  # s in Queue() before the answer (app_queue's QUEUEWAIT)
 
 
 @dataclass(frozen=True)

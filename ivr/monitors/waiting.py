@@ -33,6 +33,7 @@ from ivr.events.model import (
     Event,
 )
 from ivr.monitors.clock import Clock, LoopClock, Timer
+from ivr.monitors.talk import Talking
 from ivr.queues.model import EscalationStep, QueuesConfig
 from ivr.routing.escalation import (
     TARGET,
@@ -379,6 +380,24 @@ class WaitingMonitor:
             if waiter.in_queue:
                 self._schedule(waiter)
         return Resynced(tuple(adopted), tuple(dropped), len(self._waiters) - len(adopted))
+
+    def answered_meanwhile(self, talk: Talking) -> None:
+        """A caller was answered while the engine did not hear (found talking at a resync):
+        published as answered, with the wait the engine measured if it held him, else
+        app_queue's."""
+        waiter = self._forget(talk.call_id)
+        spec = self._queues().queues.get(talk.queue)
+        if waiter is not None:
+            wait = max(0.0, self._waited(waiter) - talk.talking)
+            met = TARGET not in waiter.done and wait <= waiter.target
+        elif talk.waited is not None and spec is not None:
+            wait, met = talk.waited, talk.waited <= spec.answer_target
+        else:
+            return
+        at = self._clock.wall() - timedelta(seconds=talk.talking)
+        self._publish(
+            CallAnswered(talk.call_id, talk.queue, talk.agent, talk.agent_channel, wait, met, at)
+        )
 
     def _adopt(self, entry: Queued) -> bool:
         spec = self._queues().queues.get(entry.queue)

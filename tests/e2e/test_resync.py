@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.calls.place import CallReport, place_call
+from ivr.calls.tester import agent_behaves
 from ivr.config import Settings
 from ivr.events.model import AnswerTargetMissed, CallEnded, CallEscalated, Event
 from ivr.monitors.waiting import GONE
@@ -221,3 +222,52 @@ async def test_a_key_pressed_while_waiting_keeps_the_place_and_the_priority(
     assert (after[x_id]["Position"], after[x_id]["Priority"]) == ("1", "8")
     assert same is waiter and same.joined == clock and done <= same.done  # the same waiter
     assert len(steps) == 1  # the raise is not run again
+
+
+async def test_a_talk_answered_during_an_ami_outage_is_timed_from_its_answer(
+    sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
+) -> None:
+    queues = fast_queues(
+        tmp_path,
+        agents={"2001": agent("2001", "first_line")},
+        answer_target=60,
+        talk_warning=0,
+        talk_guideline=5,
+    )
+    log = AmiLog()
+    tester.on_event("*", log)
+    with TcpProxy(settings.ami_port) as proxy:
+        async with queue_engine(sandbox, settings, tmp_path, queues, ami_port=proxy.port) as engine:
+            await agent_behaves(tester, "2001", "0.5", "9")
+            await engine.agents.login("2001")
+            proxy.refuse()
+            await eventually(lambda: not engine.ami.connected)
+            task = call(tester, "+380440000401", stay=20)
+            connect_at, connect = await log.wait_for(event("AgentConnect"), timeout=15)
+            call_id = str(connect["Uniqueid"])
+            await asyncio.sleep(2)
+            unheard = list(engine.talk.talking())
+            proxy.forward()
+            up_at = asyncio.get_running_loop().time()
+            await eventually(lambda: bool(engine.talk.talking()), timeout=10)
+            [talk] = engine.talk.talking()
+            limit_at, limit = await log.wait_for(event("IvrTalkLimit", CallID=call_id), timeout=10)
+            spied_at, spy = await log.wait_for(event("ChanSpyStart"), timeout=5)
+            await task
+            row = await journal_row(engine, call_id)
+    tester.off_event("*", log)
+    error = talk.started - connect_at
+    print(
+        f"\ntalk answered during a {up_at - connect_at + 0.0:.1f} s AMI outage (after the "
+        f"answer): adopted, start {error:+.2f} s off its AgentConnect; guideline (5 s) "
+        f"reached {limit_at - connect_at:.2f} s after the answer; journal talk "
+        f"{row.talk_seconds if row else None} s, answered {row.outcome if row else None}"
+    )
+    assert unheard == []
+    assert abs(error) <= 1.1, error  # QUEUEWAIT counts whole seconds
+    assert (talk.agent, talk.agent_channel) == ("2001", connect["DestChannel"])
+    assert limit["Level"] == "guideline" and 3.9 <= limit_at - connect_at <= 6.2
+    assert spy["SpyeeChannel"] == connect["DestChannel"] and spied_at >= limit_at
+    assert row is not None
+    assert (row.outcome, row.agent, row.over_guideline) == ("answered", "2001", True)
+    assert row.talk_seconds is not None and 7.9 <= row.talk_seconds <= 10.5

@@ -8,6 +8,7 @@ import pytest
 
 from ivr.events.model import (
     AnswerTargetMissed,
+    CallAnswered,
     CallEnded,
     CallEscalated,
     TalkLimitReached,
@@ -167,7 +168,7 @@ def test_status_replies_become_queued_callers_and_talks() -> None:
     assert entry.wait == 2
     # answered at 1000 + 12 s of wait; now is 1050: 38 s of talk
     [talk] = talks_in_progress(channels, CONFIG, epoch=1050.0)
-    assert talk == Talking("t1", "a", "1001", AGENT, OTHER, 38.0)
+    assert talk == Talking("t1", "a", "1001", AGENT, OTHER, 38.0, waited=12.0)
     # without the dialplan's IVR_QUEUED_AT: the agent leg's age (a ring time early at most)
     plain = channel_states(
         [
@@ -417,6 +418,26 @@ async def test_resync_run_adopts_drops_and_times(kit: Kit) -> None:
     assert adopted is not None and adopted.caller_class == "regular"
     [talk] = kit.talk.talking()
     assert (talk.call_id, talk.agent, kit.clock.now() - talk.started) == ("t1", "1001", 60.0)
+    # answered unheard: published as answered, with app_queue's wait, at its real time
+    [answered] = kit.published.of(CallAnswered)
+    assert (answered.call_id, answered.agent, answered.wait, answered.target_met) == (
+        "t1",
+        "1001",
+        30.0,
+        False,
+    )
+    assert answered.at == kit.clock.wall() - timedelta(seconds=60)
     await kit.clock.advance(0)
     assert [s[1] for s in kit.steps()] == ["raise_priority"]
     assert [e.level for e in kit.published.of(TalkLimitReached)] == ["warning", "guideline"]
+
+
+async def test_a_waiter_answered_unheard_keeps_the_wait_the_engine_measured(kit: Kit) -> None:
+    kit.join("c1")
+    await kit.clock.advance(1.5)
+    kit.waiting.answered_meanwhile(Talking("c1", "a", "1001", AGENT, CALLER, 0.5, waited=1))
+    [answered] = kit.published.of(CallAnswered)
+    assert (answered.wait, answered.target_met) == (1.0, True)
+    assert kit.waiting.waiter("c1") is None
+    await kit.clock.advance(10)
+    assert kit.steps() == []
