@@ -291,12 +291,12 @@ class Engine:
     def _ami_ready(self, _: Mapping[str, str]) -> None:
         """(Re)connected: apply queues.conf, learn who is logged in, who waits and talks."""
         self.tasks.spawn(self._sync_queues(), name="queues-sync")
+        self.tasks.spawn(self.resync.run(), name="resync")  # who waits and talks now
 
     async def _sync_queues(self) -> None:
         if self.settings.asterisk_config_dir:
             await self.queue_actions.reload()
         await self.agents.sync()
-        await self.resync.run()  # waiting callers and talks, as Asterisk has them now
 
     def web_app(self, tokens: TokenBook) -> web.Application:
         """The HTTP app: every route module, each given what it works with."""
