@@ -53,6 +53,9 @@ PromptSound = Callable[[str, str, Mapping[str, str]], Awaitable[str | None]]
 LATE_AFTER = 0.5  # s: a step run later than this after its time is published as late
 RECENT_HANGUPS = 1000  # hangups remembered during a resync (a snapshot may predate them)
 GONE = "gone while the engine did not hear"  # CallEnded's cause for a dropped ghost
+CHANGES_A_CALLER = frozenset(
+    ("QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "AgentConnect", "Hangup")
+)
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,7 @@ class WaitingMonitor:
     def on_ami(self, message: Message) -> None:
         name = message.get("Event", "")
         call_id = message.get("Uniqueid", "")
-        if self._since_snapshot is not None and name in self.AMI_EVENTS[:5]:
+        if self._since_snapshot is not None and name in CHANGES_A_CALLER:
             self._since_snapshot.append(call_id)
         if name == "QueueCallerJoin":
             self._joined(call_id, message)

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ivr.calls.place import CallReport, place_call
 from ivr.calls.tester import agent_behaves
 from ivr.config import Settings
@@ -56,9 +58,12 @@ def escalations(events: list[Event], call_id: str) -> list[CallEscalated]:
     return [e for e in events if isinstance(e, CallEscalated) and e.call_id == call_id]
 
 
+@pytest.mark.parametrize("fault", ["refuse", "freeze"])
 async def test_after_an_ami_outage_ghosts_go_missed_joins_are_adopted_and_steps_run_late(
-    sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
+    sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path, fault: str
 ) -> None:
+    """refuse: AMI down (connections dropped, new ones refused); freeze: AMI silent (the
+    connection stays open, nothing passes) until the engine's Ping gives up on it."""
     queues = fast_queues(
         tmp_path,
         agents={"2001": agent("2001", "senior")},  # nobody answers first_line
@@ -75,15 +80,22 @@ async def test_after_an_ami_outage_ghosts_go_missed_joins_are_adopted_and_steps_
             (a_at, a), (_, b) = await joined(log, 2)
             a_id, b_id = str(a["Uniqueid"]), str(b["Uniqueid"])
             await eventually(lambda: len(engine.waiting) == 2)
+            if fault == "freeze":  # a session that pings every second: silence is noticed
+                engine.ami.ping_interval = 1.0
+                proxy.cut()
+                await eventually(lambda: proxy.accepted >= 2 and engine.ami.connected)
             loop = asyncio.get_running_loop()
             down_at = loop.time()
-            proxy.refuse()  # AMI down for the engine; calls still reach its FastAGI
-            await eventually(lambda: not engine.ami.connected)
+            # calls still reach the engine's FastAGI; what AMI says meanwhile is lost to it
+            proxy.refuse() if fault == "refuse" else proxy.freeze()
             await tester.hangup(str(b["Channel"]))  # hangs up unheard
             newcomer = call(tester, "+380440000103")
             c_at, c = (await joined(log, 3))[2]
             c_id = str(c["Uniqueid"])
+            await eventually(lambda: not engine.ami.connected, timeout=15)
+            noticed = loop.time() - down_at
             await asyncio.sleep(max(0.0, a_at + 8 - loop.time()))  # A's step fell due at 4 s
+            await eventually(lambda: bool(escalations(published, a_id)), timeout=10)
             during = escalations(published, a_id)
             assert during and all(e.failed for e in during), during
             assert c_id not in {w.call_id for w in engine.waiting.waiters()}  # not heard
@@ -109,8 +121,9 @@ async def test_after_an_ami_outage_ghosts_go_missed_joins_are_adopted_and_steps_
     tester.off_event("*", log)
     done_a = [e for e in a_steps if not e.failed]
     print(
-        f"\nAMI outage {up_at - down_at:.1f} s; resynced {resynced_at - up_at:.2f} s after it "
-        f"ended; A's raise: {sum(e.failed for e in a_steps)} failed tries, then done "
+        f"\nAMI {fault}: outage {up_at - down_at:.1f} s, noticed after {noticed:.1f} s; "
+        f"resynced {resynced_at - up_at:.2f} s after it ended; A's raise: "
+        f"{sum(e.failed for e in a_steps)} failed tries, then done "
         f"{done_a[0].late:.1f} s late; C adopted, joined {c_joined_error:+.2f} s off its "
         f"QueueCallerJoin, raise done {c_steps[0].late:.1f} s late; ghost B dropped"
     )
