@@ -30,6 +30,9 @@ STATUS_VARIABLES = (
     names.VAR_CALLER_CLASS,
     names.VAR_LINE,
     names.VAR_QUEUED_AT,
+    names.VAR_FIRST_QUEUED_AT,
+    names.VAR_LADDER,
+    names.VAR_STEPS_DONE,
     QUEUE_WAIT,
     LANGUAGE,
 )
@@ -100,7 +103,9 @@ def queued_callers(
     queue_status: Iterable[Message], channels: Mapping[str, ChannelState], epoch: float
 ) -> list[Queued]:
     """The callers app_queue holds (QueueEntry), with what their channels say of them. The
-    wait is app_queue's (whole seconds), or to the ms from IVR_QUEUED_AT when that agrees."""
+    wait is app_queue's (whole seconds since the last entry into Queue()) or, when
+    IVR_QUEUED_AT agrees with it, to the ms since the first entry (IVR_FIRST_QUEUED_AT: an
+    overflow or a key press does not restart the clock)."""
     out: list[Queued] = []
     for m in queue_status:
         if m.get("Event") != "QueueEntry":
@@ -110,9 +115,10 @@ def queued_callers(
         values = known.variables if known else {}
         caller = _text(m, "CallerIDNum")
         wait = _number(_text(m, "Wait"))
-        since = epoch - _number(values.get(names.VAR_QUEUED_AT, ""), epoch + 9)
-        if abs(since - wait) < 1.5:  # the same entry into Queue() (not an older one)
-            wait = max(0.0, since)
+        queued_at = _number(values.get(names.VAR_QUEUED_AT, ""), -1.0)
+        if queued_at > 0 and abs(epoch - queued_at - wait) < 1.5:  # this entry's, not older
+            first = _number(values.get(names.VAR_FIRST_QUEUED_AT, ""), queued_at)
+            wait = max(0.0, epoch - min(first, queued_at))  # from the first join
         out.append(
             Queued(
                 call_id=call_id,
@@ -124,9 +130,16 @@ def queued_callers(
                 line=values.get(names.VAR_LINE, ""),
                 caller_class=values.get(names.VAR_CALLER_CLASS, ""),
                 language=values.get(LANGUAGE, ""),
+                ladder=values.get(names.VAR_LADDER, ""),
+                done=steps_done(values.get(names.VAR_STEPS_DONE, "")),
             )
         )
     return out
+
+
+def steps_done(text: str) -> tuple[int, ...]:
+    """IVR_STEPS_DONE ("0 2") as step indexes; anything else is ignored."""
+    return tuple(sorted({int(word) for word in text.split() if word.isdigit()}))
 
 
 def interface_of(channel: str) -> str:

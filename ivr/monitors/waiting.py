@@ -85,6 +85,8 @@ class Queued:
     line: str = ""
     caller_class: str = ""
     language: str = ""
+    ladder: str = ""  # the queue whose ladder he follows (the first he joined)
+    done: tuple[int, ...] = ()  # its steps done (kept on the channel by the engine)
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class WaitingActions(Protocol):
     async def move_to_queue(self, channel: str, queue: str, priority: int) -> None: ...
     async def set_variables(self, channel: str, values: Mapping[str, str]) -> None: ...
     async def whisper(self, channel: str, sound: str) -> None: ...
+    async def remember_steps(self, channel: str, ladder: str, done: Sequence[int]) -> None: ...
 
 
 @dataclass
@@ -403,7 +406,8 @@ class WaitingMonitor:
         )
 
     def _adopt(self, entry: Queued) -> bool:
-        spec = self._queues().queues.get(entry.queue)
+        ladder = entry.ladder if entry.ladder in self._queues().queues else entry.queue
+        spec = self._queues().queues.get(ladder)
         if spec is None:
             log.warning(
                 "caller %s waits in queue %s, unknown to queues.yaml", entry.call_id, entry.queue
@@ -420,7 +424,7 @@ class WaitingMonitor:
             call_id=entry.call_id,
             channel=entry.channel,
             queue=entry.queue,
-            first_queue=entry.queue,
+            first_queue=ladder,
             line=route.line,
             caller=route.caller or entry.caller,
             caller_class=route.caller_class,
@@ -430,6 +434,8 @@ class WaitingMonitor:
             joined_at=self._clock.wall() - timedelta(seconds=entry.wait),
             target=spec.answer_target,
             marks=waiting_marks(spec),
+            # steps an earlier engine ran; the target was missed before any step
+            done=set(entry.done) | ({TARGET} if entry.done else set()),
         )
         return True
 
@@ -523,6 +529,11 @@ class WaitingMonitor:
             return
         waiter.done.add(mark.index)
         waiter.retry_at.pop(mark.index, None)
+        try:  # on the channel: an engine started later does not run it again
+            steps = sorted(waiter.done - {TARGET})
+            await self._actions.remember_steps(waiter.channel, waiter.first_queue, steps)
+        except Exception as exc:
+            log.warning("could not keep %s's steps on its channel: %s", waiter.call_id, exc)
         self._publish(
             CallEscalated(
                 waiter.call_id,

@@ -81,6 +81,13 @@ class QueueActions:
                 {"Action": "Setvar", "Channel": channel, "Variable": name, "Value": value}
             )
 
+    async def remember_steps(self, channel: str, ladder: str, done: Sequence[int]) -> None:
+        """Keep on the channel which steps of which queue's ladder ran (read at a resync)."""
+        await self.set_variables(
+            channel,
+            {names.VAR_LADDER: ladder, names.VAR_STEPS_DONE: " ".join(map(str, done))},
+        )
+
     async def move_to_queue(self, channel: str, queue: str, priority: int) -> None:
         """Take a waiting caller out of its queue into another (the dialplan's ivr-queue)."""
         await self.set_variables(

@@ -2,7 +2,7 @@
 
 import asyncio
 import heapq
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -60,6 +60,7 @@ class Actions:
         self.calls: list[tuple[Any, ...]] = []
         self.times: list[float] = []
         self.failures: dict[str, Exception] = {}
+        self.remembered: list[tuple[str, str, tuple[int, ...]]] = []
         # the channel variables the dialplan would read, as ivr.queues.actions sets them
         self.variables: dict[str, dict[str, str]] = {}
 
@@ -90,6 +91,10 @@ class Actions:
 
     async def whisper(self, channel: str, sound: str) -> None:
         self._do("whisper", channel, sound)
+
+    async def remember_steps(self, channel: str, ladder: str, done: Sequence[int]) -> None:
+        """Kept apart from `calls`: bookkeeping on the channel, not an action on the call."""
+        self.remembered.append((channel, ladder, tuple(done)))
 
     async def hangup(self, channel: str) -> None:
         self._do("hangup", channel)

@@ -166,6 +166,23 @@ def test_status_replies_become_queued_callers_and_talks() -> None:
     # ... unless it is from an earlier entry into Queue()
     [entry] = queued_callers([queue_entry("w1", "a", 2)], precise, epoch=1050.0)
     assert entry.wait == 2
+    # overflowed: waiting since the first entry; the ladder and steps the engine kept
+    moved = channel_states(
+        [
+            status_event(
+                "w1",
+                CALLER,
+                variables={
+                    names.VAR_QUEUED_AT: "1046.5",
+                    names.VAR_FIRST_QUEUED_AT: "1030.5",
+                    names.VAR_LADDER: "a",
+                    names.VAR_STEPS_DONE: "0 2 x",
+                },
+            )
+        ]
+    )
+    [entry] = queued_callers([queue_entry("w1", "b", 3)], moved, epoch=1050.0)
+    assert (entry.queue, entry.wait, entry.ladder, entry.done) == ("b", 19.5, "a", (0, 2))
     # answered at 1000 + 12 s of wait; now is 1050: 38 s of talk
     [talk] = talks_in_progress(channels, CONFIG, epoch=1050.0)
     assert talk == Talking("t1", "a", "1001", AGENT, OTHER, 38.0, waited=12.0)
@@ -217,6 +234,27 @@ async def test_a_caller_who_joined_during_the_outage_is_adopted_with_his_real_wa
     await kit.clock.advance(0.2)
     assert kit.steps()[2] == ("w1", "overflow", False, 1, 0.0)  # on time
     assert kit.actions.at("move_to_queue") == [kit.clock.now() - 0.1]
+
+
+async def test_a_caller_adopted_after_a_restart_keeps_his_ladder_and_its_steps_done(
+    kit: Kit,
+) -> None:
+    """An earlier engine raised him and moved him from a to b (kept on his channel)."""
+    moved = Queued("w1", CALLER, "b", 11, 13, PHONE, ladder="a", done=(0, 2))
+    assert kit.waiting.resync([moved], alive={"w1"}).adopted == ("w1",)
+    waiter = kit.waiting.waiter("w1")
+    assert waiter is not None and (waiter.queue, waiter.first_queue) == ("b", "a")
+    await kit.clock.advance(0)
+    assert kit.steps() == [("w1", "offer_callback", False, 1, 6.0)]  # the one not done
+    assert kit.published.of(AnswerTargetMissed) == []  # missed before any step
+    assert kit.actions.names() == ["set_variables", "whisper"]
+    assert kit.actions.remembered == [(CALLER, "a", (0, 1, 2))]
+
+
+async def test_each_step_done_is_kept_on_the_channel(kit: Kit) -> None:
+    kit.join("c1")
+    await kit.clock.advance(5)
+    assert kit.actions.remembered == [(CALLER, "a", (0,)), (CALLER, "a", (0, 1))]
 
 
 async def test_a_caller_who_hung_up_during_the_outage_is_dropped_and_blocks_no_callback(
