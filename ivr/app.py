@@ -353,6 +353,8 @@ class Engine:
         await self.agent_log.stop()
         # the engine no longer sees the agents: their time stops counting now
         await asyncio.to_thread(self.agent_log.close_open, datetime.now(UTC))
+        self.waiting.close()
+        self.talk.close()
         await self.ami.close()
         await self.tasks.cancel_all()
         self.db.dispose()

@@ -87,6 +87,12 @@ class TalkMonitor:
     def talking(self) -> list[Talk]:
         return [talk for talk in self._talks.values() if talk.ended is None]
 
+    def close(self) -> None:
+        """The engine stops: no more marks."""
+        for talk in self._talks.values():
+            for timer in talk.timers:
+                timer.cancel()
+
     def on_ami(self, message: Message) -> None:
         name = message.get("Event", "")
         call_id = message.get("Uniqueid", "")

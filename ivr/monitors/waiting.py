@@ -203,6 +203,12 @@ class WaitingMonitor:
     def __len__(self) -> int:
         return len(self._waiters)
 
+    def close(self) -> None:
+        """The engine stops: no step runs or is retried any more."""
+        for waiter in self._waiters.values():
+            self._cancel(waiter)
+            waiter.in_queue = False
+
     # --- inputs -----------------------------------------------------------------------
 
     def on_event(self, event: Event) -> None:

@@ -479,3 +479,13 @@ async def test_a_waiter_answered_unheard_keeps_the_wait_the_engine_measured(kit:
     assert kit.waiting.waiter("c1") is None
     await kit.clock.advance(10)
     assert kit.steps() == []
+
+
+async def test_a_stopped_monitor_runs_and_retries_nothing(kit: Kit) -> None:
+    kit.actions.failures["change_priority"] = AmiConnectionLost("not connected to AMI")
+    kit.join("c1")
+    await kit.clock.advance(3)
+    kit.waiting.close()
+    kit.talk.close()
+    await kit.clock.advance(60)
+    assert kit.steps() == [("c1", "raise_priority", True, 1, 0.0)]
