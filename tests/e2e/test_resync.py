@@ -28,6 +28,7 @@ from tests.e2e.queues_kit import (
 from tests.faults import TcpProxy
 
 EXISTING = ["2"]
+CALLERS = 20  # waiting when the engine starts (the figure)
 
 
 def call(tester: AmiClient, caller: str, stay: float = 40) -> "asyncio.Task[CallReport]":
@@ -155,8 +156,8 @@ async def test_an_engine_started_with_callers_waiting_adopts_them(
     tester.on_event("*", log)
     await hang_up_everything(sandbox)
     # no engine: the dialplan's fallback path queues them in first_line
-    tasks = [call(tester, f"+38044000020{n}", stay=30) for n in range(3)]
-    joins = await joined(log, 3)
+    tasks = [call(tester, f"+3804400002{n:02d}", stay=40) for n in range(CALLERS)]
+    joins = await joined(log, CALLERS)
     await asyncio.sleep(4)
     ids = [str(e["Uniqueid"]) for _, e in joins]
 
@@ -179,15 +180,16 @@ async def test_an_engine_started_with_callers_waiting_adopts_them(
         await asyncio.gather(*tasks, return_exceptions=True)
     tester.off_event("*", log)
     print(
-        f"\nengine started with 3 fallback callers waiting: adopted, joined "
+        f"\nengine started with {CALLERS} fallback callers waiting: adopted, joined "
         f"{min(errors):+.2f}..{max(errors):+.2f} s off their QueueCallerJoin; raise done "
         f"{min(lates):.1f}..{max(lates):.1f} s late"
     )
-    assert all(abs(e) < 0.25 for e in errors), errors
+    # Asterisk's own clock (IVR_QUEUED_AT); the tester hears a burst's joins a little late
+    assert all(-0.6 < e < 0.25 for e in errors), errors
     assert classes == {"unknown"}
     assert all(late > 0 for late in lates)
     assert all(status[i]["Priority"] == "2" for i in ids), status
-    assert steps == [1, 1, 1] and missed == [1, 1, 1]
+    assert steps == [1] * CALLERS and missed == [1] * CALLERS
 
 
 async def test_a_key_pressed_while_waiting_keeps_the_place_and_the_priority(
