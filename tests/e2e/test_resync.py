@@ -222,6 +222,9 @@ async def test_a_key_pressed_while_waiting_keeps_the_place_and_the_priority(
         )
         again = log.find(event("QueueCallerJoin", Uniqueid=x_id))[1][1]
         after = await entries(tester)
+        kept = await tester.send(
+            {"Action": "Getvar", "Channel": x_channel, "Variable": "IVR_QUEUE_POSITION"}
+        )
         same = engine.waiting.waiter(x_id)
         await asyncio.sleep(2)
         steps = log.find(event("IvrEscalation", CallID=x_id))
@@ -239,6 +242,8 @@ async def test_a_key_pressed_while_waiting_keeps_the_place_and_the_priority(
     assert (after[x_id]["Position"], after[x_id]["Priority"]) == ("1", "8")
     assert same is waiter and same.joined == clock and done <= same.done  # the same waiter
     assert len(steps) == 1  # the raise is not run again
+    assert not isinstance(kept, list) and kept.get("Value", "") == ""  # used once: an
+    # overflow later would join at the end
 
 
 async def test_a_talk_answered_during_an_ami_outage_is_timed_from_its_answer(
