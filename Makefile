@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 IVR := $(VENV)/bin/ivr
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit e2e bench bench-escalation sandbox-up sandbox-down system-deps postgres clean
+.PHONY: demo test lint unit e2e bench bench-escalation bench-soak sandbox-up sandbox-down system-deps postgres clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && apt-get install -y -qq python3; }
@@ -41,15 +41,19 @@ test: lint sandbox-up postgres
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q tests/unit
 
-# Both benchmarks, even when the first misses its targets; fails if either did.
-# BENCH_ARGS go to the burst benchmark, ESCALATION_ARGS to the escalation one.
+# Every benchmark, even when one misses its targets; fails if any did. BENCH_ARGS go to
+# the burst benchmark, ESCALATION_ARGS to the escalation one, SOAK_ARGS to the soak.
 bench: sandbox-up
 	status=0; \
 	$(PY) -m tests.bench.burst $(BENCH_ARGS) || status=1; \
 	$(PY) -m tests.bench.escalation $(ESCALATION_ARGS) || status=1; \
+	$(PY) -m tests.bench.soak $(SOAK_ARGS) || status=1; \
 	exit $$status
 
 bench-escalation: sandbox-up
 	$(PY) -m tests.bench.escalation $(ESCALATION_ARGS)
+
+bench-soak: sandbox-up
+	$(PY) -m tests.bench.soak $(SOAK_ARGS)
 
 clean: sandbox-down

@@ -31,28 +31,35 @@ from ivr.queues.model import QueuesConfig
 from ivr.queues.reload import QueuesReloader, write_queues_conf
 from ivr.speech.espeak import SpeechRenderer
 from ivr.storage.agent_log import AgentLog
-from ivr.storage.batch import BatchWriter, WriterStats
+from ivr.storage.batch import BatchWriter, Outbox, WriterStats
 from ivr.storage.callbacks import CallbackStore
-from ivr.storage.db import make_engine, make_session_factory, migrate
+from ivr.storage.db import DbTimeouts, make_engine, make_session_factory, migrate
 from ivr.storage.dead_letters import DeadLetterStore
 from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
+from ivr.storage.gate import GuardedDirectory
+from ivr.storage.guards import DatabaseGuards
 from ivr.storage.journal import CallJournal
 from ivr.storage.kpi import KpiRepository
+from ivr.storage.marks import Marks
 from ivr.storage.reports import ReportRepository, ReportWriter
 from ivr.storage.repository import JournalRepository
 from ivr.storage.service_level import ServiceLevelRepository
+from ivr.storage.spool import Spool
 from ivr.tasks import TaskSet
 from ivr.telephony import names
 from ivr.telephony.agi import AgiHandler, FastAgiServer
 from ivr.telephony.ami import AmiClient
+from ivr.telephony.fallback_trace import FallbackSweep
 from ivr.telephony.inbound import InboundCall
+from ivr.watchdog.notify import SdNotifier
 from ivr.web.api import ApiDeps, add_api_routes
 from ivr.web.app import RouteAdder, make_web_app
 from ivr.web.limits import HttpLimits, StreamSlots
 from ivr.web.live import LiveBoard
 from ivr.web.live_routes import add_live_routes
 from ivr.web.metrics import add_metrics_route
+from ivr.web.metrics_database import DatabaseCollector
 from ivr.web.pages import add_page_routes
 from ivr.web.queues import add_queue_routes
 from ivr.web.screen_pop import ScreenPop
@@ -85,14 +92,32 @@ class Engine:
         )
         self.notifier = Notifier()
         self.tasks = TaskSet("engine")
-        self.db = make_engine(settings.database_url)
+        self.watchdog = SdNotifier.from_env()  # systemd or `ivr supervise`, if either listens
+        timeouts = DbTimeouts(
+            statement=settings.db_statement_timeout, pool=settings.db_pool_timeout
+        )
+        self.db = make_engine(settings.database_url, timeouts=timeouts)
+        # The call path and the API wait on the database only so long (ivr.storage.gate).
+        self.database = DatabaseGuards(
+            self.db, settings.db_call_timeout, settings.db_api_timeout, settings.db_probe_interval
+        )
         sessions = make_session_factory(self.db)
         # Storage: writers listen to the notifier (off the call path); repositories read.
         # Rows the database refuses go to the dead letters (table, else var/ file).
         dead_letters = DeadLetterStore(sessions, Path(settings.var_dir) / DEAD_LETTER_FILE)
-        self.journal = CallJournal(sessions, dead_letters=dead_letters)
-        self.reports = ReportWriter(sessions, dead_letters=dead_letters)
-        self.agent_log = AgentLog(sessions, dead_letters=dead_letters)
+        # Each writer's events go to its outbox on disk first (kill -9 loses none).
+        marks = Marks(sessions)
+
+        def outbox(name: str) -> Outbox:
+            s = settings
+            spool = Spool(
+                s.resolved_outbox_dir(), name, s.outbox_max_bytes, s.outbox_fsync_interval
+            )
+            return Outbox(spool, marks)
+
+        self.journal = CallJournal(sessions, dead_letters=dead_letters, outbox=outbox("journal"))
+        self.reports = ReportWriter(sessions, dead_letters=dead_letters, outbox=outbox("reports"))
+        self.agent_log = AgentLog(sessions, dead_letters=dead_letters, outbox=outbox("agent_log"))
         self.writers: tuple[BatchWriter[Any], ...] = (self.journal, self.reports, self.agent_log)
         for writer in self.writers:
             self.notifier.subscribe(writer)
@@ -103,12 +128,21 @@ class Engine:
         self.directory = StoreDirectory(sessions, settings.phone_country_code)
         self.desk = DeskStore(sessions, settings.phone_country_code)
         self.services = FlowServices(
-            self.directory, self.speech, self.notifier.publish, lambda: datetime.now(UTC)
+            GuardedDirectory(self.directory, self.database.calls),
+            self.speech,
+            self.notifier.publish,
+            lambda: datetime.now(UTC),
         )
         self.ami = AmiClient(
             settings.ami_host, settings.ami_port, settings.ami_user, settings.resolved_ami_secret()
         )
         self.queue_actions = QueueActions(self.ami)
+        # Calls the dialplan's fallback served (engine down): journalled from AstDB.
+        self.fallback_sweep = FallbackSweep(
+            self.journal.put,
+            lambda channel: self.ami.originate(channel, application="NoOp"),
+            self.tasks,
+        )
         self.notifier.subscribe(AmiAnnouncer(self.queue_actions.user_event, self.tasks))
         queues = lambda: self.queues  # noqa: E731 - read per use: a reload swaps it
         self.agents = AgentBoard(queues, self.queue_actions, self.notifier.publish)
@@ -140,7 +174,9 @@ class Engine:
             kpi=self.kpi,
         )
         self.notifier.subscribe(self.live.on_event)
-        self.screen_pop = ScreenPop(self.directory, lambda: self.flows.lines, self.tasks)
+        self.screen_pop = ScreenPop(
+            self.directory, lambda: self.flows.lines, self.tasks, run=self.database.api.run
+        )
         self.notifier.subscribe(self.screen_pop)
         self.queues_reloader.applied.append(self._apply_queues)
         self.agi: FastAgiServer | None = None
@@ -203,6 +239,7 @@ class Engine:
             names.ROUTE_INBOUND: InboundCall(
                 lambda: self.flows, lambda: self.queues, self.notifier, self.services
             ),
+            names.ROUTE_FALLBACK_SWEEP: self.fallback_sweep,
         }
 
     async def start(self) -> None:
@@ -217,6 +254,7 @@ class Engine:
         self.tasks.spawn(self.flow_reloader.watch(), name="flows-watch")
         self.tasks.spawn(self.queues_reloader.watch(), name="queues-watch")
         self.tasks.spawn(self.callbacks.run(), name="callbacks")
+        self.tasks.spawn(self.database.probe.run(), name="database-probe")
         translator = AmiEventTranslator(self.notifier)
         for pattern in ("UserEvent", "QueueCallerJoin", "Hangup"):
             self.ami.on_event(pattern, translator)
@@ -224,6 +262,7 @@ class Engine:
             for pattern in monitor.AMI_EVENTS:
                 self.ami.on_event(pattern, monitor.on_ami)
         self.ami.on_event("FullyBooted", self._ami_ready)
+        self.ami.on_event("UserEvent", self.fallback_sweep.on_ami)
         if s.asterisk_config_dir:
             await asyncio.to_thread(write_queues_conf, self.queues, s.asterisk_config_dir)
         self.tasks.spawn(self._connect_ami(), name="ami-connect")
@@ -241,6 +280,9 @@ class Engine:
             s.ami_host,
             s.ami_port,
         )
+        if self.watchdog.enabled:
+            self.tasks.spawn(self.watchdog.keepalive(), name="watchdog")
+            self.watchdog.ready("serving")
 
     async def start_http(self, host: str, port: int) -> GuardedSite:
         """Serve the web app on host:port under self.http_limits."""
@@ -292,6 +334,7 @@ class Engine:
         """(Re)connected: apply queues.conf, learn who is logged in, who waits and talks."""
         self.tasks.spawn(self._sync_queues(), name="queues-sync")
         self.tasks.spawn(self.resync.run(), name="resync")  # who waits and talks now
+        self.fallback_sweep.request()
 
     async def _sync_queues(self) -> None:
         if self.settings.asterisk_config_dir:
@@ -311,6 +354,7 @@ class Engine:
             now=lambda: datetime.now(UTC),
             queues=lambda: self.queues,
             subscriber_changed=self.screen_pop.subscriber_changed,
+            storage=self.database.api,
         )
         live, agents, service_level = self.live, self.agents, self.service_level
         route_adders: list[RouteAdder] = [
@@ -321,7 +365,12 @@ class Engine:
                 app, reply, live, self.screen_pop, tokens, streams=self.streams
             ),
             lambda app, reply: add_api_routes(app, reply, api),
-            lambda app, _: add_metrics_route(app, live.snapshot, self.storage_stats),
+            lambda app, _: add_metrics_route(
+                app,
+                live.snapshot,
+                self.storage_stats,
+                [DatabaseCollector(self.database.state.status)],
+            ),
             lambda app, _: add_page_routes(app),
         ]
         return make_web_app(
@@ -338,6 +387,7 @@ class Engine:
             "ami_connected": self.ami.connected,
             "agi_active": self.agi.active if self.agi else 0,
             "journal_pending": self.journal.pending,
+            "database": self.database.health(),
             "storage": {name: asdict(stats) for name, stats in self.storage_stats().items()},
             "http_connections": self.http_guard.active if self.http_guard else 0,
             "http_refused": self.http_guard.refused if self.http_guard else 0,
@@ -345,6 +395,7 @@ class Engine:
         }
 
     async def stop(self) -> None:
+        self.watchdog.stopping()
         if self.agi:
             await self.agi.close()
         await self.stop_http()
@@ -357,4 +408,6 @@ class Engine:
         self.talk.close()
         await self.ami.close()
         await self.tasks.cancel_all()
+        self.watchdog.close()
+        self.database.close()
         self.db.dispose()

@@ -1,5 +1,5 @@
-"""Command line: ivr serve | sandbox | call | flow | queues | agent | token | demo | report |
-asterisk-config."""
+"""Command line: ivr serve | supervise | sandbox | call | flow | queues | agent | token | demo |
+report | asterisk-config."""
 
 import argparse
 import asyncio
@@ -13,7 +13,12 @@ from ivr.reports.cli import add_report_parser, run_report
 
 
 def _serve(settings: Settings) -> int:
+    import faulthandler
+
     from ivr.app import Engine
+
+    # SIGABRT from a watchdog (systemd's WatchdogSignal) logs where every thread was stuck.
+    faulthandler.enable()
 
     async def main() -> None:
         engine = Engine(settings)
@@ -27,6 +32,25 @@ def _serve(settings: Settings) -> int:
 
     _run(main())
     return 0
+
+
+def _supervise(args: argparse.Namespace) -> int:
+    """`ivr supervise [options] [-- COMMAND...]`: run COMMAND (default: this `ivr serve`)
+    under the watchdog; see ivr/watchdog/supervisor.py."""
+    from ivr.watchdog.supervisor import SuperviseOptions, Supervisor
+
+    command = args.engine_command[1:] if args.engine_command[:1] == ["--"] else args.engine_command
+    if not command:
+        command = [sys.executable, "-m", "ivr", *(["--config", args.config] if args.config else [])]
+        command += ["-v", "serve"] if args.verbose else ["serve"]
+    options = SuperviseOptions(
+        watchdog=args.watchdog,
+        start_timeout=args.start_timeout,
+        stop_timeout=args.stop_timeout,
+        restart_delay=args.restart_delay,
+        max_restart_delay=args.max_restart_delay,
+    )
+    return asyncio.run(Supervisor(command, options).run())
 
 
 def _run(coro: object) -> None:
@@ -70,7 +94,7 @@ def _call(settings: Settings, args: argparse.Namespace) -> int:
                 ami,
                 args.line,
                 args.caller,
-                args.dtmf.split(),
+                args.dtmf,
                 caller_name=args.name,
                 talk=args.talk,
                 timeout=args.timeout,
@@ -156,7 +180,7 @@ def _flow_simulate(settings: Settings, args: argparse.Namespace) -> int:
                 queues,
                 args.line,
                 args.caller,
-                args.dtmf.split(),
+                args.dtmf,
                 StoreDirectory(sessions, settings.phone_country_code),
                 lambda: at,
             )
@@ -337,19 +361,53 @@ def _asterisk_config(settings: Settings, out: Path, agi_host: str) -> int:
     return 0
 
 
+DTMF_HELP = (
+    "one token per request for keys (each menu, choose, language or collect ask, retries "
+    'included): digits pressed at once, "-" silence (times out), e.g. "- 2 12345#"'
+)
+
+
+def _dtmf(text: str) -> tuple[str, ...]:
+    """The `--dtmf` script, read one way for `ivr call` and `ivr flow simulate`."""
+    from ivr.flow.dtmf import parse_dtmf
+
+    try:
+        return parse_dtmf(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--dtmf: ")) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ivr", description=__doc__)
     parser.add_argument("--config", help="settings file (YAML); IVR_* variables override it")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the engine: FastAGI + AMI + HTTP")
+    supervise = sub.add_parser(
+        "supervise",
+        help="run the engine under a watchdog: restart it when it exits or stops pinging",
+    )
+    for flag, default, text in (
+        ("--watchdog", 5.0, "seconds without a ping before the engine is killed"),
+        ("--start-timeout", 90.0, "seconds the engine has to get ready"),
+        ("--stop-timeout", 30.0, "seconds a stopping engine has before it is killed"),
+        ("--restart-delay", 1.0, "seconds before a restart (doubles while restarts fail)"),
+        ("--max-restart-delay", 30.0, "the longest delay between restarts"),
+    ):
+        supervise.add_argument(flag, type=float, default=default, help=f"{text} ({default:g})")
+    supervise.add_argument(
+        "engine_command",
+        nargs=argparse.REMAINDER,
+        metavar="-- COMMAND",
+        help="the engine's command line (default: ivr serve)",
+    )
     sandbox = sub.add_parser("sandbox", help="the Asterisk 22 sandbox (chroot)")
     sandbox.add_argument("action", choices=["up", "down", "status"])
     call = sub.add_parser("call", help="place a test call through the sandbox")
     call.add_argument("--line", required=True, help="the dialled number (DID)")
     call.add_argument("--caller", required=True, help="the caller's number (ANI)")
     call.add_argument("--name", default="", help="the caller's name")
-    call.add_argument("--dtmf", default="", help='keys for each menu prompt, e.g. "1 2"')
+    call.add_argument("--dtmf", type=_dtmf, default="", help=DTMF_HELP)
     call.add_argument("--talk", type=float, default=0.0, help="seconds to stay once queued")
     call.add_argument("--timeout", type=float, default=60.0, help="give up after this long")
     call.add_argument("--ami-user", default="ivr-tester")
@@ -365,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim = flow_sub.add_parser("simulate", help="run a line's flow without Asterisk")
     sim.add_argument("--line", required=True, help="the dialled number (DID)")
     sim.add_argument("--caller", default="", help="the caller's number (ANI)")
-    sim.add_argument("--dtmf", default="", help='keys for each menu prompt, e.g. "1 2"')
+    sim.add_argument("--dtmf", type=_dtmf, default="", help=DTMF_HELP)
     sim.add_argument("--at", help="the time of the call, ISO (local to calendar.yaml if no zone)")
     sim.add_argument("--json", action="store_true", help="print JSON")
     sim.add_argument("--directory", help="flows directory (default: IVR_FLOWS_DIR)")
@@ -430,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.config)
         if args.command == "serve":
             return _serve(settings)
+        if args.command == "supervise":
+            return _supervise(args)
         if args.command == "sandbox":
             return _sandbox(settings, args.action)
         if args.command == "call":

@@ -34,6 +34,12 @@ class Settings:
     # The engine's own files: dead letters the database would not take either
     # (dead_letters.jsonl, see ivr.storage.dead_letters).
     var_dir: str = str(PROJECT_ROOT / "var")
+    # The storage outbox (ivr/storage/spool.py): events on disk until the database holds
+    # them; "" = <var_dir>/outbox. At most outbox_max_bytes per writer (then new events
+    # are dropped and counted); fsync every outbox_fsync_interval seconds (0: every event).
+    outbox_dir: str = ""
+    outbox_max_bytes: int = 64 * 1024 * 1024
+    outbox_fsync_interval: float = 0.2
     flows_dir: str = str(PROJECT_ROOT / "flows")
     queues_file: str = str(PROJECT_ROOT / "queues.yaml")
     agi_command_timeout: float = 30.0
@@ -66,6 +72,17 @@ class Settings:
     # File descriptors kept for FastAGI calls, AMI, the database and prompt files; HTTP gets
     # the rest of the open-files limit. 0 = half the limit, at least 256.
     fd_reserve: int = 0
+    # The database (seconds): a call's read (caller, outage) before the call goes on without
+    # it, an API request before 503, PostgreSQL's statement_timeout (0: none), the wait for a
+    # pooled connection, and how often /health's database state is checked.
+    db_call_timeout: float = 1.5
+    db_api_timeout: float = 5.0
+    db_statement_timeout: float = 15.0
+    db_pool_timeout: float = 5.0
+    db_probe_interval: float = 5.0
+
+    def resolved_outbox_dir(self) -> Path:
+        return Path(self.outbox_dir or Path(self.var_dir) / "outbox")
 
     def resolved_prompt_cache_dir(self) -> Path:
         if self.prompt_cache_dir:
@@ -99,6 +116,9 @@ ENV_SETTINGS: Mapping[str, str] = {
     "IVR_AMI_SECRET_FILE": "ami_secret_file",
     "IVR_DATABASE_URL": "database_url",
     "IVR_VAR_DIR": "var_dir",
+    "IVR_OUTBOX_DIR": "outbox_dir",
+    "IVR_OUTBOX_MAX_BYTES": "outbox_max_bytes",
+    "IVR_OUTBOX_FSYNC_INTERVAL": "outbox_fsync_interval",
     "IVR_FLOWS_DIR": "flows_dir",
     "IVR_QUEUES_FILE": "queues_file",
     "IVR_SANDBOX_DIR": "sandbox_dir",
@@ -115,6 +135,11 @@ ENV_SETTINGS: Mapping[str, str] = {
     "IVR_HTTP_MAX_CONNECTIONS": "http_max_connections",
     "IVR_HTTP_MAX_STREAMS": "http_max_streams",
     "IVR_FD_RESERVE": "fd_reserve",
+    "IVR_DB_CALL_TIMEOUT": "db_call_timeout",
+    "IVR_DB_API_TIMEOUT": "db_api_timeout",
+    "IVR_DB_STATEMENT_TIMEOUT": "db_statement_timeout",
+    "IVR_DB_POOL_TIMEOUT": "db_pool_timeout",
+    "IVR_DB_PROBE_INTERVAL": "db_probe_interval",
 }
 # Settings that must be above zero (fd_reserve: zero or more).
 POSITIVE = (
@@ -124,6 +149,11 @@ POSITIVE = (
     "http_max_body_bytes",
     "http_max_connections",
     "http_max_streams",
+    "outbox_max_bytes",
+    "db_call_timeout",
+    "db_api_timeout",
+    "db_pool_timeout",
+    "db_probe_interval",
 )
 ENV_BINDS: Mapping[str, tuple[str, str]] = {
     "IVR_AGI_BIND": ("agi_host", "agi_port"),
@@ -151,6 +181,10 @@ def _coerce(name: str, value: Any, source: str) -> Any:
 def _check_range(name: str, value: Any, source: str) -> None:
     if name in POSITIVE and not (value > 0 and math.isfinite(value)):
         raise ConfigError(f"{source}: {name} must be a finite number above 0, got {value!r}")
+    if name == "outbox_fsync_interval" and not (value >= 0 and math.isfinite(value)):
+        raise ConfigError(f"{source}: {name} must be 0 (every event) or more, got {value!r}")
+    if name == "db_statement_timeout" and not (value >= 0 and math.isfinite(value)):
+        raise ConfigError(f"{source}: {name} must be 0 (none) or more seconds, got {value!r}")
     if name == "fd_reserve" and value < 0:
         raise ConfigError(f"{source}: {name} must be 0 (automatic) or more, got {value!r}")
 

@@ -19,7 +19,7 @@ from ivr.web.tokens import Principal, mint_token, token_entry
 
 KYIV, LVIV, STRANGER = "+380441234567", "+380322000111", "+380501112233"
 DAY = (
-    # (description, line, caller, keys: one token per prompt that takes keys)
+    # (description, line, caller, keys: one token per request for keys, as ivr.flow.dtmf reads)
     ("new connection (connections line)", "5552000", STRANGER, ["1"]),
     ("subscriber known by number: internet", "5551000", KYIV, ["2", "1"]),
     ("outage in Lviv announced, caller waits: TV", "5553000", LVIV, ["2", "1", "2"]),

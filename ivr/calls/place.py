@@ -1,27 +1,26 @@
 """Place a test call through Asterisk and report what happened.
 
 The call is an AMI Originate of `Local/<line>@ivr-inbound`: the ;2 half is the caller as
-the line sees it; the ;1 half waits in [ivr-test-caller]. When the menu waits for digits
-(AGIExecStart on the ;2 half of GET DATA, or of a STREAM FILE a key may interrupt) the
-next DTMF token is played into it, like a caller who knows the menu and presses at once;
-the token "-" presses nothing (the menu times out).
+the line sees it; the ;1 half waits in [ivr-test-caller]. The menu side's AGIExecStart events
+go to a KeyPresser, which plays the `--dtmf` tokens into the requests for keys exactly as
+`ivr flow simulate` reads them (ivr.flow.dtmf): one token per request, "-" for silence.
 """
 
 import asyncio
 import contextlib
-import shlex
 import time
 import uuid
-from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ivr.calls.presser import KeyPresser
+from ivr.flow.dtmf import KeyPlan
 from ivr.telephony import names
 from ivr.telephony.ami import AmiClient
 
 INBOUND_CONTEXT = "ivr-inbound"
 CALLER_CONTEXT = "ivr-test-caller"
-SILENCE = "-"  # a DTMF token that presses nothing
 KEY_DELAY = 0.3  # seconds from the prompt's start to the first key
 KEY_GAP = 0.15  # seconds between the keys of a token
 
@@ -31,7 +30,7 @@ class CallReport:
     line: str
     caller: str
     call_id: str
-    prompts_waited: int = 0
+    prompts_waited: int = 0  # requests for keys (menu, choose, language, collect asks)
     dtmf_sent: list[str] = field(default_factory=list)
     via: str = ""  # "engine" or "fallback"
     self_served: bool = False  # the menu served the caller and ended the call
@@ -70,13 +69,6 @@ class CallReport:
         return "\n".join(f"{k:>15}: {v}" for k, v in rows)
 
 
-def _takes_keys(command: str) -> bool:
-    """GET DATA, or STREAM FILE with escape digits (an interruptible prompt)."""
-    words = shlex.split(command) if command.count('"') % 2 == 0 else command.split()
-    verb = " ".join(words[:2]).upper()
-    return verb == "GET DATA" or (verb == "STREAM FILE" and len(words) > 3 and bool(words[3]))
-
-
 def _uid(event: Any) -> str:
     return str(event.get("Uniqueid", ""))
 
@@ -85,20 +77,22 @@ async def place_call(
     ami: AmiClient,
     line: str,
     caller: str,
-    dtmf: list[str],
+    dtmf: Sequence[str],
     *,
     caller_name: str = "",
     talk: float = 0.0,
     timeout: float = 60.0,
 ) -> CallReport:
-    """Call `line` as `caller`, answer menus with `dtmf` tokens (one per prompt), stay
+    """Call `line` as `caller`, answer menus with `dtmf` tokens (one per request), stay
     `talk` seconds once queued, then hang up. Needs an AMI user that reads `agi` events."""
     # Asterisk checks new uniqueids by prefix: neither id may be a prefix of the other.
     call_id = f"ivrtest-{uuid.uuid4().hex[:12]}"
     menu_side, caller_side = f"{call_id}-m", f"{call_id}-c"
     action_id = f"{call_id}-originate"  # its OriginateResponse, not another originate's
     report = CallReport(line=line, caller=caller, call_id=menu_side)
-    tokens = deque(dtmf)
+    plan = KeyPlan(dtmf)
+    presser = KeyPresser(plan)
+    report.dtmf_sent = plan.used
     done = asyncio.Event()
     queued = asyncio.Event()
     started = time.monotonic()
@@ -106,15 +100,13 @@ async def place_call(
     async def on_event(event: Any) -> None:
         name = str(event.get("Event", ""))
         if name == "AGIExecStart" and _uid(event) == menu_side:
-            if _takes_keys(str(event.get("Command", ""))):
-                report.prompts_waited += 1
-                if tokens:
-                    token = tokens.popleft()
-                    report.dtmf_sent.append(token)
-                    await asyncio.sleep(KEY_DELAY)  # a caller presses once the prompt plays
-                    for digit in token if token != SILENCE else "":
-                        await ami.play_dtmf(str(event["Channel"]), digit, receive=True)
-                        await asyncio.sleep(KEY_GAP)
+            keys = presser.on_command(str(event.get("Command", "")))
+            report.prompts_waited = presser.requests
+            if keys:
+                await asyncio.sleep(KEY_DELAY)  # a caller presses once the prompt plays
+                for digit in keys:
+                    await ami.play_dtmf(str(event["Channel"]), digit, receive=True)
+                    await asyncio.sleep(KEY_GAP)
         elif name == "UserEvent" and event.get("UserEvent") == names.EVENT_ROUTE:
             if event.get("CallID") == menu_side:
                 report.via = "engine"

@@ -92,10 +92,10 @@ STEPS: Mapping[str, tuple[str, Mapping[str, Schema], tuple[str, ...]]] = {
         {
             **ASKING,
             "options": options(node("Node for this key."), "Key -> node to go to."),
-            "on_timeout": node("Where to go when the caller pressed nothing (else: fallback)."),
-            "on_invalid": node("Where to go after too many wrong keys (else: fallback)."),
+            "on_timeout": node("Where to go when the caller pressed nothing."),
+            "on_invalid": node("Where to go after too many wrong keys."),
         },
-        ("options",),
+        ("options", "on_timeout", "on_invalid"),
     ),
     "choose": (
         "The caller picks one of several values with a key; it goes into a variable.",
@@ -106,7 +106,7 @@ STEPS: Mapping[str, tuple[str, Mapping[str, Schema], tuple[str, ...]]] = {
             "next": node("The node after a choice."),
             "on_fail": node("Where to go when the caller chose nothing valid."),
         },
-        ("var", "options", "next"),
+        ("var", "options", "next", "on_fail"),
     ),
     "collect": (
         "Read digits into a variable (contract, meter reading, phone); # ends early.",
@@ -122,9 +122,9 @@ STEPS: Mapping[str, tuple[str, Mapping[str, Schema], tuple[str, ...]]] = {
             ),
             "pattern": text("A regular expression the digits must match, e.g. ^0[0-9]+$."),
             "next": node("The node after a valid entry."),
-            "on_fail": node("Where to go when no valid entry came (else: fallback)."),
+            "on_fail": node("Where to go when no valid entry came."),
         },
-        ("var", "next"),
+        ("var", "next", "on_fail"),
     ),
     "identify": (
         "Find the caller among subscribers: by his phone number, or a contract entered.",

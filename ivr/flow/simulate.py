@@ -2,24 +2,24 @@
 ends. Lookups use the real store; what the flow would record is shown, not written."""
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime
 from typing import Any
 
 from ivr.events.model import Event
 from ivr.flow.context import CallInfo, Directory, FlowServices
+from ivr.flow.dtmf import SILENCE, KeyPlan
 from ivr.flow.model import FlowLibrary
 from ivr.flow.runner import FlowRunError, new_context, run_flow
 from ivr.queues.model import QueuesConfig
 from ivr.routing.decide import decide
 
-SILENCE = "-"  # a DTMF token that presses nothing (as in `ivr call`)
-
 
 @dataclass
 class ScriptedCaller:
-    """A CallPort that answers each prompt with the next DTMF token (silence when none left)."""
+    """A CallPort that answers each prompt with the next token as it is (silence when none
+    left): the steps' unit tests use it to hand a step any keys."""
 
     tokens: deque[str | None]
     heard: list[str] = field(default_factory=list)
@@ -33,6 +33,22 @@ class ScriptedCaller:
         self.asked.append((prompts, timeout_ms))
         token = self.tokens.popleft() if self.tokens else None
         return None if token == SILENCE else token
+
+
+@dataclass
+class PlannedCaller:
+    """The simulator's caller: a `--dtmf` script read as ivr.flow.dtmf says, the same way
+    `ivr call` presses it on a real call."""
+
+    plan: KeyPlan
+    heard: list[str] = field(default_factory=list)
+
+    async def play(self, prompts: tuple[str, ...]) -> None:
+        self.heard.extend(prompts)
+
+    async def ask(self, prompts: tuple[str, ...], timeout_ms: int, max_digits: int) -> str | None:
+        self.heard.extend(prompts)
+        return self.plan.answer(max_digits) or None
 
 
 class TextSpeech:
@@ -102,12 +118,13 @@ async def simulate(
     queues: QueuesConfig,
     line: str,
     caller: str,
-    keys: list[str],
+    keys: Sequence[str],
     directory: Directory,
     now: Callable[[], datetime],
 ) -> Simulation:
     known, flow = library.flow_for(line)
-    port = ScriptedCaller(deque[str | None](keys))
+    plan = KeyPlan(keys)
+    port = PlannedCaller(plan)
     records: list[Event] = []
     services = FlowServices(directory, TextSpeech(), records.append, now)
     call = CallInfo("simulated", line, caller, known)
@@ -140,5 +157,5 @@ async def simulate(
         priority=decision.priority if decision else 0,
         reason=reason,
         records=tuple(_as_record(e) for e in records),
-        unused_keys=tuple(k for k in port.tokens if k is not None),
+        unused_keys=plan.unused,
     )

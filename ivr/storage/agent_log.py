@@ -22,7 +22,8 @@ from sqlalchemy import CursorResult, case, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from ivr.events.model import AgentChanged, AgentRang, Event
-from ivr.storage.batch import BatchWriter, Tuning, as_utc, clean_text
+from ivr.storage.batch import BatchWriter, Outbox, Tuning, as_utc, clean_text
+from ivr.storage.db import writing
 from ivr.storage.dead_letters import DeadLetterStore
 from ivr.storage.limits import SHORT, check_length
 from ivr.storage.models import AgentActivityRecord, AgentRingRecord, UtcDateTime
@@ -34,6 +35,8 @@ Row = dict[str, Any]
 AgentEvent = AgentChanged | AgentRang
 
 _a = AgentActivityRecord
+# PostgreSQL: one transaction at a time reads the open rows and ends them (advisory lock).
+AGENT_LOG_LOCK = 0x1F5_0002
 
 
 def _agent(agent: str) -> str | None:
@@ -118,7 +121,7 @@ def write_agent_events(session_factory: SessionFactory, events: Sequence[AgentEv
     rings = [row for row in ringing if row is not None]
     if not changes and not rings:
         return
-    with session_factory() as session, session.begin():
+    with writing(session_factory, AGENT_LOG_LOCK) as session:
         if changes:
             _apply_changes(session, changes)
         if rings:
@@ -134,7 +137,7 @@ def close_open_activity(session_factory: SessionFactory, at: datetime) -> int:
         .values(ended_at=case((_a.started_at > at_, _a.started_at), else_=at_))
         .execution_options(synchronize_session=False)
     )
-    with session_factory() as session, session.begin():
+    with writing(session_factory, AGENT_LOG_LOCK) as session:
         result = session.execute(statement)
         assert isinstance(result, CursorResult)
         return result.rowcount
@@ -153,13 +156,17 @@ class AgentLog(BatchWriter[AgentEvent]):
         session_factory: SessionFactory,
         tuning: Tuning = TUNING,
         dead_letters: DeadLetterStore | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         super().__init__(
             "agent_log",
-            functools.partial(write_agent_events, session_factory),
+            functools.partial(
+                write_agent_events, outbox.marks.sessions if outbox else session_factory
+            ),
             tuning,
             log=log,
             dead_letters=dead_letters or DeadLetterStore(session_factory),
+            outbox=outbox,
         )
         self._session_factory = session_factory
 

@@ -7,13 +7,19 @@ A batch the database refuses because of its data (ivr.storage.dead_letters.about
 is split in halves, in order, until the refused items are found: the others are written,
 the refused ones go to the dead-letter store, and later batches flow on. Any other error
 (the database gone, busy, timing out) keeps the batch and retries it: nothing is lost.
+
+With an outbox (ivr.storage.spool), `put` also writes each item to local disk before it
+returns, and a new writer replays what an earlier process left undelivered; the database
+records the last item applied in the same transaction (ivr.storage.marks), and the writer
+skips what it holds before its first write and after any failed one: nothing twice.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
 
@@ -21,6 +27,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.storage.dead_letters import DeadLetter, about_the_data, as_json
 from ivr.storage.dead_letters import brief as brief  # re-exported: the web side logs with it
+from ivr.storage.marks import Marks
+from ivr.storage.spool import Spool, SpoolStats
 
 T = TypeVar("T")
 
@@ -46,12 +54,23 @@ class DeadLetterSink(Protocol):
 @dataclass(frozen=True)
 class WriterStats:
     """What /health and /metrics show of a writer: its backlog (items received and not
-    yet written or set aside) and the items set aside as dead letters since start."""
+    yet written or set aside), the items set aside as dead letters since start, and its
+    outbox on disk (None without one)."""
 
     backlog: int
     dead_letters: int
     last_dead_letter_at: datetime | None
     last_dead_letter_error: str | None
+    outbox: SpoolStats | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """A writer's local outbox (items on disk first) and the database's delivery marks.
+    The writer's `write` must open its sessions with `marks.sessions`."""
+
+    spool: Spool
+    marks: Marks
 
 
 @dataclass(frozen=True)
@@ -85,23 +104,30 @@ class BatchWriter(Generic[T]):
         *,
         log: logging.Logger | None = None,
         dead_letters: DeadLetterSink | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self._name = name
+        self._outbox = outbox
         self._write = write
         self._dead_letters = dead_letters
         self._set_aside = 0
         self._last_dead_letter: DeadLetter | None = None
         self._log = log or logging.getLogger(__name__)
         self._tuning = tuning
-        self._queue: deque[T] = deque()
-        self._batch: list[T] = []  # taken from the queue, not written yet
+        # (seq, item): the item's number in the outbox (None: not in one)
+        self._queue: deque[tuple[int | None, T]] = deque()
+        self._batch: list[tuple[int | None, T]] = []  # taken from the queue, not written yet
         self._enqueued = 0
         self._written = 0
+        self._confirmed = outbox is None  # the database's mark read since the last failure
+        self._applied = 0  # the database's mark: outbox items up to it are applied
+        self._sent = 0  # the last outbox item handed to `write` (its commit may be done)
         self._wakeup = asyncio.Event()
         self._stop_requested = asyncio.Event()
         self._done = asyncio.Event()
         self._running = False
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._opened = outbox is None
 
     @property
     def name(self) -> str:
@@ -119,25 +145,59 @@ class BatchWriter(Generic[T]):
             dead_letters=self._set_aside,
             last_dead_letter_at=last.at if last else None,
             last_dead_letter_error=last.error if last else None,
+            outbox=self._outbox.spool.stats() if self._outbox else None,
         )
 
-    def put(self, item: T) -> None:
-        self._queue.append(item)
+    def put(self, item: T) -> bool:
+        """Queue `item`; with an outbox, write it to disk first (a full outbox drops it:
+        counted in its stats; a disk error keeps it in memory only, logged). Whether it
+        is kept (on disk, when there is an outbox)."""
+        seq: int | None = None
+        self._open_outbox()
+        if self._outbox is not None:
+            try:
+                seq = self._outbox.spool.append(item)  # type: ignore[arg-type]
+            except OSError as exc:
+                self._log.error("%s: outbox write failed, kept in memory: %s", self._name, exc)
+            else:
+                if seq is None:
+                    return False  # the outbox is full: dropped (counted there)
+        self._queue.append((seq, item))
         self._enqueued += 1
         self._wakeup.set()
+        return self._outbox is None or seq is not None
 
     async def run(self) -> None:
         if self._running or self._done.is_set():
             raise RuntimeError(f"{self._name}: run(): already running or ended")
         self._running = True
+        self._open_outbox()
+        syncing = asyncio.create_task(self._outbox.spool.keep_synced()) if self._outbox else None
         try:
             await self._write_until_stopped()
         finally:
+            if syncing is not None:
+                syncing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await syncing
+            if self._outbox is not None:
+                self._outbox.spool.close()
             self._running = False
             self._done.set()
             self._settle()
             if self.pending:
                 self._log.error("%s: ended with %d events not written", self._name, self.pending)
+
+    def _open_outbox(self) -> None:
+        """On the first put() or run(): open the outbox and queue what an earlier process
+        left undelivered, ahead of anything new."""
+        if self._opened or self._outbox is None:
+            return
+        self._opened = True
+        for seq, item in self._outbox.spool.open():
+            self._queue.append((seq, item))  # type: ignore[arg-type]  # the writer's events
+            self._enqueued += 1
+        self._wakeup.set()
 
     async def flush(self) -> None:
         """Wait until every item received so far is written (run() must be running)."""
@@ -177,6 +237,10 @@ class BatchWriter(Generic[T]):
                 continue
             batch = tuple(self._batch)
             try:
+                if not self._confirmed:
+                    await self._read_mark()
+                if self._skip_applied():
+                    continue
                 await self._write_sorting(batch)
             except Exception as exc:
                 failures += 1
@@ -184,6 +248,7 @@ class BatchWriter(Generic[T]):
                     self._log.error("%s: stopping, last write failed: %s", self._name, brief(exc))
                     return
                 self._log_failure(exc, len(self._batch), failures, delay)
+                self._confirmed = self._outbox is None  # a commit may have gone through
                 await self._pause(delay)
                 delay = min(delay * 2, self._tuning.retry_max)
                 continue
@@ -193,18 +258,57 @@ class BatchWriter(Generic[T]):
                 )
             delay, failures = self._tuning.retry_initial, 0
 
-    async def _write_sorting(self, batch: Sequence[T], *, whole: bool = True) -> None:
+    async def _read_mark(self) -> None:
+        """Learn which outbox items the database holds (before the first write, and after
+        a failed one: its commit may have gone through)."""
+        assert self._outbox is not None
+        spool, marks = self._outbox.spool, self._outbox.marks
+        self._applied = await asyncio.to_thread(marks.read, spool.spool_id)
+        spool.catch_up(self._applied)
+        self._confirmed = True
+
+    def _skip_applied(self) -> bool:
+        """Drop the leading items the database already holds; whether any were. Only
+        items an earlier process left, or this one already sent, can be there."""
+        if self._outbox is None:
+            return False
+        sent = max(self._outbox.spool.opened_last, self._sent)
+        applied = min(self._applied, sent)
+        skip = 0
+        for seq, _ in self._batch:
+            if seq is None or seq > applied:
+                break
+            skip += 1
+        if skip:
+            self._log.warning("%s: %d events were already in the database", self._name, skip)
+            self._done_with(skip)
+        return skip > 0
+
+    def _write_marked(self, batch: Sequence[tuple[int | None, T]]) -> None:
+        """Write the items (worker thread); an outbox's mark commits with them."""
+        items = [item for _, item in batch]
+        last = max((seq for seq, _ in batch if seq is not None), default=None)
+        if self._outbox is None or last is None:
+            self._write(items)
+            return
+        self._sent = max(self._sent, last)
+        with self._outbox.marks.writing(self._outbox.spool.spool_id, last):
+            self._write(items)
+
+    async def _write_sorting(
+        self, batch: Sequence[tuple[int | None, T]], *, whole: bool = True
+    ) -> None:
         """Write `batch`; if its data is refused, write its halves in order, down to the
         refused items, which are set aside. Items leave `_batch` as they are written or set
         aside (always a prefix of it), so after any other error, which ends the search and
         propagates, `_batch` holds exactly what is still to be written."""
         try:
-            await asyncio.to_thread(self._write, batch)
+            await asyncio.to_thread(self._write_marked, batch)
         except Exception as exc:
             if self._dead_letters is None or not about_the_data(exc):
                 raise
             if len(batch) == 1:
-                await self._set_aside_item(batch[0], exc)
+                await self._set_aside_item(batch[0][1], exc)
             else:
                 if whole:
                     self._log.warning(
@@ -238,6 +342,10 @@ class BatchWriter(Generic[T]):
     def _done_with(self, count: int) -> None:
         """The first `count` items of `_batch` are written or set aside."""
         self._written += count
+        if self._outbox is not None:
+            seqs = [seq for seq, _ in self._batch[:count] if seq is not None]
+            if seqs:
+                self._outbox.spool.delivered(max(seqs))
         del self._batch[:count]
         self._settle()
 

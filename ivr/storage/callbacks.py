@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from ivr.storage.db import writing
 from ivr.storage.models import CallbackRequestRecord
 from ivr.storage.reports import CallbackView
 
@@ -100,7 +101,7 @@ class CallbackStore:
             .values(status=DIALLING, attempts=_r.attempts + 1, last_attempt_at=now)
             .returning(_r.attempts)
         )
-        with self._session_factory() as session, session.begin():
+        with writing(self._session_factory) as session:
             attempt = session.execute(claim).scalar_one_or_none()
         return attempt or 0
 
@@ -123,7 +124,7 @@ class CallbackStore:
             .where(_r.id == callback_id, _r.status.in_((DIALLING, OPEN)))
             .values(outcome=outcome, **values)
         )
-        with self._session_factory() as session, session.begin():
+        with writing(self._session_factory) as session:
             updated = _rowcount(session.execute(finish))
         if not updated:
             log.warning(
@@ -137,7 +138,7 @@ class CallbackStore:
         """At start-up: requests left `dialling` by a crash are open again (due at once,
         or at their next_attempt_at). Returns how many."""
         reopen = update(_r).where(_r.status == DIALLING).values(status=OPEN)
-        with self._session_factory() as session, session.begin():
+        with writing(self._session_factory) as session:
             return _rowcount(session.execute(reopen))
 
     def get(self, callback_id: int) -> CallbackView | None:

@@ -25,6 +25,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
+from ivr.storage.db import writing
 from ivr.storage.models import DeadLetterRecord
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class DeadLetterStore:
         the writer keeps them and tries again."""
         rows = [dataclasses.asdict(letter) for letter in letters]
         try:
-            with self._session_factory() as session, session.begin():
+            with writing(self._session_factory) as session:
                 session.execute(insert(DeadLetterRecord), rows)
             return "table dead_letters"
         except Exception as exc:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ivr.events.model import UnreachableReported
 from ivr.flow.context import Subscriber
+from ivr.storage.db import writing
 from ivr.storage.directory import normalise_contract, normalise_phone, subscriber_of
 from ivr.storage.models import (
     AppealRecord,
@@ -196,9 +197,8 @@ class DeskStore:
             return _Account(record.id, record.contract, record.full_name, record.address)
 
     def _insert(self, record: Base) -> None:
-        with self._session_factory() as session:
+        with writing(self._session_factory) as session:
             session.add(record)
-            session.commit()
 
     # --- appeals --------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from ivr.flow.context import Outage, Subscriber
-from ivr.storage.db import begin_write
+from ivr.storage.db import writing
 from ivr.storage.models import OutageRecord, SubscriberPhone, SubscriberRecord
 
 SessionFactory = Callable[[], Session]
@@ -203,16 +203,14 @@ class StoreDirectory:
         )
         set_phones(record, numbers)
         taken = ValueError(f"contract {contract!r}: already belongs to another subscriber")
-        with self._session_factory() as session:
-            begin_write(session)
-            if find_by_contract(session, contract) is not None:
-                raise taken
-            session.add(record)
-            try:
-                session.commit()
-            except IntegrityError:  # added meanwhile by someone else
-                raise taken from None
-            return subscriber_of(record)
+        try:
+            with writing(self._session_factory) as session:
+                if find_by_contract(session, contract) is not None:
+                    raise taken
+                session.add(record)
+        except IntegrityError:  # added meanwhile by someone else
+            raise taken from None
+        return subscriber_of(record)
 
     def reconcile_phones(
         self, subscriber_id: int, add: Iterable[str] = (), remove: Iterable[str] = ()
@@ -224,15 +222,14 @@ class StoreDirectory:
         both = set(added) & set(removed)
         if both:
             raise ValueError(f"phones both added and removed: {', '.join(sorted(both))}")
-        with self._session_factory() as session:
-            begin_write(session)
+        with writing(self._session_factory) as session:
             record = session.get(
                 SubscriberRecord, subscriber_id, options=[selectinload(SubscriberRecord.phones)]
             )
             if record is None:
                 raise LookupError(f"subscriber {subscriber_id}: no such account")
             set_phones(record, added, removed)
-            session.commit()
+            session.flush()
             return subscriber_of(record)
 
     def post_outage(
@@ -252,21 +249,20 @@ class StoreDirectory:
             starts_at=starts_at or _now(),
             expected_restore=expected_restore,
         )
-        with self._session_factory() as session:
+        with writing(self._session_factory) as session:
             session.add(record)
-            session.commit()
-            return outage_of(record)
+        return outage_of(record)
 
     def end_outage(self, outage_id: int, at: datetime | None = None) -> None:
         """Mark the outage over at `at` (default: now). An outage already ended keeps its
         end time; LookupError for an unknown outage."""
-        with self._session_factory() as session:
-            record = session.get(OutageRecord, outage_id)
+        with writing(self._session_factory) as session:
+            # PostgreSQL: the row lock makes a second end wait and then see the first one's.
+            record = session.get(OutageRecord, outage_id, with_for_update=True)
             if record is None:
                 raise LookupError(f"outage {outage_id}: no such outage")
             if record.ended_at is None:
                 record.ended_at = at or _now()
-                session.commit()
 
     def outages(self, active_at: datetime | None = None) -> list[Outage]:
         """Every outage, or those active at `active_at`; the most recently started first."""

@@ -46,7 +46,8 @@ from ivr.events.model import (
     Event,
     TalkLimitReached,
 )
-from ivr.storage.batch import BatchWriter, Tuning, as_utc, clean_text
+from ivr.storage.batch import BatchWriter, Outbox, Tuning, as_utc, clean_text
+from ivr.storage.db import writing
 from ivr.storage.dead_letters import DeadLetterStore
 from ivr.storage.limits import CALL_ID, check_length
 from ivr.storage.models import CallRecord
@@ -356,7 +357,7 @@ def write_events(session_factory: SessionFactory, events: Sequence[JournalEvent]
     rows = merge_events(events)
     if not rows:
         return
-    with session_factory() as session, session.begin():
+    with writing(session_factory) as session:
         statement = upsert(session.get_bind().dialect.name)
         for batch in upsert_rounds(rows):
             session.execute(statement, batch)
@@ -382,13 +383,15 @@ class CallJournal(BatchWriter[JournalEvent]):
         session_factory: SessionFactory,
         tuning: Tuning = TUNING,
         dead_letters: DeadLetterStore | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         super().__init__(
             "journal",
-            functools.partial(write_events, session_factory),
+            functools.partial(write_events, outbox.marks.sessions if outbox else session_factory),
             tuning,
             log=log,
             dead_letters=dead_letters or DeadLetterStore(session_factory),
+            outbox=outbox,
         )
 
     def __call__(self, event: Event) -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Dialect,
@@ -328,3 +329,17 @@ class DeadLetterRecord(Base):
     writer: Mapped[str]  # journal | reports | agent_log
     row: Mapped[str]
     error: Mapped[str]
+
+
+# --- the storage outbox (see ivr.storage.spool and ivr.storage.marks) ---------------------
+
+
+class OutboxMarkRecord(Base):
+    """The last outbox event a writer applied, per spool: written in the same transaction
+    as the events, so a replay after a crash skips exactly what the database holds."""
+
+    __tablename__ = "outbox_marks"
+
+    spool_id: Mapped[str] = mapped_column(UnicodeText, primary_key=True)  # "<writer>:<id>"
+    seq: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime]

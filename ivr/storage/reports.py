@@ -17,7 +17,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from ivr.events.model import CallbackRequested, Event, MeterReadingSubmitted, UnreachableReported
-from ivr.storage.batch import BatchWriter, Tuning, as_utc, clean_text
+from ivr.storage.batch import BatchWriter, Outbox, Tuning, as_utc, clean_text
+from ivr.storage.db import writing
 from ivr.storage.dead_letters import DeadLetterStore
 from ivr.storage.directory import normalise_contract, normalise_phone
 from ivr.storage.limits import SHORT, check_length
@@ -104,7 +105,7 @@ def write_reports(session_factory: SessionFactory, events: Sequence[ReportEvent]
         rows.setdefault(table, []).append(row)
     if not rows:
         return
-    with session_factory() as session, session.begin():
+    with writing(session_factory) as session:
         for table, batch in rows.items():
             session.execute(insert(table), batch)
 
@@ -120,13 +121,15 @@ class ReportWriter(BatchWriter[ReportEvent]):
         session_factory: SessionFactory,
         tuning: Tuning = TUNING,
         dead_letters: DeadLetterStore | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         super().__init__(
             "reports",
-            functools.partial(write_reports, session_factory),
+            functools.partial(write_reports, outbox.marks.sessions if outbox else session_factory),
             tuning,
             log=log,
             dead_letters=dead_letters or DeadLetterStore(session_factory),
+            outbox=outbox,
         )
 
     def __call__(self, event: Event) -> None:

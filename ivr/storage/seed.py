@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.config import PROJECT_ROOT
+from ivr.storage.db import writing
 from ivr.storage.directory import clean_phones, find_by_contract, normalise_contract, set_phones
 from ivr.storage.models import OutageRecord, SubscriberRecord
 
@@ -204,7 +205,7 @@ def _upsert_outage(session: Session, seed: _OutageSeed) -> None:
 def seed_store(session_factory: SessionFactory, data: Mapping[str, Any]) -> SeedResult:
     """Upsert the subscribers and outages in `data` (one transaction)."""
     subscribers, outages = _parse(data)
-    with session_factory() as session, session.begin():
+    with writing(session_factory) as session:
         for subscriber in subscribers:
             _upsert_subscriber(session, subscriber)
             session.flush()  # the next lookups see it (and a bad row fails here)

@@ -53,16 +53,9 @@ class InboundCall:
             self._notifier.publish(CallFinishedInMenu(call_id, number, caller, outcome.path))
             return
         decision = decide(outcome.route.queue, outcome.route.caller_class, queues)
-        # One MSet for the whole route (a round trip per variable costs both sides in a
-        # burst); IVR_STATUS comes last, so the dialplan never sees a half-set route.
-        await channel.exec(
-            "MSet",
-            f"{names.VAR_QUEUE}={decision.queue}",
-            f"{names.VAR_PRIORITY}={decision.priority}",
-            f"{names.VAR_CALLER_CLASS}={decision.caller_class}",
-            f"{names.VAR_MENU_PATH}={path}",
-            f"{names.VAR_STATUS}={names.STATUS_OK}",
-        )
+        # Published before the dialplan can see the route: the journal's outbox has it on
+        # disk once publish() returns, so an engine killed right after the MSet still has
+        # the call it routed.
         self._notifier.publish(
             CallRouted(
                 call_id,
@@ -75,4 +68,14 @@ class InboundCall:
                 language=ctx.language,
                 subscriber_id=ctx.subscriber.id if ctx.subscriber else None,
             )
+        )
+        # One MSet for the whole route (a round trip per variable costs both sides in a
+        # burst); IVR_STATUS comes last, so the dialplan never sees a half-set route.
+        await channel.exec(
+            "MSet",
+            f"{names.VAR_QUEUE}={decision.queue}",
+            f"{names.VAR_PRIORITY}={decision.priority}",
+            f"{names.VAR_CALLER_CLASS}={decision.caller_class}",
+            f"{names.VAR_MENU_PATH}={path}",
+            f"{names.VAR_STATUS}={names.STATUS_OK}",
         )

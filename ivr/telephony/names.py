@@ -28,6 +28,7 @@ EVENT_SELF_SERVICE: Final = "IvrSelfService"  # the menu served the caller and h
 
 # AGI routes: agi://host:port/<name> in dialplans/.
 ROUTE_INBOUND: Final = "inbound"
+ROUTE_FALLBACK_SWEEP: Final = "fallback-sweep"  # journals the calls the fallback served
 
 # Queues: variables the engine sets on a waiting caller, dialplan contexts it sends calls to.
 VAR_CALLBACK_OFFERED: Final = "IVR_CALLBACK_OFFERED"  # "1": the accept key means a callback
@@ -38,6 +39,7 @@ VAR_WHISPER_SOUND: Final = "IVR_WHISPER_SOUND"  # what a whisper leg plays
 CONTEXT_QUEUE: Final = "ivr-queue"  # s: queue the caller in IVR_QUEUE with IVR_PRIORITY
 CONTEXT_WHISPER: Final = "ivr-whisper"  # s: plays IVR_WHISPER_SOUND (into a ChanSpy leg)
 CONTEXT_CALLBACK: Final = "ivr-callback"  # s: a called-back caller joins the queue
+CONTEXT_FALLBACK_SWEEP: Final = "ivr-fallback-sweep"  # s: AGI fallback-sweep
 
 # UserEvents the dialplan emits for the queues.
 EVENT_CALLBACK_ACCEPTED: Final = "IvrCallbackAccepted"  # a waiting caller took the offer

@@ -1,7 +1,6 @@
 """API routes for what operators file during calls: unreachable-number reports, appeals,
 complaints and technician requests, callback requests."""
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
@@ -73,10 +72,11 @@ CALLBACK_FIELDS = ("phone", "name", "queue", "caller_class", "line", "promised_b
 CALLBACK_DIGITS = (2, 20)  # what the callback dialer will dial
 
 
-async def stored(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a blocking store call in a thread; its refusals become 400/404/409."""
+async def stored(deps: ApiDeps, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking store call on the API's storage gate; its refusals become
+    400/404/409 (a database that does not answer: 503, see ivr.web.app)."""
     try:
-        return await asyncio.to_thread(call, *args, **kwargs)
+        return await deps.storage.run(call, *args, **kwargs)
     except Conflict as exc:
         raise error(409, str(exc)) from None
     except LookupError as exc:
@@ -103,12 +103,14 @@ def add_desk_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> None:
     async def list_reports(request: web.Request) -> web.StreamResponse:
         line = query_text(request, "line")
         since, until = query_time(request, "since"), query_time(request, "until")
-        views = await stored(deps.reports.unreachable_reports, line, since, until, _limit(request))
+        views = await stored(
+            deps, deps.reports.unreachable_reports, line, since, until, _limit(request)
+        )
         return reply({"reports": [asdict(v) for v in views]})
 
     async def reports_by_line(request: web.Request) -> web.Response:
         since, until = query_time(request, "since"), query_time(request, "until")
-        counts = await stored(deps.reports.unreachable_by_line, since, until)
+        counts = await stored(deps, deps.reports.unreachable_by_line, since, until)
         return reply({"lines": [{"line": line, "reports": n} for line, n in counts]})
 
     @anyone
@@ -131,19 +133,20 @@ def add_desk_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> None:
             source="operator",
             at=deps.now(),
         )
-        view = await stored(deps.desk.add_unreachable, event)
+        view = await stored(deps, deps.desk.add_unreachable, event)
         return reply({"report": asdict(view)}, 201)
 
     @anyone
     async def list_appeals(request: web.Request) -> web.StreamResponse:
         since, until = query_time(request, "since"), query_time(request, "until")
-        views = await stored(deps.desk.appeals, since, until, _limit(request))
+        views = await stored(deps, deps.desk.appeals, since, until, _limit(request))
         return reply({"appeals": [asdict(v) for v in views]})
 
     @anyone
     async def file_appeal(request: web.Request) -> web.StreamResponse:
         body = await read_body(request, APPEAL_FIELDS)
         view = await stored(
+            deps,
             deps.desk.add_appeal,
             city=body.text("city", required=True),
             organisation=body.text("organisation", required=True),
@@ -160,13 +163,14 @@ def add_desk_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> None:
     async def list_requests(request: web.Request) -> web.StreamResponse:
         kind = query_choice(request, "kind", KINDS)
         subscriber_id = query_id(request, "subscriber_id")
-        views = await stored(deps.desk.requests, kind, subscriber_id, _limit(request))
+        views = await stored(deps, deps.desk.requests, kind, subscriber_id, _limit(request))
         return reply({"requests": [asdict(v) for v in views]})
 
     @anyone
     async def file_request(request: web.Request) -> web.StreamResponse:
         body = await read_body(request, REQUEST_FIELDS)
         view = await stored(
+            deps,
             deps.desk.add_request,
             body.choice("kind", KINDS),
             body.text("text", LONG, required=True),
@@ -183,7 +187,7 @@ def add_desk_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> None:
     @anyone
     async def list_callbacks(request: web.Request) -> web.StreamResponse:
         status = query_choice(request, "status", STATUSES)
-        views = await stored(deps.reports.callbacks, status, _limit(request))
+        views = await stored(deps, deps.reports.callbacks, status, _limit(request))
         return reply({"callbacks": [asdict(v) for v in views]})
 
     @anyone

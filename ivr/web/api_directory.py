@@ -1,6 +1,5 @@
 """API routes for the lines, the subscriber directory and the outage board."""
 
-import asyncio
 from dataclasses import asdict
 from typing import Any
 
@@ -63,17 +62,17 @@ def add_directory_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> N
         if (phone is None) == (contract is None):
             raise bad("phone, contract", "expected one of them")
         if phone is not None:
-            found = await asyncio.to_thread(deps.desk.subscribers_with_phone, phone)
+            found = await deps.storage.run(deps.desk.subscribers_with_phone, phone)
         else:
             assert contract is not None
-            one = await asyncio.to_thread(deps.directory.find_by_contract, contract)
+            one = await deps.storage.run(deps.directory.find_by_contract, contract)
             found = [one] if one is not None else []
         return reply({"subscribers": [card(s) for s in found]})
 
     @anyone
     async def get_subscriber(request: web.Request) -> web.StreamResponse:
         subscriber_id = path_id(request, "subscriber")
-        found = await asyncio.to_thread(deps.directory.find_by_id, subscriber_id)
+        found = await deps.storage.run(deps.directory.find_by_id, subscriber_id)
         if found is None:
             raise error(404, f"no such subscriber: {subscriber_id}")
         return reply({"subscriber": card(found)})
@@ -86,7 +85,7 @@ def add_directory_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> N
         address, city = body.text("address", ADDRESS), body.text("city")
         office, phones = body.text("region_office"), body.phones("phones")
         try:
-            added = await asyncio.to_thread(
+            added = await deps.storage.run(
                 deps.directory.add_subscriber, contract, full_name, address, city, office, phones
             )
         except ValueError:  # the input is checked: the contract belongs to another account
@@ -99,7 +98,7 @@ def add_directory_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> N
         body = await read_body(request, ("add", "remove"))
         add, remove = body.phones("add"), body.phones("remove")
         try:
-            found = await asyncio.to_thread(
+            found = await deps.storage.run(
                 deps.directory.reconcile_phones, subscriber_id, add, remove
             )
         except LookupError:
@@ -111,7 +110,7 @@ def add_directory_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> N
 
     async def list_outages(request: web.Request) -> web.Response:
         active = query_bool(request, "active")
-        board = await asyncio.to_thread(deps.desk.outages, deps.now(), active)
+        board = await deps.storage.run(deps.desk.outages, deps.now(), active)
         return reply({"outages": [outage_view(o) for o in board]})
 
     @managers
@@ -120,10 +119,10 @@ def add_directory_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> N
         area, service = body.text("area", required=True), body.text("service")
         message = body.text("message", LONG, required=True)
         restore, starts = body.time("expected_restore"), body.time("starts_at")
-        posted = await asyncio.to_thread(
+        posted = await deps.storage.run(
             deps.directory.post_outage, area, service, message, restore, starts or deps.now()
         )
-        view = await asyncio.to_thread(deps.desk.outage, posted.id, deps.now())
+        view = await deps.storage.run(deps.desk.outage, posted.id, deps.now())
         assert view is not None
         return reply({"outage": outage_view(view)}, 201)
 
@@ -132,10 +131,10 @@ def add_directory_routes(app: web.Application, reply: Reply, deps: ApiDeps) -> N
         outage_id = path_id(request, "outage")
         now = deps.now()
         try:
-            await asyncio.to_thread(deps.directory.end_outage, outage_id, now)
+            await deps.storage.run(deps.directory.end_outage, outage_id, now)
         except LookupError:
             raise error(404, f"no such outage: {outage_id}") from None
-        view = await asyncio.to_thread(deps.desk.outage, outage_id, now)
+        view = await deps.storage.run(deps.desk.outage, outage_id, now)
         assert view is not None
         return reply({"outage": outage_view(view)})
 

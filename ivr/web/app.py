@@ -15,6 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
+from ivr.storage.dead_letters import brief
+from ivr.storage.gate import DatabaseUnavailable, is_unavailable
 from ivr.storage.repository import JournalRepository
 from ivr.web.api_deps import ANY_ROLE
 from ivr.web.api_input import query_int
@@ -63,6 +65,24 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
         return out
 
 
+@web.middleware
+async def database_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A database that does not answer (refused, timed out, locked): 503 at once, never a
+    hung request or a 500. The request may be retried."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        # A gate's failure is logged once per incident (ivr.storage.health); others here.
+        level = logging.DEBUG if isinstance(exc, DatabaseUnavailable) else logging.WARNING
+        log.log(
+            level, "%s %s: 503, database unavailable: %s", request.method, request.path, brief(exc)
+        )
+        return reply({"error": "database unavailable, try again later"}, 503)
+
+
 def make_web_app(
     journal: JournalRepository,
     health: HealthProbe,
@@ -90,7 +110,11 @@ def make_web_app(
 
     limits = limits or HttpLimits()
     app = web.Application(
-        middlewares=[json_errors, body_limits(limits.max_body_bytes, limits.body_timeout)],
+        middlewares=[
+            json_errors,
+            database_errors,
+            body_limits(limits.max_body_bytes, limits.body_timeout),
+        ],
         client_max_size=limits.max_body_bytes,
     )
     app.router.add_get("/health", get_health)

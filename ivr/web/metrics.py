@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from ivr.storage.batch import WriterStats
 
@@ -197,16 +198,45 @@ class StorageCollector:
             "When a storage writer last set an event aside, as a Unix time",
             labels=["writer"],
         )
+        outbox: dict[str, GaugeMetricFamily | CounterMetricFamily] = {
+            "rows": GaugeMetricFamily(
+                "ivr_outbox_rows",
+                "Events in a writer's local outbox not yet in the database",
+                labels=["writer"],
+            ),
+            "oldest": GaugeMetricFamily(
+                "ivr_outbox_oldest_age_seconds",
+                "Age of the oldest event in a writer's outbox (absent when empty)",
+                labels=["writer"],
+            ),
+            "bytes": GaugeMetricFamily(
+                "ivr_outbox_bytes", "Bytes a writer's outbox takes on disk", labels=["writer"]
+            ),
+            "dropped": CounterMetricFamily(
+                "ivr_outbox_dropped",
+                "Events dropped because a writer's outbox was full (since the engine started)",
+                labels=["writer"],
+            ),
+        }
         for name, stats in writers.items():
             backlog.add_metric([name], stats.backlog)
             dead.add_metric([name], stats.dead_letters)
             if stats.last_dead_letter_at is not None:
                 last.add_metric([name], stats.last_dead_letter_at.timestamp())
-        yield from (backlog, dead, last)
+            if (box := stats.outbox) is not None:
+                outbox["rows"].add_metric([name], box.rows)
+                if box.oldest_age is not None:
+                    outbox["oldest"].add_metric([name], box.oldest_age)
+                outbox["bytes"].add_metric([name], box.bytes)
+                outbox["dropped"].add_metric([name], box.dropped)
+        yield from (backlog, dead, last, *outbox.values())
 
 
 def add_metrics_route(
-    app: web.Application, snapshot: Snapshot, storage: StorageStats | None = None
+    app: web.Application,
+    snapshot: Snapshot,
+    storage: StorageStats | None = None,
+    collectors: Sequence[Collector] = (),
 ) -> None:
     """Serve GET /metrics from `snapshot` (called once per scrape, on the event loop: it must
     be quick, e.g. the board's latest cached snapshot) and the `storage` writers' stats."""
@@ -214,6 +244,8 @@ def add_metrics_route(
     registry.register(SnapshotCollector(snapshot))
     if storage is not None:
         registry.register(StorageCollector(storage))
+    for collector in collectors:  # e.g. the database state (ivr.web.metrics_database)
+        registry.register(collector)
 
     async def get_metrics(_: web.Request) -> web.Response:
         return web.Response(

@@ -14,7 +14,7 @@ changes and when the agent's state changes (AgentChanged).
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -94,8 +94,10 @@ class ScreenPop:
         *,
         remember: int = REMEMBER,
         lookup_timeout: float = LOOKUP_TIMEOUT,
+        run: Callable[..., Awaitable[Any]] = asyncio.to_thread,  # where a lookup's thread runs
     ) -> None:
         self._directory = directory
+        self._run = run
         self._lines = lines
         self._tasks = tasks
         self._remember = remember
@@ -215,12 +217,13 @@ class ScreenPop:
             return None  # an appeal: the operator gives out no subscriber data
         known = card.subscriber.id if card.subscriber else card.subscriber_id
         try:
+            found: Subscriber | None = None
             async with asyncio.timeout(self._lookup_timeout):
                 if known is not None:
-                    return await asyncio.to_thread(self._directory.find_by_id, known)
-                if card.caller:
-                    return await asyncio.to_thread(self._directory.find_by_phone, card.caller)
-                return None
+                    found = await self._run(self._directory.find_by_id, known)
+                elif card.caller:
+                    found = await self._run(self._directory.find_by_phone, card.caller)
+            return found
         except Exception as exc:
             log.warning(
                 "screen pop for call %s: subscriber not found: %s", card.call_id, brief(exc)

@@ -17,6 +17,7 @@ from ivr.storage.db import open_store
 from ivr.storage.repository import CallRecordView
 from ivr.storage.seed import DEMO_STORE, load_seed_file, seed_store
 from ivr.telephony.ami import AmiClient
+from ivr.telephony.fallback_trace import FAMILY as FALLBACK_FAMILY
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +58,10 @@ def flows_copy(tmp_path: Path, operators: str = ALWAYS_OPEN) -> Path:
     return flows
 
 
+def clear_fallback_trace(settings: Settings) -> None:
+    Sandbox(settings.sandbox_dir, settings.queues_file).cli(f"database deltree {FALLBACK_FAMILY}")
+
+
 def engine_settings(settings: Settings, tmp_path: Path, **changes: object) -> Settings:
     """The engine on its own database (seeded with the demo subscribers) and on a copy of
     the shipped flows where operators always work."""
@@ -65,10 +70,13 @@ def engine_settings(settings: Settings, tmp_path: Path, **changes: object) -> Se
         seed_store(sessions, load_seed_file(DEMO_STORE))
     if "flows_dir" not in changes:
         changes["flows_dir"] = str(flows_copy(tmp_path))
+    changes.setdefault("var_dir", str(tmp_path / "var"))  # its own outbox
     return replace(settings, database_url=url, flows_poll_interval=0.2, **changes)  # type: ignore[arg-type]
 
 
 async def started(settings: Settings) -> Engine:
+    # the fallback's AstDB trace of earlier tests' calls is not this engine's to journal
+    clear_fallback_trace(settings)
     engine = Engine(settings)
     await engine.start()
     assert engine.ami is not None

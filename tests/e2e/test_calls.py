@@ -74,10 +74,10 @@ async def test_engine_error_takes_fallback_and_is_journaled(
     flows.mkdir()
     (flows / "lines.yaml").write_text("default_flow: broken\nlines: []\n")
     (flows / "prompts.yaml").write_text("languages: [en]\nprompts:\n  beep: {sound: beep}\n")
-    # A menu with nowhere to go on timeout: the flow ends without a route (an engine error).
+    # A meter reading with no reading and no subscriber: the step fails (an engine error).
     (flows / "broken.yaml").write_text(
-        "name: broken\nstart: m\nnodes:\n  m: {type: menu, prompt: beep, timeout: 0.5, retries: 0,"
-        " options: {'1': r}}\n  r: {type: route, queue: internet, class: existing_service}\n"
+        "name: broken\nstart: m\nnodes:\n  m: {type: meter_reading, reading: reading, next: r}\n"
+        "  r: {type: route, queue: internet, class: existing_service}\n"
     )
     engine = await started(engine_settings(settings, tmp_path, flows_dir=str(flows)))  # type: ignore[arg-type]
     try:

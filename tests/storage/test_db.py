@@ -27,6 +27,7 @@ from ivr.storage.agent_log import write_agent_events
 from ivr.storage.callbacks import CallbackStore
 from ivr.storage.db import (
     MIGRATIONS_DIR,
+    DbTimeouts,
     alembic_config,
     make_engine,
     make_session_factory,
@@ -79,6 +80,7 @@ TABLES = {
     "agent_activity",
     "agent_rings",
     "dead_letters",
+    "outbox_marks",
 }
 
 
@@ -102,7 +104,7 @@ def test_migrate_creates_the_table_and_is_idempotent(
     index = indexes["ix_call_journal_call_id"]
     assert (index["column_names"], bool(index["unique"])) == (["call_id"], True)
     with engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0006"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0007"
 
 
 def test_migration_0002_adds_the_directory_and_report_tables(
@@ -413,6 +415,21 @@ def test_migration_0006_adds_the_dead_letters_and_goes_back(
     assert "dead_letters" in inspect(engine).get_table_names()
 
 
+def test_migration_0007_adds_the_outbox_marks_and_goes_back(
+    db_url: str, db_schema: str | None, engine: Engine
+) -> None:
+    migrate(db_url, db_schema)
+    columns = {c["name"]: c for c in inspect(engine).get_columns("outbox_marks")}
+    assert set(columns) == {"spool_id", "seq", "at"}
+    config = alembic_config(db_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0006")
+    assert "outbox_marks" not in inspect(engine).get_table_names()
+    migrate(db_url, db_schema)
+    assert "outbox_marks" in inspect(engine).get_table_names()
+
+
 def test_sqlite_file_gets_its_directory_wal_and_busy_timeout(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "var" / "ivr.db"
     engine = make_engine(f"sqlite:///{path}")
@@ -421,6 +438,16 @@ def test_sqlite_file_gets_its_directory_wal_and_busy_timeout(tmp_path: Path) -> 
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
         assert path.is_file()
+        assert engine.pool.timeout() == 5.0  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
+
+
+def test_an_sqlite_memory_database_takes_the_timeouts_too() -> None:
+    engine = make_engine("sqlite://", timeouts=DbTimeouts(pool=1))  # its pool has no timeout
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
     finally:
         engine.dispose()
 

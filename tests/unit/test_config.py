@@ -74,3 +74,13 @@ def test_http_limits_from_the_environment() -> None:
         settings.http_max_streams,
         settings.fd_reserve,
     ) == (2.5, 7.0, 4.0, 2048, 50, 10, 300)
+
+
+def test_database_timeouts_come_from_the_environment_and_are_checked() -> None:
+    env = {"IVR_DB_CALL_TIMEOUT": "0.5", "IVR_DB_STATEMENT_TIMEOUT": "0"}
+    settings = load_settings(env=env)
+    assert (settings.db_call_timeout, settings.db_statement_timeout) == (0.5, 0.0)
+    with pytest.raises(ConfigError, match=r"db_statement_timeout must be 0 \(none\) or more"):
+        load_settings(env={"IVR_DB_STATEMENT_TIMEOUT": "-1"})
+    with pytest.raises(ConfigError, match="db_api_timeout must be a finite number above 0"):
+        load_settings(env={"IVR_DB_API_TIMEOUT": "0"})

@@ -52,3 +52,14 @@ def test_secrets_are_not_committed() -> None:
     )
     assert ignored.returncode == 0, f"{secret_file} must be git-ignored"
     assert "__AMI_SECRET__" in (DOCKER / "asterisk" / "entrypoint.sh").read_text()
+
+
+def test_the_engine_runs_under_the_watchdog() -> None:
+    """A stalled engine is killed and restarted by `ivr supervise`, not left to docker."""
+    cmd = [
+        line for line in (DOCKER / "Dockerfile").read_text().splitlines() if line.startswith("CMD")
+    ]
+    assert cmd and cmd[-1].startswith('CMD ["ivr", "supervise"'), cmd
+    compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    engine = compose["services"]["engine"]
+    assert engine["init"] is True and engine["restart"] == "unless-stopped"

@@ -166,7 +166,10 @@ def engine_for_tests(base: Path) -> Engine:
     url = f"sqlite:///{base / 'ivr.db'}"
     migrate(url)
     settings = dataclasses.replace(
-        load_settings(env={}), database_url=url, flows_dir=str(copy_flows(base))
+        load_settings(env={}),
+        database_url=url,
+        flows_dir=str(copy_flows(base)),
+        var_dir=str(base / "var"),
     )
     engine = Engine(settings)
     engine.agents = AgentBoard(lambda: engine.queues, Members(), engine.notifier.publish)

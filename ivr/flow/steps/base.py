@@ -128,6 +128,19 @@ def targets_of(
     return found
 
 
+def way_out(spec: Mapping[str, Any], key: str, when: str) -> str:
+    """An asking node's required exit: where a caller goes `when` (a node id). Without it
+    the caller would fall to the dialplan's fallback queue at priority 0."""
+    if spec.get(key) is None:
+        raise FlowSpecError(
+            (key,),
+            f"missing: add `{key}: <node id>`, where a caller goes {when} "
+            "(e.g. the node of the default choice; without it he falls to the fallback "
+            "queue at priority 0)",
+        )
+    return str(target_of(spec, key))
+
+
 def name_of(spec: Mapping[str, Any], key: str, default: str | None = None) -> str:
     value = spec.get(key, default)
     if not isinstance(value, str) or not value:

@@ -14,6 +14,7 @@ from ivr.flow.steps.base import (
     target_of,
     targets_of,
     var_name,
+    way_out,
 )
 from ivr.flow.steps.menu import dtmf_options
 
@@ -25,7 +26,9 @@ class Choose:
         var_name(spec, "var", default="")
         dtmf_options(spec)
         refs = check_asking(spec)
-        return Checked(targets_of(spec, "next", "on_fail", required=("next",)), refs)
+        targets = targets_of(spec, "next", required=("next",))
+        targets[("on_fail",)] = way_out(spec, "on_fail", "when he chooses nothing valid")
+        return Checked(targets, refs)
 
     async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult:
         options = dtmf_options(spec)

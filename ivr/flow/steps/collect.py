@@ -18,6 +18,7 @@ from ivr.flow.steps.base import (
     target_of,
     targets_of,
     var_name,
+    way_out,
 )
 
 MAX_DIGITS = 32
@@ -55,7 +56,9 @@ class Collect:
         _var(spec)
         _limits(spec)
         refs = check_asking(spec)
-        return Checked(targets_of(spec, "next", "on_fail", required=("next",)), refs)
+        targets = targets_of(spec, "next", required=("next",))
+        targets[("on_fail",)] = way_out(spec, "on_fail", "when no valid entry comes")
+        return Checked(targets, refs)
 
     async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult:
         low, high, pattern = _limits(spec)

@@ -13,7 +13,7 @@ from ivr.flow.steps.base import (
     ask_until_valid,
     check_asking,
     target_of,
-    targets_of,
+    way_out,
 )
 
 DTMF_KEYS = frozenset("0123456789*#")
@@ -43,7 +43,8 @@ class Menu:
     def check(self, spec: Mapping[str, Any]) -> Checked:
         refs = check_asking(spec)
         targets: dict[KeyPath, str] = {("options", k): t for k, t in dtmf_options(spec).items()}
-        targets.update(targets_of(spec, "on_timeout", "on_invalid"))
+        targets[("on_timeout",)] = way_out(spec, "on_timeout", "when he presses nothing")
+        targets[("on_invalid",)] = way_out(spec, "on_invalid", "after too many wrong keys")
         return Checked(targets, refs)
 
     async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult:

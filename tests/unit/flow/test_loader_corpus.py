@@ -80,7 +80,7 @@ CORPUS: dict[str, tuple[dict[str, str], list[str]]] = {
     ),
     "loop without exit": (
         flow(
-            "  m: {type: menu, prompt: hello, options: {'1': p}, on_timeout: p}\n",
+            "  m: {type: menu, prompt: hello, options: {'1': p}, on_timeout: p, on_invalid: p}\n",
             "  p: {type: play, prompt: beep, next: m}\n",
             "  x: {type: goto, node: r}\n",
         ),

@@ -65,6 +65,28 @@ async def test_an_invalid_change_is_rejected_and_the_old_library_kept(flows: Pat
     assert any("support.yaml" in p and "nodes" in p for p in result.problems)
 
 
+@pytest.mark.parametrize(
+    ("flow", "exit_line"),
+    [("main.yaml", "    on_timeout: support\n"), ("meter.yaml", "    on_fail: goodbye\n")],
+)
+async def test_a_change_that_removes_a_way_out_is_rejected(
+    flows: Path, flow: str, exit_line: str
+) -> None:
+    """A menu without on_timeout (a collect without on_fail) would leave a silent caller
+    at the fallback queue, priority 0: the change is refused, the old flow keeps serving."""
+    reload = reloader(flows, [])
+    before = reload.library
+    path = flows / flow
+    text = path.read_text(encoding="utf-8")
+    assert exit_line in text
+    path.write_text(text.replace(exit_line, "", 1), encoding="utf-8")
+    result = await reload.reload()
+
+    key = exit_line.strip().split(":")[0]
+    assert not result.ok and reload.library is before
+    assert any(f"{flow}:" in p and f".{key}: missing: add `{key}: " in p for p in result.problems)
+
+
 async def test_a_prompt_that_cannot_be_spoken_rejects_the_change(flows: Path) -> None:
     def broken(items: Iterable[tuple[str, str]]) -> int:
         raise RuntimeError("espeak-ng not found")

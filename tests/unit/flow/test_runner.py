@@ -80,18 +80,16 @@ async def test_unknown_number_runs_the_default_flow_in_the_default_language(
     assert port.heard == ["say[uk]: Привіт"]
 
 
-async def test_a_menu_that_times_out_without_on_timeout_ends_in_fallback(tmp_path: Path) -> None:
+async def test_a_menu_that_times_out_goes_to_on_timeout(tmp_path: Path) -> None:
+    """A menu must say where silence goes (validation refuses one without): no fallback."""
+    menu = {"type": "menu", "retries": 0, "options": {"1": "h"}}
+    route = {"type": "route", "queue": "connections", "class": "new_connection"}
     library = library_of(
         tmp_path,
-        {
-            "a": {
-                "m": {"type": "menu", "retries": 0, "options": {"1": "h"}},
-                "h": {"type": "hangup"},
-            }
-        },
+        {"a": {"m": {**menu, "on_timeout": "q", "on_invalid": "q"}, "h": route, "q": route}},
     )
-    with pytest.raises(FlowRunError, match="ended without a route"):
-        await run(library, "100", None)
+    outcome, _, _ = await run(library, "100", None)
+    assert outcome.route.queue == "connections"
 
 
 async def test_a_failing_step_becomes_a_flow_error(tmp_path: Path) -> None:

@@ -101,7 +101,8 @@ def flow(node: str) -> Any:
 
 
 GOOD = [
-    "{type: menu, prompt: [main_menu, {say: 'Hello {name}'}], options: {'1': r}}",
+    "{type: menu, prompt: [main_menu, {say: 'Hello {name}'}], options: {'1': r}, on_timeout: r,"
+    " on_invalid: r}",
     "{type: play, prompt: {say: {uk: Привіт, en: {sound: custom/hi}}}, next: r}",
     "{type: play, prompt: {sound: beep}, next: r}",
     "{type: goto, flow: main}",
@@ -110,13 +111,16 @@ GOOD = [
     "else: r}",
     "{type: condition, cases: [{if: {var: {problem: [a, 1]}, caller: new}, then: r}], else: r}",
     "{type: set, vars: {звідки: '{caller}', n: 2}, next: r}",
-    "{type: collect, var: contract, min_digits: 8, max_digits: 8, next: r}",
+    "{type: collect, var: contract, min_digits: 8, max_digits: 8, next: r, on_fail: r}",
 ]
 
 BROKEN = [
     ("{type: menu, promt: beep, options: {'1': r}}", "'promt' was unexpected"),
     ("{type: dial, queue: q}", "'dial' is not one of"),
     ("{type: menu, prompt: beep}", "'options' is a required property"),
+    ("{type: menu, options: {'1': r}, on_timeout: r}", "'on_invalid' is a required property"),
+    ("{type: choose, var: x, options: {'1': a}, next: r}", "'on_fail' is a required property"),
+    ("{type: collect, var: x, next: r}", "'on_fail' is a required property"),
     ("{type: menu, options: {}}", "should be non-empty"),
     ("{type: menu, options: {'A': r}}", "'A' does not match"),
     ("{type: menu, options: {'1': r}, timeout: soon}", "'soon' is not of type 'number'"),

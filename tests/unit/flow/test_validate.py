@@ -44,8 +44,21 @@ BROKEN = [
     ),
     (
         "name: f\nstart: m\nnodes:\n  m:\n    type: menu\n    options:\n      '1': rr\n"
-        + GOOD_TAIL,
+        "    on_timeout: r\n    on_invalid: r\n" + GOOD_TAIL,
         "f.yaml:7:12: nodes.m.options.1: unknown node 'rr'",
+    ),
+    (
+        "name: f\nstart: m\nnodes:\n  m:\n    type: menu\n    options: {'1': r}\n"
+        "    on_invalid: r\n" + GOOD_TAIL,
+        "f.yaml:5:5: nodes.m.on_timeout: missing: add `on_timeout: <node id>`, where a caller "
+        "goes when he presses nothing (e.g. the node of the default choice; without it he "
+        "falls to the fallback queue at priority 0)",
+    ),
+    (
+        "name: f\nstart: c\nnodes:\n  c: {type: collect, var: n, next: r}\n" + GOOD_TAIL,
+        "f.yaml:4:6: nodes.c.on_fail: missing: add `on_fail: <node id>`, where a caller goes "
+        "when no valid entry comes (e.g. the node of the default choice; without it he falls "
+        "to the fallback queue at priority 0)",
     ),
     (
         "name: f\nstart: m\nnodes:\n  m:\n    type: menu\n    timeout: soon\n"
@@ -101,7 +114,8 @@ def test_lines_errors_are_located(tmp_path: Path) -> None:
 
 def test_warnings_do_not_reject_the_flow(tmp_path: Path) -> None:
     flow = (
-        "name: f\nstart: m\nnodes:\n  m: {type: menu, options: {'1': r}}\n"
+        "name: f\nstart: m\nnodes:\n"
+        "  m: {type: menu, options: {'1': r}, on_timeout: r, on_invalid: r}\n"
         "  lost: {type: play, prompt: beep, next: m}\n" + GOOD_TAIL
     )
     found = problems(flows_dir(tmp_path, flow))
@@ -111,7 +125,8 @@ def test_warnings_do_not_reject_the_flow(tmp_path: Path) -> None:
 
 def test_a_loop_without_exit_is_an_error(tmp_path: Path) -> None:
     flow = (
-        "name: f\nstart: m\nnodes:\n  m: {type: menu, options: {'1': m}}\n"
+        "name: f\nstart: m\nnodes:\n"
+        "  m: {type: menu, options: {'1': m}, on_timeout: m, on_invalid: m}\n"
         "  lost: {type: play, prompt: beep, next: r}\n" + GOOD_TAIL
     )
     found = problems(flows_dir(tmp_path, flow))

@@ -43,6 +43,7 @@ async def serve(tmp_path: Path) -> AsyncIterator[Serve]:
         settings = replace(
             load_settings(env={}),
             database_url=url,
+            var_dir=str(tmp_path / "var"),
             api_tokens=token_entry(Principal("supervisor"), TOKEN),
             **limits,
         )

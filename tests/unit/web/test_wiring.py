@@ -119,3 +119,31 @@ def test_the_engine_refuses_a_token_without_its_agent(tmp_path: Path) -> None:
     settings = replace(load_settings(env={}), api_tokens=f"agent:sha256:{'0' * 64}")
     with pytest.raises(ConfigError, match=r"api_tokens: item 1: an agent token is bound"):
         Engine(settings)
+
+
+async def test_health_and_metrics_show_the_outbox_backlog(
+    client: TestClient[web.Request, web.Application], engine: Engine, tmp_path: Path
+) -> None:
+    """Events not yet written are on disk in the journal's outbox: /health and /metrics
+    show how many, the oldest one's age and the bytes; written, the backlog is gone."""
+    engine.notifier.publish(CallStarted("o-1", "5551000", "380441234567", "PJSIP/t-1"))
+    engine.notifier.publish(CallStarted("o-2", "5551000", "380441234567", "PJSIP/t-2"))
+    assert list((tmp_path / "var" / "outbox" / "journal").glob("*.jsonl"))
+    await asyncio.sleep(0.05)
+
+    box = (await (await client.get("/health")).json())["storage"]["journal"]["outbox"]
+    assert (box["rows"], box["dropped"]) == (2, 0)
+    assert box["oldest_age"] >= 0.05 and box["bytes"] > 0
+    metrics = await (await client.get("/metrics")).text()
+    assert 'ivr_outbox_rows{writer="journal"} 2.0' in metrics
+    assert 'ivr_outbox_dropped_total{writer="journal"} 0.0' in metrics
+    assert 'ivr_outbox_oldest_age_seconds{writer="journal"}' in metrics
+
+    engine.tasks.spawn(engine.journal.run(), name="journal")
+    await asyncio.wait_for(engine.journal.flush(), 10)
+    box = (await (await client.get("/health")).json())["storage"]["journal"]["outbox"]
+    assert (box["rows"], box["oldest_age"]) == (0, None)
+    metrics = await (await client.get("/metrics")).text()
+    assert 'ivr_outbox_rows{writer="journal"} 0.0' in metrics
+    assert 'ivr_outbox_oldest_age_seconds{writer="journal"}' not in metrics
+    await engine.journal.stop()

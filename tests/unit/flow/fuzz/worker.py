@@ -1,7 +1,8 @@
 """Run a shard of the fuzz corpus; one JSON line per case, then one with the peak memory.
 
 Run in a subprocess by test_fuzz.py, with an address-space limit (a bomb that expands
-fails here, not on the machine) and a per-case alarm (a hang is reported as one).
+fails here, not on the machine) and per-case alarms, on CPU time (a runaway parse) and real
+time (a blocking read); either is reported as a hang.
 
     python -m tests.unit.flow.fuzz.worker SHARD SHARDS
 """
@@ -26,7 +27,8 @@ from ivr.flow.reload import speakable
 from ivr.queues.model import validate_queues
 from tests.unit.flow.fuzz.generate import Case, apply, cases
 
-CASE_SECONDS = 2.0
+CASE_SECONDS = 2.0  # of CPU: a runaway parse, whatever else the machine is doing
+CASE_WALL_SECONDS = 15.0  # of real time: a read that blocks uses no CPU
 MEMORY_LIMIT = 1024 * 1024 * 1024  # bytes of address space for the whole worker
 
 
@@ -35,7 +37,9 @@ class Hang(Exception):
 
 
 def _alarm(signum: int, frame: FrameType | None) -> None:
-    raise Hang(f"over {CASE_SECONDS} s")
+    if signum == signal.SIGPROF:
+        raise Hang(f"over {CASE_SECONDS} s of CPU")
+    raise Hang(f"over {CASE_WALL_SECONDS} s")
 
 
 def _wrong_line(problem: Problem, root: Path) -> str | None:
@@ -71,6 +75,7 @@ def run(case: Case, root: Path) -> list[Problem]:
 def main(shard: int, shards: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     signal.signal(signal.SIGALRM, _alarm)
+    signal.signal(signal.SIGPROF, _alarm)
     for index, case in enumerate(cases()):
         if index % shards != shard:
             continue
@@ -78,14 +83,16 @@ def main(shard: int, shards: int) -> None:
             root = Path(temp)
             shutil.copytree(PROJECT_ROOT / "flows", root / "flows")
             shutil.copy(PROJECT_ROOT / "queues.yaml", root / "queues.yaml")
-            started = time.monotonic()
+            started = time.process_time()
             status, detail, problems = "ok", "", 0
             try:
-                signal.setitimer(signal.ITIMER_REAL, CASE_SECONDS)
+                signal.setitimer(signal.ITIMER_PROF, CASE_SECONDS)
+                signal.setitimer(signal.ITIMER_REAL, CASE_WALL_SECONDS)
                 try:
                     found = run(case, root)
-                finally:
-                    signal.setitimer(signal.ITIMER_REAL, 0)  # a one-shot alarm: at most once
+                finally:  # one-shot alarms: at most once each
+                    signal.setitimer(signal.ITIMER_PROF, 0)
+                    signal.setitimer(signal.ITIMER_REAL, 0)
                 problems = len(found)
                 wrong = [w for w in (_wrong_line(p, root) for p in found) if w]
                 if wrong:
@@ -94,7 +101,7 @@ def main(shard: int, shards: int) -> None:
                 status, detail = "hang", str(exc)
             except Exception:  # MemoryError and RecursionError included
                 status, detail = "traceback", traceback.format_exc(limit=-4)
-            seconds = time.monotonic() - started
+            seconds = time.process_time() - started  # CPU: comparable on a busy machine
         result = {"case": case.name, "status": status, "seconds": seconds, "problems": problems}
         print(json.dumps({**result, "detail": detail}), flush=True)
     print(json.dumps({"peak_rss_kb": _peak_rss_kb()}), flush=True)

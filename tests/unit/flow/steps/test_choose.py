@@ -4,7 +4,6 @@ from typing import Any
 
 import pytest
 
-from ivr.flow.runner import FlowRunError, run_flow
 from ivr.flow.steps.base import FlowSpecError
 from ivr.flow.steps.registry import STEP_TYPES
 
@@ -53,12 +52,14 @@ async def test_invalid_keys_go_to_on_fail(env: Env) -> None:
     assert call.heard.count("invalid") == 2
 
 
-async def test_without_on_fail_the_flow_falls_back(env: Env) -> None:
-    flow = choose(retries=0)
-    del flow["c"]["on_fail"]
-    call = env.call(flow, None)
-    with pytest.raises(FlowRunError, match="ended without a route"):
-        await run_flow(call.ctx)
+def test_without_on_fail_the_node_is_refused() -> None:
+    """A dead end: a caller who chooses nothing would fall to the fallback at priority 0."""
+    node = choose()["c"]
+    del node["on_fail"]
+    with pytest.raises(FlowSpecError) as info:
+        STEP_TYPES["choose"].check(node)
+    assert info.value.key == ("on_fail",)
+    assert info.value.message.startswith("missing: add `on_fail: <node id>`, where a caller goes")
 
 
 async def test_a_choice_overwrites_an_earlier_value(env: Env) -> None:

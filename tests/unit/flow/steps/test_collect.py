@@ -4,7 +4,6 @@ from typing import Any
 
 import pytest
 
-from ivr.flow.runner import FlowRunError, run_flow
 from ivr.flow.steps.base import FlowSpecError
 from ivr.flow.steps.registry import STEP_TYPES
 
@@ -111,13 +110,14 @@ async def test_silence_goes_to_on_fail(env: Env) -> None:
     assert call.path == ["c:timeout", "failed:hangup"]
 
 
-async def test_without_on_fail_the_flow_falls_back(env: Env) -> None:
-    flow = collect()
-    del flow["c"]["on_fail"]
-    call = env.call(flow, "1")
-    with pytest.raises(FlowRunError, match="ended without a route"):
-        await run_flow(call.ctx)
-    assert call.path == ["c:invalid"]
+def test_without_on_fail_the_node_is_refused() -> None:
+    """A dead end: a caller with no valid entry would fall to the fallback at priority 0."""
+    node = collect()["c"]
+    del node["on_fail"]
+    with pytest.raises(FlowSpecError) as info:
+        STEP_TYPES["collect"].check(node)
+    assert info.value.key == ("on_fail",)
+    assert info.value.message.startswith("missing: add `on_fail: <node id>`, where a caller goes")
 
 
 @pytest.mark.parametrize(

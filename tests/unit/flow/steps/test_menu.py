@@ -4,7 +4,6 @@ from typing import Any
 
 import pytest
 
-from ivr.flow.runner import FlowRunError, run_flow
 from ivr.flow.steps.base import FlowSpecError
 from ivr.flow.steps.registry import STEP_TYPES
 
@@ -79,13 +78,15 @@ async def test_the_last_attempt_decides_timeout_or_invalid(env: Env) -> None:
     assert (await env.run(menu(retries=1), None, "9")).ended_at == "wrong"
 
 
-async def test_menu_without_on_timeout_ends_in_the_fallback(env: Env) -> None:
-    flow = menu(retries=0)
-    del flow["m"]["on_timeout"]
-    call = env.call(flow, None)
-    with pytest.raises(FlowRunError, match="ended without a route"):
-        await run_flow(call.ctx)
-    assert call.path == ["m:timeout"]
+@pytest.mark.parametrize("exit_key", ["on_timeout", "on_invalid"])
+def test_a_menu_without_a_way_out_is_refused(exit_key: str) -> None:
+    """A dead end: a silent or fumbling caller would fall to the fallback at priority 0."""
+    node = menu()["m"]
+    del node[exit_key]
+    with pytest.raises(FlowSpecError) as info:
+        STEP_TYPES["menu"].check(node)
+    assert info.value.key == (exit_key,)
+    assert info.value.message.startswith(f"missing: add `{exit_key}: <node id>`, where a caller")
 
 
 async def test_menu_without_invalid_prompt_just_asks_again(env: Env) -> None:
