@@ -19,7 +19,13 @@ from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import journal_row
 from tests.e2e.queues_kit import AmiLog, event, hang_up_everything
 from tests.sip.audio import Samples, active_spans, dbfs, read_wav
-from tests.sip.carrier import CARRIER_IP, MEDIA_PORT, carrier_call, require
+from tests.sip.carrier import (
+    CARRIER_IP,
+    MEDIA_PORT,
+    carrier_call,
+    carrier_refused_call,
+    require,
+)
 from tests.sip.rtp import Capture
 
 RTP_PORTS = (10000, 10999)  # telephony.yaml rtp.ports
@@ -172,3 +178,24 @@ async def test_sip_caller_hears_the_menu_in_the_language_of_the_dialled_line(
     print(f"welcome likeness (uk, ru): uk line {heard['uk']}, ru line {heard['ru']}")
     assert heard["uk"][0] > 0.8 and heard["uk"][1] < 0.5
     assert heard["ru"][1] > 0.8 and heard["ru"][0] < 0.5
+
+
+async def test_a_number_not_among_the_trunks_dids_is_refused_404(
+    sandbox: Sandbox, engine: Engine, tester: AmiClient, tmp_path: Path
+) -> None:
+    """7770000 is outside the trunk's DIDs (5550000-5559999): 404, no menu, no journal."""
+    await hang_up_everything(sandbox)
+    log = AmiLog()
+    tester.on_event("*", log)
+    try:
+        call = await carrier_refused_call("7770000", tmp_path)
+        code = await call.finish(timeout=20)
+        await asyncio.sleep(0.3)  # any AGI or route event of that call would be here by now
+    finally:
+        tester.off_event("*", log)
+    assert code == 0, call.errors()  # SIPp got its 404
+    assert not log.find(lambda e: e.get("Event") in ("AGIExecStart", "Newexten") and
+                        str(e.get("Context", "")) == "ivr-inbound")  # fmt: skip
+    assert not log.find(event("IvrRoute"))
+    refused = event("Newexten", Context="ivr-trunk-provider", Application="Hangup", AppData="1")
+    assert log.find(refused)  # by the trunk's own rule, not for want of a context

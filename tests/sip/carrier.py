@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SCENARIO = Path(__file__).parent / "scenarios" / "carrier_menu_call.xml"
+REFUSED = Path(__file__).parent / "scenarios" / "carrier_refused_call.xml"
 CARRIER_IP = "127.0.0.2"  # telephony.yaml trunks.provider.match
 ASTERISK_SIP = "127.0.0.1:5060"  # telephony.yaml transports.udp.bind
 DTMF_PCAPS = Path("/usr/share/sip-tester")  # RFC 4733 pcaps of Debian's sip-tester
@@ -72,19 +73,17 @@ class CarrierCall:
         return "\n".join(p.read_text(errors="replace")[-2000:] for p in self.workdir.glob("*.log"))
 
 
-async def carrier_call(
-    did: str, caller: str, key: str, workdir: Path, *, timeout: int = 40
-) -> CarrierCall:
-    """Start SIPp: one INVITE to `did` from `caller`, pressing `key` on the NOTIFY."""
-    sipp = require("sipp", "sip-tester")
-    scenario = write_scenario(workdir, caller, key)
-    argv = [
+def _argv(sipp: str, scenario: Path, did: str, workdir: Path, timeout: int) -> list[str]:
+    return [
         sipp, ASTERISK_SIP, "-sf", str(scenario), "-s", did,
         "-i", CARRIER_IP, "-p", "5060", "-mi", CARRIER_IP, "-mp", str(MEDIA_PORT),
         "-m", "1", "-timeout", f"{timeout}s", "-timeout_error", "-max_retrans", "3",
         "-trace_err", "-error_file", str(workdir / "sipp_errors.log"),
         "-nostdin",
     ]  # fmt: skip
+
+
+async def _start(argv: list[str], workdir: Path) -> CarrierCall:
     process = await asyncio.create_subprocess_exec(
         *argv,
         cwd=workdir,
@@ -93,3 +92,18 @@ async def carrier_call(
         stderr=(workdir / "sipp_stderr.log").open("wb"),
     )
     return CarrierCall(process, workdir)
+
+
+async def carrier_refused_call(did: str, workdir: Path, *, timeout: int = 15) -> CarrierCall:
+    """Start SIPp: one INVITE to `did` that must be refused with 404."""
+    sipp = require("sipp", "sip-tester")
+    return await _start(_argv(sipp, REFUSED, did, workdir, timeout), workdir)
+
+
+async def carrier_call(
+    did: str, caller: str, key: str, workdir: Path, *, timeout: int = 40
+) -> CarrierCall:
+    """Start SIPp: one INVITE to `did` from `caller`, pressing `key` on the NOTIFY."""
+    sipp = require("sipp", "sip-tester")
+    scenario = write_scenario(workdir, caller, key)
+    return await _start(_argv(sipp, scenario, did, workdir, timeout), workdir)
