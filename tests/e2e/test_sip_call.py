@@ -24,6 +24,7 @@ from tests.sip.carrier import (
     MEDIA_PORT,
     carrier_call,
     carrier_refused_call,
+    phone_register,
     require,
 )
 from tests.sip.rtp import Capture
@@ -199,3 +200,29 @@ async def test_a_number_not_among_the_trunks_dids_is_refused_404(
     assert not log.find(event("IvrRoute"))
     refused = event("Newexten", Context="ivr-trunk-provider", Application="Hangup", AppData="1")
     assert log.find(refused)  # by the trunk's own rule, not for want of a context
+
+
+async def test_a_phone_registers_with_its_generated_password_and_a_wrong_one_is_refused(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Phone 1001 (telephony.yaml) registers with the password the sandbox generated: its
+    contact shows in Asterisk; the same phone with a wrong password is not registered."""
+    password = sandbox.secret("phone-1001")
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    for path in (good, bad):
+        await asyncio.to_thread(path.mkdir)
+    phone = await phone_register("1001", password, good)
+    contacts = ""
+    for _ in range(30):
+        await asyncio.sleep(0.1)
+        contacts = await asyncio.to_thread(sandbox.cli, "pjsip show contacts")
+        if "1001/sip:1001@127.0.0.1:5070" in contacts:
+            break
+    code = await phone.finish(timeout=20)
+    assert code == 0, phone.errors()
+    assert "1001/sip:1001@127.0.0.1:5070" in contacts, contacts
+    after = await asyncio.to_thread(sandbox.cli, "pjsip show contacts")
+    assert "1001/sip:1001@127.0.0.1:5070" not in after  # unregistered again
+
+    wrong = await phone_register("1001", password + "x", bad)
+    assert await wrong.finish(timeout=20) != 0  # a second 401: the scenario fails

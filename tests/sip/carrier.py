@@ -15,6 +15,8 @@ from pathlib import Path
 
 SCENARIO = Path(__file__).parent / "scenarios" / "carrier_menu_call.xml"
 REFUSED = Path(__file__).parent / "scenarios" / "carrier_refused_call.xml"
+REGISTER = Path(__file__).parent / "scenarios" / "phone_register.xml"
+PHONE_IP, PHONE_PORT = "127.0.0.1", 5070  # a phone registering (not the carrier's address)
 CARRIER_IP = "127.0.0.2"  # telephony.yaml trunks.provider.match
 ASTERISK_SIP = "127.0.0.1:5060"  # telephony.yaml transports.udp.bind
 DTMF_PCAPS = Path("/usr/share/sip-tester")  # RFC 4733 pcaps of Debian's sip-tester
@@ -107,3 +109,17 @@ async def carrier_call(
     sipp = require("sipp", "sip-tester")
     scenario = write_scenario(workdir, caller, key)
     return await _start(_argv(sipp, scenario, did, workdir, timeout), workdir)
+
+
+async def phone_register(
+    phone: str, password: str, workdir: Path, *, timeout: int = 15
+) -> CarrierCall:
+    """Start SIPp as phone `phone`: register with digest auth, hold 1.5 s, unregister."""
+    sipp = require("sipp", "sip-tester")
+    argv = [
+        sipp, ASTERISK_SIP, "-sf", str(REGISTER), "-s", phone, "-au", phone, "-ap", password,
+        "-i", PHONE_IP, "-p", str(PHONE_PORT), "-m", "1", "-timeout", f"{timeout}s",
+        "-timeout_error", "-max_retrans", "3", "-trace_err",
+        "-error_file", str(workdir / "sipp_errors.log"), "-nostdin",
+    ]  # fmt: skip
+    return await _start(argv, workdir)
