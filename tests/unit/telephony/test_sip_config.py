@@ -153,3 +153,17 @@ def test_readme_example_loads(tmp_path: Path) -> None:
     assert trunk.username == "acct-4411" and trunk.match == ("198.51.100.0/28",)
     assert config.transports["udp"].local_net == ("10.0.0.0/8", "192.168.0.0/16")
     assert config.phones["1002"].codecs == ("alaw",)
+
+
+def test_cli_validate_prints_problems_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ivr.cli import main
+
+    assert main(["telephony", "validate", str(PROJECT_ROOT / "telephony.yaml")]) == 0
+    assert "telephony: ok (1 transports, 1 trunks, 7 phones" in capsys.readouterr().out
+    bad = write(tmp_path, MINIMAL + "phones: {x: {codecs: [opus]}}\n")
+    assert main(["telephony", "validate", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert f"{bad}:4:22: phones.x.codecs: expected a list of codecs" in out
+    assert "telephony: 1 error(s), 0 warning(s)" in out
