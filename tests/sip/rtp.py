@@ -295,6 +295,29 @@ def rtp_streams(datagrams: Iterable[Datagram]) -> list[RtpStream]:
     return list(streams.values())
 
 
+def received(
+    streams: Iterable[RtpStream], dst: Address, start: float | None = None
+) -> npt.NDArray[np.float64]:
+    """All audio sent to `dst` on one 8 kHz timeline from `start` (capture time; default the
+    first packet to `dst`), each stream placed by its capture time and mixed: a party hears
+    prompts, hold music and the agent as one line even when the sender switches SSRC."""
+    mine = [s for s in streams if s.dst == dst]
+    if not mine:
+        return np.zeros(0)
+    origin = min(s.start for s in mine) if start is None else start
+    parts = [(max(round((s.audio_start - origin) * RATE), 0), s.pcm()) for s in mine]
+    out = np.zeros(max((at + len(pcm) for at, pcm in parts), default=0))
+    for at, pcm in parts:
+        out[at : at + len(pcm)] += pcm
+    return out
+
+
+def digits_to(streams: Iterable[RtpStream], dst: Address) -> str:
+    """The RFC 4733 digits sent to `dst`, in time order, over all its streams."""
+    events = [e for s in streams if s.dst == dst for e in s.dtmf()]
+    return "".join(e.digit for e in sorted(events, key=lambda e: e.time))
+
+
 def _by_sequence(packets: list[RtpPacket]) -> list[RtpPacket]:
     """Packets sorted by extended (wrap-corrected) sequence number, duplicates dropped."""
     extended: dict[int, RtpPacket] = {}

@@ -11,10 +11,11 @@ import pytest
 from tests.sip import audio
 from tests.sip.baresip import BaresipError, Phone
 from tests.sip.plan import MediaPlan, Press
-from tests.sip.rtp import Capture, RtpStream
+from tests.sip.rtp import Capture, RtpStream, received
 from tests.sip.sipp import Sipp, scenario
 
 CALLER, CALLER_MEDIA = ("127.0.0.1", 25070), ("127.0.0.1", 25072)
+CARRIER, CARRIER_MEDIA = ("127.0.0.2", 25070), ("127.0.0.2", 25072)  # as a trunk would call
 PHONE_SIP, PHONE_MEDIA = 25080, 25082
 
 
@@ -29,7 +30,7 @@ def one_stream(streams: list[RtpStream], src: tuple[str, int] | None = None,
     return found[0]
 
 
-def test_sipp_caller_and_sipp_phone_hear_each_other(tmp_path: Path) -> None:
+def test_sipp_caller_from_a_carrier_address_and_sipp_phone_hear_each_other(tmp_path: Path) -> None:
     caller_plan = MediaPlan(audio=voice(425, 0.5), presses=(Press("1", 2.0), Press("#", 2.5)))
     phone_plan = MediaPlan(audio=voice(1000, 0.5))
     uas = scenario("phone", tmp_path / "uas", plan=phone_plan, ring=0.5, hold=10)
@@ -37,14 +38,15 @@ def test_sipp_caller_and_sipp_phone_hear_each_other(tmp_path: Path) -> None:
     with (
         Capture(tmp_path / "call.pcap", (25070, 25090), max_seconds=30) as capture,
         Sipp(uas, local_port=PHONE_SIP, media_port=PHONE_MEDIA, timeout=20) as phone,
-        Sipp(uac, target=f"127.0.0.1:{PHONE_SIP}", local_port=CALLER[1],
-             media_port=CALLER_MEDIA[1], timeout=20) as caller,
+        Sipp(uac, target=f"127.0.0.1:{PHONE_SIP}", local_ip=CARRIER[0], local_port=CARRIER[1],
+             media_port=CARRIER_MEDIA[1], timeout=20) as caller,
     ):  # fmt: skip
         caller.wait().check()
         phone.wait().check()
     streams = capture.streams()
-    to_phone = one_stream(streams, dst=("127.0.0.1", PHONE_MEDIA))
-    to_caller = one_stream(streams, dst=CALLER_MEDIA)
+    to_phone = one_stream(streams, src=CARRIER_MEDIA, dst=("127.0.0.1", PHONE_MEDIA))
+    to_caller = one_stream(streams, dst=CARRIER_MEDIA)
+    assert np.array_equal(received(streams, CARRIER_MEDIA), to_caller.pcm())
     assert to_phone.digits() == "1#"
     assert to_caller.digits() == ""
     (beep,) = audio.tone_spans(to_caller.pcm(), 1000)
