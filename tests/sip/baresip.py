@@ -46,7 +46,8 @@ class Phone:
     """One baresip process with one account `user`. `registrar` ("host:port") makes it
     register with digest `password`; None listens only (a peer calls it directly at
     `sip:user@127.0.0.1:sip_port`). `answer_after` seconds after an incoming call starts
-    ringing, it answers (None: it rings until the caller gives up or `hangup()`)."""
+    ringing, it answers (None: it rings until the caller gives up or `hangup()`), unless it
+    is already in a call and not `answer_when_busy`: then the new call rings on."""
 
     def __init__(
         self,
@@ -57,6 +58,7 @@ class Phone:
         registrar: str | None = "127.0.0.1:5060",
         password: str | None = None,
         answer_after: float | None = 1.0,
+        answer_when_busy: bool = False,
         audio: Samples | None = None,
         audio_seconds: float = 60.0,
         rtp_ports: tuple[int, int] = (16100, 16199),
@@ -69,6 +71,7 @@ class Phone:
         self.user = user
         self.sip_port = sip_port
         self.answer_after = answer_after
+        self.answer_when_busy = answer_when_busy
         self.records = self.dir / "recordings"
         self.log = self.dir / "baresip.log"
         self.events: list[Event] = []
@@ -241,6 +244,16 @@ class Phone:
         with self._cond:
             return sum(1 for e in self.events if e.get("type") == kind)
 
+    def calls(self, state: str) -> set[str]:
+        """Call ids now "ringing" (incoming, not answered) or "established", not yet closed."""
+        with self._cond:
+            closed = {e["id"] for e in self.events if e.get("type") == "CALL_CLOSED"}
+            kind = {"ringing": "CALL_INCOMING", "established": "CALL_ESTABLISHED"}[state]
+            ids = {e["id"] for e in self.events if e.get("type") == kind} - closed
+            if state == "ringing":
+                ids -= {e["id"] for e in self.events if e.get("type") == "CALL_ESTABLISHED"}
+            return ids
+
     def received_audio(self) -> list[Path]:
         """The WAV files of what this phone received, one per call, oldest first."""
         return sorted(self.records.glob("dump-*-dec.wav"))
@@ -274,6 +287,13 @@ class Phone:
             self.events.append(event)
             self._cond.notify_all()
         if event.get("type") == "CALL_INCOMING" and self.answer_after is not None:
-            timer = threading.Timer(self.answer_after, self.accept)
+            timer = threading.Timer(self.answer_after, self._auto_answer, (event["id"],))
             self._timers.append(timer)
             timer.start()
+
+    def _auto_answer(self, call_id: str) -> None:
+        if call_id not in self.calls("ringing"):
+            return  # the caller gave up
+        if self.calls("established") and not self.answer_when_busy:
+            return  # a busy agent does not pick up a second call
+        self.accept()

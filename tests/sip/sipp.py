@@ -123,7 +123,7 @@ class Sipp:
             "-i", local_ip, "-p", str(local_port), "-bind_local",
             "-mi", local_ip, "-mp", str(media_port),
             "-m", str(calls), "-r", str(rate), "-timeout", f"{timeout}s", "-timeout_error",
-            "-nostdin", "-nr",
+            "-nostdin", "-nr", "-aa",  # -aa: 200 to OPTIONS/INFO/NOTIFY/UPDATE in calls
             "-trace_msg", "-message_file", str(self.logs / "messages.log"),
             "-trace_err", "-error_file", str(self.logs / "errors.log"),
             "-trace_stat", "-stf", str(self.logs / "stats.csv"),

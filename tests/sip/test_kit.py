@@ -128,3 +128,24 @@ def test_phone_registers_with_digest_and_a_wrong_password_is_refused(tmp_path: P
         with pytest.raises(BaresipError, match="403 Forbidden"):
             phone.registered(5)
         assert sipp.wait(10).successful == 0
+
+
+def test_a_phone_in_a_call_lets_a_second_call_ring(tmp_path: Path) -> None:
+    first = scenario("caller", tmp_path / "first", hold=5)
+    second = scenario("caller", tmp_path / "second", hold=1, answer_timeout=2.5)
+    target = f"127.0.0.1:{PHONE_SIP}"
+    with Phone(tmp_path / "phone", "agent2", sip_port=PHONE_SIP, registrar=None,
+               answer_after=0.5, rtp_ports=(25100, 25199)) as phone:  # fmt: skip
+        with Sipp(first, target=target, service="agent2", local_port=25070, media_port=25072,
+                  timeout=15) as one:  # fmt: skip
+            established = phone.wait_for("CALL_ESTABLISHED", 5)
+            with Sipp(second, target=target, service="agent2", local_port=25060,
+                      media_port=25062, timeout=15) as two:  # fmt: skip
+                ringing = phone.wait_for("CALL_INCOMING", 5, lambda e: e["id"] != established["id"])
+                time.sleep(1.0)  # past answer_after
+                assert phone.calls("ringing") == {ringing["id"]}
+                assert phone.calls("established") == {established["id"]}
+                refused = two.wait(10)
+            one.wait(10).check()
+        assert (refused.successful, refused.failed) == (0, 1)
+        assert phone.count("CALL_ESTABLISHED") == 1
