@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -45,10 +46,15 @@ def scenario(
     caller_name: str = "SIPp caller",
     user: str = "",
     password: str = "",
+    keys_on_notify: Sequence[str] = (),
+    notify_after: Sequence[float] = (),
 ) -> Path:
     """The scenario `template` ("caller", "phone" or "registrar") filled in, written into
     `directory`; with a `plan`, its pcap is written beside it and played once the call is up.
-    `user`/`password` are what the registrar accepts."""
+    `user`/`password` are what the registrar accepts. The caller presses the i-th group of
+    `keys_on_notify` (RFC 4733, 0.25 s apart) on the i-th in-dialog NOTIFY it receives; the
+    phone sends an in-dialog NOTIFY (Event: ivr-press) at each of `notify_after` seconds
+    (each counted from the previous one, the first from the ACK)."""
     directory.mkdir(parents=True, exist_ok=True)
     play = ""
     if plan is not None:
@@ -57,9 +63,20 @@ def scenario(
     for value in (caller_id, caller_name, user, password):
         if any(c in value for c in '<>"&\r\n'):
             raise ValueError(f"caller id/name {value!r}: no <, >, quotes, & or line breaks")
+    on_notify = "".join(
+        _ON_NOTIFY.format(pcap=MediaPlan.keys(keys, first=0.0, gap=0.25, ssrc=0x5EED0100 + i)
+                          .write_pcap(directory / f"notify-{i + 1}.pcap"))
+        for i, keys in enumerate(keys_on_notify)
+    )  # fmt: skip
+    notify = "".join(
+        _NOTIFY.format(pause_ms=round(after * 1000), cseq=10 + i)
+        for i, after in enumerate(notify_after)
+    )
     text = (SCENARIOS / f"{template}.xml").read_text(encoding="utf-8")
     filled = text.format(
         play=play,
+        on_notify=on_notify,
+        notify=notify,
         hold_ms=round(hold * 1000),
         ring_ms=round(ring * 1000),
         answer_timeout_ms=round(answer_timeout * 1000),
@@ -71,6 +88,44 @@ def scenario(
     path = directory / f"{template}.xml"
     path.write_text(filled, encoding="utf-8")
     return path
+
+
+_ON_NOTIFY = """
+  <recv request="BYE" optional="true" next="remote_bye"/>
+  <recv request="NOTIFY"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
+"""
+
+_NOTIFY = """
+  <pause milliseconds="{pause_ms}"/>
+  <send retrans="500">
+    <![CDATA[
+      NOTIFY [$remote_contact] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <[$local_uri]>;tag=[pid]SIPpTag01[call_number]
+      To: [$remote_from]
+      Call-ID: [call_id]
+      CSeq: {cseq} NOTIFY
+      Event: ivr-press
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+"""
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 the capture decodes what each side received, the phone's recording is judged, digits are
 seen where they went, and digest registration works against a SIPp registrar."""
 
+import itertools
 import time
 from pathlib import Path
 
@@ -149,3 +150,20 @@ def test_a_phone_in_a_call_lets_a_second_call_ring(tmp_path: Path) -> None:
             one.wait(10).check()
         assert (refused.successful, refused.failed) == (0, 1)
         assert phone.count("CALL_ESTABLISHED") == 1
+
+
+def test_caller_presses_each_group_of_keys_on_a_notify(tmp_path: Path) -> None:
+    uas = scenario("phone", tmp_path / "uas", ring=0.2, hold=1.5, notify_after=(1.0, 1.0))
+    uac = scenario("caller", tmp_path / "uac", hold=30, keys_on_notify=("2", "34"))
+    with (
+        Capture(tmp_path / "call.pcap", (25070, 25090), max_seconds=30) as capture,
+        Sipp(uas, local_port=PHONE_SIP, media_port=PHONE_MEDIA, timeout=20) as phone,
+        Sipp(uac, target=f"127.0.0.1:{PHONE_SIP}", local_port=CALLER[1],
+             media_port=CALLER_MEDIA[1], timeout=20) as caller,
+    ):  # fmt: skip
+        phone.wait().check()
+        caller.wait().check()  # the phone hung up: the caller took the BYE
+    events = sorted((e for s in capture.streams() for e in s.dtmf()), key=lambda e: e.time)
+    assert [e.digit for e in events] == ["2", "3", "4"]
+    gaps = [b.time - a.time for a, b in itertools.pairwise(events)]
+    assert gaps == pytest.approx([1.0, 0.25], abs=0.08)  # NOTIFYs 1 s apart, keys 0.25 s
