@@ -60,7 +60,7 @@ class Phone:
         answer_after: float | None = 1.0,
         answer_when_busy: bool = False,
         audio: Samples | None = None,
-        audio_seconds: float = 60.0,
+        audio_seconds: float = 120.0,
         rtp_ports: tuple[int, int] = (16100, 16199),
         regint: int = 60,
         max_seconds: int = 300,
@@ -72,6 +72,7 @@ class Phone:
         self.sip_port = sip_port
         self.answer_after = answer_after
         self.answer_when_busy = answer_when_busy
+        self.rtp_ports = rtp_ports
         self.records = self.dir / "recordings"
         self.log = self.dir / "baresip.log"
         self.events: list[Event] = []
@@ -254,8 +255,15 @@ class Phone:
                 ids -= {e["id"] for e in self.events if e.get("type") == "CALL_ESTABLISHED"}
             return ids
 
+    def is_media(self, address: tuple[str, int]) -> bool:
+        """Whether `address` is one of this phone's RTP ports: `rtp.received(streams,
+        phone.is_media)` is what it received, with its timing, from a capture."""
+        return address[0] == "127.0.0.1" and self.rtp_ports[0] <= address[1] <= self.rtp_ports[1]
+
     def received_audio(self) -> list[Path]:
-        """The WAV files of what this phone received, one per call, oldest first."""
+        """The WAV files of what this phone received, one per call, oldest first (named by
+        the second the call started). Decoded packets only: a pause in the sender's RTP is
+        not in the file, so judge timing from a capture (`is_media`)."""
         return sorted(self.records.glob("dump-*-dec.wav"))
 
     def sent_audio(self) -> list[Path]:

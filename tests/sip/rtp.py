@@ -15,7 +15,7 @@ import signal
 import struct
 import subprocess
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -296,12 +296,15 @@ def rtp_streams(datagrams: Iterable[Datagram]) -> list[RtpStream]:
 
 
 def received(
-    streams: Iterable[RtpStream], dst: Address, start: float | None = None
+    streams: Iterable[RtpStream],
+    dst: Address | Callable[[Address], bool],
+    start: float | None = None,
 ) -> npt.NDArray[np.float64]:
-    """All audio sent to `dst` on one 8 kHz timeline from `start` (capture time; default the
-    first packet to `dst`), each stream placed by its capture time and mixed: a party hears
-    prompts, hold music and the agent as one line even when the sender switches SSRC."""
-    mine = [s for s in streams if s.dst == dst]
+    """All audio sent to `dst` (an address, or a test on it such as a phone's port range) on
+    one 8 kHz timeline from `start` (capture time; default the first packet to `dst`), each
+    stream placed by its capture time and mixed: a party hears prompts, hold music and the
+    agent as one line even when the sender switches SSRC or port."""
+    mine = [s for s in streams if (dst(s.dst) if callable(dst) else s.dst == dst)]
     if not mine:
         return np.zeros(0)
     origin = min(s.start for s in mine) if start is None else start
@@ -312,9 +315,10 @@ def received(
     return out
 
 
-def digits_to(streams: Iterable[RtpStream], dst: Address) -> str:
-    """The RFC 4733 digits sent to `dst`, in time order, over all its streams."""
-    events = [e for s in streams if s.dst == dst for e in s.dtmf()]
+def digits_to(streams: Iterable[RtpStream], dst: Address | Callable[[Address], bool]) -> str:
+    """The RFC 4733 digits sent to `dst` (as for `received`), in time order."""
+    mine = [s for s in streams if (dst(s.dst) if callable(dst) else s.dst == dst)]
+    events = [e for s in mine for e in s.dtmf()]
     return "".join(e.digit for e in sorted(events, key=lambda e: e.time))
 
 
