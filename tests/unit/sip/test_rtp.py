@@ -217,3 +217,23 @@ def test_received_joins_a_partys_streams_on_the_capture_clock() -> None:
     assert digits_to(streams, DST) == "19"
     assert len(received(streams, DST, start=9.0)) == 12160
     assert len(received(streams, ("127.0.0.9", 1))) == 0
+
+
+def pcapng(frames: list[tuple[float, bytes]]) -> bytes:
+    def block(kind: int, body: bytes) -> bytes:
+        body += b"\0" * (-len(body) % 4)
+        return struct.pack("<II", kind, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+
+    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    out += block(1, struct.pack("<HHI", 1, 0, 65535))  # Ethernet, microsecond stamps
+    for stamp, frame in frames:
+        micros = round(stamp * 1e6)
+        head = struct.pack("<IIIII", 0, micros >> 32, micros & 0xFFFFFFFF, len(frame), len(frame))
+        out += block(6, head + frame)
+    return out
+
+
+def test_pcapng_gives_the_udp_datagrams(tmp_path: Path) -> None:
+    frame = LINK_HEADERS[1] + ipv4_udp(SRC, DST, b"ng")
+    (tmp_path / "c.pcapng").write_bytes(pcapng([(1700000000.5, frame)]))
+    assert read_pcap(tmp_path / "c.pcapng") == [Datagram(1700000000.5, SRC, DST, b"ng")]
