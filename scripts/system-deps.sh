@@ -13,10 +13,10 @@ command -v sox >/dev/null || missing+=(sox)
 command -v dot >/dev/null || missing+=(graphviz)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v tesseract >/dev/null || missing+=(tesseract-ocr)
-command -v sipp >/dev/null || missing+=(sip-tester)
-[[ -e /usr/lib/baresip/modules/aufile.so ]] || missing+=(baresip-core)
-command -v tcpdump >/dev/null || missing+=(tcpdump)
+command -v sipp >/dev/null || missing+=(sip-tester)  # SIP carrier/callers in tests/sip
+command -v tcpdump >/dev/null || missing+=(tcpdump)  # RTP capture of what a party hears
 [[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
+[[ -e /usr/lib/baresip/modules/aufile.so ]] || missing+=(baresip-core)  # agents' phones
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "system-deps: need root to install: ${missing[*]}" >&2
