@@ -203,14 +203,17 @@ class Phone:
     def dial(self, uri: str) -> None:
         self.command("dial", uri)
 
-    def send_digits(self, keys: str, gap: float = 0.3) -> None:
-        """Digits pressed on the keypad during a call, sent as RFC 4733 events."""
-        for key in keys:
-            if key not in "0123456789*#ABCD":
-                raise ValueError(f"not a DTMF key: {key!r}")
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    def send_digits(self, keys: str, press: float = 0.12, gap: float = 0.2) -> None:
+        """Digits pressed on the keypad during a call, each held `press` seconds then
+        released (KEYCODE_REL, which ends the RFC 4733 event), `gap` seconds apart."""
+        if any(key not in "0123456789*#ABCD" for key in keys):
+            raise ValueError(f"not DTMF keys: {keys!r}")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            for key in keys:
                 sock.sendto(key.encode(), ("127.0.0.1", self._cons_port))
-            time.sleep(gap)
+                time.sleep(press)
+                sock.sendto(b"\x04", ("127.0.0.1", self._cons_port))  # baresip's KEYCODE_REL
+                time.sleep(gap)
 
     def wait_for(
         self,
