@@ -15,7 +15,7 @@ import signal
 import struct
 import subprocess
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -293,6 +293,33 @@ def rtp_streams(datagrams: Iterable[Datagram]) -> list[RtpStream]:
         key = (packet.src, packet.dst, packet.ssrc)
         streams.setdefault(key, RtpStream(*key)).packets.append(packet)
     return list(streams.values())
+
+
+def received(
+    streams: Iterable[RtpStream],
+    dst: Address | Callable[[Address], bool],
+    start: float | None = None,
+) -> npt.NDArray[np.float64]:
+    """All audio sent to `dst` (an address, or a test on it such as a phone's port range) on
+    one 8 kHz timeline from `start` (capture time; default the first packet to `dst`), each
+    stream placed by its capture time and mixed: a party hears prompts, hold music and the
+    agent as one line even when the sender switches SSRC or port."""
+    mine = [s for s in streams if (dst(s.dst) if callable(dst) else s.dst == dst)]
+    if not mine:
+        return np.zeros(0)
+    origin = min(s.start for s in mine) if start is None else start
+    parts = [(max(round((s.audio_start - origin) * RATE), 0), s.pcm()) for s in mine]
+    out = np.zeros(max((at + len(pcm) for at, pcm in parts), default=0))
+    for at, pcm in parts:
+        out[at : at + len(pcm)] += pcm
+    return out
+
+
+def digits_to(streams: Iterable[RtpStream], dst: Address | Callable[[Address], bool]) -> str:
+    """The RFC 4733 digits sent to `dst` (as for `received`), in time order."""
+    mine = [s for s in streams if (dst(s.dst) if callable(dst) else s.dst == dst)]
+    events = [e for s in mine for e in s.dtmf()]
+    return "".join(e.digit for e in sorted(events, key=lambda e: e.time))
 
 
 def _by_sequence(packets: list[RtpPacket]) -> list[RtpPacket]:

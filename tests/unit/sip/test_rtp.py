@@ -11,9 +11,11 @@ from tests.sip.rtp import (
     PCMU,
     CaptureError,
     Datagram,
+    digits_to,
     encode_ulaw,
     parse_rtp,
     read_pcap,
+    received,
     rtp_streams,
 )
 
@@ -194,3 +196,44 @@ def test_rfc4733_events_become_digits_once_each() -> None:
 def test_sipp_dtmf_pcaps_decode_to_their_digit(name: str, digit: str) -> None:
     (stream,) = rtp_streams(read_pcap(Path(f"/usr/share/sip-tester/dtmf_2833_{name}.pcap")))
     assert stream.digits() == digit
+
+
+def test_received_joins_a_partys_streams_on_the_capture_clock() -> None:
+    prompt = encode_ulaw(0.5 * np.ones(160))
+    agent = encode_ulaw(-0.5 * np.ones(160))
+    datagrams = [
+        Datagram(10.00, SRC, DST, rtp(1, 0, prompt, ssrc=1)),
+        Datagram(10.00, SRC, DST, rtp(2, 100, event(1, True, 160), pt=101, ssrc=1)),
+        Datagram(10.50, SRC, DST, rtp(70, 9000, agent, ssrc=2)),  # a new SSRC after bridging
+        Datagram(10.60, SRC, DST, rtp(71, 9160, event(9, True, 160), pt=101, ssrc=2)),
+        Datagram(10.20, DST, SRC, rtp(1, 0, prompt, ssrc=3)),  # the other direction
+    ]
+    streams = rtp_streams(datagrams)
+    line = received(streams, DST)
+    assert len(line) == 4160
+    assert np.all(line[:160] > 0.4)
+    assert np.all(line[160:4000] == 0)
+    assert np.all(line[4000:] < -0.4)
+    assert digits_to(streams, DST) == "19"
+    assert len(received(streams, DST, start=9.0)) == 12160
+    assert len(received(streams, ("127.0.0.9", 1))) == 0
+
+
+def pcapng(frames: list[tuple[float, bytes]]) -> bytes:
+    def block(kind: int, body: bytes) -> bytes:
+        body += b"\0" * (-len(body) % 4)
+        return struct.pack("<II", kind, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+
+    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    out += block(1, struct.pack("<HHI", 1, 0, 65535))  # Ethernet, microsecond stamps
+    for stamp, frame in frames:
+        micros = round(stamp * 1e6)
+        head = struct.pack("<IIIII", 0, micros >> 32, micros & 0xFFFFFFFF, len(frame), len(frame))
+        out += block(6, head + frame)
+    return out
+
+
+def test_pcapng_gives_the_udp_datagrams(tmp_path: Path) -> None:
+    frame = LINK_HEADERS[1] + ipv4_udp(SRC, DST, b"ng")
+    (tmp_path / "c.pcapng").write_bytes(pcapng([(1700000000.5, frame)]))
+    assert read_pcap(tmp_path / "c.pcapng") == [Datagram(1700000000.5, SRC, DST, b"ng")]
