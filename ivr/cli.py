@@ -10,6 +10,8 @@ from pathlib import Path
 
 from ivr.config import ConfigError, Settings, load_settings
 from ivr.reports.cli import add_report_parser, run_report
+from ivr.telephony.sip_cli import add_telephony_parser, run_telephony
+from ivr.telephony.sip_config import TELEPHONY_FILE
 
 
 def _serve(settings: Settings) -> int:
@@ -334,7 +336,9 @@ def _demo(settings: Settings) -> int:
     return asyncio.run(run_demo(settings))
 
 
-def _asterisk_config(settings: Settings, out: Path, agi_host: str) -> int:
+def _asterisk_config(settings: Settings, args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from ivr.queues.model import load_queues
     from ivr.sandbox.asterisk_conf import (
         ENGINE_EVENTS,
@@ -344,19 +348,34 @@ def _asterisk_config(settings: Settings, out: Path, agi_host: str) -> int:
         AsteriskSettings,
         render_asterisk_config,
     )
+    from ivr.telephony.pjsip_render import AUTH_FILE
+    from ivr.telephony.sip_config import load_telephony
+    from ivr.telephony.sip_secrets import sip_secrets
 
+    out: Path = args.out
     secret = settings.resolved_ami_secret()
+    telephony = load_telephony(args.telephony)
+    if args.sip_bind:  # e.g. 0.0.0.0 in a container, whatever the sandbox's file says
+        bound = {n: replace(t, host=args.sip_bind) for n, t in telephony.transports.items()}
+        telephony = replace(telephony, transports=bound)
+    secrets_file = args.sip_secrets or Path(settings.var_dir) / "sip-secrets.conf"
+    passwords = None if args.without_sip_secrets else sip_secrets(telephony, secrets_file)
     files = render_asterisk_config(
-        AsteriskSettings(ami_port=settings.ami_port, agi_host=agi_host),
+        AsteriskSettings(ami_port=settings.ami_port, agi_host=args.agi_host),
         load_queues(settings.queues_file),
         (AmiUser(settings.ami_user, secret, ENGINE_READ, ENGINE_WRITE, ENGINE_EVENTS),),
         sandbox=False,
+        telephony=telephony,
+        sip_secrets=passwords,
     )
     for rel, text in files.items():
         target = out / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     (out / "manager.conf").chmod(0o600)
+    if AUTH_FILE in files:
+        (out / AUTH_FILE).chmod(0o600)
+        print(f"SIP passwords: {secrets_file} (phones' generated there on first use)")
     print(f"wrote {len(files)} files to {out}")
     return 0
 
@@ -474,6 +493,19 @@ def build_parser() -> argparse.ArgumentParser:
     conf = sub.add_parser("asterisk-config", help="write Asterisk configs for production")
     conf.add_argument("--out", required=True, type=Path)
     conf.add_argument("--agi-host", default="127.0.0.1:4573", help="the engine's host:port")
+    conf.add_argument("--telephony", type=Path, default=TELEPHONY_FILE, help="telephony.yaml")
+    conf.add_argument(
+        "--sip-secrets",
+        type=Path,
+        help="SIP passwords file, created 0600 if missing (default: IVR_VAR_DIR/sip-secrets.conf)",
+    )
+    conf.add_argument("--sip-bind", help="listen for SIP on this address (all transports)")
+    conf.add_argument(
+        "--without-sip-secrets",
+        action="store_true",
+        help="leave pjsip_auth.conf out (docker: mounted as a secret at run time)",
+    )
+    add_telephony_parser(sub, TELEPHONY_FILE)
     return parser
 
 
@@ -515,7 +547,9 @@ def main(argv: list[str] | None = None) -> int:
             return _demo(settings)
         if args.command == "report":
             return run_report(settings, args)
-        return _asterisk_config(settings, args.out, args.agi_host)
+        if args.command == "telephony":
+            return run_telephony(args)
+        return _asterisk_config(settings, args)
     except ConfigError as exc:
         print(f"ivr: configuration error: {exc}", file=sys.stderr)
         return 2

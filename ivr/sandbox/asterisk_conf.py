@@ -11,8 +11,17 @@ from pathlib import Path
 from ivr.config import PROJECT_ROOT
 from ivr.queues.model import QueuesConfig
 from ivr.queues.render import render_queues_conf
+from ivr.telephony.pjsip_render import (
+    AUTH_FILE,
+    render_pjsip_auth_conf,
+    render_pjsip_conf,
+    render_rtp_conf,
+    render_trunk_dialplan,
+)
+from ivr.telephony.sip_config import TelephonyConfig
 
 DIALPLANS_DIR = PROJECT_ROOT / "dialplans"
+TELEPHONY_DIALPLAN = "ivr/telephony.conf"  # rendered: the trunks' inbound contexts
 
 MODULES = (
     # dialplan, AGI, queueing, AMI user events
@@ -57,6 +66,31 @@ MODULES = (
     "codec_alaw.so",
     "codec_resample.so",
     "res_clioriginate.so",
+    # SIP (PJSIP) and RTP: trunks and phones from telephony.yaml
+    "res_sorcery_config.so",
+    "res_sorcery_memory.so",
+    "res_sorcery_memory_cache.so",
+    "res_sorcery_astdb.so",
+    "res_pjproject.so",
+    "res_pjsip.so",
+    "res_pjsip_session.so",
+    "res_pjsip_pubsub.so",  # chan_pjsip needs it
+    "chan_pjsip.so",
+    "res_pjsip_authenticator_digest.so",
+    "res_pjsip_outbound_authenticator_digest.so",
+    "res_pjsip_endpoint_identifier_ip.so",
+    "res_pjsip_endpoint_identifier_user.so",
+    "res_pjsip_registrar.so",
+    "res_pjsip_outbound_registration.so",
+    "res_pjsip_sdp_rtp.so",
+    "res_pjsip_dtmf_info.so",
+    "res_pjsip_caller_id.so",
+    "res_pjsip_rfc3326.so",  # Reason header: the hangup cause of a refused call
+    "res_pjsip_nat.so",
+    "res_pjsip_dlg_options.so",
+    "res_pjsip_notify.so",  # NOTIFY to a phone (check-sync) or, in tests, to a SIP party
+    "func_pjsip_endpoint.so",
+    "res_rtp_asterisk.so",
 )
 
 
@@ -185,6 +219,16 @@ console => notice,warning,error
 messages.log => notice,warning,error,verbose(2)
 """
 
+# pjproject's own log lines go to Asterisk's log at these levels.
+PJPROJECT_CONF = """[startup]
+log_level = default
+[log_mappings]
+type = log_mappings
+asterisk_error = 0
+asterisk_warning = 2
+asterisk_debug = 3,4,5
+"""
+
 MUSICONHOLD_CONF = """[default]
 mode = files
 directory = moh
@@ -197,9 +241,24 @@ def render_asterisk_config(
     users: tuple[AmiUser, ...],
     *,
     sandbox: bool,
+    telephony: TelephonyConfig | None = None,
+    sip_secrets: Mapping[str, str] | None = None,
 ) -> Mapping[str, str]:
-    """All files for /etc/asterisk, by relative path. `sandbox` adds the test contexts."""
+    """All files for /etc/asterisk, by relative path. `sandbox` adds the test contexts;
+    `telephony` adds pjsip.conf, its passwords (AUTH_FILE, unless `sip_secrets` is None), rtp.conf
+    and the trunks' dialplan."""
     dialplan_files = {f"ivr/{p.name}": p.read_text(encoding="utf-8") for p in _dialplans(sandbox)}
+    sip: dict[str, str] = {}
+    if telephony is not None:
+        dialplan_files[TELEPHONY_DIALPLAN] = render_trunk_dialplan(telephony)
+        sip = {
+            "pjsip.conf": render_pjsip_conf(telephony),
+            "rtp.conf": render_rtp_conf(telephony),
+            "pjproject.conf": PJPROJECT_CONF,
+            "pjsip_notify.conf": "; NOTIFY bodies for `pjsip send notify` (none yet)\n",
+        }
+        if sip_secrets is not None:  # None: an image's config, passwords mounted later
+            sip[AUTH_FILE] = render_pjsip_auth_conf(telephony, sip_secrets)
     files = {
         "asterisk.conf": _asterisk_conf(),
         "modules.conf": _modules_conf(),
@@ -211,6 +270,7 @@ def render_asterisk_config(
         "cdr.conf": "[general]\nenable = no\n",
         "indications.conf": INDICATIONS_CONF,
         **{name: "" for name in QUIET_EMPTY_CONFS},
+        **sip,
     }
     return {**files, **dialplan_files}
 

@@ -26,6 +26,8 @@ from ivr.sandbox.asterisk_conf import (
     AsteriskSettings,
     render_asterisk_config,
 )
+from ivr.telephony.pjsip_render import AUTH_FILE, required_secrets
+from ivr.telephony.sip_config import TELEPHONY_FILE, load_telephony
 
 PACKAGES = ("asterisk", "asterisk-core-sounds-en-gsm", "asterisk-moh-opsound-gsm")
 ENGINE_USER = "ivr-engine"
@@ -73,11 +75,13 @@ class Sandbox:
         queues_file: str | Path,
         ami_port: int = 5038,
         agi_host: str = "127.0.0.1:4573",
+        telephony_file: str | Path = TELEPHONY_FILE,
     ) -> None:
         self.dir = Path(directory)
         self.root = self.dir / "root"
         self.secrets_dir = self.dir / "secrets"
         self.queues_file = Path(queues_file)
+        self.telephony_file = Path(telephony_file)
         self.settings = AsteriskSettings(ami_port=ami_port, agi_host=agi_host)
 
     # -- build -------------------------------------------------------------------------
@@ -112,7 +116,8 @@ class Sandbox:
 
     # -- configuration -----------------------------------------------------------------
     def secret(self, user: str) -> str:
-        """The generated AMI secret of a sandbox user (made on first use, mode 0600)."""
+        """The generated secret of a sandbox AMI user or SIP party (`phone-1001`: its SIP
+        password), made on first use, mode 0600."""
         path = sandbox_secret_file(self.dir, user)
         if not path.exists():
             self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -127,8 +132,15 @@ class Sandbox:
             ),
             AmiUser(TESTER_USER, self.secret(TESTER_USER), TESTER_READ, TESTER_WRITE),
         )
+        telephony = load_telephony(self.telephony_file)
+        phones, trunks = required_secrets(telephony)
         files = render_asterisk_config(
-            self.settings, load_queues(self.queues_file), users, sandbox=True
+            self.settings,
+            load_queues(self.queues_file),
+            users,
+            sandbox=True,
+            telephony=telephony,
+            sip_secrets={key: self.secret(key) for key in (*phones, *trunks)},
         )
         etc = self.root / "etc" / "asterisk"
         if etc.exists():
@@ -138,6 +150,7 @@ class Sandbox:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
         (etc / "manager.conf").chmod(0o600)
+        (etc / AUTH_FILE).chmod(0o600)
 
     # -- run ---------------------------------------------------------------------------
     def up(self, boot_timeout: float = 60.0) -> SandboxStatus:
@@ -196,9 +209,14 @@ class Sandbox:
 
     # -- helpers -----------------------------------------------------------------------
     def _load_missing_modules(self) -> None:
-        loaded = set(re.findall(r"^(\S+\.so)\s", self.cli("module show"), re.MULTILINE))
+        shown = self.cli("module show")
+        loaded = set(re.findall(r"^(\S+\.so)\s", shown, re.MULTILINE))
+        # declined at boot (its config was missing then): load it again now it is there
+        declined = set(re.findall(r"^(\S+\.so)\s.*\sNot Running\s", shown, re.MULTILINE))
         for module in MODULES:
-            if module not in loaded:
+            if module in declined:
+                self.cli(f"module unload {module}")
+            if module not in loaded or module in declined:
                 self.cli(f"module load {module}")
 
     def pid(self) -> int | None:

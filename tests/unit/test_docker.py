@@ -4,6 +4,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from ivr.config import PROJECT_ROOT
@@ -63,3 +64,49 @@ def test_the_engine_runs_under_the_watchdog() -> None:
     compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
     engine = compose["services"]["engine"]
     assert engine["init"] is True and engine["restart"] == "unless-stopped"
+
+
+def test_sip_and_the_rtp_range_of_telephony_yaml_are_published() -> None:
+    from ivr.telephony.sip_config import load_telephony
+
+    telephony = load_telephony(PROJECT_ROOT / "telephony.yaml")
+    compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    ports = compose["services"]["asterisk"]["ports"]
+    rtp = f"{telephony.rtp_start}-{telephony.rtp_end}"
+    assert "5060:5060/udp" in ports and f"{rtp}:{rtp}/udp" in ports
+    assert f"EXPOSE 5060/udp {rtp}/udp" in (DOCKER / "asterisk" / "Dockerfile").read_text()
+    secret = compose["secrets"]["pjsip_auth"]["file"]
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(DOCKER / secret)], cwd=PROJECT_ROOT)
+    assert ignored.returncode == 0, f"{secret} must be git-ignored"
+
+
+def test_image_config_has_no_sip_password_and_listens_on_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ivr.cli import main
+
+    out = tmp_path / "conf"
+    args = ["asterisk-config", "--out", str(out), "--sip-bind", "0.0.0.0", "--without-sip-secrets"]
+    monkeypatch.setenv("IVR_AMI_SECRET", "x")
+    assert main(args) == 0
+    assert not (out / "pjsip_auth.conf").exists()
+    pjsip = (out / "pjsip.conf").read_text()
+    assert "bind = 0.0.0.0:5060" in pjsip and "password" not in pjsip
+    assert (
+        "--sip-bind 0.0.0.0 --without-sip-secrets"
+        in (DOCKER / "asterisk" / "Dockerfile").read_text()
+    )
+
+
+def test_asterisk_config_writes_phone_passwords_0600(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ivr.cli import main
+
+    out, secrets = tmp_path / "conf", tmp_path / "private" / "sip.conf"
+    monkeypatch.setenv("IVR_AMI_SECRET", "x")
+    assert main(["asterisk-config", "--out", str(out), "--sip-secrets", str(secrets)]) == 0
+    assert (out / "pjsip_auth.conf").stat().st_mode & 0o777 == 0o600
+    assert secrets.stat().st_mode & 0o777 == 0o600
+    assert "phone-1001 = " in secrets.read_text()
+    assert "username = 1001" in (out / "pjsip_auth.conf").read_text()
