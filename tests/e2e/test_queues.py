@@ -189,6 +189,43 @@ async def test_talk_guideline_beeps_the_agent_alerts_and_is_recorded(
     assert row.target_met is True and row.outcome == "answered"
 
 
+async def test_the_hard_limit_ends_the_call_and_journals_its_talk_every_time(
+    sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
+) -> None:
+    """The engine hangs up at the hard limit (2 s): each of 5 calls is journalled with its
+    talk time up to the engine's hangup and ended_by hard_limit, at once (not only when
+    app_queue's AgentComplete comes, which it sometimes does not)."""
+    queues = fast_queues(
+        tmp_path, agents={"2001": agent("2001", "first_line")}, hard_limit=2, talk_guideline=1
+    )
+    log = AmiLog()
+    tester.on_event("*", log)
+    rows = []
+    async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
+        await agent_behaves(tester, "2001", "0", "20")  # the agent would talk on
+        await engine.agents.login("2001")
+        for n in range(5):
+            report = await call(tester, f"+38044000007{n}", EXISTING, stay=20)
+            assert report.call_id, report.summary()
+            deadline = asyncio.get_running_loop().time() + 2.5  # within the Hangup grace
+            row = await journal_row(engine, report.call_id)
+            while (row is None or row.ended_by is None) and (
+                asyncio.get_running_loop().time() < deadline
+            ):
+                await asyncio.sleep(0.1)
+                row = await journal_row(engine, report.call_id)
+            rows.append(row)
+    tester.off_event("*", log)
+    limits = log.find(event("IvrTalkLimit", Level="hard_limit"))
+    assert len(limits) == 5
+    print("hard limit 2 s, talk journalled:", [row and row.talk_seconds for row in rows])
+    for row in rows:
+        assert row is not None and row.outcome == "answered"
+        assert row.ended_by == "hard_limit", row
+        assert row.talk_seconds is not None and 2 <= row.talk_seconds < 2.5, row.talk_seconds
+        assert row.over_guideline is True
+
+
 async def test_callback_offer_is_taken_and_the_call_back_rings_at_most_the_cap(
     sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
 ) -> None:
