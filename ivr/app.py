@@ -22,6 +22,7 @@ from ivr.flow.problems import Problem
 from ivr.flow.prompts import Text, fill
 from ivr.flow.reload import FlowReloader
 from ivr.monitors.callbacks import CallbackDialer
+from ivr.monitors.resync import Resync
 from ivr.monitors.talk import TalkMonitor
 from ivr.monitors.waiting import WaitingMonitor
 from ivr.queues.actions import QueueActions
@@ -150,6 +151,7 @@ class Engine:
         )
         self.notifier.subscribe(self.waiting.on_event)
         self.talk = TalkMonitor(queues, self.queue_actions, self.notifier.publish, self.tasks)
+        self.resync = Resync(self.queue_actions, self.waiting, self.talk, queues)
         self.callback_store = CallbackStore(sessions)
         self.callbacks = CallbackDialer(
             queues,
@@ -329,8 +331,9 @@ class Engine:
         await self.ami.connect(wait=None)
 
     def _ami_ready(self, _: Mapping[str, str]) -> None:
-        """(Re)connected: apply queues.conf and learn who is logged in."""
+        """(Re)connected: apply queues.conf, learn who is logged in, who waits and talks."""
         self.tasks.spawn(self._sync_queues(), name="queues-sync")
+        self.tasks.spawn(self.resync.run(), name="resync")  # who waits and talks now
         self.fallback_sweep.request()
 
     async def _sync_queues(self) -> None:
@@ -401,6 +404,8 @@ class Engine:
         await self.agent_log.stop()
         # the engine no longer sees the agents: their time stops counting now
         await asyncio.to_thread(self.agent_log.close_open, datetime.now(UTC))
+        self.waiting.close()
+        self.talk.close()
         await self.ami.close()
         await self.tasks.cancel_all()
         self.watchdog.close()

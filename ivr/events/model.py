@@ -168,7 +168,8 @@ class AnswerTargetMissed:
 
 @dataclass(frozen=True)
 class CallEscalated:
-    """One escalation step ran for a waiting caller (each step runs once per call)."""
+    """One escalation step ran for a waiting caller (each step is done once per call; a
+    failed attempt is published as failed and retried)."""
 
     call_id: str
     queue: str
@@ -176,6 +177,9 @@ class CallEscalated:
     detail: str  # e.g. "priority 5 -> 8", "to senior"
     wait: float
     at: datetime = field(default_factory=utcnow)
+    late: float = 0.0  # s after its time (an AMI outage, a retry, a caller adopted late)
+    failed: bool = False  # this attempt failed: the step is retried, not done
+    attempt: int = 1
 
 
 @dataclass(frozen=True)

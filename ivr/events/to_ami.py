@@ -44,6 +44,9 @@ def user_event(event: Event) -> tuple[str, dict[str, str]] | None:
                 "Step": event.step,
                 "Detail": event.detail,
                 "Wait": _seconds(event.wait),
+                "Outcome": "failed" if event.failed else "done",
+                "Late": _seconds(event.late),
+                "Attempt": str(event.attempt),
             }
         case TalkLimitReached():
             return names.EVENT_TALK_LIMIT, {

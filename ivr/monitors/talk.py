@@ -8,15 +8,18 @@ recorded as over the guideline. The optional hard limit (off by default) ends th
 the engine hangs the caller up and records the call at once (talk time up to its hangup,
 ended by ENDED_BY_LIMIT), without waiting for an AgentComplete that may never come and that
 would say "caller" for a hangup the engine made.
+After an AMI (re)connect `resync` adopts the talks that began meanwhile (their marks
+already passed run at once) and drops those that ended meanwhile.
 """
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections import deque
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from ivr.events.model import CallCompleted, Event, TalkLimitReached
+from ivr.monitors.clock import Clock, LoopClock, Timer
 from ivr.queues.model import QueuesConfig
 from ivr.routing.escalation import TalkMark, talk_marks
 from ivr.tasks import TaskSet
@@ -43,9 +46,28 @@ class Talk:
     caller_channel: str
     started: float  # loop time of AgentConnect
     marks: tuple[TalkMark, ...]
-    timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)
     ended: float | None = None  # loop time of the caller's Hangup
     limited: bool = False  # the engine hangs it up at the hard limit
+
+
+@dataclass(frozen=True)
+class Talking:
+    """A call Asterisk has bridged to an agent (see ivr.monitors.resync)."""
+
+    call_id: str
+    queue: str
+    agent: str
+    agent_channel: str
+    caller_channel: str
+    talking: float  # s since the answer
+    waited: float | None = None  # s in Queue() before the answer (app_queue's QUEUEWAIT)
+
+
+@dataclass(frozen=True)
+class TalksResynced:
+    adopted: tuple[str, ...]
+    dropped: tuple[str, ...]
 
 
 class TalkMonitor:
@@ -57,19 +79,30 @@ class TalkMonitor:
         actions: TalkActions,
         publish: Callable[[Event], None],
         tasks: TaskSet,
+        clock: Clock | None = None,
     ) -> None:
         self._queues = queues
         self._actions = actions
         self._publish = publish
         self._tasks = tasks
+        self._clock = clock or LoopClock()
         self._talks: dict[str, Talk] = {}
+        self._since_snapshot: deque[str] | None = None  # see resync
 
     def talking(self) -> list[Talk]:
         return [talk for talk in self._talks.values() if talk.ended is None]
 
+    def close(self) -> None:
+        """The engine stops: no more marks."""
+        for talk in self._talks.values():
+            for timer in talk.timers:
+                timer.cancel()
+
     def on_ami(self, message: Message) -> None:
         name = message.get("Event", "")
         call_id = message.get("Uniqueid", "")
+        if self._since_snapshot is not None:
+            self._since_snapshot.append(call_id)
         if name == "AgentConnect":
             self._connected(call_id, message)
         elif name == "AgentComplete":
@@ -96,11 +129,11 @@ class TalkMonitor:
             timer.cancel()
         talk.ended = self._now()
         talk.timers = [
-            asyncio.get_running_loop().call_later(COMPLETE_GRACE, self._completed, call_id, "")
+            self._clock.call_at(self._now() + COMPLETE_GRACE, self._completed, call_id, "")
         ]
 
     def _now(self) -> float:
-        return asyncio.get_running_loop().time()
+        return self._clock.now()
 
     def _connected(self, call_id: str, message: Message) -> None:
         queue = message.get("Queue", "")
@@ -108,21 +141,66 @@ class TalkMonitor:
         if spec is None:
             return
         self._forget(call_id)
-        talk = Talk(
-            call_id,
-            queue,
-            message.get("MemberName", ""),
-            message.get("DestChannel", ""),
-            message.get("Channel", ""),
-            self._now(),
-            talk_marks(spec),
+        self._start(
+            Talk(
+                call_id,
+                queue,
+                message.get("MemberName", ""),
+                message.get("DestChannel", ""),
+                message.get("Channel", ""),
+                self._now(),
+                talk_marks(spec),
+            )
         )
-        loop = asyncio.get_running_loop()
+
+    def _start(self, talk: Talk) -> None:
         talk.timers = [
-            loop.call_at(talk.started + mark.after, self._reached, call_id, mark)
+            self._clock.call_at(talk.started + mark.after, self._reached, talk.call_id, mark)
             for mark in talk.marks
         ]
-        self._talks[call_id] = talk
+        self._talks[talk.call_id] = talk
+
+    # --- resync with Asterisk (after an AMI (re)connect, at start) ----------------------
+
+    def snapshot_asked(self) -> None:
+        """Calls with an event from now on are newer than the snapshot: resync skips them."""
+        self._since_snapshot = deque(maxlen=1000)
+
+    def resync_abandoned(self) -> None:
+        self._since_snapshot = None
+
+    def resync(self, talking: Sequence[Talking], alive: Collection[str]) -> TalksResynced:
+        """Adopt the talks the engine missed (timed from their real answer: marks already
+        passed run at once); drop the talks whose caller is gone (the end was not heard:
+        nothing is recorded for it)."""
+        changed = set(self._since_snapshot or ())
+        self._since_snapshot = None
+        dropped = [
+            call_id
+            for call_id, talk in list(self._talks.items())
+            if call_id not in alive and call_id not in changed and talk.ended is None
+        ]
+        for call_id in dropped:
+            self._forget(call_id)
+        adopted: list[str] = []
+        for found in talking:
+            spec = self._queues().queues.get(found.queue)
+            if spec is None or found.call_id in self._talks or found.call_id in changed:
+                continue
+            started = self._now() - found.talking
+            self._start(
+                Talk(
+                    found.call_id,
+                    found.queue,
+                    found.agent,
+                    found.agent_channel,
+                    found.caller_channel,
+                    started,
+                    talk_marks(spec),
+                )
+            )
+            adopted.append(found.call_id)
+        return TalksResynced(tuple(adopted), tuple(dropped))
 
     def _forget(self, call_id: str) -> Talk | None:
         talk = self._talks.pop(call_id, None)

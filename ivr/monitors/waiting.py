@@ -7,13 +7,19 @@ step of the queue's escalation ladder runs once at its time: raise the caller's 
 callback that keeps the caller's place. A caller moved to another queue keeps the clock
 and the ladder of the queue first joined. The answer (AgentConnect) or the abandon ends
 the timing; both are published with the wait the engine measured.
+
+A step that fails (an AMI error, a timeout, AMI down) is not done: it is published as failed
+and tried again with backoff (`Retry`), until it succeeds (published late) or the attempts
+run out. After an AMI (re)connect or an engine start, `resync` sets the waiters to what
+app_queue holds: callers gone meanwhile are dropped, callers who joined meanwhile are
+adopted with their real wait, and every step due meanwhile runs at once, published late.
 """
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections import deque
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from ivr.events.model import (
@@ -21,17 +27,18 @@ from ivr.events.model import (
     CallAbandoned,
     CallAnswered,
     CallbackRequested,
+    CallEnded,
     CallEscalated,
     CallRouted,
     Event,
 )
+from ivr.monitors.clock import Clock, LoopClock, Timer
+from ivr.monitors.talk import Talking
 from ivr.queues.model import EscalationStep, QueuesConfig
 from ivr.routing.escalation import (
     TARGET,
     Mark,
     Waiting,
-    due_marks,
-    next_mark,
     raised_priority,
     waiting_marks,
 )
@@ -43,6 +50,50 @@ log = logging.getLogger(__name__)
 
 Message = Mapping[str, str]
 PromptSound = Callable[[str, str, Mapping[str, str]], Awaitable[str | None]]
+LATE_AFTER = 0.5  # s: a step run later than this after its time is published as late
+RECENT_HANGUPS = 1000  # hangups remembered during a resync (a snapshot may predate them)
+GONE = "gone while the engine did not hear"  # CallEnded's cause for a dropped ghost
+CHANGES_A_CALLER = frozenset(
+    ("QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "AgentConnect", "Hangup")
+)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A failed step is tried again after `first` s, then `factor` times longer each time
+    (at most `cap` s), `attempts` tries in all."""
+
+    first: float = 1.0
+    factor: float = 2.0
+    cap: float = 30.0
+    attempts: int = 6
+
+    def delay(self, failures: int) -> float:
+        return float(min(self.cap, self.first * self.factor ** max(0, failures - 1)))
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A caller app_queue holds (QueueStatus's QueueEntry plus the channel's variables)."""
+
+    call_id: str
+    channel: str
+    queue: str
+    wait: float  # s in this queue, as app_queue counts it
+    priority: int
+    caller: str = ""
+    line: str = ""
+    caller_class: str = ""
+    language: str = ""
+    ladder: str = ""  # the queue whose ladder he follows (the first he joined)
+    done: tuple[int, ...] = ()  # its steps done (kept on the channel by the engine)
+
+
+@dataclass(frozen=True)
+class Resynced:
+    adopted: tuple[str, ...]
+    dropped: tuple[str, ...]
+    kept: int
 
 
 class WaitingActions(Protocol):
@@ -50,6 +101,7 @@ class WaitingActions(Protocol):
     async def move_to_queue(self, channel: str, queue: str, priority: int) -> None: ...
     async def set_variables(self, channel: str, values: Mapping[str, str]) -> None: ...
     async def whisper(self, channel: str, sound: str) -> None: ...
+    async def remember_steps(self, channel: str, ladder: str, done: Sequence[int]) -> None: ...
 
 
 @dataclass
@@ -68,9 +120,21 @@ class Waiter:
     target: float
     marks: tuple[Mark, ...]
     done: set[int] = field(default_factory=set)
+    running: set[int] = field(default_factory=set)  # steps being tried now
+    failures: dict[int, int] = field(default_factory=dict)  # failed tries per step
+    retry_at: dict[int, float] = field(default_factory=dict)  # a failed step's next try
+    given_up: set[int] = field(default_factory=set)  # failed `Retry.attempts` times
     in_queue: bool = True
     moving: bool = False  # redirected to an overflow queue: app_queue reports an abandon
-    timer: asyncio.TimerHandle | None = None
+    timer: Timer | None = None
+
+    def due_at(self, mark: Mark) -> float:
+        return max(self.joined + mark.after, self.retry_at.get(mark.index, 0.0))
+
+    def pending(self) -> list[Mark]:
+        """Marks not done, not being tried and not given up, by the time they are due."""
+        skip = self.done | self.running | self.given_up
+        return sorted((m for m in self.marks if m.index not in skip), key=self.due_at)
 
     @property
     def escalations(self) -> int:
@@ -106,14 +170,20 @@ class WaitingMonitor:
         prompt_sound: PromptSound,
         publish: Callable[[Event], None],
         tasks: TaskSet,
+        clock: Clock | None = None,
+        retry: Retry = Retry(),
     ) -> None:
         self._queues = queues
         self._actions = actions
         self._prompt_sound = prompt_sound
         self._publish = publish
         self._tasks = tasks
+        self._clock = clock or LoopClock()
+        self._retry = retry
         self._routes: dict[str, _Route] = {}
         self._waiters: dict[str, Waiter] = {}
+        # call ids with a queue event or a hangup since the resync's snapshot was asked for
+        self._since_snapshot: deque[str] | None = None
 
     # --- what the dashboard and the callback dialer read ------------------------------
 
@@ -133,6 +203,12 @@ class WaitingMonitor:
     def __len__(self) -> int:
         return len(self._waiters)
 
+    def close(self) -> None:
+        """The engine stops: no step runs or is retried any more."""
+        for waiter in self._waiters.values():
+            self._cancel(waiter)
+            waiter.in_queue = False
+
     # --- inputs -----------------------------------------------------------------------
 
     def on_event(self, event: Event) -> None:
@@ -144,6 +220,8 @@ class WaitingMonitor:
     def on_ami(self, message: Message) -> None:
         name = message.get("Event", "")
         call_id = message.get("Uniqueid", "")
+        if self._since_snapshot is not None and name in CHANGES_A_CALLER:
+            self._since_snapshot.append(call_id)
         if name == "QueueCallerJoin":
             self._joined(call_id, message)
         elif name == "QueueCallerLeave":
@@ -171,7 +249,7 @@ class WaitingMonitor:
                 )
 
     def _now(self) -> float:
-        return asyncio.get_running_loop().time()
+        return self._clock.now()
 
     def _joined(self, call_id: str, message: Message) -> None:
         queue = message.get("Queue", "")
@@ -200,7 +278,7 @@ class WaitingMonitor:
             priority=route.priority,
             language=route.language,
             joined=self._now(),
-            joined_at=datetime.now(UTC),
+            joined_at=self._clock.wall(),
             target=spec.answer_target,
             marks=waiting_marks(spec),
         )
@@ -258,7 +336,7 @@ class WaitingMonitor:
                 "",
                 waiter.first_queue,
                 waiter.caller_class if known else message.get("Class") or "unknown",
-                promised_by=datetime.now(UTC) + timedelta(seconds=policy.promise),
+                promised_by=self._clock.wall() + timedelta(seconds=policy.promise),
                 waiting_since=waiter.joined_at,
             )
         )
@@ -268,6 +346,104 @@ class WaitingMonitor:
         if waiter is not None:
             self._cancel(waiter)
         return waiter
+
+    # --- resync with app_queue (after an AMI (re)connect, at start) ---------------------
+
+    def snapshot_asked(self) -> None:
+        """A resync is about to ask app_queue for its callers: who joins, leaves or hangs up
+        from now on is newer than that snapshot, and the resync leaves them as they are."""
+        self._since_snapshot = deque(maxlen=RECENT_HANGUPS)
+
+    def resync_abandoned(self) -> None:
+        self._since_snapshot = None
+
+    def resync(self, queued: Sequence[Queued], alive: Collection[str]) -> Resynced:
+        """Set the waiters to `queued` (app_queue's callers); `alive`: the call ids of every
+        channel Asterisk has. A waiter whose channel is gone is dropped (he hung up while
+        the engine did not hear); one alive but in no queue is between queues; a caller the
+        engine does not hold is adopted with app_queue's wait. Every step due meanwhile, and
+        every failed step, runs at once."""
+        changed = set(self._since_snapshot or ())
+        self._since_snapshot = None
+        entries = {q.call_id: q for q in queued if q.call_id not in changed}
+        dropped: list[str] = []
+        for waiter in list(self._waiters.values()):
+            if waiter.call_id in changed:
+                continue
+            entry = entries.get(waiter.call_id)
+            if entry is not None:
+                waiter.queue, waiter.channel = entry.queue, entry.channel
+                waiter.in_queue, waiter.moving = True, False
+            elif waiter.call_id not in alive:
+                self._forget(waiter.call_id)
+                self._routes.pop(waiter.call_id, None)
+                self._publish(CallEnded(waiter.call_id, GONE))
+                dropped.append(waiter.call_id)
+            else:
+                waiter.in_queue = False
+                self._cancel(waiter)
+        adopted = [
+            entry.call_id
+            for entry in entries.values()
+            if entry.call_id not in self._waiters and entry.call_id in alive and self._adopt(entry)
+        ]
+        for waiter in self._waiters.values():
+            waiter.retry_at.clear()  # AMI is back: a failed step is tried again now
+            if waiter.in_queue:
+                self._schedule(waiter)
+        return Resynced(tuple(adopted), tuple(dropped), len(self._waiters) - len(adopted))
+
+    def answered_meanwhile(self, talk: Talking) -> None:
+        """A caller was answered while the engine did not hear (found talking at a resync):
+        published as answered, with the wait the engine measured if it held him, else
+        app_queue's."""
+        waiter = self._forget(talk.call_id)
+        spec = self._queues().queues.get(talk.queue)
+        if waiter is not None:
+            wait = max(0.0, self._waited(waiter) - talk.talking)
+            met = TARGET not in waiter.done and wait <= waiter.target
+        elif talk.waited is not None and spec is not None:
+            wait, met = talk.waited, talk.waited <= spec.answer_target
+        else:
+            return
+        at = self._clock.wall() - timedelta(seconds=talk.talking)
+        self._publish(
+            CallAnswered(talk.call_id, talk.queue, talk.agent, talk.agent_channel, wait, met, at)
+        )
+
+    def _adopt(self, entry: Queued) -> bool:
+        ladder = entry.ladder if entry.ladder in self._queues().queues else entry.queue
+        spec = self._queues().queues.get(ladder)
+        if spec is None:
+            log.warning(
+                "caller %s waits in queue %s, unknown to queues.yaml", entry.call_id, entry.queue
+            )
+            return False
+        route = self._routes.get(entry.call_id) or _Route(
+            entry.line,
+            entry.caller,
+            entry.caller_class or "unknown",
+            entry.priority,
+            entry.language,
+        )
+        self._waiters[entry.call_id] = Waiter(
+            call_id=entry.call_id,
+            channel=entry.channel,
+            queue=entry.queue,
+            first_queue=ladder,
+            line=route.line,
+            caller=route.caller or entry.caller,
+            caller_class=route.caller_class,
+            priority=entry.priority,  # app_queue's: any raise so far included
+            language=route.language,
+            joined=self._now() - entry.wait,
+            joined_at=self._clock.wall() - timedelta(seconds=entry.wait),
+            target=spec.answer_target,
+            marks=waiting_marks(spec),
+            # steps an earlier engine ran; the target was missed before any step
+            done=set(entry.done) | ({TARGET} if entry.done else set()),
+        )
+        return True
 
     # --- timing -----------------------------------------------------------------------
 
@@ -281,37 +457,100 @@ class WaitingMonitor:
 
     def _schedule(self, waiter: Waiter) -> None:
         self._cancel(waiter)
-        mark = next_mark(waiter.marks, waiter.done)
-        if mark is not None:
-            loop = asyncio.get_running_loop()
-            waiter.timer = loop.call_at(waiter.joined + mark.after, self._fire, waiter.call_id)
+        pending = waiter.pending()
+        if pending:
+            when = waiter.due_at(pending[0])
+            waiter.timer = self._clock.call_at(when, self._fire, waiter.call_id)
 
     def _fire(self, call_id: str) -> None:
         waiter = self._waiters.get(call_id)
         if waiter is None or not waiter.in_queue:
             return
         waiter.timer = None
-        waited = self._waited(waiter)
-        for mark in due_marks(waiter.marks, waited, waiter.done):
-            waiter.done.add(mark.index)  # before acting: each mark runs once
-            if mark.step is None:
+        now = self._now()
+        due = [m for m in waiter.pending() if waiter.due_at(m) <= now]
+        steps: list[Mark] = []
+        for mark in due:
+            if mark.step is None:  # the target itself: nothing to act on
+                waiter.done.add(mark.index)
+                waited = self._waited(waiter)
                 self._publish(AnswerTargetMissed(waiter.call_id, waiter.queue, waiter.line, waited))
             else:
-                self._tasks.spawn(
-                    self._escalate(waiter, mark.step, waited), name=f"escalate-{call_id}"
-                )
+                waiter.running.add(mark.index)  # taken: the same step is never tried twice
+                steps.append(mark)
+        if steps:  # one task runs them in ladder order (several are due after an outage)
+            self._tasks.spawn(self._escalate(waiter, steps), name=f"escalate-{call_id}")
         self._schedule(waiter)
 
     # --- the ladder's actions ---------------------------------------------------------
 
-    async def _escalate(self, waiter: Waiter, step: EscalationStep, waited: float) -> None:
-        queue = waiter.queue
+    async def _escalate(self, waiter: Waiter, marks: Sequence[Mark]) -> None:
+        try:
+            for mark in marks:
+                if self._waiters.get(waiter.call_id) is not waiter or not waiter.in_queue:
+                    return  # gone or between queues: the rest runs when (if) he is back
+                await self._try_step(waiter, mark)
+        finally:
+            waiter.running.difference_update(m.index for m in marks)
+            if self._waiters.get(waiter.call_id) is waiter and waiter.in_queue:
+                self._schedule(waiter)
+
+    async def _try_step(self, waiter: Waiter, mark: Mark) -> None:
+        step = mark.step
+        assert step is not None
+        queue, waited = waiter.queue, self._waited(waiter)
+        late = waited - mark.after
+        attempt = waiter.failures.get(mark.index, 0) + 1
         try:
             detail = await self._run_step(waiter, step)
-        except Exception as exc:  # an AMI error, a vanished channel: logged and journalled
-            log.warning("escalation %s for %s failed: %s", step.action, waiter.call_id, exc)
-            detail = f"failed: {exc}"
-        self._publish(CallEscalated(waiter.call_id, queue, step.action, detail, waited))
+        except Exception as exc:  # an AMI error or timeout, AMI down, a vanished channel
+            waiter.failures[mark.index] = attempt
+            if attempt < self._retry.attempts:
+                retry = self._retry.delay(attempt)
+                waiter.retry_at[mark.index] = self._now() + retry
+                then = f"retried in {retry:g} s"
+            else:
+                waiter.given_up.add(mark.index)
+                then = "given up"
+            log.warning(
+                "escalation %s for %s failed: %s (attempt %d, %s)",
+                step.action,
+                waiter.call_id,
+                exc,
+                attempt,
+                then,
+            )
+            self._publish(
+                CallEscalated(
+                    waiter.call_id,
+                    queue,
+                    step.action,
+                    f"failed: {exc}",
+                    waited,
+                    late=max(0.0, late),
+                    failed=True,
+                    attempt=attempt,
+                )
+            )
+            return
+        waiter.done.add(mark.index)
+        waiter.retry_at.pop(mark.index, None)
+        try:  # on the channel: an engine started later does not run it again
+            steps = sorted(waiter.done - {TARGET})
+            await self._actions.remember_steps(waiter.channel, waiter.first_queue, steps)
+        except Exception as exc:
+            log.warning("could not keep %s's steps on its channel: %s", waiter.call_id, exc)
+        self._publish(
+            CallEscalated(
+                waiter.call_id,
+                queue,
+                step.action,
+                detail,
+                waited,
+                late=late if late >= LATE_AFTER else 0.0,
+                attempt=attempt,
+            )
+        )
 
     async def _run_step(self, waiter: Waiter, step: EscalationStep) -> str:
         if step.action == "raise_priority":

@@ -3,7 +3,7 @@
 Every value is encoded by AmiClient (no CR/LF in headers; `Variable` values escaped).
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from panoramisk.message import Message
 
@@ -50,6 +50,13 @@ class QueueActions:
         reply = await self._ami.send({"Action": "QueueStatus"}, timeout=10)
         return reply if isinstance(reply, list) else [reply]
 
+    async def channels(self, variables: Sequence[str]) -> list[Message]:
+        """A Status event per channel, with these channel variables (or functions)."""
+        reply = await self._ami.send(
+            {"Action": "Status", "Variables": ",".join(variables)}, timeout=10
+        )
+        return reply if isinstance(reply, list) else [reply]
+
     async def reload(self) -> None:
         """Re-read queues.conf: parameters of existing queues, new queues; members kept."""
         await self._ami.send({"Action": "QueueReload", "Parameters": "yes", "Members": "no"})
@@ -73,6 +80,13 @@ class QueueActions:
             await self._ami.send(
                 {"Action": "Setvar", "Channel": channel, "Variable": name, "Value": value}
             )
+
+    async def remember_steps(self, channel: str, ladder: str, done: Sequence[int]) -> None:
+        """Keep on the channel which steps of which queue's ladder ran (read at a resync)."""
+        await self.set_variables(
+            channel,
+            {names.VAR_LADDER: ladder, names.VAR_STEPS_DONE: " ".join(map(str, done))},
+        )
 
     async def move_to_queue(self, channel: str, queue: str, priority: int) -> None:
         """Take a waiting caller out of its queue into another (the dialplan's ivr-queue)."""

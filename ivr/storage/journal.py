@@ -8,7 +8,8 @@ transaction per batch, in a worker thread. Each call's events are merged into on
   true (AND), so a target once missed stays missed;
 - `escalations` lists the steps that ran, comma-separated, in the order their events
   arrived (one monitor emits them in the order they run, and batches keep the order); a
-  step already listed is not added again (each step runs once per call);
+  step already listed is not added again (each step runs once per call); a failed attempt
+  is listed as "<step> failed", a step done late as "<step> late 4.2s" (see step_entry);
 - `queue` comes from the most telling event: CallAnswered / CallAbandoned / CallCompleted
   (the queue the caller was in at that moment: after an overflow it is not the first one)
   over CallQueued (where the caller really is) over CallFellBack over CallRouted; between
@@ -166,7 +167,7 @@ def event_fields(event: JournalEvent) -> Row:
         case AnswerTargetMissed():
             return {"line": clean_text(event.line), "target_met": False}
         case CallEscalated():
-            return {"escalations": clean_step(event.step)}
+            return {"escalations": clean_step(step_entry(event))}
         case TalkLimitReached():
             # "warning" (and a level this version does not know) changes nothing.
             return {"over_guideline": True} if event.level in OVER_GUIDELINE_LEVELS else {}
@@ -178,6 +179,15 @@ def event_fields(event: JournalEvent) -> Row:
                 "ended_by": clean_text(event.ended_by),
             }
     raise TypeError(f"not a call event: {event!r}")
+
+
+def step_entry(event: CallEscalated) -> str:
+    """How a step is listed: its name; "<name> failed" for a failed attempt (listed once,
+    however often it is retried); "<name> late 12.3s" when done late (an AMI outage, a
+    retry, a caller adopted at a resync)."""
+    if event.failed:
+        return f"{event.step} failed"
+    return f"{event.step} late {event.late:.1f}s" if event.late > 0 else event.step
 
 
 def clean_step(step: str) -> str | None:

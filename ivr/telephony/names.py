@@ -13,6 +13,10 @@ VAR_CALLER_CLASS: Final = "IVR_CLASS"  # caller class (new_connection, existing_
 VAR_MENU_PATH: Final = "IVR_PATH"  # the menu path, e.g. "main:1>internet:2"
 VAR_LINE: Final = "IVR_LINE"  # the dialled line (DID); set by the dialplan
 VAR_FALLBACK: Final = "IVR_FALLBACK"  # "1" when the dialplan took the fallback path
+VAR_QUEUED_AT: Final = "IVR_QUEUED_AT"  # epoch s the caller last entered Queue() (dialplan)
+VAR_FIRST_QUEUED_AT: Final = "IVR_FIRST_QUEUED_AT"  # ... first entered Queue() (dialplan)
+VAR_LADDER: Final = "IVR_LADDER"  # the queue whose escalation ladder the caller follows
+VAR_STEPS_DONE: Final = "IVR_STEPS_DONE"  # its steps done, e.g. "0 1" (the engine)
 
 STATUS_OK: Final = "ok"  # route the caller to IVR_QUEUE
 STATUS_DONE: Final = "done"  # the menu served the caller (self-service): hang up

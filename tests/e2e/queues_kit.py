@@ -152,12 +152,15 @@ async def queue_engine(
     queues: Path,
     *,
     api_tokens: str = SUPERVISOR_ONLY,
+    hang_up: bool = True,
+    **changes: object,
 ) -> AsyncIterator[Engine]:
     """The engine on the queue-test flows and `queues`, its queues.conf applied to the
-    sandbox, in a sandbox without calls; every agent it knows is logged out afterwards.
-    `api_tokens` as in the settings (hashed entries: token_list; the supervisor TOKEN by
-    default)."""
-    await hang_up_everything(sandbox)
+    sandbox, in a sandbox without calls (unless not `hang_up`); every agent it knows is
+    logged out afterwards. `api_tokens` as in the settings (hashed entries: token_list; the
+    supervisor TOKEN by default); `changes`: other settings (ami_port: a fault proxy)."""
+    if hang_up:
+        await hang_up_everything(sandbox)
     flows = tmp_path / "flows"
     flows.mkdir(exist_ok=True)
     for source in QUEUE_FLOWS.iterdir():
@@ -170,6 +173,7 @@ async def queue_engine(
         asterisk_config_dir=str(sandbox.root / "etc" / "asterisk"),
         api_tokens=api_tokens,
         http_port=18080,
+        **changes,
     )
     engine = await started(custom)
     try:

@@ -209,6 +209,32 @@ def test_escalations_append_without_duplicates(
     assert view.outcome == "started"
 
 
+@pytest.mark.parametrize("split", ["one batch", "one per transaction"])
+def test_a_failed_step_is_listed_once_as_failed_then_as_run_late(
+    sessions: sessionmaker[Session], repository: JournalRepository, split: str
+) -> None:
+    def attempt(n: int, failed: bool, late: float) -> CallEscalated:
+        detail = "failed: not connected" if failed else "priority 5 -> 8"
+        return CallEscalated(
+            "r", "q", "raise_priority", detail, 20 + late, late=late, failed=failed, attempt=n
+        )
+
+    events = [
+        attempt(1, True, 0.0),  # AMI down at its time
+        attempt(2, True, 1.0),  # retried 1 s later: down still
+        attempt(3, False, 4.25),  # AMI back: run at once, late
+        CallEscalated("r", "q", "overflow", "q -> senior", 40.0),  # on time
+    ]
+    if split == "one batch":
+        write_events(sessions, events)
+    else:
+        for event in events:
+            write_events(sessions, [event])
+    view = repository.get("r")
+    assert view is not None
+    assert view.escalations == "raise_priority failed,raise_priority late 4.2s,overflow"
+
+
 def test_append_steps_and_upsert_rounds() -> None:
     assert append_steps(None, None) is None
     assert append_steps(None, "a") == "a"

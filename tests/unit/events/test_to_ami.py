@@ -40,6 +40,25 @@ ANNOUNCED: list[tuple[Event, str, dict[str, str]]] = [
             "Step": "raise_priority",
             "Detail": "priority 5 -> 8",
             "Wait": "20.500",
+            "Outcome": "done",
+            "Late": "0.000",
+            "Attempt": "1",
+        },
+    ),
+    (
+        CallEscalated(
+            "c1", "tv", "overflow", "failed: Not connected", 41.0, late=21.0, failed=True, attempt=3
+        ),
+        "IvrEscalation",
+        {
+            "CallID": "c1",
+            "Queue": "tv",
+            "Step": "overflow",
+            "Detail": "failed: Not connected",
+            "Wait": "41.000",
+            "Outcome": "failed",
+            "Late": "21.000",
+            "Attempt": "3",
         },
     ),
     (

@@ -1,7 +1,9 @@
 """Fakes and recorded-AMI-style messages for the queue monitors' tests (no Asterisk)."""
 
 import asyncio
-from collections.abc import Callable, Mapping
+import heapq
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from ivr.events.model import CallRouted, Event
@@ -50,13 +52,15 @@ class Published:
 
 
 class Actions:
-    """WaitingActions and TalkActions: records each call with its loop time; an action
-    named in `failures` raises that exception (after being recorded)."""
+    """WaitingActions and TalkActions: records each call with its time (the loop's, or
+    `clock`'s); an action named in `failures` raises that exception (after being recorded)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        self._clock = clock
         self.calls: list[tuple[Any, ...]] = []
         self.times: list[float] = []
         self.failures: dict[str, Exception] = {}
+        self.remembered: list[tuple[str, str, tuple[int, ...]]] = []
         # the channel variables the dialplan would read, as ivr.queues.actions sets them
         self.variables: dict[str, dict[str, str]] = {}
 
@@ -68,7 +72,7 @@ class Actions:
 
     def _do(self, *call: Any) -> None:
         self.calls.append(call)
-        self.times.append(asyncio.get_running_loop().time())
+        self.times.append(self._clock() if self._clock else asyncio.get_running_loop().time())
         failure = self.failures.get(call[0])
         if failure is not None:
             raise failure
@@ -87,6 +91,10 @@ class Actions:
 
     async def whisper(self, channel: str, sound: str) -> None:
         self._do("whisper", channel, sound)
+
+    async def remember_steps(self, channel: str, ladder: str, done: Sequence[int]) -> None:
+        """Kept apart from `calls`: bookkeeping on the channel, not an action on the call."""
+        self.remembered.append((channel, ladder, tuple(done)))
 
     async def hangup(self, channel: str) -> None:
         self._do("hangup", channel)
@@ -226,3 +234,73 @@ def routed(
     return CallRouted(
         call_id, LINE, PHONE, queue, caller_class, priority, ("main:1",), language=language
     )
+
+
+class FakeClock:
+    """The monitors' Clock, moved by hand: `advance` runs the timers that fall due, in order;
+    the tasks they spawn run at the next `settle`."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.t = start
+        self.epoch = datetime(2026, 1, 5, 9, 0, tzinfo=UTC) - timedelta(seconds=start)
+        self._timers: list[tuple[float, int, _FakeTimer]] = []
+        self._seq = 0
+
+    def now(self) -> float:
+        return self.t
+
+    def wall(self) -> datetime:
+        return self.epoch + timedelta(seconds=self.t)
+
+    def call_at(self, when: float, callback: Callable[..., None], *args: Any) -> "_FakeTimer":
+        timer = _FakeTimer(callback, args)
+        self._seq += 1
+        heapq.heappush(self._timers, (when, self._seq, timer))
+        return timer
+
+    async def advance(self, seconds: float) -> None:
+        """Move time on by `seconds`, running each timer at its time and the tasks it
+        starts before the next one."""
+        end = self.t + seconds
+        await settle()
+        while self._timers and self._timers[0][0] <= end:
+            when, _, timer = heapq.heappop(self._timers)
+            self.t = max(self.t, when)
+            if not timer.cancelled:
+                timer.callback(*timer.args)
+                await settle()
+        self.t = end
+        await settle()
+
+
+class _FakeTimer:
+    def __init__(self, callback: Callable[..., None], args: tuple[Any, ...]) -> None:
+        self.callback, self.args, self.cancelled = callback, args, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+async def settle() -> None:
+    """Let the spawned tasks run to their end (they only await fakes)."""
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+def queue_entry(
+    call_id: str, queue: str, wait: float, priority: int = 0, channel: str = CALLER
+) -> dict[str, str]:
+    """A QueueStatus QueueEntry as app_queue sends it."""
+    return {
+        "Event": "QueueEntry",
+        "Queue": queue,
+        "Position": "1",
+        "Channel": channel,
+        "Uniqueid": call_id,
+        "CallerIDNum": PHONE,
+        "CallerIDName": "unknown",
+        "ConnectedLineNum": "unknown",
+        "ConnectedLineName": "unknown",
+        "Wait": str(int(wait)),
+        "Priority": str(priority),
+    }

@@ -1,0 +1,29 @@
+"""The monitors' clock: the event loop's by default, a fake one in unit tests."""
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+
+class Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...  # monotonic seconds
+    def wall(self) -> datetime: ...  # the same instant in UTC
+    def call_at(self, when: float, callback: Callable[..., None], *args: Any) -> Timer: ...
+
+
+class LoopClock:
+    """The running event loop's time and timers."""
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def wall(self) -> datetime:
+        return datetime.now(UTC)
+
+    def call_at(self, when: float, callback: Callable[..., None], *args: Any) -> Timer:
+        return asyncio.get_running_loop().call_at(when, callback, *args)
