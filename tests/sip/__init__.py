@@ -1,0 +1,1 @@
+"""Test kit for real SIP parties: SIPp callers, baresip phones, RTP capture, audio judgement."""
