@@ -8,18 +8,22 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint unit e2e bench bench-escalation bench-soak sandbox-up sandbox-down system-deps postgres clean
 
+# Installer steps print one line each; their output goes to $(INSTALL_LOG) (shown on failure).
+INSTALL_LOG := var/install.log
+QUIET := INSTALL_LOG=$(INSTALL_LOG) bash scripts/quiet.sh
+
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && apt-get install -y -qq python3; }
-	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
-	touch $(STAMP)
+	@command -v $(PYTHON) >/dev/null || $(QUIET) "installing python3 (apt)" bash -c 'apt-get update -qq && apt-get install -y -qq python3'
+	@$(QUIET) "python venv $(VENV)" bash -c '$(PYTHON) -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }'
+	@$(QUIET) "pip: upgrading pip" $(PY) -m pip install -q --upgrade pip
+	@$(QUIET) "pip: installing ivr and its dependencies" $(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
 
 system-deps:
-	@bash scripts/system-deps.sh
+	@$(QUIET) "Debian packages (apt)" bash scripts/system-deps.sh
 
 sandbox-up: $(STAMP) system-deps
-	$(IVR) sandbox up
+	@$(QUIET) "Asterisk sandbox up" $(IVR) sandbox up
 
 sandbox-down: $(STAMP)
 	$(IVR) sandbox down

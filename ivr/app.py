@@ -158,7 +158,7 @@ class Engine:
             self.callback_store,
             self.ami,
             self.waiting.waiting,
-            self.agents.has_ready_agent,
+            self.agents.has_agent_on_duty,
             self.notifier.publish,
             self.tasks,
         )

@@ -330,9 +330,11 @@ def _store_seed(settings: Settings, path: str) -> int:
     return 0
 
 
-def _demo(settings: Settings) -> int:
+def _demo(settings: Settings, verbose: bool) -> int:
     from ivr.demo import run_demo
 
+    if not verbose:  # the demo's own narrative is printed; logs only when something is wrong
+        logging.getLogger().setLevel(logging.WARNING)
     return asyncio.run(run_demo(settings))
 
 
@@ -544,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "store":
             return _store_seed(settings, args.file)
         if args.command == "demo":
-            return _demo(settings)
+            return _demo(settings, args.verbose)
         if args.command == "report":
             return run_report(settings, args)
         if args.command == "telephony":

@@ -5,7 +5,6 @@ import argparse
 import asyncio
 import json
 import shutil
-import subprocess
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
@@ -71,34 +70,43 @@ def print_metrics(text: str) -> None:
             print(f"  {line}")
 
 
-def screenshot(url: str, path: Path) -> str:
-    """The dashboard as a supervisor sees it, in headless Chromium; a note on failure."""
-    if shutil.which(CHROMIUM) is None:
+# The page has data once its live stream delivered a snapshot: "updated ..." replaces
+# "no data yet" and the link reads live. Only then is the screenshot worth taking.
+RENDERED = """() => document.querySelector('#live-status')?.dataset.state === 'live'
+    && document.querySelector('#updated')?.textContent !== 'no data yet'"""
+
+
+async def screenshot(url: str, path: Path, timeout: float = 20.0) -> str:
+    """The dashboard as a supervisor sees it, in headless Chromium, taken once the page has
+    rendered the live data (not its empty first paint); a note on failure."""
+    chromium = shutil.which(CHROMIUM)
+    if chromium is None:
         return "no screenshot: chromium is not installed"
-    command = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",  # the demo runs as root
-        "--disable-gpu",
-        "--hide-scrollbars",
-        "--window-size=1600,1000",
-        "--timeout=3000",  # stop loading after 3 s: /api/live streams forever
-        f"--screenshot={path}",
-        url,
-    ]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    except subprocess.TimeoutExpired:
-        return "no screenshot: chromium took over 60 s"
-    if done.returncode != 0 or not path.exists():
-        return f"no screenshot: chromium exited {done.returncode}"
-    return f"dashboard screenshot: {path}"
+        from playwright.async_api import async_playwright
+    except ImportError:
+        return "no screenshot: playwright is not installed (pip install -e '.[dev]')"
+    try:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=chromium, headless=True)
+            try:
+                page = await browser.new_page(viewport={"width": 1600, "height": 1000})
+                await page.goto(url)
+                await page.wait_for_function(RENDERED, timeout=timeout * 1000)
+                answered = await page.locator("#kpi-answered").text_content()
+                level = await page.locator("#kpi-service-level").text_content()
+                await page.screenshot(path=str(path), full_page=True)
+            finally:
+                await browser.close()
+    except Exception as exc:  # Playwright's TimeoutError and a browser that will not start
+        return f"no screenshot: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+    return f"dashboard screenshot: {path} (live data: {answered} answered, SL {level})"
 
 
 async def show_dashboard(base: str, var: Path) -> None:
     print_dashboard(await fetch_json(f"{base}/api/dashboard"))
     print_metrics((await asyncio.to_thread(_get, f"{base}/metrics")).decode())
-    print(await asyncio.to_thread(screenshot, f"{base}/dashboard", var / "demo-dashboard.png"))
+    print(await screenshot(f"{base}/dashboard", var / "demo-dashboard.png"))
 
 
 def print_reports(settings: Settings, var: Path) -> None:

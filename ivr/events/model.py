@@ -204,7 +204,7 @@ class CallCompleted:
     queue: str
     agent: str
     talk: float
-    ended_by: str  # caller | agent | transfer
+    ended_by: str  # caller | agent | transfer (AgentComplete) | hard_limit (the engine)
     at: datetime = field(default_factory=utcnow)
 
 

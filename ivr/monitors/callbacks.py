@@ -1,13 +1,15 @@
 """Callbacks: call back the callers who asked for it, in their turn.
 
 A callback request (taken by a flow, or by a waiting caller who accepted the offer) is
-dialled when its queue has a ready agent and nobody of its class in that queue has waited
-longer than it (a callback never jumps ahead of callers who waited longer in the same
-class). The outbound leg rings at most `max_rings` rings (Originate Timeout); a caller who
-answers joins the queue at the head of the class's callers (they have waited longest). No
-answer, busy or failure is retried `retry_after` seconds later, `attempts` times in all;
-every attempt's outcome is stored and published (CallbackAttempted, UserEvent
-IvrCallbackOutcome).
+dialled when it reaches the head of its queue: nobody of its class in that queue has waited
+longer than it (a callback never jumps ahead of them), and the queue is being served (an
+agent is ready or busy on a call). It is not held back until an agent is free: app_queue
+gives a freed agent at once to whoever waits, so a caller who joined after the callback
+would take its turn. The outbound leg rings at most `max_rings` rings (Originate
+Timeout); a caller who answers joins the queue at the head of the class's callers (they
+have waited longest), so he is next. No answer, busy or failure is retried `retry_after`
+seconds later, `attempts` times in all; every attempt's outcome is stored and published
+(CallbackAttempted, UserEvent IvrCallbackOutcome).
 """
 
 import asyncio
@@ -55,7 +57,7 @@ class CallbackDialer:
         store: CallbackStore,
         originator: Originator,
         waiting: Callable[[], list[Waiting]],
-        has_ready_agent: Callable[[str], bool],
+        is_served: Callable[[str], bool],
         publish: Callable[[Event], None],
         tasks: TaskSet,
     ) -> None:
@@ -63,7 +65,7 @@ class CallbackDialer:
         self._store = store
         self._originator = originator
         self._waiting = waiting
-        self._has_ready_agent = has_ready_agent
+        self._is_served = is_served
         self._publish = publish
         self._tasks = tasks
         self._pending: dict[str, asyncio.Future[str]] = {}  # ActionID -> Reason
@@ -92,7 +94,7 @@ class CallbackDialer:
         waiting = self._waiting()
         for callback in due:
             queue = callback.queue
-            if queue in self._dialling or not self._has_ready_agent(queue):
+            if queue in self._dialling or not self._is_served(queue):
                 continue
             turn = Waiting(queue, callback.caller_class, callback.waiting_since)
             if not callback_may_dial(turn, waiting):

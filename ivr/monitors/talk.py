@@ -4,7 +4,10 @@ app_queue reports talk time only when a call ends (AgentComplete), so the engine
 answered call from AgentConnect. At the warning point and at the guideline the agent hears
 a whisper beep (only the agent: a Local leg running ChanSpy whisper), supervisors get an
 event (TalkLimitReached, also sent as the AMI UserEvent IvrTalkLimit) and the call is
-recorded as over the guideline. The optional hard limit (off by default) ends the call.
+recorded as over the guideline. The optional hard limit (off by default) ends the call:
+the engine hangs the caller up and records the call at once (talk time up to its hangup,
+ended by ENDED_BY_LIMIT), without waiting for an AgentComplete that may never come and that
+would say "caller" for a hangup the engine made.
 After an AMI (re)connect `resync` adopts the talks that began meanwhile (their marks
 already passed run at once) and drops those that ended meanwhile.
 """
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 Message = Mapping[str, str]
 BEEP = "beep"  # Asterisk's core sound
 COMPLETE_GRACE = 5.0  # s to wait for AgentComplete after the caller's Hangup
+ENDED_BY_LIMIT = "hard_limit"  # CallCompleted.ended_by of a call the engine ended
 
 
 class TalkActions(Protocol):
@@ -44,6 +48,7 @@ class Talk:
     marks: tuple[TalkMark, ...]
     timers: list[Timer] = field(default_factory=list)
     ended: float | None = None  # loop time of the caller's Hangup
+    limited: bool = False  # the engine hangs it up at the hard limit
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,7 @@ class TalkMonitor:
         talk = self._forget(call_id)
         if talk is not None:
             ended = talk.ended if talk.ended is not None else self._now()
+            ended_by = ENDED_BY_LIMIT if talk.limited else ended_by
             self._publish(
                 CallCompleted(call_id, talk.queue, talk.agent, ended - talk.started, ended_by)
             )
@@ -214,14 +220,25 @@ class TalkMonitor:
             )
         )
         if mark.level == "hard_limit":
-            self._tasks.spawn(self._act(self._actions.hangup(talk.caller_channel), talk, mark))
+            talk.limited = True
+            self._tasks.spawn(self._limit(talk, mark))
         else:
             self._tasks.spawn(
                 self._act(self._actions.whisper(talk.agent_channel, BEEP), talk, mark)
             )
 
-    async def _act(self, action: Awaitable[None], talk: Talk, mark: TalkMark) -> None:
+    async def _limit(self, talk: Talk, mark: TalkMark) -> None:
+        """Hang the caller up; once done the call is recorded (a later AgentComplete finds
+        it gone). If the hangup fails the call goes on and ends the usual way."""
+        if not await self._act(self._actions.hangup(talk.caller_channel), talk, mark):
+            talk.limited = False  # the call had ended already, or goes on
+        elif self._talks.get(talk.call_id) is talk:
+            self._completed(talk.call_id, ENDED_BY_LIMIT)
+
+    async def _act(self, action: Awaitable[None], talk: Talk, mark: TalkMark) -> bool:
         try:
             await action
         except Exception as exc:  # the call may have ended in between
             log.warning("talk %s on %s: %s failed: %s", mark.level, talk.call_id, talk.agent, exc)
+            return False
+        return True

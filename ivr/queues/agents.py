@@ -114,6 +114,12 @@ class AgentBoard:
     def has_ready_agent(self, queue: str) -> bool:
         return any(queue in a.queues and a.state == "ready" for a in self._agents.values())
 
+    def has_agent_on_duty(self, queue: str) -> bool:
+        """An agent of `queue` is ready or busy on a call (logged in, not paused, reachable):
+        the queue is being served, so whoever is at its head will be answered."""
+        on_duty = ("ready", "in_call", "ringing")
+        return any(queue in a.queues and a.state in on_duty for a in self._agents.values())
+
     # --- commands (API and CLI) -------------------------------------------------------
 
     async def login(self, agent_id: str, paused: bool = False, reason: str = "") -> AgentState:

@@ -119,7 +119,7 @@ class CallRecord(Base):
     target_met: Mapped[bool | None]  # answered within the answer target; NULL: not known yet
     escalations: Mapped[str | None]  # steps in the order they ran: "raise_priority,overflow"
     over_guideline: Mapped[bool] = mapped_column(default=False, server_default=false())
-    ended_by: Mapped[str | None]  # caller | agent | transfer
+    ended_by: Mapped[str | None]  # caller | agent | transfer | hard_limit (the engine)
     abandoned_at: Mapped[datetime | None]  # hung up while waiting in a queue
     subscriber_id: Mapped[int | None]  # identified by the menu (by phone or contract)
 

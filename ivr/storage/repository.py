@@ -42,6 +42,7 @@ class CallRecordView:
     over_guideline: bool
     ended_by: str | None
     abandoned_at: datetime | None
+    subscriber_id: int | None  # the subscriber the menu identified
 
     @classmethod
     def of(cls, record: CallRecord) -> "CallRecordView":

@@ -13,9 +13,10 @@ from playwright.async_api import Page, expect
 from ivr.calls.place import CallReport, place_call
 from ivr.calls.tester import agent_behaves
 from ivr.config import Settings
+from ivr.demo_dashboard import screenshot as demo_screenshot
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
-from tests.e2e.browser import WALL, assert_reads, chromium, new_page, ocr, screenshot
+from tests.e2e.browser import WALL, assert_reads, chromium, new_page, ocr, plain, screenshot
 from tests.e2e.queues_kit import TOKEN, agent, fast_queues, queue_engine
 
 NEW, EXISTING = ["1"], ["2"]
@@ -170,3 +171,26 @@ async def test_dashboard_shows_waiting_callers_and_paused_agent_then_answers_liv
         "5552000",
         image=answered_shot,
     )
+
+
+async def test_the_demo_screenshot_shows_the_live_figures_not_the_empty_page(
+    sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
+) -> None:
+    """`make demo`'s var/demo-dashboard.png is taken once the board has data: one answered
+    call is on it, the link reads live, and "no data yet" is gone."""
+    queues = fast_queues(tmp_path, agents={"2001": agent("2001", "first_line")})
+    async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
+        await agent_behaves(tester, "2001", "0", "1")
+        await engine.agents.login("2001")
+        report = await place_call(tester, LINE, "+380440000081", EXISTING, talk=5, timeout=30)
+        assert report.queued_in == "first_line", report.summary()
+        await engine.journal.flush()
+        await engine.live.refresh()
+        shot = tmp_path / "demo-dashboard.png"
+        note = await demo_screenshot(
+            f"http://127.0.0.1:{engine.settings.http_port}/dashboard", shot
+        )
+    assert note.startswith(f"dashboard screenshot: {shot} (live data: 1 answered"), note
+    text = await ocr(shot, dark=True)
+    assert_reads(text, "updated", "Answered", "of 1 offered", "Agent 2001", image=shot)
+    assert "no data yet" not in plain(text) and "connecting" not in plain(text), text

@@ -189,6 +189,43 @@ async def test_talk_guideline_beeps_the_agent_alerts_and_is_recorded(
     assert row.target_met is True and row.outcome == "answered"
 
 
+async def test_the_hard_limit_ends_the_call_and_journals_its_talk_every_time(
+    sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
+) -> None:
+    """The engine hangs up at the hard limit (2 s): each of 5 calls is journalled with its
+    talk time up to the engine's hangup and ended_by hard_limit, at once (not only when
+    app_queue's AgentComplete comes, which it sometimes does not)."""
+    queues = fast_queues(
+        tmp_path, agents={"2001": agent("2001", "first_line")}, hard_limit=2, talk_guideline=1
+    )
+    log = AmiLog()
+    tester.on_event("*", log)
+    rows = []
+    async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
+        await agent_behaves(tester, "2001", "0", "20")  # the agent would talk on
+        await engine.agents.login("2001")
+        for n in range(5):
+            report = await call(tester, f"+38044000007{n}", EXISTING, stay=20)
+            assert report.call_id, report.summary()
+            deadline = asyncio.get_running_loop().time() + 2.5  # within the Hangup grace
+            row = await journal_row(engine, report.call_id)
+            while (row is None or row.ended_by is None) and (
+                asyncio.get_running_loop().time() < deadline
+            ):
+                await asyncio.sleep(0.1)
+                row = await journal_row(engine, report.call_id)
+            rows.append(row)
+    tester.off_event("*", log)
+    limits = log.find(event("IvrTalkLimit", Level="hard_limit"))
+    assert len(limits) == 5
+    print("hard limit 2 s, talk journalled:", [row and row.talk_seconds for row in rows])
+    for row in rows:
+        assert row is not None and row.outcome == "answered"
+        assert row.ended_by == "hard_limit", row
+        assert row.talk_seconds is not None and 2 <= row.talk_seconds < 2.5, row.talk_seconds
+        assert row.over_guideline is True
+
+
 async def test_callback_offer_is_taken_and_the_call_back_rings_at_most_the_cap(
     sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
 ) -> None:
@@ -265,6 +302,44 @@ async def test_called_back_caller_joins_the_queue_and_is_answered(
     assert connect["MemberName"] == "2001"
     assert stored is not None and (stored.status, stored.attempts) == ("done", 1)
     assert row is not None and row.agent == "2001" and row.queue == "first_line"
+
+
+async def test_called_back_caller_keeps_his_place_ahead_of_later_callers(
+    sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
+) -> None:
+    """One agent; A waits, B waits and takes the callback, C joins after: A, B, then C."""
+    queues = fast_queues(
+        tmp_path,
+        agents={"2001": agent("2001", "first_line")},
+        escalation=[{"after": 1.0, "offer_callback": True}],
+        answer_target=1.0,
+    )
+    log = AmiLog()
+    tester.on_event("*", log)
+    async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
+        await agent_behaves(tester, "2001", "0", "2")
+        await callee_behaves(tester, "380440000062", answer="0.5", talk="10")
+        await engine.agents.login("2001", paused=True, reason="briefing")
+        first = call(tester, "380440000061", EXISTING, stay=20)
+        await queued(log, 1)
+        second = call(tester, "380440000062", EXISTING, stay=20)
+        b_id = (await queued(log, 2))[1]
+        _, joined = await log.wait_for(event("QueueCallerJoin", Uniqueid=b_id))
+        await log.wait_for(event("IvrEscalation", Step="offer_callback", CallID=b_id), 5)
+        await asyncio.sleep(0.5)  # the offer is whispered; B presses 1
+        await tester.play_dtmf(str(joined["Channel"]), "1", receive=True)
+        await log.wait_for(event("IvrCallbackAccepted", CallID=b_id), timeout=5)
+        await second
+        third = call(tester, "380440000063", EXISTING, stay=20)
+        order = await queued(log, 3)
+        await engine.agents.ready("2001")
+        await log.wait_for(lambda e: len(log.find(event("AgentConnect"))) >= 3, timeout=30)
+        answered = [str(e["Uniqueid"]) for _, e in log.find(event("AgentConnect"))]
+        _, back = await log.wait_for(event("IvrCallbackAnswered"), timeout=1)
+        await asyncio.gather(first, third)
+    tester.off_event("*", log)
+    a_id, c_id = order[0], order[2]
+    assert answered == [a_id, str(back["CallID"]), c_id]
 
 
 async def test_agents_api_and_cli_need_a_token_and_change_app_queue(

@@ -142,6 +142,7 @@ async def test_out_of_order_events_become_one_row(
         over_guideline=False,
         ended_by=None,
         abandoned_at=None,
+        subscriber_id=None,
     )
     journal(routed)
     journal(started)

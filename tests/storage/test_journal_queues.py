@@ -84,6 +84,7 @@ EXPECTED = {
     "over_guideline": True,
     "ended_by": "agent",
     "abandoned_at": None,
+    "subscriber_id": None,  # the caller was not identified
 }
 
 

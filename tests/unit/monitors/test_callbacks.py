@@ -252,7 +252,7 @@ async def test_a_caller_of_its_class_who_waited_longer_goes_first(kit: Kit) -> N
     assert len(kit.originator.calls) == 1
 
 
-async def test_no_ready_agent_in_its_queue_no_dial(kit: Kit) -> None:
+async def test_a_queue_nobody_serves_is_not_dialled(kit: Kit) -> None:
     kit.request("c1", waited=60, queue="b")
     kit.ready["b"] = False
     await kit.dial()

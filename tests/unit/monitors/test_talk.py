@@ -1,10 +1,12 @@
 """TalkMonitor: the warning and guideline beeps to the agent, the optional hard limit
 (times scaled down: the 300 s guideline is 0.1 s here)."""
 
+import asyncio
+
 import pytest
 
 from ivr.events.model import CallCompleted, TalkLimitReached
-from ivr.monitors.talk import BEEP, TalkMonitor
+from ivr.monitors.talk import BEEP, ENDED_BY_LIMIT, TalkMonitor
 from ivr.tasks import TaskSet
 from tests.unit.monitors.kit import (
     AGENT,
@@ -110,6 +112,39 @@ async def test_the_hard_limit_hangs_the_caller_up(kit: Kit) -> None:
     hard = kit.published.of(TalkLimitReached)[1]
     assert hard.talk >= 2 * U
     assert kit.actions.calls == [("whisper", AGENT, BEEP), ("hangup", CALLER)]
+    # recorded at the engine's hangup, without waiting for app_queue's AgentComplete
+    [completed] = kit.published.of(CallCompleted)
+    assert completed.ended_by == ENDED_BY_LIMIT and 2 * U <= completed.talk < 2.5 * U
+    kit.monitor.on_ami(hangup("c1"))
+    kit.monitor.on_ami(complete("c1", "h", "caller"))  # app_queue's view: once only
+    assert len(kit.published.of(CallCompleted)) == 1
+
+
+async def test_a_hangup_event_before_the_hangup_reply_ends_the_talk_at_the_limit(
+    kit: Kit,
+) -> None:
+    kit.actions.hangup = lambda channel: _hung_up_first(kit, channel)  # type: ignore[method-assign]
+    start = kit.connect("c1", "h")
+    await until(start, 2.5 * U)
+    [completed] = kit.published.of(CallCompleted)
+    assert completed.ended_by == ENDED_BY_LIMIT and 2 * U <= completed.talk < 2.2 * U
+
+
+async def _hung_up_first(kit: Kit, channel: str) -> None:
+    """Asterisk's Hangup event (then AgentComplete, Reason caller) before the reply."""
+    kit.monitor.on_ami(hangup("c1"))
+    kit.monitor.on_ami(complete("c1", "h", "caller"))
+    await asyncio.sleep(0.2 * U)
+
+
+async def test_a_failed_hard_limit_hangup_leaves_the_call_to_end_as_usual(kit: Kit) -> None:
+    kit.actions.failures["hangup"] = RuntimeError("No such channel")
+    start = kit.connect("c1", "h")
+    await until(start, 2.5 * U)
+    assert kit.published.of(CallCompleted) == []
+    kit.monitor.on_ami(complete("c1", "h", "agent"))
+    [completed] = kit.published.of(CallCompleted)
+    assert completed.ended_by == "agent"
 
 
 async def test_a_hangup_stops_the_timers_and_ends_the_talk(kit: Kit) -> None:

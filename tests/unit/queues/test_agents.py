@@ -269,6 +269,18 @@ async def test_the_member_status(kit: Kit, status: str, in_call: str, state: str
     assert kit.board.get("1001").state == state
     assert kit.changes() == ([] if state == "ready" else [("1001", "a", state, "")])
     assert kit.board.has_ready_agent("a") is (state == "ready")
+    # a queue whose agent is on a call is still served: a callback at its head is dialled
+    assert kit.board.has_agent_on_duty("a") is (state != "unavailable")
+
+
+async def test_paused_or_logged_out_agents_are_not_on_duty(kit: Kit) -> None:
+    await kit.logged_in()
+    await kit.board.pause("1001", "lunch")
+    assert not kit.board.has_agent_on_duty("a")
+    await kit.board.ready("1001")
+    assert kit.board.has_agent_on_duty("a")
+    await kit.board.logout("1001")
+    assert not kit.board.has_agent_on_duty("a")
 
 
 async def test_an_invalid_device_is_not_ready(kit: Kit) -> None:
