@@ -235,3 +235,5 @@ async def test_sip_callers_keying_through_the_menu_reach_a_queue_with_the_databa
             assert route["Queue"] == "internet", route
             assert "identify:not_found" in str(route.get("Path")), route
         assert all(n >= len(DB_KEYS) for n in asked.values()), asked
+        replies = await asyncio.gather(*notifies)
+        assert all("Success" in str(r) for r in replies), replies
