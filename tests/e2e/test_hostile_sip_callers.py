@@ -41,9 +41,13 @@ CASES = {
     "name-U+2029": Case(f"Bob\u2029{FORGED}\u2029agi_uniqueid: 1.999", CALLER),
     "name-U+0085": Case(f"Bob\u0085{FORGED}\u0085agi_uniqueid: 1.999", CALLER),
     "name-VT-FF": Case(f"Bob\x0b{FORGED}\x0cagi_uniqueid: 1.999", CALLER),
+    # commas are legal in a SIP user part, a colon only escaped (%3A)
     "user-commas": Case(
-        "Bob", f"{SUBSCRIBER},Phone:380990000000,Class:new_connection", own_number=None
+        "Bob", f"{SUBSCRIBER},Phone%3A380990000000,Class%3Anew_connection", own_number=None
     ),
+    # an unescaped colon splits user:password: the caller ID becomes "380441234567,Phone",
+    # whose digits alone would name the subscriber
+    "user-raw-colon": Case("Bob", f"{SUBSCRIBER},Phone:380990000000", own_number=None),
     "anonymous": Case("Anonymous", "anonymous", "anonymous.invalid", own_number=None),
 }
 
@@ -72,9 +76,13 @@ async def _nth_get_data(log: AmiLog, n: int, sipp: Sipp) -> Any:
 
 
 def _rejected(result: SippResult) -> str | None:
-    """The INVITE's final 4xx/5xx status line, if Asterisk refused the call."""
-    for line in result.messages.splitlines():
-        if line.startswith("SIP/2.0 4") or line.startswith("SIP/2.0 5"):
+    """The INVITE's final 4xx/5xx status line if Asterisk refused the call, "dropped" if it
+    never answered (PJSIP drops a request it cannot parse), else None."""
+    responses = [line for line in result.messages.splitlines() if line.startswith("SIP/2.0 ")]
+    if not responses:
+        return "dropped"
+    for line in responses:
+        if line.startswith(("SIP/2.0 4", "SIP/2.0 5")):
             return line.strip()
     return None
 
