@@ -44,6 +44,7 @@ def scenario(
     answer_timeout: float = 30.0,
     caller_id: str = "0241234567",
     caller_name: str = "SIPp caller",
+    caller_host: str = "[local_ip]:[local_port]",
     user: str = "",
     password: str = "",
     keys_on_notify: Sequence[str] = (),
@@ -51,6 +52,7 @@ def scenario(
 ) -> Path:
     """The scenario `template` ("caller", "phone" or "registrar") filled in, written into
     `directory`; with a `plan`, its pcap is written beside it and played once the call is up.
+    `caller_host` is the host part of the From URI (e.g. anonymous.invalid).
     `user`/`password` are what the registrar accepts. The caller presses the i-th group of
     `keys_on_notify` (RFC 4733, 0.25 s apart) on the i-th in-dialog NOTIFY it receives; the
     phone sends an in-dialog NOTIFY (Event: ivr-press) at each of `notify_after` seconds
@@ -60,7 +62,7 @@ def scenario(
     if plan is not None:
         pcap = plan.write_pcap(directory / f"{template}-media.pcap")
         play = f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
-    for value in (caller_id, caller_name, user, password):
+    for value in (caller_id, caller_name, caller_host, user, password):
         if any(c in value for c in '<>"&\r\n'):
             raise ValueError(f"caller id/name {value!r}: no <, >, quotes, & or line breaks")
     on_notify = "".join(
@@ -82,6 +84,7 @@ def scenario(
         answer_timeout_ms=round(answer_timeout * 1000),
         caller_id=caller_id,
         caller_name=caller_name,
+        caller_host=caller_host,
         user=user,
         password=password,
     )

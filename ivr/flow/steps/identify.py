@@ -6,6 +6,7 @@ from typing import Any
 
 from ivr.flow.context import StepContext, Subscriber
 from ivr.flow.steps.base import Checked, FlowSpecError, StepResult, target_of, targets_of
+from ivr.routing.phone import callable_number
 
 BY = ("phone", "contract")
 
@@ -36,8 +37,11 @@ class Identify:
     async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult:
         subscriber = ctx.subscriber
         if subscriber is None and spec.get("by", "phone") == "phone":
-            caller = ctx.call.caller  # "" when withheld: nothing to look up
-            subscriber = await ctx.directory.subscriber_by_phone(caller) if caller else None
+            # withheld ("", "anonymous") or not a plain number ("380441234567,Phone" from a
+            # SIP From user:password): nothing to look up, its digits identify nobody
+            caller = ctx.call.caller
+            known = callable_number(caller)
+            subscriber = await ctx.directory.subscriber_by_phone(caller) if known else None
         elif subscriber is None:
             contract = ctx.vars.get(str(spec.get("var", "contract")), "")
             subscriber = await ctx.directory.subscriber_by_contract(contract) if contract else None

@@ -53,6 +53,14 @@ async def test_withheld_number_is_not_looked_up(env: Env) -> None:
     assert env.directory.lookups == []
 
 
+@pytest.mark.parametrize("caller", ["anonymous", "380441234567,Phone", "38044 1234567x"])
+async def test_a_caller_id_that_is_not_a_number_is_not_looked_up(env: Env, caller: str) -> None:
+    env.directory.subscribers.append(IVAN)
+    call = await env.run(identify(by="phone"), caller=caller)
+    assert call.ended_at == "unknown"
+    assert env.directory.lookups == []
+
+
 async def test_by_contract_reads_the_contract_variable(env: Env) -> None:
     env.directory.subscribers += [IVAN, OLENA]
     flow = {"s": {"type": "set", "vars": {"contract": "87654321"}, "next": "i"}}
