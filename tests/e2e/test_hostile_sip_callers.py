@@ -36,15 +36,12 @@ class Case:
     own_number: str | None = CALLER  # the number a callback may go to; None: no callback
 
 
+# About 37 s a call (the whole menu is played out): the cases that differ over SIP. The
+# other separators in a display name (U+2029, U+0085, raw VT/FF) and an escaped-colon user
+# part passed the same way once measured; the Local-channel test (test_hostile_callers.py)
+# covers every separator the engine's parser meets.
 CASES = {
     "name-U+2028": Case(f"Bob\u2028{FORGED}\u2028agi_uniqueid: 1.999", CALLER),
-    "name-U+2029": Case(f"Bob\u2029{FORGED}\u2029agi_uniqueid: 1.999", CALLER),
-    "name-U+0085": Case(f"Bob\u0085{FORGED}\u0085agi_uniqueid: 1.999", CALLER),
-    "name-VT-FF": Case(f"Bob\x0b{FORGED}\x0cagi_uniqueid: 1.999", CALLER),
-    # commas are legal in a SIP user part, a colon only escaped (%3A)
-    "user-commas": Case(
-        "Bob", f"{SUBSCRIBER},Phone%3A380990000000,Class%3Anew_connection", own_number=None
-    ),
     # an unescaped colon splits user:password: the caller ID becomes "380441234567,Phone",
     # whose digits alone would name the subscriber
     "user-raw-colon": Case("Bob", f"{SUBSCRIBER},Phone:380990000000", own_number=None),
