@@ -5,9 +5,10 @@ Flows and queues.yaml are read here (`read_yaml`): safely (ivr.files), with YAML
 """
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -177,3 +178,22 @@ def read_yaml(
     for duplicate in located.duplicates:
         problems.add(duplicate, "duplicate key (YAML keeps only the last one)", at_key=True)
     return located
+
+
+def in_file_order(problems: list[Problem]) -> list[Problem]:
+    """In file order, each once (a broken default is met by every entry using it)."""
+    return sorted(dict.fromkeys(problems), key=lambda p: p.position or (0, 0))
+
+
+Model = TypeVar("Model")
+
+
+def validate_yaml_file(
+    path: str | FilePath, check: Callable[[Any, Problems], Model | None]
+) -> tuple[Model | None, list[Problem]]:
+    """A YAML config file checked by `check`: the model (None on errors) and every problem in
+    file order; never raises for bad content."""
+    problems = Problems(str(path))
+    located = read_yaml(FilePath(path), problems)
+    model = check(located.data, problems) if located is not None else None
+    return (None if problems.errors else model), in_file_order(problems.items)

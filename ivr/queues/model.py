@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ivr.flow.problems import Located, Problem, Problems, read_yaml
+from ivr.flow.problems import Located, Problem, Problems, in_file_order, validate_yaml_file
 from ivr.flow.problems import Path as KeyPath
 from ivr.queues import validate as v
 
@@ -260,11 +260,6 @@ def _check(data: Any, problems: Problems) -> QueuesConfig | None:
     return QueuesConfig(classes, queues, str(fallback), agents, callbacks)
 
 
-def _sorted(problems: list[Problem]) -> list[Problem]:
-    """In file order, each once (a broken default is met by every queue using it)."""
-    return sorted(dict.fromkeys(problems), key=lambda p: p.position or (0, 0))
-
-
 def parse_queues(
     data: Any, source: str = "queues.yaml", located: Located | None = None
 ) -> QueuesConfig:
@@ -272,16 +267,13 @@ def parse_queues(
     problems = Problems(source, located)
     config = _check(data, problems)
     if config is None:
-        raise QueuesConfigError(_sorted(problems.items))
+        raise QueuesConfigError(in_file_order(problems.items))
     return config
 
 
 def validate_queues(path: str | Path) -> tuple[QueuesConfig | None, list[Problem]]:
     """The config (None on errors) and every problem; never raises for bad content."""
-    problems = Problems(str(path))
-    located = read_yaml(Path(path), problems)
-    config = _check(located.data, problems) if located is not None else None
-    return (None if problems.errors else config), _sorted(problems.items)
+    return validate_yaml_file(path, _check)
 
 
 def load_queues(path: str | Path) -> QueuesConfig:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.config import PROJECT_ROOT
-from ivr.flow.problems import Located, Problem, Problems, read_yaml
+from ivr.flow.problems import Located, Problem, Problems, in_file_order, validate_yaml_file
 from ivr.flow.problems import Path as KeyPath
 from ivr.queues import validate as v
 
@@ -380,10 +380,6 @@ def _check(data: Any, problems: Problems) -> TelephonyConfig | None:
     return TelephonyConfig(transports, trunks, phones, *rtp)
 
 
-def _sorted(problems: list[Problem]) -> list[Problem]:
-    return sorted(dict.fromkeys(problems), key=lambda p: p.position or (0, 0))
-
-
 def parse_telephony(
     data: Any, source: str = "telephony.yaml", located: Located | None = None
 ) -> TelephonyConfig:
@@ -391,16 +387,13 @@ def parse_telephony(
     problems = Problems(source, located)
     config = _check(data, problems)
     if config is None:
-        raise TelephonyConfigError(_sorted(problems.items))
+        raise TelephonyConfigError(in_file_order(problems.items))
     return config
 
 
 def validate_telephony(path: str | Path) -> tuple[TelephonyConfig | None, list[Problem]]:
     """The config (None on errors) and every problem; never raises for bad content."""
-    problems = Problems(str(path))
-    located = read_yaml(Path(path), problems)
-    config = _check(located.data, problems) if located is not None else None
-    return (None if problems.errors else config), _sorted(problems.items)
+    return validate_yaml_file(path, _check)
 
 
 def load_telephony(path: str | Path) -> TelephonyConfig:
