@@ -45,21 +45,25 @@ class EngineSubprocess:
                 self.process.wait(10)
 
 
-def start_engine(settings: Settings, log_file: Path, timeout: float = 30.0) -> EngineSubprocess:
-    """Start the engine on the sandbox's FastAGI port; return once AMI is connected."""
-    http_port = free_port()
-    env = {
+def engine_env(settings: Settings, http_port: int) -> dict[str, str]:
+    """The environment of an engine process: these settings, nothing from the caller's IVR_*."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
+    return clean | {
         "IVR_DATABASE_URL": settings.database_url,
         "IVR_FLOWS_DIR": settings.flows_dir,
         "IVR_VAR_DIR": settings.var_dir,
         "IVR_AGI_BIND": f"{settings.agi_host}:{settings.agi_port}",
         "IVR_HTTP_BIND": f"127.0.0.1:{http_port}",
     }
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
+
+
+def start_engine(settings: Settings, log_file: Path, timeout: float = 30.0) -> EngineSubprocess:
+    """Start the engine on the sandbox's FastAGI port; return once AMI is connected."""
+    http_port = free_port()
     with log_file.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "ivr", "serve"],
-            env=clean | env,
+            env=engine_env(settings, http_port),
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=PROJECT_ROOT,

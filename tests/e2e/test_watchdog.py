@@ -20,6 +20,7 @@ from ivr.config import PROJECT_ROOT, Settings
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import engine_settings, eventually
+from tests.e2e.engine_subprocess import engine_env
 from tests.unit.engine_process import free_port
 
 CALLERS = 20
@@ -34,12 +35,7 @@ def supervised_engine(settings: Settings, tmp_path: Path) -> Iterator[Path]:
     """`ivr supervise` (its default command: `ivr serve`) on a seeded SQLite database and the
     shipped flows with operators always open; FastAGI on the sandbox's 4573. Yields its log."""
     ours = engine_settings(settings, tmp_path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")} | {
-        "IVR_DATABASE_URL": ours.database_url,
-        "IVR_FLOWS_DIR": ours.flows_dir,
-        "IVR_VAR_DIR": str(tmp_path / "var"),
-        "IVR_HTTP_BIND": f"127.0.0.1:{free_port()}",
-    }
+    env = engine_env(ours, free_port())
     log = tmp_path / "supervise.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
