@@ -40,7 +40,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: lint sandbox-up postgres
-	IVR_REQUIRE_ASTERISK=1 $(VENV)/bin/pytest -q -p no:cacheprovider
+	IVR_REQUIRE_ASTERISK=1 $(VENV)/bin/pytest -q -p no:cacheprovider --durations=30
 
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q tests/unit

@@ -19,8 +19,10 @@ def _serve(settings: Settings) -> int:
 
     from ivr.app import Engine
 
-    # SIGABRT from a watchdog (systemd's WatchdogSignal) logs where every thread was stuck.
-    faulthandler.enable()
+    # SIGABRT from a watchdog (systemd's WatchdogSignal) logs where the event loop was stuck:
+    # kill() delivers it to the main thread, the loop's. Only that thread is dumped: walking
+    # the storage threads' frames while they run can crash the dump itself (SIGSEGV).
+    faulthandler.enable(all_threads=False)
 
     async def main() -> None:
         engine = Engine(settings)

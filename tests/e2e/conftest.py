@@ -93,12 +93,14 @@ async def engine(sandbox: Sandbox, settings: Settings, tmp_path: Path) -> AsyncI
 
 async def journal_row(engine: Engine, call_id: str, ended: bool = True) -> CallRecordView | None:
     """The call's journal row once written (and, with `ended`, once its Hangup arrived over
-    AMI, which may come a moment after the test call returns)."""
+    AMI, which may come a moment after the test call returns, and, if it was answered, once
+    its AgentComplete did: app_queue sends that one before or after the caller's Hangup)."""
     deadline = asyncio.get_running_loop().time() + 5
     while True:
         await engine.journal.flush()
         row = engine.repository.get(call_id)
-        done = row is not None and (row.ended_at is not None or not ended)
+        complete = row is not None and (row.answered_at is None or row.talk_seconds is not None)
+        done = row is not None and (not ended or (row.ended_at is not None and complete))
         if done or asyncio.get_running_loop().time() > deadline:
             return row
         await asyncio.sleep(0.1)

@@ -60,4 +60,7 @@ def test_sigabrt_logs_where_the_engine_was(tmp_path: Path) -> None:
             log = engine.log()
     finally:
         resource.setrlimit(resource.RLIMIT_CORE, core)
-    assert "Fatal Python error: Aborted" in log and "Current thread" in log, log[-2000:]
+    assert "Fatal Python error: Aborted" in log and "Stack (most recent call first)" in log, log[
+        -2000:
+    ]
+    assert "ivr/cli.py" in log, log[-2000:]  # the main thread: the event loop's
