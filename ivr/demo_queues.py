@@ -41,7 +41,7 @@ def demo_queues(shipped: Path, target: Path) -> Path:
     data["queues"]["senior"]["escalation"] = [{"after": 3, "raise_priority": 3}]
     for agent_id, agent in data["agents"].items():
         agent["interface"] = f"Local/{agent_id}@ivr-test-agent"
-    data["callbacks"]["dial"] = "Local/{phone}@ivr-test-callee"
+    data["callbacks"]["dial"] = "Local/{phone}@ivr-test-callee/n"
     target.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return target
 

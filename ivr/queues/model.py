@@ -72,7 +72,7 @@ class CallbackPolicy:
     ring_seconds: float = 6.0  # one ring cycle (2 s on, 4 s off)
     attempts: int = 3
     retry_after: float = 300  # seconds between attempts
-    dial: str = "Local/{phone}@ivr-callback-out"  # channel; {phone} is the caller's number
+    dial: str = "PJSIP/{phone}@provider"  # channel; {phone} is the caller's number
     caller_id: str = ""
     offer_prompt: str = "queue_callback_offer"  # a prompt in flows/prompts.yaml
     confirm_prompt: str = "queue_callback_confirm"  # played once the caller accepts

@@ -232,14 +232,27 @@ def check_times(own: dict[str, Checked], defaults: dict[str, Checked], problems:
         problems.add(blame("hard_limit"), message)
 
 
+# Local/<exten>@<context>[/<options>]: Asterisk's Local channel and its options
+LOCAL_DIAL = re.compile(r"local/[^/]*(?:/(?P<options>[^/]*))?", re.IGNORECASE)
+LOCAL_DIAL_HINT = (
+    "a Local channel here needs /n (no optimisation), e.g. 'Local/{phone}@ivr-callback-out/n',"
+    " or dial the trunk itself, e.g. 'PJSIP/{phone}@provider': an optimised Local channel"
+    " leaves the queue as soon as its call is bridged, and the callback loses its talk time"
+    " and talk guideline"
+)
+
+
 def _dial(value: Any, path: Path, problems: Problems) -> Any:
     rest = value.replace("{phone}", "0") if isinstance(value, str) else ""
+    local = LOCAL_DIAL.fullmatch(rest)
     if not isinstance(value, str) or "{phone}" not in value:
         problems.add(path, f"must contain {{phone}}, the number to call, got {value!r}")
     elif "{" in rest or "}" in rest:
         problems.add(path, f"only {{phone}} may be in braces, got {value!r}")
     elif not INTERFACE.fullmatch(rest):
         problems.add(path, f"{INTERFACE_HINT}, got {value!r}")
+    elif local is not None and "n" not in (local["options"] or ""):
+        problems.add(path, f"{LOCAL_DIAL_HINT}, got {value!r}")
     else:
         return value
     return None

@@ -211,7 +211,8 @@ def render_trunk_dialplan(config: TelephonyConfig) -> str:
     outbound = config.outbound_trunk
     if outbound is not None:
         trunk = outbound
-        out.append(f"; callbacks.dial: Local/{{phone}}@{OUTBOUND_CONTEXT} calls over {trunk.name}")
+        local = f"Local/{{phone}}@{OUTBOUND_CONTEXT}/n"
+        out.append(f"; callbacks.dial: PJSIP/{{phone}}@{trunk.name}, or {local}")
         out.append(f"[{OUTBOUND_CONTEXT}]")
         first = "1"
         if trunk.caller_id:

@@ -52,10 +52,11 @@ def fast_queues(
     agents: Mapping[str, dict[str, Any]],
     escalation: list[dict[str, Any]] | None = None,
     queues: Mapping[str, dict[str, Any]] | None = None,
+    callbacks: Mapping[str, Any] | None = None,
     **defaults: Any,
 ) -> Path:
     """queues.yaml with the shipped queue names (plus `queues`) and every time scaled down
-    to seconds."""
+    to seconds; `callbacks` replaces callback settings (e.g. dial)."""
     settings: dict[str, Any] = {
         "answer_target": 2,
         "talk_warning": 0,
@@ -84,9 +85,10 @@ def fast_queues(
             "ring_seconds": 1,
             "attempts": 2,
             "retry_after": 1,
-            "dial": f"Local/{{phone}}@{CALLEE_CONTEXT}",
+            "dial": f"Local/{{phone}}@{CALLEE_CONTEXT}/n",
             "caller_id": "5551000",
             "poll_interval": 0.2,
+            **(callbacks or {}),
         },
         "agents": dict(agents),
         "queues": {

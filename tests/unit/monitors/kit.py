@@ -25,7 +25,7 @@ def queues(spec: Mapping[str, Mapping[str, Any]], **callbacks: Any) -> QueuesCon
         {
             "caller_classes": {"vip": {"priority": 10}, "regular": {"priority": 5}},
             "fallback_queue": next(iter(spec)),
-            "callbacks": {"dial": "Local/{phone}@ivr-callback-out", **callbacks},
+            "callbacks": {"dial": "PJSIP/{phone}@provider", **callbacks},
             "agents": {
                 "1001": {
                     "name": "Olena",

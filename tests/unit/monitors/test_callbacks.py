@@ -83,7 +83,7 @@ class Originator:
                     "Privilege": "call,all",
                     "ActionID": to,
                     "Response": "Success" if reason == "4" else "Failure",
-                    "Channel": "Local/x@ivr-callback-out",
+                    "Channel": "PJSIP/provider-00000001",
                     "Context": names.CONTEXT_CALLBACK,
                     "Exten": "s",
                     "Reason": "0" if to != action_id else reason,
@@ -183,7 +183,7 @@ async def test_a_due_callback_is_dialled_with_the_ring_cap(kit: Kit) -> None:
     action_id = call.pop("action_id")
     assert action_id.startswith(f"ivr-callback-{callback}-")
     assert call == {
-        "channel": f"Local/{PHONE}@ivr-callback-out",
+        "channel": f"PJSIP/{PHONE}@provider",
         "context": "ivr-callback",
         "exten": "s",
         "caller_id": "IVR <5552000>",
@@ -276,7 +276,7 @@ async def test_an_originate_error_is_a_failed_attempt(kit: Kit) -> None:
     callback = kit.request("c1", waited=60, phone="+380501234567")
     kit.originator.failure = AmiActionError({"Response": "Error", "Message": "Originate failed"})
     await kit.dial()
-    assert kit.originator.calls[0]["channel"] == "Local/+380501234567@ivr-callback-out"
+    assert kit.originator.calls[0]["channel"] == "PJSIP/+380501234567@provider"
     assert kit.attempts() == [(callback, "+380501234567", 1, "failed", False)]
 
 

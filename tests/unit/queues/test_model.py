@@ -72,11 +72,29 @@ def test_times_may_be_fractions_for_fast_tests() -> None:
 
 
 def test_callbacks_default_when_absent() -> None:
-    text = edit(('  dial: "Local/{phone}@out"\n  accept_key: "1"\n', "  promise: 60\n"))
+    text = edit(('  dial: "PJSIP/{phone}@out"\n  accept_key: "1"\n', "  promise: 60\n"))
     callbacks = parse_queues(yaml.safe_load(text)).callbacks
     assert callbacks == CallbackPolicy(promise=60)
     assert CallbackPolicy().ring_timeout_ms == 36000  # the 6th ring of 6 s each
     assert CallbackPolicy(max_rings=2, ring_seconds=0.25).ring_timeout_ms == 500
+
+
+@pytest.mark.parametrize(
+    "dial",
+    [
+        "PJSIP/{phone}@provider",  # the trunk itself
+        "Local/{phone}@ivr-callback-out/n",  # a Local channel that stays in the queue
+        "local/{phone}@ivr-callback-out/nj",
+        "SIP/provider/{phone}",
+    ],
+)
+def test_a_dial_string_that_keeps_one_channel_in_the_queue_is_taken(dial: str) -> None:
+    text = edit(('dial: "PJSIP/{phone}@out"', f'dial: "{dial}"'))
+    assert parse_queues(yaml.safe_load(text)).callbacks.dial == dial
+
+
+def test_the_shipped_callbacks_dial_the_trunk() -> None:
+    assert CallbackPolicy().dial == "PJSIP/{phone}@provider"
 
 
 def test_an_unquoted_accept_key_is_read_as_its_digit() -> None:

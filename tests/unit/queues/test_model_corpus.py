@@ -16,6 +16,12 @@ INTERFACE = (
     "expected TECH/resource like PJSIP/1001 or Local/1001@agents, "
     "without spaces, commas, quotes, '|' or ';'"
 )
+LOCAL_DIAL = (
+    "a Local channel here needs /n (no optimisation), e.g. 'Local/{phone}@ivr-callback-out/n',"
+    " or dial the trunk itself, e.g. 'PJSIP/{phone}@provider': an optimised Local channel"
+    " leaves the queue as soon as its call is bridged, and the callback loses its talk time"
+    " and talk guideline"
+)
 QUEUE_KEYS = (
     "title, answer_target, talk_warning, talk_guideline, hard_limit, ring_time, retry, wrapup, "
     "autopause, strategy, escalation"
@@ -148,18 +154,26 @@ CORPUS: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
         ["queues.yaml:15:3: agents.1002: YAML reads this as a number: quote it"],
     ),
     "dial without {phone}": (
-        [('dial: "Local/{phone}@out"', 'dial: "Local/123@out"')],
+        [('dial: "PJSIP/{phone}@out"', 'dial: "Local/123@out"')],
         [
             "queues.yaml:12:9: callbacks.dial: "
             "must contain {phone}, the number to call, got 'Local/123@out'"
         ],
     ),
     "dial with another placeholder": (
-        [('dial: "Local/{phone}@out"', 'dial: "Local/{phone}@{ctx}"')],
+        [('dial: "PJSIP/{phone}@out"', 'dial: "Local/{phone}@{ctx}"')],
         [
             "queues.yaml:12:9: callbacks.dial: "
             "only {phone} may be in braces, got 'Local/{phone}@{ctx}'"
         ],
+    ),
+    "dial through an optimised Local channel": (
+        [('dial: "PJSIP/{phone}@out"', 'dial: "Local/{phone}@ivr-callback-out"')],
+        [f"queues.yaml:12:9: callbacks.dial: {LOCAL_DIAL}, got 'Local/{{phone}}@ivr-callback-out'"],
+    ),
+    "dial through a Local channel with options but not /n": (
+        [('dial: "PJSIP/{phone}@out"', 'dial: "local/{phone}@out/m"')],
+        [f"queues.yaml:12:9: callbacks.dial: {LOCAL_DIAL}, got 'local/{{phone}}@out/m'"],
     ),
     "accept_key of two digits": (
         [('accept_key: "1"', 'accept_key: "12"')],

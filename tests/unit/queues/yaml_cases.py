@@ -17,7 +17,7 @@ defaults:
     - {after: 20, raise_priority: 3}
     - {after: 60, overflow: b}
 callbacks:
-  dial: "Local/{phone}@out"
+  dial: "PJSIP/{phone}@out"
   accept_key: "1"
 agents:
   "1001": {name: Олена, interface: PJSIP/1001, skills: {a: 0, b: 1}}
