@@ -50,7 +50,7 @@ def scenario(
     keys_on_notify: Sequence[str] = (),
     notify_after: Sequence[float] = (),
 ) -> Path:
-    """The scenario `template` ("caller", "phone" or "registrar") filled in, written into
+    """The scenario `template` ("caller", "phone", "ringing" or "registrar") filled in, written into
     `directory`; with a `plan`, its pcap is written beside it and played once the call is up.
     `caller_host` is the host part of the From URI (e.g. anonymous.invalid).
     `user`/`password` are what the registrar accepts. The caller presses the i-th group of

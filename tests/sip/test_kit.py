@@ -173,3 +173,15 @@ def test_caller_presses_each_group_of_keys_on_a_notify(tmp_path: Path) -> None:
     assert [e.digit for e in events] == ["2", "3", "4"]
     gaps = [b.time - a.time for a, b in itertools.pairwise(events)]
     assert gaps == pytest.approx([1.0, 0.25], abs=0.08)  # NOTIFYs 1 s apart, keys 0.25 s
+
+
+def test_a_ringing_phone_takes_the_callers_cancel(tmp_path: Path) -> None:
+    ringing = scenario("ringing", tmp_path / "uas")
+    caller = scenario("caller", tmp_path / "uac", answer_timeout=1.0)
+    with Sipp(ringing, local_port=25280, media_port=25282, timeout=10) as phone:
+        with Sipp(caller, target="127.0.0.1:25280", local_port=25270, media_port=25272,
+                  timeout=10) as uac:  # fmt: skip
+            gave_up = uac.wait(10)
+        rang = phone.wait(10).check(1)
+    assert (gave_up.successful, gave_up.failed) == (0, 1), gave_up.output[-500:]
+    assert "SIP/2.0 487 Request Terminated" in rang.messages
