@@ -49,6 +49,7 @@ MODULES = (
     "func_global.so",
     "func_cut.so",
     "func_uri.so",  # URIENCODE: caller text inside UserEvents
+    "func_devstate.so",  # DEVICE_STATE: is a supervisor's phone free (ivr.monitors.supervise)
     "func_db.so",  # DB, DB_KEYS: the fallback's trace (dialplans/ivr.conf [ivr-fallback])
     # media: bridging, timing, music on hold, sound formats and codecs
     "bridge_simple.so",
