@@ -39,6 +39,7 @@ MODULES = (
     "app_verbose.so",
     "app_originate.so",
     "app_echo.so",
+    "app_playtones.so",  # PlayTones: the sandbox's talking test agent (ivr-test-agent-tone)
     "app_dial.so",
     "func_logic.so",
     "func_strings.so",

@@ -1,25 +1,33 @@
-"""A supervisor on a live SIP call, through the API: a carrier caller (SIPp on trunk
-`provider`, sending tone A) talks to agent 2001 (a sandbox Local agent); the supervisor's
-baresip phone 9001 (telephony.yaml, its generated password) auto-answers and sends tone C.
+"""A supervisor on a live SIP call, through the API and the dashboard: a carrier caller
+(SIPp on trunk `provider`, sending tone A) talks to agent 2001 (a sandbox Local agent
+sending tone B); the supervisor's baresip phone 9001 (telephony.yaml, its generated
+password) auto-answers and sends tone C.
 
-- listen: his phone receives the caller's tone A; the caller receives nothing of tone C;
-- barge: the caller receives tone C.
+- listen (API): his phone receives both sides (tones A and B); the caller receives the
+  agent's tone B and no tone C;
+- barge (API): the caller receives tone C with tone B;
+- whisper (the dashboard's button, signed in with his token and phone): the caller
+  receives tone B and no tone C (only the agent hears him).
 Judged from the RTP each side received (tcpdump on loopback); every use is in the
 supervision log and announced as the AMI UserEvent IvrSupervisorMonitor."""
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import numpy as np
+from playwright.async_api import Page, expect
 
 from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
+from tests.e2e.browser import WALL, chromium, new_page
 from tests.e2e.conftest import eventually
 from tests.e2e.queues_kit import TOKEN, AmiLog, agent, event, fast_queues, queue_engine
-from tests.sip.audio import Samples, dominant_frequency, tone, tone_spans
+from tests.sip.audio import RATE, Samples, dbfs, tone
 from tests.sip.baresip import Phone, free_port
 from tests.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, require
 from tests.sip.plan import MediaPlan, Press
@@ -27,13 +35,24 @@ from tests.sip.rtp import Capture, received
 from tests.sip.sipp import Sipp, scenario
 
 RTP_PORTS = (10000, 10999)  # telephony.yaml rtp.ports (Asterisk's side of every stream)
-TONE_A, TONE_C = 700.0, 1700.0  # the caller's, the supervisor's
+TONE_A, TONE_B, TONE_C = 700.0, 400.0, 1700.0  # the caller's, the agent's, the supervisor's
+TALKING_AGENT = "ivr-test-agent-tone"  # dialplans/sandbox/ivr-test.conf: sends 400 Hz
 SPY_SECONDS = 3.0
 API = "http://127.0.0.1:18080"  # queue_engine's http_port
 
 
-def seconds_of(audio: Samples, frequency: float) -> float:
-    return sum(s.end - s.start for s in tone_spans(audio, frequency))
+PRESENT_DB, ABSENT_DB = -30.0, -45.0  # a tone's level (dBFS) heard / not heard
+
+
+def level_of(audio: Samples, frequency: float, bandwidth: float = 25.0) -> float:
+    """The level (dBFS) of what `audio` holds within `bandwidth` Hz of `frequency`: each
+    tone is measured on its own, however loud the others mixed with it are."""
+    if len(audio) < RATE:
+        return -200.0
+    power = np.abs(np.fft.rfft(audio * np.hanning(len(audio)))) ** 2
+    freqs = np.fft.rfftfreq(len(audio), 1 / RATE)
+    share = np.sum(power[np.abs(freqs - frequency) < bandwidth]) / max(np.sum(power), 1e-30)
+    return float(10 * np.log10(max(share, 1e-20))) + dbfs(audio)
 
 
 async def monitor(call_id: str, mode: str, phone: str = "9001") -> tuple[int, Any]:
@@ -48,13 +67,23 @@ async def monitor(call_id: str, mode: str, phone: str = "9001") -> tuple[int, An
         return response.status, await response.json()
 
 
-async def spy(phone: Phone, call_id: str, mode: str) -> tuple[float, float, dict[str, Any]]:
-    """Ring the supervisor into the call in `mode`; (answered, hung up) wall-clock times and
-    the phone's CALL_INCOMING event."""
-    before = phone.count("CALL_ESTABLISHED")
+async def by_api(call_id: str, mode: str) -> None:
     status, body = await monitor(call_id, mode)
     assert status == 202, body
     assert body["monitor"]["mode"] == mode and body["monitor"]["by"] == "supervisor", body
+
+
+async def by_button(page: Page, call_id: str, mode: str) -> None:
+    row = page.locator(f"[data-testid=talking-row][data-call-id='{call_id}']")
+    await row.get_by_test_id(f"spy-{mode}").click()
+    await expect(page.get_by_test_id("spy-status")).to_contain_text("your phone 9001 rings")
+
+
+async def spy(phone: Phone, ask: Awaitable[None]) -> tuple[float, float, dict[str, Any]]:
+    """Ring the supervisor into the call (`ask`); (answered, hung up) wall-clock times and
+    the phone's CALL_INCOMING event."""
+    before = phone.count("CALL_ESTABLISHED")
+    await ask
     await eventually(lambda: phone.count("CALL_ESTABLISHED") > before, timeout=10)
     incoming = [e for e in phone.events if e.get("type") == "CALL_INCOMING"][-1]
     answered = time.time()
@@ -75,11 +104,22 @@ async def test_supervisor_listens_without_being_heard_then_barges_in(
     sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
 ) -> None:
     require("tcpdump", "tcpdump")
-    queues = fast_queues(tmp_path, agents={"2001": agent("2001", "first_line")})
+    talking_agent = {**agent("2001", "first_line"), "interface": f"Local/2001@{TALKING_AGENT}"}
+    queues = fast_queues(tmp_path, agents={"2001": talking_agent})
     log = AmiLog()
     tester.on_event("*", log)
-    async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
+    errors: list[str] = []
+    async with (
+        chromium() as browser,
+        new_page(browser, errors, WALL) as page,
+        queue_engine(sandbox, settings, tmp_path, queues) as engine,
+    ):
         await engine.agents.login("2001")
+        await page.goto(f"{API}/dashboard")
+        await page.get_by_test_id("spy-token").fill(TOKEN)
+        await page.get_by_test_id("spy-phone").fill("9001")
+        await page.get_by_test_id("spy-submit").click()
+        await expect(page.get_by_test_id("spy-phone-shown")).to_have_text("9001")
         with Phone(
             tmp_path / "supervisor", "9001", sip_port=free_port(),
             password=sandbox.secret("phone-9001"), answer_after=0.3,
@@ -99,8 +139,9 @@ async def test_supervisor_listens_without_being_heard_then_barges_in(
             ):  # fmt: skip
                 await eventually(lambda: engine.talk.talking(), timeout=20)
                 [talk] = engine.talk.talking()
-                listened = await spy(phone, talk.call_id, "listen")
-                barged = await spy(phone, talk.call_id, "barge")
+                listened = await spy(phone, by_api(talk.call_id, "listen"))
+                barged = await spy(phone, by_api(talk.call_id, "barge"))
+                whispered = await spy(phone, by_button(page, talk.call_id, "whisper"))
                 await asyncio.to_thread(sandbox.cli, "channel request hangup all")
                 result = await asyncio.to_thread(sipp.wait, 20)
             uses = engine.supervision_log.recent(talk.call_id)
@@ -112,39 +153,44 @@ async def test_supervisor_listens_without_being_heard_then_barges_in(
     to_caller = received(streams, (CARRIER_IP, MEDIA_PORT), start=origin)
     to_phone = received(streams, phone.is_media, start=origin)
     heard = {}
-    for mode, (start, end, _) in (("listen", listened), ("barge", barged)):
+    modes = (("listen", listened), ("barge", barged), ("whisper", whispered))
+    for mode, (start, end, _) in modes:
         supervisor, caller_side = (
             window(to_phone, origin, start, end),
             window(to_caller, origin, start, end),
         )
         heard[mode] = (
-            seconds_of(supervisor, TONE_A),
-            dominant_frequency(supervisor) if len(supervisor) > 1 else 0.0,
-            seconds_of(caller_side, TONE_C),
+            level_of(supervisor, TONE_A),
+            level_of(supervisor, TONE_B),
+            level_of(caller_side, TONE_B),
+            level_of(caller_side, TONE_C),
         )
     print(
-        f"\nsupervisor on call {talk.call_id} (agent {talk.agent_channel}), "
-        f"{SPY_SECONDS - 1:.0f} s judged per mode: "
+        f"\nsupervisor on call {talk.call_id} (agent {talk.agent_channel}), tone levels in "
+        f"dBFS over {SPY_SECONDS - 1:.0f} s per mode: "
         + "; ".join(
-            f"{mode}: phone hears tone A {a:.2f} s (dominant {f:.0f} Hz), "
-            f"caller hears tone C {c:.2f} s"
-            for mode, (a, f, c) in heard.items()
+            f"{mode}: supervisor hears caller {a:.1f}, agent {b:.1f}; "
+            f"caller hears agent {cb:.1f}, supervisor {cc:.1f}"
+            for mode, (a, b, cb, cc) in heard.items()
         )
     )
-    judged = SPY_SECONDS - 1.0
-    assert heard["listen"][0] >= 0.8 * judged, heard  # he hears the caller...
-    assert abs(heard["listen"][1] - TONE_A) < 20, heard
-    assert heard["listen"][2] == 0.0, heard  # ...and the caller does not hear him
-    assert heard["barge"][2] >= 0.8 * judged, heard  # barge: the caller hears him
-    assert heard["barge"][0] >= 0.8 * judged, heard
+    for mode, (a, b, cb, cc) in heard.items():
+        assert a > PRESENT_DB and b > PRESENT_DB, (mode, heard)  # he hears both sides
+        assert cb > PRESENT_DB, (mode, heard)  # the agent's side reaches the caller...
+        if mode == "barge":
+            assert cc > PRESENT_DB, heard  # ...with the supervisor's voice
+        else:
+            assert cc < ABSENT_DB, (mode, heard)  # ...without it
+    assert not errors, errors
 
     # his phone told him which call it was
     name = str(listened[2].get("peerdisplayname", ""))
     assert name == f"listen 2001 call {talk.call_id}", listened[2]
     # every use logged (who, when, which call) and announced to admins
     assert [(u.mode, u.by, u.phone, u.agent) for u in uses] == [
+        ("whisper", "supervisor", "9001", "2001"),
         ("barge", "supervisor", "9001", "2001"),
         ("listen", "supervisor", "9001", "2001"),
     ]
     announced = log.find(event("IvrSupervisorMonitor", CallID=talk.call_id))
-    assert [e["Mode"] for _, e in announced] == ["listen", "barge"], announced
+    assert [e["Mode"] for _, e in announced] == ["listen", "barge", "whisper"], announced
