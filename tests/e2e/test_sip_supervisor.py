@@ -79,19 +79,23 @@ async def by_button(page: Page, call_id: str, mode: str) -> None:
     await expect(page.get_by_test_id("spy-status")).to_contain_text("your phone 9001 rings")
 
 
-async def spy(phone: Phone, ask: Awaitable[None]) -> tuple[float, float, dict[str, Any]]:
-    """Ring the supervisor into the call (`ask`); (answered, hung up) wall-clock times and
-    the phone's CALL_INCOMING event."""
+async def spy(
+    phone: Phone, ask: Awaitable[None], meanwhile: Awaitable[Any] | None = None
+) -> tuple[float, float, dict[str, Any], Any]:
+    """Ring the supervisor into the call (`ask`), run `meanwhile` while he is in it; the
+    (answered, hung up) wall-clock times, the phone's CALL_INCOMING event and what
+    `meanwhile` gave."""
     before = phone.count("CALL_ESTABLISHED")
     await ask
     await eventually(lambda: phone.count("CALL_ESTABLISHED") > before, timeout=10)
     incoming = [e for e in phone.events if e.get("type") == "CALL_INCOMING"][-1]
     answered = time.time()
-    await asyncio.sleep(SPY_SECONDS)
+    meant = None if meanwhile is None else await meanwhile
+    await asyncio.sleep(max(answered + SPY_SECONDS - time.time(), 0))
     hung_up = time.time()
     phone.hangup()
     await eventually(lambda: not phone.calls("established"), timeout=5)
-    return answered, hung_up, incoming
+    return answered, hung_up, incoming, meant
 
 
 def window(audio: Samples, origin: float, start: float, end: float) -> Samples:
@@ -139,8 +143,15 @@ async def test_supervisor_listens_without_being_heard_then_barges_in(
             ):  # fmt: skip
                 await eventually(lambda: engine.talk.talking(), timeout=20)
                 [talk] = engine.talk.talking()
-                listened = await spy(phone, by_api(talk.call_id, "listen"))
+                # his phone busy in the call: a second use is refused
+                listened = await spy(
+                    phone, by_api(talk.call_id, "listen"), monitor(talk.call_id, "barge")
+                )
                 barged = await spy(phone, by_api(talk.call_id, "barge"))
+                refused = {
+                    phone_id: await monitor(talk.call_id, "listen", phone_id)
+                    for phone_id in ("1006", "8888")  # not registered; no such phone
+                }
                 whispered = await spy(phone, by_button(page, talk.call_id, "whisper"))
                 await asyncio.to_thread(sandbox.cli, "channel request hangup all")
                 result = await asyncio.to_thread(sipp.wait, 20)
@@ -154,7 +165,7 @@ async def test_supervisor_listens_without_being_heard_then_barges_in(
     to_phone = received(streams, phone.is_media, start=origin)
     heard = {}
     modes = (("listen", listened), ("barge", barged), ("whisper", whispered))
-    for mode, (start, end, _) in modes:
+    for mode, (start, end, *_) in modes:
         supervisor, caller_side = (
             window(to_phone, origin, start, end),
             window(to_caller, origin, start, end),
@@ -183,6 +194,12 @@ async def test_supervisor_listens_without_being_heard_then_barges_in(
             assert cc < ABSENT_DB, (mode, heard)  # ...without it
     assert not errors, errors
 
+    # what cannot be done is refused, as Asterisk sees the phones (DEVICE_STATE)
+    busy, unavailable, unknown = listened[3], refused["1006"], refused["8888"]
+    print(f"refused: {busy}, {unavailable}, {unknown}")
+    assert busy[0] == 409 and "phone 9001: busy" in busy[1]["error"], busy
+    assert unavailable[0] == 409 and "unavailable" in unavailable[1]["error"], unavailable
+    assert unknown[0] == 404 and "no such phone" in unknown[1]["error"], unknown
     # his phone told him which call it was
     name = str(listened[2].get("peerdisplayname", ""))
     assert name == f"listen 2001 call {talk.call_id}", listened[2]
