@@ -254,7 +254,7 @@ class CallMonitored:
     agent: str
     mode: str  # listen | whisper | barge
     phone: str  # the supervisor's phone (PJSIP endpoint)
-    by: str  # who asked: the API token's role (or agent)
+    by: str  # who asked: the API token's role and hash prefix ("supervisor sha256:3f2a9c1e")
     at: datetime = field(default_factory=utcnow)
 
 

@@ -55,7 +55,7 @@ class Request:
     call_id: str
     mode: str
     phone: str
-    by: str  # who asks (the API token's role)
+    by: str  # who asks: the API token's role and hash prefix (Principal.who)
 
 
 class Supervision:

@@ -355,7 +355,7 @@ class SupervisionRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)
-    by: Mapped[str]  # the API token's role (or agent)
+    by: Mapped[str]  # the API token's role and hash prefix: "supervisor sha256:3f2a9c1e"
     call_id: Mapped[str] = mapped_column(index=True)
     agent: Mapped[str]
     mode: Mapped[str]  # listen | whisper | barge

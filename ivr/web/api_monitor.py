@@ -41,7 +41,7 @@ def add_monitor_routes(
         body = await read_body(request, MONITOR_FIELDS)
         mode = body.choice("mode", MODES)
         phone = body.text("phone", SHORT, required=True)
-        asked = Request(call_id[:CALL_ID], mode, phone, request[PRINCIPAL].describe())
+        asked = Request(call_id[:CALL_ID], mode, phone, request[PRINCIPAL].who())
         try:
             use = await supervision.start(asked, lambda **row: storage.run(log.add, **row))
         except MonitorRefused as exc:

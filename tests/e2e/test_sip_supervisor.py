@@ -24,6 +24,7 @@ from playwright.async_api import Page, expect
 from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
+from ivr.web.tokens import hash_token
 from tests.e2e.browser import WALL, chromium, new_page
 from tests.e2e.conftest import eventually
 from tests.e2e.queues_kit import TOKEN, AmiLog, agent, event, fast_queues, queue_engine
@@ -39,6 +40,7 @@ TONE_A, TONE_B, TONE_C = 700.0, 400.0, 1700.0  # the caller's, the agent's, the 
 TALKING_AGENT = "ivr-test-agent-tone"  # dialplans/sandbox/ivr-test.conf: sends 400 Hz
 SPY_SECONDS = 3.0
 API = "http://127.0.0.1:18080"  # queue_engine's http_port
+BY = f"supervisor sha256:{hash_token(TOKEN)[:8]}"  # who asked, as logged
 
 
 PRESENT_DB, ABSENT_DB = -30.0, -45.0  # a tone's level (dBFS) heard / not heard
@@ -70,7 +72,7 @@ async def monitor(call_id: str, mode: str, phone: str = "9001") -> tuple[int, An
 async def by_api(call_id: str, mode: str) -> None:
     status, body = await monitor(call_id, mode)
     assert status == 202, body
-    assert body["monitor"]["mode"] == mode and body["monitor"]["by"] == "supervisor", body
+    assert body["monitor"]["mode"] == mode and body["monitor"]["by"] == BY, body
 
 
 async def by_button(page: Page, call_id: str, mode: str) -> None:
@@ -205,9 +207,9 @@ async def test_supervisor_listens_without_being_heard_then_barges_in(
     assert name == f"listen 2001 call {talk.call_id}", listened[2]
     # every use logged (who, when, which call) and announced to admins
     assert [(u.mode, u.by, u.phone, u.agent) for u in uses] == [
-        ("whisper", "supervisor", "9001", "2001"),
-        ("barge", "supervisor", "9001", "2001"),
-        ("listen", "supervisor", "9001", "2001"),
+        ("whisper", BY, "9001", "2001"),
+        ("barge", BY, "9001", "2001"),
+        ("listen", BY, "9001", "2001"),
     ]
     announced = log.find(event("IvrSupervisorMonitor", CallID=talk.call_id))
     assert [e["Mode"] for _, e in announced] == ["listen", "barge", "whisper"], announced

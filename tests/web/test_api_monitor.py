@@ -17,9 +17,13 @@ from ivr.storage.repository import JournalRepository
 from ivr.storage.supervision import SupervisionLog
 from ivr.web.api_monitor import add_monitor_routes
 from ivr.web.app import make_web_app
+from ivr.web.tokens import hash_token
 from tests.web.kit import ADMIN, AGENT, SUPERVISOR, T0, TOKENS, Kit, auth
 
 Client = TestClient[web.Request, web.Application]
+# who asked, as logged: the role and which token (its hash's first digits, as in the list)
+BY_SUPERVISOR = f"supervisor sha256:{hash_token(SUPERVISOR)[:8]}"
+BY_ADMIN = f"admin sha256:{hash_token(ADMIN)[:8]}"
 CALL = "1733500000.42"
 AGENT_CHANNEL = "PJSIP/1001-0000002a"
 
@@ -90,7 +94,7 @@ async def test_a_supervisor_is_rung_into_the_call_and_it_is_logged(
     assert status == 202, body
     use = body["monitor"]
     assert (use["by"], use["call_id"], use["agent"], use["mode"], use["phone"]) == (
-        "supervisor", CALL, "1001", mode, "9001",
+        BY_SUPERVISOR, CALL, "1001", mode, "9001",
     )  # fmt: skip
     assert use["at"] == T0.isoformat()
     assert rig.asterisk.spied == [
@@ -98,7 +102,7 @@ async def test_a_supervisor_is_rung_into_the_call_and_it_is_logged(
     ]
     [announced] = [e for e in rig.published if isinstance(e, CallMonitored)]
     assert (announced.monitor_id, announced.call_id, announced.mode, announced.by) == (
-        use["id"], CALL, mode, "supervisor",
+        use["id"], CALL, mode, BY_SUPERVISOR,
     )  # fmt: skip
     listed = await api.get("/api/monitoring", headers=auth(ADMIN))
     assert (await listed.json())["monitoring"] == [use]
@@ -113,7 +117,7 @@ async def test_the_log_lists_newest_first_and_by_call(rig: Rig, api: Client) -> 
     response = await api.get("/api/monitoring", headers=auth(SUPERVISOR))
     rows = (await response.json())["monitoring"]
     assert [(r["mode"], r["by"], r["call_id"]) for r in rows] == [
-        ("barge", "supervisor", other), ("whisper", "admin", CALL), ("listen", "admin", CALL),
+        ("barge", BY_SUPERVISOR, other), ("whisper", BY_ADMIN, CALL), ("listen", BY_ADMIN, CALL),
     ]  # fmt: skip
     response = await api.get(f"/api/monitoring?call_id={CALL}&limit=1", headers=auth(ADMIN))
     assert [r["mode"] for r in (await response.json())["monitoring"]] == ["whisper"]
