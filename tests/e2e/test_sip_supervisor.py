@@ -25,7 +25,7 @@ from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from ivr.web.tokens import hash_token
-from tests.e2e.browser import WALL, chromium, new_page
+from tests.e2e.browser import WALL, chromium, new_page, screenshot
 from tests.e2e.conftest import eventually
 from tests.e2e.queues_kit import TOKEN, AmiLog, agent, event, fast_queues, queue_engine
 from tests.sip.audio import RATE, Samples, dbfs, tone
@@ -154,6 +154,9 @@ async def test_supervisor_listens_without_being_heard_then_barges_in(
                     phone_id: await monitor(talk.call_id, "listen", phone_id)
                     for phone_id in ("1006", "8888")  # not registered; no such phone
                 }
+                row = page.locator(f"[data-testid=talking-row][data-call-id='{talk.call_id}']")
+                await expect(row.locator("[data-field=agent]")).to_have_text("2001")
+                await screenshot(page, tmp_path / "dashboard-supervise.png", "#talking-panel")
                 whispered = await spy(phone, by_button(page, talk.call_id, "whisper"))
                 await asyncio.to_thread(sandbox.cli, "channel request hangup all")
                 result = await asyncio.to_thread(sipp.wait, 20)
