@@ -127,6 +127,7 @@ async def test_snapshot_joins_the_live_floor_and_todays_kpis(
                 "escalations": [],
             },
         ],
+        "talking": [{"call_id": "t1", "queue": "internet", "agent": "1001", "talk": 160.0}],
         "agents": [
             {
                 "id": "1001",
