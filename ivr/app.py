@@ -23,6 +23,7 @@ from ivr.flow.prompts import Text, fill
 from ivr.flow.reload import FlowReloader
 from ivr.monitors.callbacks import CallbackDialer
 from ivr.monitors.resync import Resync
+from ivr.monitors.supervise import Supervision
 from ivr.monitors.talk import TalkMonitor
 from ivr.monitors.waiting import WaitingMonitor
 from ivr.queues.actions import QueueActions
@@ -46,6 +47,7 @@ from ivr.storage.reports import ReportRepository, ReportWriter
 from ivr.storage.repository import JournalRepository
 from ivr.storage.service_level import ServiceLevelRepository
 from ivr.storage.spool import Spool
+from ivr.storage.supervision import SupervisionLog
 from ivr.tasks import TaskSet
 from ivr.telephony import names
 from ivr.telephony.agi import AgiHandler, FastAgiServer
@@ -54,6 +56,7 @@ from ivr.telephony.fallback_trace import FallbackSweep
 from ivr.telephony.inbound import InboundCall
 from ivr.watchdog.notify import SdNotifier
 from ivr.web.api import ApiDeps, add_api_routes
+from ivr.web.api_monitor import add_monitor_routes
 from ivr.web.app import RouteAdder, make_web_app
 from ivr.web.limits import HttpLimits, StreamSlots
 from ivr.web.live import LiveBoard
@@ -152,6 +155,15 @@ class Engine:
         self.notifier.subscribe(self.waiting.on_event)
         self.talk = TalkMonitor(queues, self.queue_actions, self.notifier.publish, self.tasks)
         self.resync = Resync(self.queue_actions, self.waiting, self.talk, queues)
+        # Supervisors listen, whisper or barge into live calls from their phones (API).
+        self.supervision_log = SupervisionLog(sessions)
+        self.supervision = Supervision(
+            self.talk.talking,
+            lambda: {waiter.call_id for waiter in self.waiting.waiters()},
+            self.queue_actions,
+            self.notifier.publish,
+            lambda: datetime.now(UTC),
+        )
         self.callback_store = CallbackStore(sessions)
         self.callbacks = CallbackDialer(
             queues,
@@ -365,6 +377,9 @@ class Engine:
                 app, reply, live, self.screen_pop, tokens, streams=self.streams
             ),
             lambda app, reply: add_api_routes(app, reply, api),
+            lambda app, reply: add_monitor_routes(
+                app, reply, tokens, self.supervision, self.supervision_log, self.database.api
+            ),
             lambda app, _: add_metrics_route(
                 app,
                 live.snapshot,

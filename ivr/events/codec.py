@@ -36,6 +36,7 @@ EVENT_CLASSES: Mapping[str, type[Any]] = {
         model.CallbackAttempted,
         model.AgentChanged,
         model.AgentRang,
+        model.CallMonitored,
     )
 }
 

@@ -244,6 +244,20 @@ class AgentRang:
     at: datetime = field(default_factory=utcnow)
 
 
+@dataclass(frozen=True)
+class CallMonitored:
+    """A supervisor's phone was rung into a live call (ChanSpy on the agent's channel):
+    `listen` (nobody hears him), `whisper` (the agent only) or `barge` (both sides)."""
+
+    monitor_id: int  # its row in the supervision log
+    call_id: str
+    agent: str
+    mode: str  # listen | whisper | barge
+    phone: str  # the supervisor's phone (PJSIP endpoint)
+    by: str  # who asked: the API token's role and hash prefix ("supervisor sha256:3f2a9c1e")
+    at: datetime = field(default_factory=utcnow)
+
+
 Event = (
     CallStarted
     | CallRouted
@@ -263,4 +277,5 @@ Event = (
     | CallbackAttempted
     | AgentChanged
     | AgentRang
+    | CallMonitored
 )

@@ -11,6 +11,7 @@ from ivr.events.model import (
     AnswerTargetMissed,
     CallbackAttempted,
     CallEscalated,
+    CallMonitored,
     Event,
     TalkLimitReached,
     UnreachableReported,
@@ -73,6 +74,15 @@ def user_event(event: Event) -> tuple[str, dict[str, str]] | None:
                 "Attempt": str(event.attempt),
                 "Outcome": event.outcome,
                 "Final": "yes" if event.final else "no",
+            }
+        case CallMonitored():
+            return names.EVENT_SUPERVISOR_MONITOR, {
+                "CallID": event.call_id,
+                "Agent": event.agent,
+                "Mode": event.mode,
+                "Phone": event.phone,
+                "By": event.by,
+                "MonitorID": str(event.monitor_id),
             }
     return None
 

@@ -114,6 +114,20 @@ class QueueActions:
             timeout_ms=5000,
         )
 
+    async def spy(self, phone: str, channel: str, options: str, caller_id: str) -> None:
+        """Ring `phone` (a device, e.g. PJSIP/9001); once answered it runs ChanSpy on
+        `channel` with `options` (listen, whisper or barge; see ivr.monitors.supervise)."""
+        await self._ami.originate(
+            phone, application="ChanSpy", data=f"{channel},{options}", caller_id=caller_id
+        )
+
+    async def device_state(self, device: str) -> str:
+        """Asterisk's state of a device (DEVICE_STATE: NOT_INUSE, INUSE, RINGING,
+        UNAVAILABLE, INVALID for an unknown one...)."""
+        reply = await self._ami.send({"Action": "Getvar", "Variable": f"DEVICE_STATE({device})"})
+        message = reply[0] if isinstance(reply, list) else reply
+        return str(message.get("Value") or "UNKNOWN")
+
     async def hangup(self, channel: str) -> None:
         await self._ami.hangup(channel)
 

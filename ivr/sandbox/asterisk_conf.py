@@ -39,6 +39,7 @@ MODULES = (
     "app_verbose.so",
     "app_originate.so",
     "app_echo.so",
+    "app_playtones.so",  # PlayTones: the sandbox's talking test agent (ivr-test-agent-tone)
     "app_dial.so",
     "func_logic.so",
     "func_strings.so",
@@ -49,6 +50,7 @@ MODULES = (
     "func_global.so",
     "func_cut.so",
     "func_uri.so",  # URIENCODE: caller text inside UserEvents
+    "func_devstate.so",  # DEVICE_STATE: is a supervisor's phone free (ivr.monitors.supervise)
     "func_db.so",  # DB, DB_KEYS: the fallback's trace (dialplans/ivr.conf [ivr-fallback])
     # media: bridging, timing, music on hold, sound formats and codecs
     "bridge_simple.so",

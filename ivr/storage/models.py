@@ -343,3 +343,20 @@ class OutboxMarkRecord(Base):
     spool_id: Mapped[str] = mapped_column(UnicodeText, primary_key=True)  # "<writer>:<id>"
     seq: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime]
+
+
+# --- supervisors joining live calls (see ivr.monitors.supervise) --------------------------
+
+
+class SupervisionRecord(Base):
+    """A supervisor's phone was rung into a live call: who asked, when, which call, how."""
+
+    __tablename__ = "supervision_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    by: Mapped[str]  # the API token's role and hash prefix: "supervisor sha256:3f2a9c1e"
+    call_id: Mapped[str] = mapped_column(index=True)
+    agent: Mapped[str]
+    mode: Mapped[str]  # listen | whisper | barge
+    phone: Mapped[str]

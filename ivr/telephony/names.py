@@ -51,3 +51,4 @@ EVENT_ESCALATION: Final = "IvrEscalation"
 EVENT_TALK_LIMIT: Final = "IvrTalkLimit"
 EVENT_UNREACHABLE_REPORT: Final = "IvrUnreachableReport"
 EVENT_CALLBACK_OUTCOME: Final = "IvrCallbackOutcome"
+EVENT_SUPERVISOR_MONITOR: Final = "IvrSupervisorMonitor"  # a supervisor joined a call

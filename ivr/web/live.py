@@ -312,6 +312,15 @@ class LiveBoard:
                 }
                 for w in waiting
             ],
+            "talking": [
+                {
+                    "call_id": t.call_id,
+                    "queue": t.queue,
+                    "agent": t.agent,
+                    "talk": round(mono - t.started, 3),
+                }
+                for t in sorted(talking, key=lambda t: t.started)
+            ],
             "agents": [self._agent_view(a, now, kpis.agents.get(a.id)) for a in agents],
             "queues": [
                 {

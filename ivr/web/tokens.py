@@ -18,7 +18,7 @@ import os
 import secrets
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivr.config import ConfigError
@@ -29,6 +29,7 @@ SCHEME = "sha256"
 TOKEN_PREFIX = "ivr_"  # minted tokens are recognisable (secret scanners, logs)
 MIN_TOKEN = 32  # characters a token needs before `ivr token hash` takes it
 MINT_BYTES = 32
+KEY_DIGITS = 8  # hex digits of a token's hash that name it in logs (Principal.who)
 FORMAT = "admin:sha256:<hex>, supervisor:sha256:<hex> or agent:<agent id>:sha256:<hex>"
 MINT_HINT = "mint one with `ivr token new --role ROLE [--agent ID]`"
 
@@ -39,6 +40,9 @@ class Principal:
 
     role: str
     agent: str | None = None  # agent tokens only: the one agent they act for
+    # The first hex digits of the token's SHA-256, as in the token list: which entry it is
+    # (whom the admin gave it to), for logs such as the supervision log.
+    key: str = field(default="", compare=False)
 
     def may_act_for(self, agent_id: str) -> bool:
         """Agents act only for themselves; supervisors and admins for any agent."""
@@ -46,6 +50,10 @@ class Principal:
 
     def describe(self) -> str:
         return f"agent {self.agent}" if self.agent is not None else self.role
+
+    def who(self) -> str:
+        """The role (or agent) and which token: `supervisor sha256:3f2a9c1e`."""
+        return f"{self.describe()} {SCHEME}:{self.key}" if self.key else self.describe()
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,7 @@ def parse_entry(text: str) -> Entry:
         )
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise ValueError("expected 64 lowercase hex digits (a SHA-256) after sha256:")
-    return Entry(bytes.fromhex(digest), Principal(role, agent))
+    return Entry(bytes.fromhex(digest), Principal(role, agent, key=digest[:KEY_DIGITS]))
 
 
 def parse_tokens(spec: str, source: str = "api_tokens") -> list[Entry]:

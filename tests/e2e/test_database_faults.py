@@ -126,7 +126,7 @@ async def test_a_frozen_or_refused_database_never_holds_a_caller(
                         assert report.queued_in == "internet", report.summary()
                         assert report.via == "engine", report.summary()
                         assert "identify:not_found" in report.path, report.summary()
-                    writes = [await api_end(http, base, outage) for _ in range(5)]
+                    writes = await asyncio.gather(*(api_end(http, base, outage) for _ in range(5)))
                     lines.append(
                         f"database {name}: API writes "
                         + ", ".join(f"{status} in {s:.2f} s" for status, s in writes)

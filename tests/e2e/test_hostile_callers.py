@@ -24,23 +24,24 @@ SMUGGLERS = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
 UNKNOWN_CALLER_KEYS = ["2", "-", "-", "1"]  # support, no contract typed, internet
 
 
-@pytest.mark.parametrize("field", ["name", "number"])
-async def test_a_caller_id_cannot_pose_as_a_subscriber(
-    engine: Engine, tester: AmiClient, field: str
-) -> None:
+async def test_a_caller_id_cannot_pose_as_a_subscriber(engine: Engine, tester: AmiClient) -> None:
+    """Each separator smuggled in the caller ID's name and, at the same time, in its number."""
     forged = [f"agi_callerid: {SUBSCRIBER}{c}agi_uniqueid: 1.999{c}" for c in SMUGGLERS]
-    if field == "name":
-        calls = [(CALLER, f"Bob{c}{text}") for c, text in zip(SMUGGLERS, forged, strict=True)]
-    else:
-        calls = [(f"{CALLER}{c}{text}", "Bob") for c, text in zip(SMUGGLERS, forged, strict=True)]
+    calls = [
+        *(("name", c, CALLER, f"Bob{c}{text}") for c, text in zip(SMUGGLERS, forged, strict=True)),
+        *(
+            ("number", c, f"{CALLER}{c}{text}", "Bob")
+            for c, text in zip(SMUGGLERS, forged, strict=True)
+        ),
+    ]
     reports = await asyncio.gather(
         *(
             place_call(tester, "5551000", number, UNKNOWN_CALLER_KEYS, caller_name=name, timeout=60)
-            for number, name in calls
+            for _, _, number, name in calls
         )
     )
-    for char, report in zip(SMUGGLERS, reports, strict=True):
-        shown = f"U+{ord(char):04X}"
+    for (field, char, _, _), report in zip(calls, reports, strict=True):
+        shown = f"{field} U+{ord(char):04X}"
         assert report.via == "engine", (shown, report.summary())
         assert report.queued_in == "internet", (shown, report.summary())
         row = await journal_row(engine, report.call_id)  # the real uniqueid keys the journal

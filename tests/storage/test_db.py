@@ -81,6 +81,7 @@ TABLES = {
     "agent_rings",
     "dead_letters",
     "outbox_marks",
+    "supervision_log",
 }
 
 
@@ -104,7 +105,7 @@ def test_migrate_creates_the_table_and_is_idempotent(
     index = indexes["ix_call_journal_call_id"]
     assert (index["column_names"], bool(index["unique"])) == (["call_id"], True)
     with engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0007"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0008"
 
 
 def test_migration_0002_adds_the_directory_and_report_tables(
@@ -428,6 +429,21 @@ def test_migration_0007_adds_the_outbox_marks_and_goes_back(
     assert "outbox_marks" not in inspect(engine).get_table_names()
     migrate(db_url, db_schema)
     assert "outbox_marks" in inspect(engine).get_table_names()
+
+
+def test_migration_0008_adds_the_supervision_log_and_goes_back(
+    db_url: str, db_schema: str | None, engine: Engine
+) -> None:
+    migrate(db_url, db_schema)
+    columns = {c["name"] for c in inspect(engine).get_columns("supervision_log")}
+    assert columns == {"id", "at", "by", "call_id", "agent", "mode", "phone"}
+    config = alembic_config(db_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0007")
+    assert "supervision_log" not in inspect(engine).get_table_names()
+    migrate(db_url, db_schema)
+    assert "supervision_log" in inspect(engine).get_table_names()
 
 
 def test_sqlite_file_gets_its_directory_wal_and_busy_timeout(tmp_path: Path) -> None:

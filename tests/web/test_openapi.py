@@ -26,12 +26,13 @@ from ivr.events.model import (
     TalkLimitReached,
 )
 from ivr.flow.model import Sphere
+from ivr.monitors.supervise import MODES
 from ivr.storage import limits
 from ivr.storage.callbacks import STATUSES
 from ivr.storage.db import make_session_factory
 from ivr.storage.desk import KINDS, MAX_LIMIT, PROBLEMS, clean
 from ivr.storage.journal import write_events
-from ivr.web import api_desk, api_directory, api_input
+from ivr.web import api_desk, api_directory, api_input, api_monitor
 from ivr.web.app import OPENAPI_FILE
 from tests.web.kit import ADMIN, AGENT, T0, TOKENS, auth, engine_for_tests
 
@@ -39,7 +40,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 SPEC: dict[str, Any] = yaml.safe_load(OPENAPI_FILE.read_text(encoding="utf-8"))
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
 STREAMS = {"/api/live", "/api/agents/{agent}/events"}  # endless when allowed in
-SAMPLE_PATH_VALUES = {"{agent}": "1001", "{id}": "1"}
+SAMPLE_PATH_VALUES = {"{agent}": "1001", "{id}": "1", "{call_id}": "1700000000.1"}
 
 
 def documented() -> set[tuple[str, str]]:
@@ -145,6 +146,7 @@ def test_every_change_needs_a_token_and_so_does_personal_data() -> None:
         "/api/callbacks",
         "/api/agents/{agent}/call",
         "/api/agents/{agent}/events",
+        "/api/monitoring",  # who listened to which call
     }
     for method, path in documented():
         secured = operation(method, path).get("security") == [{"bearerAuth": []}]
@@ -199,6 +201,8 @@ def test_the_enums_are_the_ones_the_code_knows() -> None:
     assert SCHEMAS["NewServiceRequest"]["properties"]["kind"]["enum"] == list(KINDS)
     assert SCHEMAS["Callback"]["properties"]["status"]["enum"] == list(STATUSES)
     assert SCHEMAS["Line"]["properties"]["sphere"]["enum"] == [s.value for s in Sphere]
+    assert SCHEMAS["NewMonitor"]["properties"]["mode"]["enum"] == list(MODES)
+    assert SCHEMAS["MonitorUse"]["properties"]["mode"]["enum"] == list(MODES)
 
 
 @pytest.mark.parametrize(
@@ -210,6 +214,7 @@ def test_the_enums_are_the_ones_the_code_knows() -> None:
         ("NewCallback", api_desk.CALLBACK_FIELDS),
         ("NewSubscriber", api_directory.SUBSCRIBER_FIELDS),
         ("NewOutage", api_directory.OUTAGE_FIELDS),
+        ("NewMonitor", api_monitor.MONITOR_FIELDS),
     ],
 )
 def test_request_bodies_list_the_fields_the_api_reads(schema: str, fields: tuple[str]) -> None:

@@ -1,5 +1,7 @@
 // The supervisors' wall screen: /api/live "snapshot" events, re-drawn on each one; waits and
-// times in state tick every second in the page.
+// times in state tick every second in the page. A supervisor signed in with his API token
+// and his phone can listen, whisper or barge on each call with an agent (his phone rings).
+import { Api, ApiError } from "./api.js";
 import { byId, fill, h, setText } from "./dom.js";
 import {
   NONE,
@@ -15,6 +17,13 @@ import {
 const GOAL = 0.8; // service-level goal: 80 % answered within the target
 const STALE_MS = 15000; // no snapshot for this long: the feed is re-opened
 const MAX_BACKOFF_MS = 10000;
+const SPY_TOKEN_KEY = "ivr.supervisor.token";
+const SPY_PHONE_KEY = "ivr.supervisor.phone";
+const SPY_MODES = [
+  ["listen", "Listen", "hear the call; nobody hears you"],
+  ["whisper", "Whisper", "only the agent hears you"],
+  ["barge", "Barge", "the agent and the caller hear you"],
+];
 
 /** The level of a service-level share against the goal. */
 function serviceLevel(share) {
@@ -108,13 +117,91 @@ class LiveFeed {
   }
 }
 
+/** The signed-in supervisor: his token (an Api) and the phone the engine rings. */
+class Supervisor {
+  constructor(onChange) {
+    this.api = null;
+    this.phone = "";
+    this.onChange = onChange;
+  }
+
+  init() {
+    byId("spy-signin").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.signIn(byId("spy-token").value.trim(), byId("spy-phone").value.trim());
+    });
+    byId("spy-signout").addEventListener("click", () => this.signOut());
+    const token = sessionStorage.getItem(SPY_TOKEN_KEY);
+    const phone = sessionStorage.getItem(SPY_PHONE_KEY) || "";
+    byId("spy-phone").value = phone;
+    if (token && phone) this.signIn(token, phone);
+  }
+
+  async signIn(token, phone) {
+    if (!token || !phone) return this.say("Enter your API token and your phone.", false);
+    const api = new Api(token);
+    try {
+      await api.get("/api/monitoring?limit=1"); // supervisors and admins only
+    } catch (failure) {
+      sessionStorage.removeItem(SPY_TOKEN_KEY);
+      const status = failure instanceof ApiError ? failure.status : 0;
+      const why = status === 401 ? "the API token was not accepted"
+        : status === 403 ? "this token is not a supervisor's" : failure.message;
+      return this.say(`Sign-in failed: ${why}`, false);
+    }
+    sessionStorage.setItem(SPY_TOKEN_KEY, token);
+    sessionStorage.setItem(SPY_PHONE_KEY, phone);
+    this.api = api;
+    this.phone = phone;
+    byId("spy-token").value = "";
+    setText(byId("spy-phone-shown"), phone);
+    byId("spy-signin").hidden = true;
+    byId("spy-signed").hidden = false;
+    this.say("", true);
+    this.onChange();
+  }
+
+  signOut() {
+    sessionStorage.removeItem(SPY_TOKEN_KEY);
+    this.api = null;
+    byId("spy-signin").hidden = false;
+    byId("spy-signed").hidden = true;
+    this.say("", true);
+    this.onChange();
+  }
+
+  say(text, ok) {
+    const node = byId("spy-status");
+    node.className = `spy-status ${ok ? "ok" : "error"}`;
+    setText(node, text);
+    node.hidden = !text;
+  }
+
+  async monitor(call, mode) {
+    if (!this.api) return;
+    try {
+      await this.api.post(`/api/calls/${encodeURIComponent(call.call_id)}/monitor`, {
+        mode,
+        phone: this.phone,
+      });
+      this.say(`${mode} · agent ${call.agent}: your phone ${this.phone} rings`, true);
+    } catch (failure) {
+      this.say(`${mode} · agent ${call.agent}: ${failure.message}`, false);
+    }
+  }
+}
+
 class Dashboard {
   constructor() {
     this.clock = new ServerClock();
     this.snapshot = null;
+    this.talkSince = new Map(); // call id -> ISO time its talk began (fixed once)
+    this.talkingKey = null; // the rows drawn (redrawn only when they change)
+    this.supervisor = new Supervisor(() => this.renderTalking(this.snapshot?.talking || [], true));
   }
 
   start() {
+    this.supervisor.init();
     new LiveFeed("/api/live", (s) => this.render(s), (state) => this.showState(state)).start();
     setInterval(() => this.tick(), 1000);
     this.tick();
@@ -138,6 +225,7 @@ class Dashboard {
     setText(byId("updated"), `updated ${clockTime(snapshot.at, snapshot.timezone)}`);
     this.renderTotals(snapshot);
     this.renderWaiting(snapshot.waiting || [], queues);
+    this.renderTalking(snapshot.talking || []);
     this.renderAgents(snapshot.agents || []);
     this.renderQueues(snapshot.queues || [], snapshot.waiting || []);
     this.renderLines(snapshot.lines || []);
@@ -198,6 +286,46 @@ class Dashboard {
       );
     });
     fill(byId("waiting-rows"), rows);
+  }
+
+  /** Calls with agents; a signed-in supervisor's buttons ring his phone into one. Redrawn
+   * only when the calls change, so a button is never replaced under the pointer. */
+  renderTalking(talking, force = false) {
+    const key = talking.map((t) => `${t.call_id}/${t.agent}`).join(" ");
+    if (!force && key === this.talkingKey) return;
+    this.talkingKey = key;
+    setText(byId("talking-count"), talking.length);
+    byId("talking-empty").hidden = talking.length > 0;
+    const live = new Set(talking.map((t) => t.call_id));
+    for (const id of this.talkSince.keys()) if (!live.has(id)) this.talkSince.delete(id);
+    const queues = new Map((this.snapshot?.queues || []).map((q) => [q.key, q]));
+    const signedIn = Boolean(this.supervisor.api);
+    const rows = talking.map((t) => {
+      if (!this.talkSince.has(t.call_id)) this.talkSince.set(t.call_id, this.sinceFromSeconds(t.talk));
+      const buttons = SPY_MODES.map(([mode, label, hint]) =>
+        h(
+          "button",
+          {
+            type: "button",
+            title: signedIn ? hint : "sign in as a supervisor first",
+            disabled: !signedIn,
+            "data-testid": `spy-${mode}`,
+            onclick: () => this.supervisor.monitor(t, mode),
+          },
+          label,
+        ),
+      );
+      return h(
+        "tr",
+        { "data-testid": "talking-row", dataset: { callId: t.call_id, agent: t.agent } },
+        h("td", { class: "strong", "data-field": "queue" }, queues.get(t.queue)?.title || t.queue),
+        h("td", { "data-field": "agent" }, t.agent),
+        tickCell(this.talkSince.get(t.call_id), null),
+        h("td", {}, h("span", { class: "spy-buttons" }, buttons)),
+      );
+    });
+    fill(byId("talking-rows"), rows);
+    this.tick();
   }
 
   renderAgents(agents) {

@@ -16,6 +16,7 @@ from ivr.events.model import (
     CallbackRequested,
     CallCompleted,
     CallEscalated,
+    CallMonitored,
     CallRouted,
     CallStarted,
     Event,
@@ -85,6 +86,18 @@ ANNOUNCED: list[tuple[Event, str, dict[str, str]]] = [
             "Published": "site",
             "DialledFrom": "0441234567",
             "Problem": "no_answer",
+        },
+    ),
+    (
+        CallMonitored(7, "c3", "1001", "barge", "9001", "supervisor"),
+        "IvrSupervisorMonitor",
+        {
+            "CallID": "c3",
+            "Agent": "1001",
+            "Mode": "barge",
+            "Phone": "9001",
+            "By": "supervisor",
+            "MonitorID": "7",
         },
     ),
     (

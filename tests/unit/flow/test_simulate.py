@@ -3,7 +3,7 @@ a real store seeded with the demo subscribers (no Asterisk)."""
 
 import itertools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ import pytest
 from ivr.cli import main
 from ivr.config import PROJECT_ROOT
 from ivr.flow import runner
-from ivr.flow.context import StepContext
+from ivr.flow.context import Outage, StepContext, Subscriber
 from ivr.flow.loader import load_library
 from ivr.flow.model import FlowLibrary
 from ivr.flow.simulate import Simulation, simulate
@@ -38,11 +38,35 @@ MAX_KEYS = 10  # longer key sequences only repeat menus (a caller toggling the l
 ANSWERS = [*"012345*", "9", "-", "10000001", "99999999", "5551000", "12"]
 
 
+class RememberingDirectory(StoreDirectory):
+    """The seeded store, asked once per question: the branch explorer asks the same few
+    questions tens of thousands of times, and each store read is a trip to a worker thread."""
+
+    def __init__(self, sessions: Any) -> None:
+        super().__init__(sessions)
+        self._answers: dict[tuple[object, ...], Any] = {}
+
+    async def _remember(self, ask: Callable[..., Awaitable[Any]], *question: Any) -> Any:
+        key = (ask.__name__, *question)
+        if key not in self._answers:
+            self._answers[key] = await ask(*question)
+        return self._answers[key]
+
+    async def subscriber_by_phone(self, phone: str) -> Subscriber | None:
+        return await self._remember(super().subscriber_by_phone, phone)  # type: ignore[no-any-return]
+
+    async def subscriber_by_contract(self, contract: str) -> Subscriber | None:
+        return await self._remember(super().subscriber_by_contract, contract)  # type: ignore[no-any-return]
+
+    async def active_outage(self, area: str, service: str, at: datetime) -> Outage | None:
+        return await self._remember(super().active_outage, area, service, at)  # type: ignore[no-any-return]
+
+
 @pytest.fixture(scope="module")
 def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreDirectory]:
     with open_store(f"sqlite:///{tmp_path_factory.mktemp('store') / 'ivr.db'}") as sessions:
         seed_store(sessions, load_seed_file(DEMO_STORE))
-        yield StoreDirectory(sessions)
+        yield RememberingDirectory(sessions)
 
 
 class Tracing:

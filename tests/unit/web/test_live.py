@@ -127,6 +127,7 @@ async def test_snapshot_joins_the_live_floor_and_todays_kpis(
                 "escalations": [],
             },
         ],
+        "talking": [{"call_id": "t1", "queue": "internet", "agent": "1001", "talk": 160.0}],
         "agents": [
             {
                 "id": "1001",
@@ -338,13 +339,16 @@ async def test_kpis_refresh_at_start_and_then_every_interval(
     start = asyncio.get_running_loop().time()
     tasks.spawn(live_board.run())
     try:
-        await asyncio.sleep(0.75)
+        for _ in range(300):  # 3 s at most (a busy machine delays the loop's timers)
+            if len(loads) >= 3:
+                break
+            await asyncio.sleep(0.01)
     finally:
         await tasks.cancel_all()
     assert len(loads) == 3
-    assert loads[0] - start < 0.05
+    assert loads[0] - start < 0.25  # at start, not one interval later
     gaps = [b - a for a, b in itertools.pairwise(loads)]
-    assert all(0.3 <= gap < 0.4 for gap in gaps), gaps
+    assert all(0.3 <= gap < 0.55 for gap in gaps), gaps  # every interval: none sooner or missed
 
 
 async def test_a_burst_of_kpi_events_costs_one_refresh_after_the_debounce(

@@ -27,6 +27,15 @@ def test_entries_name_a_role_and_an_agent_tokens_agent() -> None:
     assert parse_entry(f"admin:sha256:{HEX}").digest == bytes.fromhex(HEX)
 
 
+def test_a_principal_says_which_token_it_is_by_its_hash_prefix() -> None:
+    """For logs (the supervision log): the role and the hash's first digits, which an
+    admin finds in the token list; equality ignores them."""
+    supervisor = parse_entry(f"supervisor:sha256:{HEX}").principal
+    assert supervisor.who() == f"supervisor sha256:{HEX[:8]}"
+    assert parse_entry(f"agent:1001:sha256:{HEX}").principal.who() == f"agent 1001 sha256:{HEX[:8]}"
+    assert Principal("admin").who() == "admin"
+
+
 def test_a_token_is_found_by_its_hash_only() -> None:
     book = load_tokens(
         f"agent:1001:sha256:{HEX}, agent:1002:sha256:{hash_token('b' * 40)},"
