@@ -38,7 +38,13 @@ class AgentError(ValueError):
 
 class MemberActions(Protocol):
     async def add_member(
-        self, queue: str, interface: str, member_name: str, penalty: int, paused: bool
+        self,
+        queue: str,
+        interface: str,
+        member_name: str,
+        penalty: int,
+        paused: bool,
+        state_interface: str = "",
     ) -> None: ...
     async def remove_member(self, queue: str, interface: str) -> None: ...
     async def pause_member(self, interface: str, paused: bool, reason: str = "") -> None: ...
@@ -129,7 +135,9 @@ class AgentBoard:
             raise AgentError(f"agent {agent_id} has no skills: no queue to log in to")
         for queue, penalty in spec.skills.items():
             try:
-                await self._actions.add_member(queue, spec.interface, spec.id, penalty, paused)
+                await self._actions.add_member(
+                    queue, spec.interface, spec.id, penalty, paused, spec.state_interface
+                )
             except AmiActionError as exc:
                 if "already" not in str(exc).lower():
                     raise

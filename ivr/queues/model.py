@@ -63,6 +63,9 @@ class AgentSpec:
     name: str  # display name
     interface: str  # TECH/resource, e.g. PJSIP/1001 or Local/1001@agents
     skills: Mapping[str, int]  # queue name -> penalty (0 = first choice)
+    # Where app_queue reads the agent's device state (QueueAdd StateInterface), e.g. the
+    # phone PJSIP/1001 behind a Local interface; empty: the interface's own state.
+    state_interface: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ class QueuesConfig:
 
 
 CALLBACK_KEYS = tuple(f.name for f in fields(CallbackPolicy))
+AGENT_KEYS = ("name", "interface", "skills", "state_interface")
 Ladder = list[tuple[v.Step, KeyPath]]  # valid steps and where each is written
 
 
@@ -158,13 +162,18 @@ def _agent(agent_id: str, spec: Any, queues: list[str], problems: Problems) -> A
     entry = v.mapping(spec, where, problems, "a mapping with name, interface and skills")
     if entry is None:
         return None
-    v.unknown_keys(entry, where, ("name", "interface", "skills"), problems)
+    v.unknown_keys(entry, where, AGENT_KEYS, problems)
     name = entry.get("name")
     if not isinstance(name, str) or not name.strip():
         problems.add((*where, "name"), f"expected the agent's display name, got {name!r}")
     interface = v.text(
         entry.get("interface"), (*where, "interface"), problems, v.INTERFACE, v.INTERFACE_HINT
     )
+    state_interface = ""
+    if "state_interface" in entry:
+        value = entry["state_interface"]
+        path = (*where, "state_interface")
+        state_interface = v.text(value, path, problems, v.INTERFACE, v.INTERFACE_HINT) or ""
     path = (*where, "skills")
     skills = v.mapping(entry.get("skills"), path, problems, "a mapping of queue name to penalty")
     penalties: dict[str, int] = {}
@@ -179,7 +188,7 @@ def _agent(agent_id: str, spec: Any, queues: list[str], problems: Problems) -> A
         problems.add(path, "no skills: no queue rings this agent", warning=True)
     if not isinstance(name, str) or interface is None or skills is None:
         return None
-    return AgentSpec(agent_id, name, interface, penalties)
+    return AgentSpec(agent_id, name, interface, penalties, state_interface)
 
 
 def _agents(

@@ -33,7 +33,7 @@ def test_the_shipped_file_has_no_problems() -> None:
     assert config.queues["connections"].title == "New connections (sales)"
     skilled = {queue for agent in config.agents.values() for queue in agent.skills}
     assert skilled == set(config.queues)
-    assert all(a.interface == f"Local/{a.id}@ivr-agents" for a in config.agents.values())
+    assert all(a.interface == f"PJSIP/{a.id}" for a in config.agents.values())
 
 
 def test_the_senior_queue_does_not_overflow() -> None:
@@ -118,3 +118,12 @@ def test_the_base_file_parses() -> None:
     config = parse_queues(yaml.safe_load(BASE))
     assert config.agents["1001"].skills == {"a": 0, "b": 1}
     assert config.agents["1001"].name == "Олена"
+
+
+def test_a_local_interface_may_name_the_phone_whose_state_counts() -> None:
+    data = yaml.safe_load(
+        edit(("interface: PJSIP/1001", "interface: Local/1001@agents, state_interface: PJSIP/1001"))
+    )
+    agent = parse_queues(data).agents["1001"]
+    assert (agent.interface, agent.state_interface) == ("Local/1001@agents", "PJSIP/1001")
+    assert parse_queues(yaml.safe_load(BASE)).agents["1001"].state_interface == ""
