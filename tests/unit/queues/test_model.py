@@ -127,3 +127,24 @@ def test_a_local_interface_may_name_the_phone_whose_state_counts() -> None:
     agent = parse_queues(data).agents["1001"]
     assert (agent.interface, agent.state_interface) == ("Local/1001@agents", "PJSIP/1001")
     assert parse_queues(yaml.safe_load(BASE)).agents["1001"].state_interface == ""
+
+
+def test_an_agents_pjsip_phone_must_be_in_telephony_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "queues.yaml"
+    path.write_text(
+        edit(("interface: PJSIP/1001", "interface: Local/1001@a, state_interface: PJSIP/1009")),
+        encoding="utf-8",
+    )
+    assert validate_queues(path)[1] == []  # no telephony.yaml given: not checked
+    config, problems = validate_queues(path, {"1001", "9001"})
+    assert config is None
+    assert [str(p).replace(f"{tmp_path}/", "") for p in problems] == [
+        "queues.yaml:15:67: agents.1001.state_interface: '1009' is not a phone of "
+        "telephony.yaml (phones: 1001, 9001)"
+    ]
+    path.write_text(BASE, encoding="utf-8")
+    assert validate_queues(path, {"1001"})[1] == []  # PJSIP/1001 is a phone
+    config, problems = validate_queues(path, set())
+    assert [p.message for p in problems] == [
+        "'1001' is not a phone of telephony.yaml (phones: none)"
+    ]
