@@ -221,6 +221,21 @@ async def test_sip_agent_rings_talks_is_not_offered_a_second_caller_and_hears_th
     assert member_1003["Paused"] == "0" and member_1003["Status"] == "5", member_1003
 
     # --- the whisper: the beep in what the agent received, at its time, not the caller ------
+    assert_beeps_reach_the_agent_only(capture, phone, connected_at, log)
+
+
+def heard(streams: list[RtpStream], dst: Callable[[Address], bool]) -> tuple[Samples, float]:
+    """What was sent to `dst`, on one timeline from its first packet (capture time)."""
+    origin = min(s.start for s in streams if dst(s.dst))
+    return received(streams, dst, start=origin), origin
+
+
+def assert_beeps_reach_the_agent_only(
+    capture: Capture, phone: Phone, connected_at: float, log: AmiLog
+) -> None:
+    """The warning and guideline beeps (700 Hz) are in what the agent's phone received, each
+    at its time after the answer (`connected_at`, wall clock); the caller on CARRIER_IP:16000
+    received the agent's voice all along and no beep."""
     streams = capture.streams()
     to_agent, agent_origin = heard(streams, phone.is_media)
     to_caller, caller_origin = heard(streams, lambda address: address == (CARRIER_IP, 16000))
@@ -260,7 +275,57 @@ async def test_sip_agent_rings_talks_is_not_offered_a_second_caller_and_hears_th
     assert not caller_beeps  # ...and never the beep
 
 
-def heard(streams: list[RtpStream], dst: Callable[[Address], bool]) -> tuple[Samples, float]:
-    """What was sent to `dst`, on one timeline from its first packet (capture time)."""
-    origin = min(s.start for s in streams if dst(s.dst))
-    return received(streams, dst, start=origin), origin
+async def test_a_local_interface_with_the_phone_as_state_interface_rings_and_hears_the_beep(
+    sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
+) -> None:
+    """Local/1001@ivr-agents (the dialplan dials the phone) with state_interface PJSIP/1001:
+    app_queue reads the phone's state through it, and the beep still reaches the phone
+    although Asterisk optimises the Local channel out of the bridge."""
+    require("tcpdump", "tcpdump")
+    local = {"interface": "Local/1001@ivr-agents", "state_interface": "PJSIP/1001"}
+    queues = fast_queues(
+        tmp_path,
+        agents={"1001": sip_agent("1001", "first_line") | local},
+        ring_time=4,
+        talk_warning=WARNING,
+        talk_guideline=GUIDELINE,
+    )
+    log = AmiLog()
+    connects: list[tuple[float, dict[str, Any]]] = []
+
+    def on_event(e: Any) -> None:
+        log(e)
+        if e.get("Event") == "AgentConnect":
+            connects.append((time.time(), dict(e)))
+
+    async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
+        with Phone(
+            tmp_path / "phone-1001", "1001", sip_port=free_port(),
+            password=sandbox.secret("phone-1001"), answer_after=ANSWER_AFTER,
+            audio=tone(AGENT_HZ, 60.0, level_db=-30.0), audio_seconds=60.0,
+        ) as phone:  # fmt: skip
+            await asyncio.to_thread(phone.registered)
+            await engine.agents.login("1001")
+            await eventually(lambda: engine.agents.get("1001").state == "ready", 5)
+            states = States(engine, "1001")
+            tester.on_event("*", on_event)
+            try:
+                with (
+                    Capture(tmp_path / "calls.pcap", RTP_PORTS, max_seconds=60) as capture,
+                    sip_caller(tmp_path / "a", 5060, 16000) as caller,
+                ):
+                    a = await press_one(tester, log, set())
+                    await eventually(lambda: bool(connects), 15)
+                    connected_at, connect = connects[0]
+                    await asyncio.sleep(max(connected_at + GUIDELINE + 1.6 - time.time(), 0.0))
+                    await tester.hangup(a)
+                    await asyncio.to_thread(caller.wait, 15)
+                    await eventually(lambda: engine.agents.get("1001").state == "ready", 5)
+            finally:
+                tester.off_event("*", on_event)
+                states.stop()
+    print(f"\nLocal agent 1001 states: {states.seen}; AgentConnect to {connect['DestChannel']}")
+    assert states.seen[:4] == ["ready", "ringing", "in_call", "ready"], states.seen
+    assert str(connect["DestChannel"]).startswith("Local/1001@ivr-agents-")
+    assert phone.count("CALL_INCOMING") == 1
+    assert_beeps_reach_the_agent_only(capture, phone, connected_at, log)
