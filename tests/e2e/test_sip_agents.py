@@ -107,12 +107,16 @@ class States:
 
 
 async def api_states(engine: Engine) -> dict[str, tuple[str, bool]]:
+    """Each agent's (state, paused) from /api/agents, once the dashboard's snapshot agrees."""
     url = f"http://127.0.0.1:{engine.settings.http_port}/api/agents"
     async with aiohttp.ClientSession() as http:
         async with http.get(url, headers={"Authorization": f"Bearer {TOKEN}"}) as reply:
             assert reply.status == 200, await reply.text()
             body = await reply.json()
-    return {a["id"]: (a["state"], a["paused"]) for a in body["agents"]}
+    states = {a["id"]: (a["state"], a["paused"]) for a in body["agents"]}
+    board = {a["id"]: a["state"] for a in engine.live.snapshot()["agents"]}  # type: ignore[index]
+    assert board == {agent: state for agent, (state, _) in states.items()}, (board, states)
+    return states
 
 
 async def member(engine: Engine, name: str) -> dict[str, str]:
