@@ -24,7 +24,7 @@ from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import eventually
 from tests.e2e.queues_kit import TOKEN, AmiLog, event, fast_queues, queue_engine
 from tests.sip.audio import Samples, dbfs, dominant_frequency, tone, tone_spans
-from tests.sip.baresip import Phone, free_port
+from tests.sip.baresip import Phone
 from tests.sip.carrier import ASTERISK_SIP, CARRIER_IP, require
 from tests.sip.rtp import Address, Capture, RtpStream, received
 from tests.sip.sipp import Sipp, scenario
@@ -38,6 +38,9 @@ CALLER_HZ, AGENT_HZ = 300.0, 1200.0  # what each side says (tones, told apart fr
 WARNING, GUIDELINE = 2, 4  # talk_warning, talk_guideline (s)
 WHISPER_DELAY = 0.2  # [ivr-whisper] waits this long before its Playback
 ANSWER_AFTER = 1.5  # the agent's phone rings this long before it answers
+# the agent's phone: a fixed port (baresip also binds the next one, for TLS; a free_port()
+# could be right below another process's port)
+PHONE_SIP = 25170  # and 25180 in the second test
 
 
 def sip_agent(agent_id: str, *queues: str) -> dict[str, Any]:
@@ -150,7 +153,7 @@ async def test_sip_agent_rings_talks_is_not_offered_a_second_caller_and_hears_th
     async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
         agent_audio = tone(AGENT_HZ, 90.0, level_db=-30.0)
         with Phone(
-            tmp_path / "phone-1001", "1001", sip_port=free_port(),
+            tmp_path / "phone-1001", "1001", sip_port=PHONE_SIP,
             password=sandbox.secret("phone-1001"), answer_after=ANSWER_AFTER, audio=agent_audio,
             audio_seconds=90.0,
         ) as phone:  # fmt: skip
@@ -304,7 +307,7 @@ async def test_a_local_interface_with_the_phone_as_state_interface_rings_and_hea
 
     async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
         with Phone(
-            tmp_path / "phone-1001", "1001", sip_port=free_port(),
+            tmp_path / "phone-1001", "1001", sip_port=PHONE_SIP + 10,
             password=sandbox.secret("phone-1001"), answer_after=ANSWER_AFTER,
             audio=tone(AGENT_HZ, 60.0, level_db=-30.0), audio_seconds=60.0,
         ) as phone:  # fmt: skip
