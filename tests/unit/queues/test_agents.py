@@ -266,6 +266,8 @@ async def test_an_older_asterisk_pause_reason(kit: Kit) -> None:
         ("2", "0", "in_call"),
         ("1", "1", "in_call"),  # InCall wins over a stale device state
         ("6", "0", "ringing"),
+        ("7", "0", "in_call"),  # talking while a second call rings the phone
+        ("8", "0", "in_call"),  # on hold
         ("5", "0", "unavailable"),
         ("1", "0", "ready"),
         ("0", "0", "ready"),  # unknown device state
