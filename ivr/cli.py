@@ -291,10 +291,12 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _queues_validate(path: str) -> int:
+def _queues_validate(path: str, telephony: Path) -> int:
     from ivr.queues.model import validate_queues
+    from ivr.telephony.sip_config import validate_telephony
 
-    config, problems = validate_queues(path)
+    sip, _ = validate_telephony(telephony)  # its own problems: `ivr telephony validate`
+    config, problems = validate_queues(path, None if sip is None else set(sip.phones))
     for problem in problems:
         print(problem)
     errors = sum(1 for p in problems if not p.warning)
@@ -488,6 +490,11 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         command = queues_sub.add_parser(name, help=text)
         command.add_argument("file", nargs="?", help="queues file (default: IVR_QUEUES_FILE)")
+        if name == "validate":
+            command.add_argument(
+                "--telephony", type=Path, default=TELEPHONY_FILE,
+                help=f"agents' PJSIP/<id> must be its phones (default: {TELEPHONY_FILE})",
+            )  # fmt: skip
     store = sub.add_parser("store", help="the subscriber store")
     store_sub = store.add_subparsers(dest="store_command", required=True)
     seed = store_sub.add_parser("seed", help="load subscribers and outages from a YAML file")
@@ -540,7 +547,9 @@ def main(argv: list[str] | None = None) -> int:
             return _flow_validate(settings, args.directory or settings.flows_dir)
         if args.command == "queues":
             path = args.file or settings.queues_file
-            return (_queues_validate if args.queues_command == "validate" else _queues_render)(path)
+            if args.queues_command == "validate":
+                return _queues_validate(path, args.telephony)
+            return _queues_render(path)
         if args.command == "agent":
             return _agent(settings, args)
         if args.command == "token":

@@ -2,7 +2,9 @@
 
 app_queue reports talk time only when a call ends (AgentComplete), so the engine times each
 answered call from AgentConnect. At the warning point and at the guideline the agent hears
-a whisper beep (only the agent: a Local leg running ChanSpy whisper), supervisors get an
+a whisper beep (only the agent: a Local leg running ChanSpy whisper on the agent's channel;
+an agent behind a Local interface is reached on the channel the caller is bridged with, as
+Asterisk optimises the Local one away), supervisors get an
 event (TalkLimitReached, also sent as the AMI UserEvent IvrTalkLimit) and the call is
 recorded as over the guideline. The optional hard limit (off by default) ends the call:
 the engine hangs the caller up and records the call at once (talk time up to its hangup,
@@ -35,6 +37,7 @@ ENDED_BY_LIMIT = "hard_limit"  # CallCompleted.ended_by of a call the engine end
 class TalkActions(Protocol):
     async def whisper(self, channel: str, sound: str) -> None: ...
     async def hangup(self, channel: str) -> None: ...
+    async def bridge_peer(self, channel: str) -> str: ...
 
 
 @dataclass
@@ -223,9 +226,7 @@ class TalkMonitor:
             talk.limited = True
             self._tasks.spawn(self._limit(talk, mark))
         else:
-            self._tasks.spawn(
-                self._act(self._actions.whisper(talk.agent_channel, BEEP), talk, mark)
-            )
+            self._tasks.spawn(self._act(self._beep(talk), talk, mark))
 
     async def _limit(self, talk: Talk, mark: TalkMark) -> None:
         """Hang the caller up; once done the call is recorded (a later AgentComplete finds
@@ -234,6 +235,15 @@ class TalkMonitor:
             talk.limited = False  # the call had ended already, or goes on
         elif self._talks.get(talk.call_id) is talk:
             self._completed(talk.call_id, ENDED_BY_LIMIT)
+
+    async def _beep(self, talk: Talk) -> None:
+        """AgentConnect names a Local interface's own leg, which is gone once Asterisk
+        optimised the Local channel out: the beep goes to the caller's bridge peer, the
+        agent's real channel (the Local leg itself if it is still there)."""
+        channel = talk.agent_channel
+        if channel.startswith("Local/"):
+            channel = await self._actions.bridge_peer(talk.caller_channel) or channel
+        await self._actions.whisper(channel, BEEP)
 
     async def _act(self, action: Awaitable[None], talk: Talk, mark: TalkMark) -> bool:
         try:

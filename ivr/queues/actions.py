@@ -18,7 +18,13 @@ class QueueActions:
     # --- membership -------------------------------------------------------------------
 
     async def add_member(
-        self, queue: str, interface: str, member_name: str, penalty: int, paused: bool
+        self,
+        queue: str,
+        interface: str,
+        member_name: str,
+        penalty: int,
+        paused: bool,
+        state_interface: str = "",
     ) -> None:
         await self._ami.send(
             {
@@ -28,6 +34,7 @@ class QueueActions:
                 "MemberName": member_name,
                 "Penalty": str(penalty),
                 "Paused": "true" if paused else "false",
+                **({"StateInterface": state_interface} if state_interface else {}),
             }
         )
 
@@ -127,6 +134,16 @@ class QueueActions:
         reply = await self._ami.send({"Action": "Getvar", "Variable": f"DEVICE_STATE({device})"})
         message = reply[0] if isinstance(reply, list) else reply
         return str(message.get("Value") or "UNKNOWN")
+
+    async def bridge_peer(self, channel: str) -> str:
+        """The one channel `channel` is bridged with now (BRIDGEPEER); empty if none or
+        several (a supervisor joined the bridge)."""
+        reply = await self._ami.send(
+            {"Action": "Getvar", "Channel": channel, "Variable": "BRIDGEPEER"}
+        )
+        message = reply[0] if isinstance(reply, list) else reply
+        value = str(message.get("Value") or "")
+        return "" if "," in value or value == "(null)" else value
 
     async def hangup(self, channel: str) -> None:
         await self._ami.hangup(channel)

@@ -19,16 +19,18 @@ log = logging.getLogger(__name__)
 
 Message = Mapping[str, str]
 
-# app_queue member Status (AST_DEVICE_*)
+# app_queue member Status (AST_DEVICE_*): the phone's own state for a PJSIP/<id> interface
+# (or a state_interface). With ringinuse = no app_queue rings only "idle" (NOT_INUSE) and
+# unknown devices: an unregistered phone (UNAVAILABLE) is skipped, never rung nor paused.
 _DEVICE_STATES = {
     "1": "idle",
     "2": "in_call",
     "3": "in_call",
     "4": "unavailable",  # invalid device: app_queue never rings it
-    "5": "unavailable",
+    "5": "unavailable",  # e.g. a phone not registered, or not answering OPTIONS
     "6": "ringing",
-    "7": "ringing",
-    "8": "in_call",
+    "7": "in_call",  # RINGINUSE: talking, and another call rings the phone too
+    "8": "in_call",  # on hold
 }
 
 
@@ -38,7 +40,13 @@ class AgentError(ValueError):
 
 class MemberActions(Protocol):
     async def add_member(
-        self, queue: str, interface: str, member_name: str, penalty: int, paused: bool
+        self,
+        queue: str,
+        interface: str,
+        member_name: str,
+        penalty: int,
+        paused: bool,
+        state_interface: str = "",
     ) -> None: ...
     async def remove_member(self, queue: str, interface: str) -> None: ...
     async def pause_member(self, interface: str, paused: bool, reason: str = "") -> None: ...
@@ -129,7 +137,9 @@ class AgentBoard:
             raise AgentError(f"agent {agent_id} has no skills: no queue to log in to")
         for queue, penalty in spec.skills.items():
             try:
-                await self._actions.add_member(queue, spec.interface, spec.id, penalty, paused)
+                await self._actions.add_member(
+                    queue, spec.interface, spec.id, penalty, paused, spec.state_interface
+                )
             except AmiActionError as exc:
                 if "already" not in str(exc).lower():
                     raise

@@ -6,7 +6,7 @@ value checks are in ivr.queues.validate.
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,9 @@ class AgentSpec:
     name: str  # display name
     interface: str  # TECH/resource, e.g. PJSIP/1001 or Local/1001@agents
     skills: Mapping[str, int]  # queue name -> penalty (0 = first choice)
+    # Where app_queue reads the agent's device state (QueueAdd StateInterface), e.g. the
+    # phone PJSIP/1001 behind a Local interface; empty: the interface's own state.
+    state_interface: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ class QueuesConfig:
 
 
 CALLBACK_KEYS = tuple(f.name for f in fields(CallbackPolicy))
+AGENT_KEYS = ("name", "interface", "skills", "state_interface")
 Ladder = list[tuple[v.Step, KeyPath]]  # valid steps and where each is written
 
 
@@ -158,13 +162,18 @@ def _agent(agent_id: str, spec: Any, queues: list[str], problems: Problems) -> A
     entry = v.mapping(spec, where, problems, "a mapping with name, interface and skills")
     if entry is None:
         return None
-    v.unknown_keys(entry, where, ("name", "interface", "skills"), problems)
+    v.unknown_keys(entry, where, AGENT_KEYS, problems)
     name = entry.get("name")
     if not isinstance(name, str) or not name.strip():
         problems.add((*where, "name"), f"expected the agent's display name, got {name!r}")
     interface = v.text(
         entry.get("interface"), (*where, "interface"), problems, v.INTERFACE, v.INTERFACE_HINT
     )
+    state_interface = ""
+    if "state_interface" in entry:
+        value = entry["state_interface"]
+        path = (*where, "state_interface")
+        state_interface = v.text(value, path, problems, v.INTERFACE, v.INTERFACE_HINT) or ""
     path = (*where, "skills")
     skills = v.mapping(entry.get("skills"), path, problems, "a mapping of queue name to penalty")
     penalties: dict[str, int] = {}
@@ -179,7 +188,7 @@ def _agent(agent_id: str, spec: Any, queues: list[str], problems: Problems) -> A
         problems.add(path, "no skills: no queue rings this agent", warning=True)
     if not isinstance(name, str) or interface is None or skills is None:
         return None
-    return AgentSpec(agent_id, name, interface, penalties)
+    return AgentSpec(agent_id, name, interface, penalties, state_interface)
 
 
 def _agents(
@@ -227,8 +236,23 @@ def _callbacks(value: Any, problems: Problems) -> CallbackPolicy | None:
     return None if None in found.values() else CallbackPolicy(**found)
 
 
-def _check(data: Any, problems: Problems) -> QueuesConfig | None:
-    """The config, or None when `problems` has errors; every problem is collected."""
+def _phones(agents: Mapping[str, AgentSpec], phones: Collection[str], problems: Problems) -> None:
+    """An agent's PJSIP/<id> (interface or state_interface) must be a phone of
+    telephony.yaml: any other endpoint never registers, so the agent is never rung."""
+    for agent in agents.values():
+        for key in ("interface", "state_interface"):
+            tech, _, endpoint = getattr(agent, key).partition("/")
+            if tech.upper() == "PJSIP" and endpoint not in phones:
+                known = ", ".join(sorted(phones)) or "none"
+                message = f"{endpoint!r} is not a phone of telephony.yaml (phones: {known})"
+                problems.add(("agents", agent.id, key), message)
+
+
+def _check(
+    data: Any, problems: Problems, phones: Collection[str] | None = None
+) -> QueuesConfig | None:
+    """The config, or None when `problems` has errors; every problem is collected.
+    `phones`: telephony.yaml's phone ids, which agents' PJSIP interfaces must name."""
     root = v.mapping(data, (), problems, "a mapping with caller_classes, fallback_queue, queues")
     if root is None:
         return None
@@ -253,6 +277,8 @@ def _check(data: Any, problems: Problems) -> QueuesConfig | None:
         message = f"{fallback!r} is not a queue (queues: {', '.join(sorted(names))})"
         problems.add(("fallback_queue",), message)
     agents, skilled = _agents(root.get("agents"), names, problems)
+    if phones is not None:
+        _phones(agents, phones, problems)
     _overflows(ladders, names, skilled, problems)
     callbacks = _callbacks(root.get("callbacks"), problems)
     if problems.errors or callbacks is None:
@@ -271,9 +297,12 @@ def parse_queues(
     return config
 
 
-def validate_queues(path: str | Path) -> tuple[QueuesConfig | None, list[Problem]]:
-    """The config (None on errors) and every problem; never raises for bad content."""
-    return validate_yaml_file(path, _check)
+def validate_queues(
+    path: str | Path, phones: Collection[str] | None = None
+) -> tuple[QueuesConfig | None, list[Problem]]:
+    """The config (None on errors) and every problem; never raises for bad content.
+    With `phones` (telephony.yaml's), an agent's PJSIP/<id> must be one of them."""
+    return validate_yaml_file(path, lambda data, problems: _check(data, problems, phones))
 
 
 def load_queues(path: str | Path) -> QueuesConfig:

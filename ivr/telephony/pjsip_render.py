@@ -90,6 +90,10 @@ def _trunk(trunk: Trunk) -> list[str]:
         # an endpoint `callerid` would also overwrite the callers' numbers of inbound calls
         from_user=trunk.caller_id,
         send_pai="yes" if trunk.caller_id else "",
+        # no mid-call re-INVITE to the carrier each time the connected party changes (the
+        # queue ringing an agent, the agent answering): the caller's network shows nothing
+        # of it, and a carrier may refuse or drop a call on an unexpected re-INVITE
+        send_connected_line="no",
     )
     out += _section(trunk.name, type="aor", contact=f"sip:{trunk.host}:{trunk.port}")
     if trunk.match:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from tests.sip.audio import Samples
 from tests.sip.plan import MediaPlan
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -49,6 +50,7 @@ def scenario(
     password: str = "",
     keys_on_notify: Sequence[str] = (),
     notify_after: Sequence[float] = (),
+    speech: Samples | None = None,
 ) -> Path:
     """The scenario `template` ("caller", "phone", "ringing" or "registrar") filled in, written into
     `directory`; with a `plan`, its pcap is written beside it and played once the call is up.
@@ -56,9 +58,13 @@ def scenario(
     `user`/`password` are what the registrar accepts. The caller presses the i-th group of
     `keys_on_notify` (RFC 4733, 0.25 s apart) on the i-th in-dialog NOTIFY it receives; the
     phone sends an in-dialog NOTIFY (Event: ivr-press) at each of `notify_after` seconds
-    (each counted from the previous one, the first from the ACK)."""
+    (each counted from the previous one, the first from the ACK).
+    `speech`: audio the caller keeps sending from the answer on (a caller who talks): SIPp
+    plays one pcap at a time, so each group of keys is sent over it and it goes on after."""
     directory.mkdir(parents=True, exist_ok=True)
     play = ""
+    if plan is None and speech is not None:
+        plan = MediaPlan(audio=speech)
     if plan is not None:
         pcap = plan.write_pcap(directory / f"{template}-media.pcap")
         play = f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
@@ -66,7 +72,7 @@ def scenario(
         if any(c in value for c in '<>"&\r\n'):
             raise ValueError(f"caller id/name {value!r}: no <, >, quotes, & or line breaks")
     on_notify = "".join(
-        _ON_NOTIFY.format(pcap=MediaPlan.keys(keys, first=0.0, gap=0.25, ssrc=0x5EED0100 + i)
+        _ON_NOTIFY.format(pcap=_keys_plan(keys, speech, 0x5EED0100 + i)
                           .write_pcap(directory / f"notify-{i + 1}.pcap"))
         for i, keys in enumerate(keys_on_notify)
     )  # fmt: skip
@@ -91,6 +97,13 @@ def scenario(
     path = directory / f"{template}.xml"
     path.write_text(filled, encoding="utf-8")
     return path
+
+
+def _keys_plan(keys: str, speech: Samples | None, ssrc: int) -> MediaPlan:
+    pressed = MediaPlan.keys(keys, first=0.0, gap=0.25, ssrc=ssrc)
+    if speech is None:
+        return pressed
+    return MediaPlan(audio=speech, presses=pressed.presses, ssrc=ssrc)
 
 
 _ON_NOTIFY = """

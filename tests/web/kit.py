@@ -66,7 +66,13 @@ class Members:
         self.calls: list[tuple[Any, ...]] = []
 
     async def add_member(
-        self, queue: str, interface: str, member_name: str, penalty: int, paused: bool
+        self,
+        queue: str,
+        interface: str,
+        member_name: str,
+        penalty: int,
+        paused: bool,
+        state_interface: str = "",
     ) -> None:
         self.calls.append(("add", queue, member_name))
 

@@ -53,7 +53,7 @@ async def test_agents_log_in_pause_and_log_out(kit: Kit, client: Client) -> None
     assert (await ready.json())["agent"]["state"] == "ready"
     logout = await client.post("/api/agents/1001/logout", headers=auth(ADMIN))
     assert (await logout.json())["agent"]["state"] == "logged_out"
-    assert ("pause", "Local/1001@ivr-agents", True, "обід") in kit.members.calls
+    assert ("pause", "PJSIP/1001", True, "обід") in kit.members.calls
 
 
 @pytest.mark.parametrize(

@@ -63,6 +63,7 @@ class Actions:
         self.remembered: list[tuple[str, str, tuple[int, ...]]] = []
         # the channel variables the dialplan would read, as ivr.queues.actions sets them
         self.variables: dict[str, dict[str, str]] = {}
+        self.peers: dict[str, str] = {}  # caller channel -> BRIDGEPEER
 
     def names(self) -> list[str]:
         return [call[0] for call in self.calls]
@@ -98,6 +99,10 @@ class Actions:
 
     async def hangup(self, channel: str) -> None:
         self._do("hangup", channel)
+
+    async def bridge_peer(self, channel: str) -> str:
+        """A query, not an action (not in `calls`): `peers` as Asterisk would answer."""
+        return self.peers.get(channel, "")
 
 
 class Prompts:

@@ -192,3 +192,32 @@ async def test_a_failing_whisper_is_logged_not_raised(
         "talk guideline on c1: 1001 failed: Channel not found",
     ]
     # the `tasks` fixture checks that no background task failed
+
+
+async def test_an_agent_behind_a_local_interface_is_beeped_on_the_callers_bridge_peer(
+    kit: Kit,
+) -> None:
+    """AgentConnect names the Local leg (AGENT), which Asterisk optimises away once bridged:
+    the beep goes to the channel the caller is bridged with, the agent's phone."""
+    kit.actions.peers[CALLER] = "PJSIP/1001-00000003"
+    start = kit.connect("c1", "t")
+    await until(start, 1.5 * U)
+    assert kit.actions.calls == [("whisper", "PJSIP/1001-00000003", BEEP)]
+    assert kit.levels() == [("c1", "t", "1001", AGENT, "warning")]
+
+
+async def test_a_phone_interface_is_beeped_on_its_own_channel(kit: Kit) -> None:
+    """PJSIP/<id> agents: AgentConnect's DestChannel is the phone's channel itself (no
+    lookup; a supervisor in the same bridge changes nothing)."""
+    kit.actions.peers[CALLER] = "PJSIP/9001-00000009"
+    message = connect("c1", "t") | {"DestChannel": "PJSIP/1001-00000004"}
+    kit.monitor.on_ami(message)
+    [talk] = kit.monitor.talking()
+    await until(talk.started, 1.5 * U)
+    assert kit.actions.calls == [("whisper", "PJSIP/1001-00000004", BEEP)]
+
+
+async def test_a_local_leg_without_a_single_peer_is_beeped_itself(kit: Kit) -> None:
+    start = kit.connect("c1", "t")  # no peer known (several, or the leg is still there)
+    await until(start, 1.5 * U)
+    assert kit.actions.calls == [("whisper", AGENT, BEEP)]

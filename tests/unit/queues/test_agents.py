@@ -35,6 +35,7 @@ class Members:
         self.calls: list[tuple[Any, ...]] = []
         self.errors: dict[tuple[str, str], Exception] = {}
         self.queue_status: list[Mapping[str, str]] = []
+        self.state_interfaces: list[str] = []
 
     def _raise(self, action: str, queue: str) -> None:
         error = self.errors.get((action, queue))
@@ -42,9 +43,16 @@ class Members:
             raise error
 
     async def add_member(
-        self, queue: str, interface: str, member_name: str, penalty: int, paused: bool
+        self,
+        queue: str,
+        interface: str,
+        member_name: str,
+        penalty: int,
+        paused: bool,
+        state_interface: str = "",
     ) -> None:
         self.calls.append(("add", queue, interface, member_name, penalty, paused))
+        self.state_interfaces.append(state_interface)
         self._raise("add", queue)
 
     async def remove_member(self, queue: str, interface: str) -> None:
@@ -258,6 +266,8 @@ async def test_an_older_asterisk_pause_reason(kit: Kit) -> None:
         ("2", "0", "in_call"),
         ("1", "1", "in_call"),  # InCall wins over a stale device state
         ("6", "0", "ringing"),
+        ("7", "0", "in_call"),  # talking while a second call rings the phone
+        ("8", "0", "in_call"),  # on hold
         ("5", "0", "unavailable"),
         ("1", "0", "ready"),
         ("0", "0", "ready"),  # unknown device state
@@ -424,3 +434,32 @@ async def test_ring_events_become_agent_rang_with_seconds(kit: Kit) -> None:
     )
     rings = [(e.agent, e.queue, e.call_id, e.ring, e.answered) for e in kit.rings()]
     assert rings == [("1001", "a", "c1", 6.0, False), ("1001", "a", "c1", 2.0, True)]
+
+
+async def test_login_gives_app_queue_the_state_interface() -> None:
+    """A Local interface with state_interface: app_queue reads the phone's device state."""
+    config = parse_queues(
+        {
+            "caller_classes": {"vip": {"priority": 10}},
+            "fallback_queue": "a",
+            "agents": {
+                "1001": {
+                    "name": "Olena",
+                    "interface": OLENA,
+                    "state_interface": "PJSIP/1001",
+                    "skills": {"a": 0},
+                },
+                "1002": {"name": "Petro", "interface": PETRO, "skills": {"a": 0}},
+            },
+            "queues": {"a": {}},
+        }
+    )
+    members = Members()
+    board = AgentBoard(lambda: config, members, lambda event: None)
+    await board.login("1001")
+    await board.login("1002")
+    assert members.calls == [
+        ("add", "a", OLENA, "1001", 0, False),
+        ("add", "a", PETRO, "1002", 0, False),
+    ]
+    assert members.state_interfaces == ["PJSIP/1001", ""]

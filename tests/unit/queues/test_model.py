@@ -33,7 +33,7 @@ def test_the_shipped_file_has_no_problems() -> None:
     assert config.queues["connections"].title == "New connections (sales)"
     skilled = {queue for agent in config.agents.values() for queue in agent.skills}
     assert skilled == set(config.queues)
-    assert all(a.interface == f"Local/{a.id}@ivr-agents" for a in config.agents.values())
+    assert all(a.interface == f"PJSIP/{a.id}" for a in config.agents.values())
 
 
 def test_the_senior_queue_does_not_overflow() -> None:
@@ -136,3 +136,33 @@ def test_the_base_file_parses() -> None:
     config = parse_queues(yaml.safe_load(BASE))
     assert config.agents["1001"].skills == {"a": 0, "b": 1}
     assert config.agents["1001"].name == "Олена"
+
+
+def test_a_local_interface_may_name_the_phone_whose_state_counts() -> None:
+    data = yaml.safe_load(
+        edit(("interface: PJSIP/1001", "interface: Local/1001@agents, state_interface: PJSIP/1001"))
+    )
+    agent = parse_queues(data).agents["1001"]
+    assert (agent.interface, agent.state_interface) == ("Local/1001@agents", "PJSIP/1001")
+    assert parse_queues(yaml.safe_load(BASE)).agents["1001"].state_interface == ""
+
+
+def test_an_agents_pjsip_phone_must_be_in_telephony_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "queues.yaml"
+    path.write_text(
+        edit(("interface: PJSIP/1001", "interface: Local/1001@a, state_interface: PJSIP/1009")),
+        encoding="utf-8",
+    )
+    assert validate_queues(path)[1] == []  # no telephony.yaml given: not checked
+    config, problems = validate_queues(path, {"1001", "9001"})
+    assert config is None
+    assert [str(p).replace(f"{tmp_path}/", "") for p in problems] == [
+        "queues.yaml:15:67: agents.1001.state_interface: '1009' is not a phone of "
+        "telephony.yaml (phones: 1001, 9001)"
+    ]
+    path.write_text(BASE, encoding="utf-8")
+    assert validate_queues(path, {"1001"})[1] == []  # PJSIP/1001 is a phone
+    config, problems = validate_queues(path, set())
+    assert [p.message for p in problems] == [
+        "'1001' is not a phone of telephony.yaml (phones: none)"
+    ]

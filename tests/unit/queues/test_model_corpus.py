@@ -142,6 +142,10 @@ CORPUS: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
         [("interface: PJSIP/1001", 'interface: "PJSIP/1001\\nDial(x)"')],
         [f"queues.yaml:15:36: agents.1001.interface: {INTERFACE}, got 'PJSIP/1001\\nDial(x)'"],
     ),
+    "state_interface with a comma": (
+        [("interface: PJSIP/1001,", 'interface: Local/1001@a, state_interface: "PJSIP/1,x",')],
+        [f"queues.yaml:15:67: agents.1001.state_interface: {INTERFACE}, got 'PJSIP/1,x'"],
+    ),
     "two agents with one interface": (
         [('  "1001"', '  "1002": {name: Б, interface: PJSIP/1001, skills: {a: 0}}\n  "1001"')],
         [

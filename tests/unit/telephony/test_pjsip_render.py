@@ -78,6 +78,7 @@ def test_trunk_identified_by_ip_media_through_asterisk() -> None:
     )
     assert "callerid" not in trunk  # it would overwrite inbound callers' numbers
     assert trunk["from_user"] == "5551000"
+    assert trunk["send_connected_line"] == "no"  # no re-INVITE when an agent rings/answers
     assert conf[("provider", "aor")]["contact"] == "sip:127.0.0.2:5060"
     assert conf[("provider-identify", "identify")] == {
         "type": "identify",
