@@ -39,7 +39,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 SPEC: dict[str, Any] = yaml.safe_load(OPENAPI_FILE.read_text(encoding="utf-8"))
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
 STREAMS = {"/api/live", "/api/agents/{agent}/events"}  # endless when allowed in
-SAMPLE_PATH_VALUES = {"{agent}": "1001", "{id}": "1"}
+SAMPLE_PATH_VALUES = {"{agent}": "1001", "{id}": "1", "{call_id}": "1733550000.1"}
 
 
 def documented() -> set[tuple[str, str]]:
@@ -137,6 +137,7 @@ async def test_every_operation_addressed_by_agent_refuses_another_agents_token(
 def test_every_change_needs_a_token_and_so_does_personal_data() -> None:
     personal = {
         "/api/calls",
+        "/api/calls/{call_id}/recording",
         "/api/subscribers",
         "/api/subscribers/{id}",
         "/api/reports/unreachable",

@@ -18,7 +18,7 @@ INTERFACE = (
 )
 QUEUE_KEYS = (
     "title, answer_target, talk_warning, talk_guideline, hard_limit, ring_time, retry, wrapup, "
-    "autopause, strategy, escalation"
+    "autopause, strategy, record, escalation"
 )
 
 # (changes to BASE, the exact problems)
