@@ -3,10 +3,12 @@ first_line (`record: true`) and plays an 880 Hz tone; agent 2001 answers and tal
 The other keys 3 into internet (not recorded); agent 2002 answers. The first call's WAV
 is downloaded from the API with the supervisor's token (whole, and a byte range) and its
 audio judged: not silent, the caller's tone in it, about as long as the talk; the second
-call leaves no file and the API answers 404."""
+call leaves no file and the API answers 404. On the dashboard, a supervisor signs in with
+his token and plays the recording (fetched with the token into a blob URL: strict CSP)."""
 
 import asyncio
 import io
+import re
 import wave
 from pathlib import Path
 from typing import Any
@@ -14,11 +16,13 @@ from typing import Any
 import aiohttp
 import numpy as np
 import yaml
+from playwright.async_api import expect
 
 from ivr.calls.tester import agent_behaves
 from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
+from tests.e2e.browser import WALL, chromium, new_page
 from tests.e2e.conftest import eventually, journal_row
 from tests.e2e.queues_kit import TOKEN, agent, fast_queues, queue_engine
 from tests.sip.audio import RATE, dbfs, silence, tone, tone_spans
@@ -156,3 +160,28 @@ async def test_a_recorded_queue_call_is_downloaded_with_the_callers_audio(
         assert TALK - 1.0 <= seconds <= TALK + 2.0  # the bridged talk only, not the menu/MOH
         assert dbfs(samples) > -30.0  # not silent
         assert toned >= TALK - 1.0  # the caller's tone, through most of the talk
+
+        # the dashboard: the supervisor's token, the journal rows, Play -> the player has it
+        errors: list[str] = []
+        async with chromium() as browser, new_page(browser, errors, WALL) as page:
+            await page.goto(f"{API}/dashboard")
+            await page.locator("#calls-title").click()  # open the panel
+            await page.locator("#calls-token").fill(TOKEN)
+            await page.get_by_role("button", name="Show calls").click()
+            row = page.locator(f"[data-testid=call-row][data-call-id='{recorded}']")
+            await expect(row.get_by_test_id("play")).to_have_count(1)
+            plain = page.locator(f"[data-testid=call-row][data-call-id='{unrecorded}']")
+            await expect(plain).to_have_count(1)
+            await expect(plain.get_by_test_id("play")).to_have_count(0)
+            await row.get_by_test_id("play").click()
+            player = page.locator("#calls-player")
+            await expect(player).to_have_attribute("src", re.compile(r"^blob:"))
+            await page.wait_for_function(
+                "document.getElementById('calls-player').readyState >= 1", timeout=5000
+            )
+            played = await player.evaluate("node => node.duration")
+            download = await page.locator("#calls-download").get_attribute("download")
+        print(f"dashboard player: {played:.2f} s, download as {download}")
+        assert abs(played - seconds) < 0.1, (played, seconds)
+        assert download == f"{recorded}.wav"
+        assert errors == [], errors

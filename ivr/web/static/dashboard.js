@@ -1,5 +1,6 @@
 // The supervisors' wall screen: /api/live "snapshot" events, re-drawn on each one; waits and
 // times in state tick every second in the page.
+import { CallJournal } from "./calls.js";
 import { byId, fill, h, setText } from "./dom.js";
 import {
   NONE,
@@ -326,3 +327,4 @@ class Dashboard {
 }
 
 new Dashboard().start();
+new CallJournal().start();
