@@ -176,9 +176,10 @@ async def test_a_recorded_queue_call_is_downloaded_with_the_callers_audio(
             await row.get_by_test_id("play").click()
             player = page.locator("#calls-player")
             await expect(player).to_have_attribute("src", re.compile(r"^blob:"))
-            await page.wait_for_function(
-                "document.getElementById('calls-player').readyState >= 1", timeout=5000
-            )
+            for _ in range(50):  # the WAV's header decoded (wait_for_function needs eval)
+                if await player.evaluate("node => node.readyState") >= 1:
+                    break
+                await asyncio.sleep(0.1)
             played = await player.evaluate("node => node.duration")
             download = await page.locator("#calls-download").get_attribute("download")
         print(f"dashboard player: {played:.2f} s, download as {download}")
