@@ -186,3 +186,6 @@ async def test_a_recorded_queue_call_is_downloaded_with_the_callers_audio(
         assert abs(played - seconds) < 0.1, (played, seconds)
         assert download == f"{recorded}.wav"
         assert errors == [], errors
+        path = engine.recordings.path_for(recorded)
+        assert path is not None
+        await asyncio.to_thread(path.unlink)  # the sandbox keeps no test recording
