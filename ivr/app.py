@@ -30,6 +30,7 @@ from ivr.queues.actions import QueueActions
 from ivr.queues.agents import AgentBoard
 from ivr.queues.model import QueuesConfig
 from ivr.queues.reload import QueuesReloader, write_queues_conf
+from ivr.recordings import Recordings
 from ivr.speech.espeak import SpeechRenderer
 from ivr.storage.agent_log import AgentLog
 from ivr.storage.batch import BatchWriter, Outbox, WriterStats
@@ -65,6 +66,7 @@ from ivr.web.metrics import add_metrics_route
 from ivr.web.metrics_database import DatabaseCollector
 from ivr.web.pages import add_page_routes
 from ivr.web.queues import add_queue_routes
+from ivr.web.recordings import add_recording_routes
 from ivr.web.screen_pop import ScreenPop
 from ivr.web.server import LINGERING_TIME, ConnectionGuard, GuardedSite
 from ivr.web.tokens import TokenBook, load_tokens
@@ -94,6 +96,10 @@ class Engine:
             settings.flows_poll_interval,
         )
         self.notifier = Notifier()
+        self.recordings = Recordings(
+            lambda: settings.resolved_recordings_dir(self.queues.recordings.directory),
+            lambda: self.queues.recordings,
+        )
         self.tasks = TaskSet("engine")
         self.watchdog = SdNotifier.from_env()  # systemd or `ivr supervise`, if either listens
         timeouts = DbTimeouts(
@@ -267,6 +273,7 @@ class Engine:
         self.tasks.spawn(self.queues_reloader.watch(), name="queues-watch")
         self.tasks.spawn(self.callbacks.run(), name="callbacks")
         self.tasks.spawn(self.database.probe.run(), name="database-probe")
+        self.tasks.spawn(self.recordings.run(), name="recordings-retention")
         translator = AmiEventTranslator(self.notifier)
         for pattern in ("UserEvent", "QueueCallerJoin", "Hangup"):
             self.ami.on_event(pattern, translator)
@@ -387,9 +394,15 @@ class Engine:
                 [DatabaseCollector(self.database.state.status)],
             ),
             lambda app, _: add_page_routes(app),
+            lambda app, _: add_recording_routes(app, self.recordings, tokens),
         ]
         return make_web_app(
-            self.repository, self.health, route_adders, tokens=tokens, limits=self.http_limits
+            self.repository,
+            self.health,
+            route_adders,
+            tokens=tokens,
+            limits=self.http_limits,
+            recorded=self.recordings.recorded,
         )
 
     def storage_stats(self) -> Mapping[str, WriterStats]:

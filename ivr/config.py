@@ -49,6 +49,9 @@ class Settings:
     # the sandbox; on a production host usually the same path as the prefix).
     prompt_sound_prefix: str = "/var/lib/asterisk/sounds/ivr-tts"
     prompt_cache_dir: str = ""
+    # Call recordings (queues.yaml `recordings.directory`, a path as Asterisk sees it): where
+    # the engine reads and expires them; "" = that directory inside the sandbox.
+    recordings_dir: str = ""
     flows_poll_interval: float = 1.0  # seconds between checks of flows/ for changes
     # Caller IDs in national form (0441234567) are looked up as international
     # (380441234567) with this country code; "" compares digits as they come.
@@ -89,6 +92,11 @@ class Settings:
             return Path(self.prompt_cache_dir)
         return Path(self.sandbox_dir) / "root" / self.prompt_sound_prefix.lstrip("/")
 
+    def resolved_recordings_dir(self, asterisk_path: str) -> Path:
+        if self.recordings_dir:
+            return Path(self.recordings_dir)
+        return Path(self.sandbox_dir) / "root" / asterisk_path.lstrip("/")
+
     def resolved_ami_secret(self) -> str:
         """The AMI secret: given directly, or read from ami_secret_file."""
         if self.ami_secret:
@@ -124,6 +132,7 @@ ENV_SETTINGS: Mapping[str, str] = {
     "IVR_SANDBOX_DIR": "sandbox_dir",
     "IVR_PROMPT_CACHE_DIR": "prompt_cache_dir",
     "IVR_PROMPT_SOUND_PREFIX": "prompt_sound_prefix",
+    "IVR_RECORDINGS_DIR": "recordings_dir",
     "IVR_PHONE_COUNTRY_CODE": "phone_country_code",
     "IVR_ASTERISK_CONFIG_DIR": "asterisk_config_dir",
     "IVR_API_TOKENS": "api_tokens",

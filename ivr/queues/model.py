@@ -16,7 +16,15 @@ from ivr.flow.problems import Path as KeyPath
 from ivr.queues import validate as v
 
 log = logging.getLogger(__name__)
-ROOT_KEYS = ("caller_classes", "fallback_queue", "defaults", "callbacks", "agents", "queues")
+ROOT_KEYS = (
+    "caller_classes",
+    "fallback_queue",
+    "defaults",
+    "callbacks",
+    "recordings",
+    "agents",
+    "queues",
+)
 
 
 class QueuesConfigError(ValueError):
@@ -55,6 +63,7 @@ class QueueSpec:
     autopause: str  # no | yes | all
     strategy: str  # app_queue strategy, e.g. rrmemory
     escalation: tuple[EscalationStep, ...] = ()  # sorted by `after`
+    record: bool = False  # MixMonitor the answered call (queues.conf monitor-format)
 
 
 @dataclass(frozen=True)
@@ -91,16 +100,27 @@ class CallbackPolicy:
 
 
 @dataclass(frozen=True)
+class RecordingPolicy:
+    """Recordings of the queues with `record: true`: one WAV per call, <call id>.wav."""
+
+    directory: str = "/var/spool/asterisk/monitor/ivr"  # where Asterisk writes them
+    retention_days: float = 90  # older files are deleted; 0 = kept forever
+    sweep_interval: float = 3600  # seconds between retention sweeps
+
+
+@dataclass(frozen=True)
 class QueuesConfig:
     caller_classes: Mapping[str, CallerClass]
     queues: Mapping[str, QueueSpec]
     fallback_queue: str
     agents: Mapping[str, AgentSpec] = field(default_factory=dict)
     callbacks: CallbackPolicy = CallbackPolicy()
+    recordings: RecordingPolicy = RecordingPolicy()
 
 
 CALLBACK_KEYS = tuple(f.name for f in fields(CallbackPolicy))
 AGENT_KEYS = ("name", "interface", "skills", "state_interface")
+RECORDING_KEYS = tuple(f.name for f in fields(RecordingPolicy))
 Ladder = list[tuple[v.Step, KeyPath]]  # valid steps and where each is written
 
 
@@ -248,6 +268,20 @@ def _phones(agents: Mapping[str, AgentSpec], phones: Collection[str], problems: 
                 problems.add(("agents", agent.id, key), message)
 
 
+def _recordings(value: Any, problems: Problems) -> RecordingPolicy | None:
+    where = ("recordings",)
+    spec = v.mapping(value or {}, where, problems, "a mapping of recording settings")
+    if spec is None:
+        return None
+    v.unknown_keys(spec, where, RECORDING_KEYS, problems)
+    found = {
+        k: v.recording_setting(k, spec[k], (*where, k), problems)
+        for k in RECORDING_KEYS
+        if k in spec
+    }
+    return None if None in found.values() else RecordingPolicy(**found)
+
+
 def _check(
     data: Any, problems: Problems, phones: Collection[str] | None = None
 ) -> QueuesConfig | None:
@@ -281,9 +315,10 @@ def _check(
         _phones(agents, phones, problems)
     _overflows(ladders, names, skilled, problems)
     callbacks = _callbacks(root.get("callbacks"), problems)
-    if problems.errors or callbacks is None:
+    recordings = _recordings(root.get("recordings"), problems)
+    if problems.errors or callbacks is None or recordings is None:
         return None
-    return QueuesConfig(classes, queues, str(fallback), agents, callbacks)
+    return QueuesConfig(classes, queues, str(fallback), agents, callbacks, recordings)
 
 
 def parse_queues(

@@ -41,6 +41,9 @@ def _queue_lines(queue: QueueSpec) -> list[str]:
         "setqueuevar = yes",
         "reportholdtime = no",
         "timeoutrestart = no",
+        # record: MixMonitor from the answer (b: only while bridged), into the file the
+        # dialplan names in MONITOR_FILENAME (<recordings directory>/<UNIQUEID>)
+        *(["monitor-format = wav"] if queue.record else []),
         "",
     ]
 

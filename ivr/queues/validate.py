@@ -36,6 +36,7 @@ QUEUE_DEFAULTS: Mapping[str, Any] = {  # a setting written neither in a queue no
     "wrapup": 5,
     "autopause": "all",
     "strategy": "rrmemory",
+    "record": False,
 }
 SETTINGS = (*QUEUE_DEFAULTS, "escalation")
 NAME = re.compile(r"[A-Za-z0-9_-]+")  # queue names and agent ids
@@ -125,6 +126,11 @@ def _setting(key: str, value: Any, path: Path, problems: Problems) -> Any:
     if key in ("ring_time", "retry", "wrapup"):
         minimum = 1 if key == "ring_time" else 0
         return whole(value, path, problems, minimum, " of seconds", MAX_SECONDS)
+    if key == "record":
+        if isinstance(value, bool):
+            return value
+        problems.add(path, f"expected true or false, got {value!r}")
+        return None
     if key == "autopause":
         value = ("yes" if value else "no") if isinstance(value, bool) else value
         choices: tuple[str, ...] = AUTOPAUSE
@@ -275,3 +281,25 @@ def callback_setting(key: str, value: Any, path: Path, problems: Problems) -> An
         raise KeyError(f"no check for callbacks.{key}")
     value = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
     return text(value, path, problems, re.compile(r"[0-9]"), "expected one DTMF digit 0-9")
+
+
+# Recordings: where Asterisk writes them (a path as Asterisk sees it) and how long they are kept.
+RECORDING_DIR = re.compile(r"/[A-Za-z0-9_./-]*")
+
+
+def recording_setting(key: str, value: Any, path: Path, problems: Problems) -> Any:
+    if key == "retention_days":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok and math.isfinite(value) and 0 <= value <= 36500:
+            return value
+        problems.add(path, f"expected days from 0 (keep forever) to 36500, got {value!r}")
+        return None
+    if key == "sweep_interval":
+        return seconds(value, path, problems, positive=True)
+    if key != "directory":
+        raise KeyError(f"no check for recordings.{key}")
+    if isinstance(value, str) and RECORDING_DIR.fullmatch(value) and ".." not in value.split("/"):
+        return value.rstrip("/") or "/"
+    hint = "expected an absolute path of letters, digits, '_', '-', '.'"
+    problems.add(path, f"{hint}, got {value!r}")
+    return None

@@ -40,6 +40,7 @@ MODULES = (
     "app_originate.so",
     "app_echo.so",
     "app_playtones.so",  # PlayTones: the sandbox's talking test agent (ivr-test-agent-tone)
+    "app_mixmonitor.so",  # queues with record: true (app_queue starts it on answer)
     "app_dial.so",
     "func_logic.so",
     "func_strings.so",
@@ -181,7 +182,7 @@ def _manager_conf(settings: AsteriskSettings, users: tuple[AmiUser, ...]) -> str
 
 
 def _extensions_conf(
-    settings: AsteriskSettings, fallback_queue: str, includes: tuple[str, ...]
+    settings: AsteriskSettings, queues: QueuesConfig, includes: tuple[str, ...]
 ) -> str:
     lines = [
         "[general]",
@@ -192,8 +193,9 @@ def _extensions_conf(
         "[globals]",
         f"IVR_AGI_HOST={settings.agi_host}",
         f"IVR_AGI_DEADLINE={settings.agi_deadline}",
-        f"IVR_FALLBACK_QUEUE={fallback_queue}",
+        f"IVR_FALLBACK_QUEUE={queues.fallback_queue}",
         f"IVR_FALLBACK_PROMPT={settings.fallback_prompt}",
+        f"IVR_RECORDINGS={queues.recordings.directory}",
         "",
     ]
     lines += [f'#include "{name}"' for name in includes]
@@ -265,7 +267,7 @@ def render_asterisk_config(
         "asterisk.conf": _asterisk_conf(),
         "modules.conf": _modules_conf(),
         "manager.conf": _manager_conf(settings, users),
-        "extensions.conf": _extensions_conf(settings, queues.fallback_queue, tuple(dialplan_files)),
+        "extensions.conf": _extensions_conf(settings, queues, tuple(dialplan_files)),
         "queues.conf": render_queues_conf(queues),
         "logger.conf": LOGGER_CONF,
         "musiconhold.conf": MUSICONHOLD_CONF,

@@ -7,7 +7,7 @@ Every error is JSON: {"error": "<field>: <what is expected>"}, also the router's
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 HealthProbe = Callable[[], Mapping[str, Any]]
 Reply = Callable[..., web.Response]  # reply(data, status=200) -> a JSON response
 RouteAdder = Callable[[web.Application, Reply], None]
+Recorded = Callable[[Iterable[str]], set[str]]  # which of these calls have a recording
 
 OPENAPI_FILE = Path(__file__).resolve().parent / "openapi.yaml"
 _KEPT_HEADERS = ("Allow", "WWW-Authenticate")
@@ -90,9 +91,10 @@ def make_web_app(
     *,
     tokens: TokenBook,
     limits: HttpLimits | None = None,
+    recorded: Recorded = lambda _ids: set(),
 ) -> web.Application:
     """The aiohttp app; `tokens` guard the call journal; request bodies are held to
-    `limits` (size and time)."""
+    `limits` (size and time); `recorded` says which journal rows have a recording."""
 
     async def get_health(_: web.Request) -> web.Response:
         report = dict(health())
@@ -101,8 +103,13 @@ def make_web_app(
     @require(tokens, *ANY_ROLE)
     async def get_calls(request: web.Request) -> web.StreamResponse:
         limit = query_int(request, "limit", 50, 1, 1000)
-        rows = await asyncio.to_thread(journal.recent, limit)
-        return reply({"calls": [asdict(row) for row in rows]})
+
+        def read() -> list[dict[str, Any]]:
+            rows = [asdict(row) for row in journal.recent(limit)]
+            have = recorded([row["call_id"] for row in rows])
+            return [{**row, "recording": row["call_id"] in have} for row in rows]
+
+        return reply({"calls": await asyncio.to_thread(read)})
 
     async def get_openapi(_: web.Request) -> web.Response:
         text = await asyncio.to_thread(OPENAPI_FILE.read_text, encoding="utf-8")

@@ -16,7 +16,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        "connect-src 'self'; media-src blob:; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; "
         "form-action 'self'"
     ),
     "X-Content-Type-Options": "nosniff",

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from ivr.config import PROJECT_ROOT
+from ivr.queues.model import load_queues
 
 DOCKER = PROJECT_ROOT / "docker"
 
@@ -110,3 +111,16 @@ def test_asterisk_config_writes_phone_passwords_0600(
     assert secrets.stat().st_mode & 0o777 == 0o600
     assert "phone-1001 = " in secrets.read_text()
     assert "username = 1001" in (out / "pjsip_auth.conf").read_text()
+
+
+def test_asterisk_and_the_engine_share_the_recordings_directory() -> None:
+    """Asterisk writes the recordings where queues.yaml says; the engine reads the same
+    volume there (to serve and expire them)."""
+    compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    directory = load_queues(PROJECT_ROOT / "queues.yaml").recordings.directory
+    mount = f"recordings:{directory}"
+    services = compose["services"]
+    assert any(v.startswith(mount) for v in services["asterisk"]["volumes"])
+    assert any(v.startswith(mount) for v in services["engine"]["volumes"])
+    assert services["engine"]["environment"]["IVR_RECORDINGS_DIR"] == directory
+    assert "recordings" in compose["volumes"]

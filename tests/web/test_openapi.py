@@ -138,6 +138,7 @@ async def test_every_operation_addressed_by_agent_refuses_another_agents_token(
 def test_every_change_needs_a_token_and_so_does_personal_data() -> None:
     personal = {
         "/api/calls",
+        "/api/calls/{call_id}/recording",
         "/api/subscribers",
         "/api/subscribers/{id}",
         "/api/reports/unreachable",

@@ -2,6 +2,7 @@
 // times in state tick every second in the page. A supervisor signed in with his API token
 // and his phone can listen, whisper or barge on each call with an agent (his phone rings).
 import { Api, ApiError } from "./api.js";
+import { CallJournal } from "./calls.js";
 import { byId, fill, h, setText } from "./dom.js";
 import {
   NONE,
@@ -454,3 +455,4 @@ class Dashboard {
 }
 
 new Dashboard().start();
+new CallJournal().start();

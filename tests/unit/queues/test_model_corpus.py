@@ -24,7 +24,7 @@ LOCAL_DIAL = (
 )
 QUEUE_KEYS = (
     "title, answer_target, talk_warning, talk_guideline, hard_limit, ring_time, retry, wrapup, "
-    "autopause, strategy, escalation"
+    "autopause, strategy, record, escalation"
 )
 
 # (changes to BASE, the exact problems)
