@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from ivr.app import Engine
+from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT
+from ivr.calls.sip.sipp import Sipp, SippResult, scenario
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import journal_row
 from tests.e2e.queues_kit import AmiLog, event, hang_up_everything
-from tests.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT
-from tests.sip.sipp import Sipp, SippResult, scenario
 
 SUBSCRIBER = "380441234567"  # contract 10000001 in data/demo-store.yaml
 CALLER = "380509999999"  # nobody's number

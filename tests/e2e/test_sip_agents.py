@@ -18,16 +18,16 @@ import aiohttp
 
 from ivr.app import Engine
 from ivr.calls.presser import key_command
+from ivr.calls.sip.audio import Samples, dbfs, dominant_frequency, tone, tone_spans
+from ivr.calls.sip.baresip import Phone
+from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, require
+from ivr.calls.sip.rtp import Address, Capture, RtpStream, received
+from ivr.calls.sip.sipp import Sipp, scenario
 from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import eventually
 from tests.e2e.queues_kit import TOKEN, AmiLog, event, fast_queues, queue_engine
-from tests.sip.audio import Samples, dbfs, dominant_frequency, tone, tone_spans
-from tests.sip.baresip import Phone
-from tests.sip.carrier import ASTERISK_SIP, CARRIER_IP, require
-from tests.sip.rtp import Address, Capture, RtpStream, received
-from tests.sip.sipp import Sipp, scenario
 
 RTP_PORTS = (10000, 10999)  # telephony.yaml rtp.ports (Asterisk's side of every stream)
 CHANNEL = "PJSIP/provider-"

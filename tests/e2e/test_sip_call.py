@@ -13,13 +13,8 @@ import yaml
 
 from ivr.app import Engine
 from ivr.calls.presser import key_command
-from ivr.config import PROJECT_ROOT
-from ivr.sandbox.chroot import Sandbox
-from ivr.telephony.ami import AmiClient
-from tests.e2e.conftest import journal_row
-from tests.e2e.queues_kit import AmiLog, event, hang_up_everything
-from tests.sip.audio import Samples, active_spans, dbfs, read_wav
-from tests.sip.carrier import (
+from ivr.calls.sip.audio import Samples, active_spans, dbfs, read_wav
+from ivr.calls.sip.carrier import (
     CARRIER_IP,
     MEDIA_PORT,
     carrier_call,
@@ -27,7 +22,12 @@ from tests.sip.carrier import (
     phone_register,
     require,
 )
-from tests.sip.rtp import Capture
+from ivr.calls.sip.rtp import Capture
+from ivr.config import PROJECT_ROOT
+from ivr.sandbox.chroot import Sandbox
+from ivr.telephony.ami import AmiClient
+from tests.e2e.conftest import journal_row
+from tests.e2e.queues_kit import AmiLog, event, hang_up_everything
 
 RTP_PORTS = (10000, 10999)  # telephony.yaml rtp.ports
 

@@ -12,6 +12,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from ivr.calls.sip.audio import tone
+from ivr.calls.sip.carrier import CARRIER_IP, MEDIA_PORT
+from ivr.calls.sip.plan import MediaPlan
+from ivr.calls.sip.sipp import Sipp, scenario
 from ivr.calls.tester import agent_behaves
 from ivr.config import PROJECT_ROOT, Settings
 from ivr.sandbox.chroot import Sandbox
@@ -19,10 +23,6 @@ from ivr.telephony.ami import AmiClient
 from ivr.telephony.sip_config import load_telephony
 from tests.e2e.conftest import journal_row
 from tests.e2e.queues_kit import TOKEN, AmiLog, agent, event, fast_queues, queue_engine
-from tests.sip.audio import tone
-from tests.sip.carrier import CARRIER_IP, MEDIA_PORT
-from tests.sip.plan import MediaPlan
-from tests.sip.sipp import Sipp, scenario
 
 PHONE = "380441234599"  # the caller called back
 TALK = 8.0  # s the called-back caller talks (from his answer), then hangs up

@@ -17,6 +17,10 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from ivr.calls.presser import key_command
+from ivr.calls.sip.audio import active_spans
+from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, require
+from ivr.calls.sip.rtp import Capture, RtpStream, received
+from ivr.calls.sip.sipp import Sipp, scenario
 from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
@@ -26,10 +30,6 @@ from tests.e2e.queues_kit import hang_up_everything
 from tests.e2e.test_database_faults import pg_schema  # noqa: F401 (a fixture)
 from tests.e2e.test_watchdog import RELEASED_WITHIN, engine_pids, ready_count, supervised_engine
 from tests.faults import TcpProxy
-from tests.sip.audio import active_spans
-from tests.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, require
-from tests.sip.rtp import Capture, RtpStream, received
-from tests.sip.sipp import Sipp, scenario
 from tests.storage.conftest import PG_URL
 
 CALLERS = 10

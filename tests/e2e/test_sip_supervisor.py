@@ -21,6 +21,12 @@ import aiohttp
 import numpy as np
 from playwright.async_api import Page, expect
 
+from ivr.calls.sip.audio import RATE, Samples, dbfs, tone
+from ivr.calls.sip.baresip import Phone, free_port
+from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, require
+from ivr.calls.sip.plan import MediaPlan, Press
+from ivr.calls.sip.rtp import Capture, received
+from ivr.calls.sip.sipp import Sipp, scenario
 from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
@@ -28,12 +34,6 @@ from ivr.web.tokens import hash_token
 from tests.e2e.browser import WALL, chromium, new_page, screenshot
 from tests.e2e.conftest import eventually
 from tests.e2e.queues_kit import TOKEN, AmiLog, agent, event, fast_queues, queue_engine
-from tests.sip.audio import RATE, Samples, dbfs, tone
-from tests.sip.baresip import Phone, free_port
-from tests.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, require
-from tests.sip.plan import MediaPlan, Press
-from tests.sip.rtp import Capture, received
-from tests.sip.sipp import Sipp, scenario
 
 RTP_PORTS = (10000, 10999)  # telephony.yaml rtp.ports (Asterisk's side of every stream)
 TONE_A, TONE_B, TONE_C = 700.0, 400.0, 1700.0  # the caller's, the agent's, the supervisor's

@@ -4,7 +4,7 @@ import socket
 import time
 from pathlib import Path
 
-from tests.sip.rtp import Capture
+from ivr.calls.sip.rtp import Capture
 from tests.unit.sip.test_rtp import rtp
 
 

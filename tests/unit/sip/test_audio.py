@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.sip.audio import (
+from ivr.calls.sip.audio import (
     FLOOR_DB,
     Samples,
     Span,

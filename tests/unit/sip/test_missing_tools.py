@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.sip.baresip import BaresipError, Phone
-from tests.sip.rtp import Capture, CaptureError
-from tests.sip.sipp import Sipp, SippError, scenario
+from ivr.calls.sip.baresip import BaresipError, Phone
+from ivr.calls.sip.rtp import Capture, CaptureError
+from ivr.calls.sip.sipp import Sipp, SippError, scenario
 
 
 @pytest.fixture
