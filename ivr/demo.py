@@ -1,49 +1,70 @@
 """`make demo`: the engine on the sandbox Asterisk, scripted calls through the shipped flows,
-a summary of what callers got and what the engine stored."""
+a summary of what callers got and what the engine stored. Some calls come over the SIP trunk
+(SIPp as the carrier, keys as RFC 4733 digits) and agent 1001 answers on a real SIP phone
+(baresip); SIPp's and baresip's logs go to var/demo-sip/."""
 
+import contextlib
 import re
 import shutil
+import sys
 from dataclasses import replace
 from pathlib import Path
 
 from ivr.app import Engine
 from ivr.calls.place import CallReport, place_call
+from ivr.calls.sip.carrier import SipToolMissing, require
+from ivr.calls.sip_agent import SipAgent
+from ivr.calls.sip_call import place_sip_call
 from ivr.calls.tester import tester_ami
 from ivr.config import PROJECT_ROOT, Settings
 from ivr.demo_dashboard import fetch_json, print_reports, show_dashboard
-from ivr.demo_queues import demo_queues, print_queue_summary, run_queue_calls
+from ivr.demo_queues import AGENTS, SIP_AGENT, demo_queues, print_queue_summary, run_queue_calls
 from ivr.storage.db import make_session_factory, open_store
 from ivr.storage.reports import ReportRepository
 from ivr.storage.seed import DEMO_STORE, load_seed_file, seed_store
+from ivr.telephony.ami import AmiClient
 from ivr.web.tokens import Principal, mint_token, token_entry
 
 KYIV, LVIV, STRANGER = "+380441234567", "+380322000111", "+380501112233"
+SIP_LOGS = PROJECT_ROOT / "var" / "demo-sip"  # SIPp's and baresip's files
+PHONE_PORT = 25190  # agent 1001's phone (baresip binds the next port too)
 DAY = (
-    # (description, line, caller, keys: one token per request for keys, as ivr.flow.dtmf reads)
-    ("new connection (connections line)", "5552000", STRANGER, ["1"]),
-    ("subscriber known by number: internet", "5551000", KYIV, ["2", "1"]),
-    ("outage in Lviv announced, caller waits: TV", "5553000", LVIV, ["2", "1", "2"]),
-    ("stranger gives his contract: extra services", "5551000", STRANGER, ["2", "10000001", "3"]),
-    ("meter reading (self-service)", "5551000", KYIV, ["3", "12345#"]),
+    # (description, line, caller, keys: one token per request for keys, as ivr.flow.dtmf
+    # reads, over the SIP trunk)
+    ("new connection (connections line)", "5552000", STRANGER, ["1"], True),
+    ("subscriber known by number: internet", "5551000", KYIV, ["2", "1"], False),
+    ("outage in Lviv announced, caller waits: TV", "5553000", LVIV, ["2", "1", "2"], False),
+    (
+        "stranger gives his contract: extra services",
+        "5551000",
+        STRANGER,
+        ["2", "10000001", "3"],
+        False,
+    ),
+    ("meter reading (self-service)", "5551000", KYIV, ["3", "12345#"], True),
     (
         "reports 5553000 unreachable (self-service)",
         "5551000",
         STRANGER,
         ["4", "5553000#", "2", "1", "1"],
+        False,
     ),
-    ("organisation: appeal to an operator", "5554000", STRANGER, ["5"]),
-    ("Russian-speaking line: TV", "5555000", STRANGER, ["2", "-", "-", "2"]),
+    ("organisation: appeal to an operator", "5554000", STRANGER, ["5"], False),
+    ("Russian-speaking line: TV", "5555000", STRANGER, ["2", "-", "-", "2"], False),
 )
 NIGHT = ("after hours: callback request", "5551000", KYIV, ["2"])
 
 
 def _table(rows: list[tuple[str, CallReport]]) -> str:
-    head = f"{'call':<46} {'via':<7} {'queue':<12} {'prio':>4}  outcome / menu path"
+    head = f"{'call':<46} {'as':<5} {'via':<7} {'queue':<12} {'prio':>4}  outcome / menu path"
     lines = [head, "-" * len(head)]
     for title, r in rows:
         end = r.queued_in or ("self-service" if r.self_served else "-")
-        lines.append(f"{title:<46} {r.via or '-':<7} {end:<12} {r.priority or '-':>4}  {r.outcome}")
-        lines.append(f"{'':<46} {'':<7} {'':<12} {'':>4}  {r.path or '-'}")
+        kind = "SIP" if r.over_sip else "local"
+        lines.append(
+            f"{title:<46} {kind:<5} {r.via or '-':<7} {end:<12} {r.priority or '-':>4}  {r.outcome}"
+        )
+        lines.append(f"{'':<46} {'':<5} {'':<7} {'':<12} {'':>4}  {r.path or '-'}")
     return "\n".join(lines)
 
 
@@ -53,18 +74,30 @@ def _set_operator_hours(flows: Path, hours: str) -> None:
     calendar.write_text(text, encoding="utf-8")
 
 
-async def _call(ami: object, title: str, line: str, caller: str, keys: list[str]) -> CallReport:
-    print(f"calling {line} from {caller}, keys {' '.join(keys) or '-'}: {title}")
-    return await place_call(ami, line, caller, keys, timeout=120)  # type: ignore[arg-type]
+async def _call(
+    ami: AmiClient, title: str, line: str, caller: str, keys: list[str], sip: bool = False
+) -> CallReport:
+    over = " over SIP" if sip else ""
+    print(f"calling {line} from {caller}{over}, keys {' '.join(keys) or '-'}: {title}")
+    if sip:
+        return await place_sip_call(ami, line, caller, keys, SIP_LOGS / line, timeout=120)
+    return await place_call(ami, line, caller, keys, timeout=120)
 
 
 async def run_demo(settings: Settings) -> int:
+    try:
+        require("sipp", "sip-tester")
+        require("baresip", "baresip-core")
+    except SipToolMissing as exc:
+        print(f"ivr demo: {exc}", file=sys.stderr)
+        return 2
     var = PROJECT_ROOT / "var"
     db, flows = var / "demo.db", var / "demo-flows"
     var.mkdir(exist_ok=True)
     db.unlink(missing_ok=True)
     shutil.rmtree(flows, ignore_errors=True)
     shutil.copytree(PROJECT_ROOT / "flows", flows)
+    shutil.rmtree(SIP_LOGS, ignore_errors=True)
     # The demo runs at any hour: operators work around the clock until the supervisor
     # changes the calendar (hot reload) for the after-hours call.
     _set_operator_hours(flows, '{daily: "00:00-24:00", holidays: open}')
@@ -85,14 +118,22 @@ async def run_demo(settings: Settings) -> int:
     ami = tester_ami(settings)
     await ami.connect()
     results: list[tuple[str, CallReport]] = []
+    answer, talk = AGENTS[SIP_AGENT]
+    agent = SipAgent(
+        SIP_AGENT, SIP_LOGS / f"phone-{SIP_AGENT}", Path(settings.sandbox_dir),
+        answer_after=float(answer), talk=float(talk), sip_port=PHONE_PORT,
+    )  # fmt: skip
     engine = Engine(settings)
     await engine.start()
     await engine.ami.wait_connected(10)
     await engine.queue_actions.reload()  # the demo's queues.conf (scaled times)
+    phone = contextlib.AsyncExitStack()
     try:
-        for title, line, caller, keys in DAY:
-            results.append((title, await _call(ami, title, line, caller, keys)))
-        queue_results = await run_queue_calls(engine, ami)
+        for title, line, caller, keys, sip in DAY:
+            results.append((title, await _call(ami, title, line, caller, keys, sip)))
+        await phone.enter_async_context(agent)
+        print(f"agent {SIP_AGENT}'s SIP phone (baresip) registered as PJSIP/{SIP_AGENT}")
+        queue_results = await run_queue_calls(engine, ami, SIP_LOGS)
         results += queue_results
         print("supervisor edits calendar.yaml: no operator hours (the engine reloads it)")
         _set_operator_hours(flows, '{sun: "00:00-00:01"}')
@@ -108,12 +149,14 @@ async def run_demo(settings: Settings) -> int:
         readings, unreachable = reports.meter_readings(), reports.unreachable_by_line()
         callbacks = reports.callbacks()
         print_queue_summary(engine, journal["calls"], queue_results)
+        print(f"\n{agent.summary()}")
         await engine.live.refresh()  # today's figures now, not at the next 2 s tick
         await show_dashboard(base, var)
     finally:
         for agent_id in engine.queues.agents:
             await engine.agents.logout(agent_id)
         await engine.stop()
+        await phone.aclose()
     print("engine stopped: the next call must take the dialplan's fallback path")
     title = "engine down: fallback"
     results.append((title, await _call(ami, title, "5551000", STRANGER, ["1"])))
@@ -142,6 +185,7 @@ async def run_demo(settings: Settings) -> int:
         ],
     )
     print_reports(settings, var)
+    print(f"\n{agent.summary()}")
     ok = all(r.ok for _, r in results)
     print("\ndemo", "passed: every caller was served" if ok else "FAILED: a caller was lost")
     return 0 if ok else 1

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,7 @@ class CallReport:
     fallback_reason: str = ""
     outcome: str = "pending"
     seconds: float = 0.0
+    over_sip: bool = False  # a real SIP call over the trunk (ivr.calls.sip_call)
 
     @property
     def ok(self) -> bool:
@@ -73,40 +74,34 @@ def _uid(event: Any) -> str:
     return str(event.get("Uniqueid", ""))
 
 
-async def place_call(
-    ami: AmiClient,
-    line: str,
-    caller: str,
-    dtmf: Sequence[str],
-    *,
-    caller_name: str = "",
-    talk: float = 0.0,
-    timeout: float = 60.0,
-) -> CallReport:
-    """Call `line` as `caller`, answer menus with `dtmf` tokens (one per request), stay
-    `talk` seconds once queued, then hang up. Needs an AMI user that reads `agi` events."""
-    # Asterisk checks new uniqueids by prefix: neither id may be a prefix of the other.
-    call_id = f"ivrtest-{uuid.uuid4().hex[:12]}"
-    menu_side, caller_side = f"{call_id}-m", f"{call_id}-c"
-    action_id = f"{call_id}-originate"  # its OriginateResponse, not another originate's
-    report = CallReport(line=line, caller=caller, call_id=menu_side)
-    plan = KeyPlan(dtmf)
-    presser = KeyPresser(plan)
-    report.dtmf_sent = plan.used
-    done = asyncio.Event()
-    queued = asyncio.Event()
-    started = time.monotonic()
+Press = Callable[[str, str], Awaitable[None]]  # (channel, keys): the caller presses them
 
-    async def on_event(event: Any) -> None:
-        name = str(event.get("Event", ""))
+
+class CallWatcher:
+    """One call's menu side (Uniqueid `menu_side`, or set later) followed through the AMI
+    events into its CallReport; the keys its KeyPresser chooses go to `press`."""
+
+    def __init__(
+        self, report: CallReport, plan: KeyPlan, press: Press, menu_side: str = ""
+    ) -> None:
+        self.report, self.press, self.menu_side = report, press, menu_side
+        self.other_side = ""  # a Local call's caller half: its hangup ends the call too
+        self.action_id = ""
+        self.presser = KeyPresser(plan)
+        report.dtmf_sent = plan.used
+        self.done = asyncio.Event()
+        self.queued = asyncio.Event()
+
+    async def __call__(self, event: Any) -> None:
+        report, name, menu_side = self.report, str(event.get("Event", "")), self.menu_side
+        if not menu_side:
+            return
         if name == "AGIExecStart" and _uid(event) == menu_side:
-            keys = presser.on_command(str(event.get("Command", "")))
-            report.prompts_waited = presser.requests
+            keys = self.presser.on_command(str(event.get("Command", "")))
+            report.prompts_waited = self.presser.requests
             if keys:
                 await asyncio.sleep(KEY_DELAY)  # a caller presses once the prompt plays
-                for digit in keys:
-                    await ami.play_dtmf(str(event["Channel"]), digit, receive=True)
-                    await asyncio.sleep(KEY_GAP)
+                await self.press(str(event["Channel"]), keys)
         elif name == "UserEvent" and event.get("UserEvent") == names.EVENT_ROUTE:
             if event.get("CallID") == menu_side:
                 report.via = "engine"
@@ -126,17 +121,60 @@ async def place_call(
                 report.fallback_reason = str(event.get("Reason", ""))
         elif name == "QueueCallerJoin" and _uid(event) == menu_side:
             report.queued_in = str(event.get("Queue", ""))
-            queued.set()
-        elif name == "Hangup" and _uid(event) in (menu_side, caller_side):
+            self.queued.set()
+        elif name == "Hangup" and _uid(event) in (menu_side, self.other_side):
             if report.outcome == "pending":
                 report.outcome = f"hung up ({event.get('Cause-txt', '')})"
-            done.set()
-        elif name == "OriginateResponse" and event.get("ActionID") == action_id:
+            self.done.set()
+        elif name == "OriginateResponse" and event.get("ActionID") == self.action_id:
             if event.get("Response") == "Failure":
                 report.outcome = f"originate failed (reason {event.get('Reason', '?')})"
-                done.set()
+                self.done.set()
 
-    ami.on_event("*", on_event)
+    async def follow(self, talk: float, timeout: float) -> None:
+        """Until the caller is queued (then `talk` seconds more, or less if the call ends)
+        or the call ends; a call neither queued nor ended after `timeout` is reported so."""
+        waiter = asyncio.create_task(self.queued.wait())
+        ender = asyncio.create_task(self.done.wait())
+        await asyncio.wait({waiter, ender}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        ender.cancel()
+        if self.queued.is_set():
+            self.report.outcome = "queued"
+            if talk > 0:  # stay on the line (an operator may end the call sooner)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.done.wait(), talk)
+        elif not self.done.is_set():
+            self.report.outcome = f"timed out after {timeout:.0f} s"
+
+
+async def place_call(
+    ami: AmiClient,
+    line: str,
+    caller: str,
+    dtmf: Sequence[str],
+    *,
+    caller_name: str = "",
+    talk: float = 0.0,
+    timeout: float = 60.0,
+) -> CallReport:
+    """Call `line` as `caller`, answer menus with `dtmf` tokens (one per request), stay
+    `talk` seconds once queued, then hang up. Needs an AMI user that reads `agi` events."""
+    # Asterisk checks new uniqueids by prefix: neither id may be a prefix of the other.
+    call_id = f"ivrtest-{uuid.uuid4().hex[:12]}"
+    menu_side, caller_side = f"{call_id}-m", f"{call_id}-c"
+    report = CallReport(line=line, caller=caller, call_id=menu_side)
+
+    async def press(channel: str, keys: str) -> None:
+        for digit in keys:
+            await ami.play_dtmf(channel, digit, receive=True)
+            await asyncio.sleep(KEY_GAP)
+
+    watcher = CallWatcher(report, KeyPlan(dtmf), press, menu_side)
+    watcher.other_side = caller_side
+    watcher.action_id = f"{call_id}-originate"  # its OriginateResponse, not another's
+    started = time.monotonic()
+    ami.on_event("*", watcher)
     try:
         await ami.send(
             {
@@ -150,26 +188,15 @@ async def place_call(
                 "OtherChannelId": menu_side,
                 "Timeout": str(int(timeout * 1000)),
                 "Async": "true",
-                "ActionID": action_id,
+                "ActionID": watcher.action_id,
             }
         )
-        waiter = asyncio.create_task(queued.wait())
-        ender = asyncio.create_task(done.wait())
-        await asyncio.wait({waiter, ender}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        waiter.cancel()
-        ender.cancel()
-        if queued.is_set():
-            report.outcome = "queued"
-            if talk > 0:  # stay on the line (an operator may end the call sooner)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(done.wait(), talk)
-        elif not done.is_set():
-            report.outcome = f"timed out after {timeout:.0f} s"
+        await watcher.follow(talk, timeout)
     finally:
-        if not done.is_set():
+        if not watcher.done.is_set():
             # Hangup finds a channel by its uniqueid as well as by its name.
             with contextlib.suppress(Exception):
                 await ami.hangup(caller_side)
-        ami.off_event("*", on_event)
+        ami.off_event("*", watcher)
         report.seconds = time.monotonic() - started
     return report
