@@ -30,3 +30,16 @@ def test_missing_sipp(tmp_path: Path) -> None:
 def test_missing_baresip(tmp_path: Path) -> None:
     with pytest.raises(BaresipError, match="baresip is not installed"):
         Phone(tmp_path, "1001", sip_port=5090)
+
+
+@pytest.mark.usefixtures("no_tools")
+async def test_the_demo_without_sipp_or_baresip_says_what_to_install(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from ivr.config import load_settings
+    from ivr.demo import run_demo
+
+    assert await run_demo(load_settings(env={})) == 2
+    error = capsys.readouterr().err
+    assert "sipp is not installed (Debian: sip-tester)" in error, error
+    assert "scripts/system-deps.sh" in error
