@@ -18,6 +18,10 @@ import numpy as np
 import yaml
 from playwright.async_api import expect
 
+from ivr.calls.sip.audio import RATE, dbfs, silence, tone, tone_spans
+from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP
+from ivr.calls.sip.plan import MediaPlan, Press
+from ivr.calls.sip.sipp import Sipp, scenario
 from ivr.calls.tester import agent_behaves
 from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
@@ -25,10 +29,6 @@ from ivr.telephony.ami import AmiClient
 from tests.e2e.browser import WALL, chromium, new_page
 from tests.e2e.conftest import eventually, journal_row
 from tests.e2e.queues_kit import TOKEN, agent, fast_queues, queue_engine
-from tests.sip.audio import RATE, dbfs, silence, tone, tone_spans
-from tests.sip.carrier import ASTERISK_SIP, CARRIER_IP
-from tests.sip.plan import MediaPlan, Press
-from tests.sip.sipp import Sipp, scenario
 
 TONE_HZ = 880.0
 TALK = 3  # seconds the agents talk, then hang up

@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.calls.sip.audio import tone, write_wav
 from ivr.events.model import CallEnded, CallStarted
 from ivr.queues.model import RecordingPolicy
 from ivr.recordings import Recordings
@@ -20,7 +21,6 @@ from ivr.storage.journal import write_events
 from ivr.storage.repository import JournalRepository
 from ivr.web.app import make_web_app
 from ivr.web.recordings import add_recording_routes
-from tests.sip.audio import tone, write_wav
 from tests.web.kit import ADMIN, AGENT, SUPERVISOR, T0, TOKENS, auth
 
 RECORDED, PLAIN = "1733550000.7", "1733550000.8"
