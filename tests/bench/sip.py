@@ -69,6 +69,11 @@ class Round:
         )
 
     @property
+    def keys_lost(self) -> int:
+        """Calls the menu routed as if no key came (its timeout route): the key was lost."""
+        return sum(1 for via, q in self.done.values() if via != "fallback" and q != EXPECTED_QUEUE)
+
+    @property
     def fallbacks(self) -> int:
         return sum(1 for via, _ in self.done.values() if via == "fallback")
 
@@ -242,6 +247,9 @@ def report(args: argparse.Namespace, runs: dict[str, list[Round]], probes: list[
         f"target >= {RATIO_TARGET})"
     )
     print(f"failed calls: {failed} (target 0); engine calls that fell back: {fallbacks}")
+    lost = {name: sum(r.keys_lost for r in rounds) for name, rounds in runs.items()}
+    print(f"of them, keys lost (the menu timed out): engine {lost['engine']}, "
+          f"dialplan {lost['dialplan']}")  # fmt: skip
     held = [p for p in probes if not (p.failed or p.fallbacks)]
     ok = failed == 0 and fallbacks == 0 and ratio >= RATIO_TARGET
     if args.cap:

@@ -36,6 +36,7 @@ def test_a_call_counts_as_served_only_when_routed_as_the_caller_chose() -> None:
     )  # fmt: skip
     assert run.served == 2  # a menu timeout (internet) and a fallback are not served
     assert run.fallbacks == 1
+    assert run.keys_lost == 1
     assert run.failed == 3  # and one call never reported at all
     assert run.rate == 1.0
 
@@ -77,8 +78,9 @@ def test_the_verdict_needs_no_failure_and_the_ratio(capsys: pytest.CaptureFixtur
     assert report(args, {"engine": ok, "dialplan": fast}, probes) == 0
     assert "most concurrent calls with media held: 50" in capsys.readouterr().out
     assert report(args, {"engine": slow, "dialplan": fast}, probes) == 1  # ratio 0.83
-    lost = [a_round("engine", 10, [("engine", "connections")] * 9, 1.0)]
+    lost = [a_round("engine", 10, [("engine", "connections")] * 9 + [("engine", "x")], 1.0)]
     assert report(args, {"engine": lost, "dialplan": fast}, probes) == 1
+    assert "keys lost (the menu timed out): engine 1, dialplan 0" in capsys.readouterr().out
     probes[1].done.popitem()  # the 50 level lost a call: the box held 25
     assert report(args, {"engine": ok, "dialplan": fast}, probes) == 0
     assert "held: 25 (level 25, stopped at 50 failed" in capsys.readouterr().out
