@@ -1,9 +1,12 @@
 """SIP callers keying through the engine's menu: SIPp as the carrier on trunk `provider`
 (PCMU), one RFC 4733 key group each time the menu's GET DATA waits for keys (the test sends
-the caller a NOTIFY, and SIPp plays the next group)."""
+the caller a NOTIFY, and SIPp plays the next group); agents on real SIP phones (a PJSIP
+interface) and a caller who talks to them."""
 
 import asyncio
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,11 +16,13 @@ from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from ivr.telephony.call_port import SILENT_PROMPT
 from tests.e2e.conftest import eventually
-from tests.e2e.queues_kit import hang_up_everything
+from tests.e2e.queues_kit import AmiLog, hang_up_everything
+from tests.sip.audio import tone
 from tests.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT
 from tests.sip.sipp import Sipp, SippResult, scenario
 
-CHANNEL = "PJSIP/provider-"
+CHANNEL = "PJSIP/provider-"  # a carrier caller's channel
+CALLER_HZ = 300.0  # what sip_caller says (a tone)
 
 
 @dataclass
@@ -74,3 +79,46 @@ async def sip_callers_through_the_menu(
         tester.off_event("*", on_event)
     calls.replies = list(await asyncio.gather(*notifies))
     return calls
+
+
+def sip_agent(agent_id: str, *queues: str) -> dict[str, Any]:
+    return {
+        "name": f"Agent {agent_id}",
+        "interface": f"PJSIP/{agent_id}",
+        "skills": {queue: 0 for queue in queues},
+    }
+
+
+@contextmanager
+def sip_caller(directory: Path, port: int, media_port: int) -> Iterator[Sipp]:
+    """A carrier caller to 5551000 (queue test flows: key 1 -> first_line) who talks (a
+    300 Hz tone) from the answer on and presses 1 on the NOTIFY the test sends."""
+    speech = tone(CALLER_HZ, 60.0, level_db=-30.0)
+    script = scenario(
+        "caller", directory, hold=60.0, caller_id=f"38044{port}", keys_on_notify=["1"],
+        speech=speech,
+    )  # fmt: skip
+    with Sipp(
+        script, target=ASTERISK_SIP, service="5551000", local_ip=CARRIER_IP, local_port=port,
+        media_port=media_port, timeout=75.0,
+    ) as sipp:  # fmt: skip
+        yield sipp
+
+
+def in_menu(e: Mapping[str, Any]) -> bool:
+    return (
+        e.get("Event") == "AGIExecStart"
+        and str(e.get("Channel", "")).startswith(CHANNEL)
+        and key_command(str(e.get("Command", ""))) is not None
+    )
+
+
+async def press_one(tester: AmiClient, log: AmiLog, known: set[str]) -> str:
+    """The next caller's channel once its menu waits for a key, after telling it to press 1."""
+    _, asked = await log.wait_for(lambda e: in_menu(e) and e["Channel"] not in known, 20)
+    channel = str(asked["Channel"])
+    reply = await tester.send(
+        {"Action": "PJSIPNotify", "Channel": channel, "Variable": "Event=ivr-press"}
+    )
+    assert "Success" in str(reply), reply
+    return channel

@@ -21,7 +21,7 @@ from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import eventually
 from tests.e2e.queues_kit import TOKEN, AmiLog, event, fast_queues, queue_engine
-from tests.e2e.sip_kit import press_one, sip_agent, sip_caller
+from tests.e2e.sip_menu import press_one, sip_agent, sip_caller
 from tests.sip.audio import Samples, dbfs, dominant_frequency, tone, tone_spans
 from tests.sip.baresip import Phone
 from tests.sip.carrier import CARRIER_IP, require

@@ -30,7 +30,7 @@ from ivr.web.tokens import hash_token
 from tests.e2e.browser import WALL, chromium, new_page, screenshot
 from tests.e2e.conftest import eventually
 from tests.e2e.queues_kit import TOKEN, AmiLog, agent, event, fast_queues, queue_engine
-from tests.e2e.sip_kit import CALLER_HZ, press_one, sip_agent, sip_caller
+from tests.e2e.sip_menu import CALLER_HZ, press_one, sip_agent, sip_caller
 from tests.sip.audio import RATE, Samples, dbfs, read_wav, tone, tone_spans
 from tests.sip.baresip import Phone, free_port
 from tests.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, require
