@@ -2,8 +2,9 @@
 Asterisk: a database that is silent (frozen) or down (refused) never holds a caller. Each
 caller goes through the real menu (identify fails: he presses his contract, which cannot be
 checked either; no outage known) and reaches a queue; an API change gets a quick 503;
-/health says the database is unavailable. Once the database is back, callers are
-identified again and /health says ok."""
+/health says the database is unavailable. While it is frozen, carrier callers over real SIP
+(SIPp, RFC 4733 keys) go through the same menu alongside. Once the database is back,
+callers are identified again and /health says ok."""
 
 import asyncio
 import statistics
@@ -27,6 +28,7 @@ from ivr.storage.seed import DEMO_STORE, load_seed_file, seed_store
 from ivr.telephony.ami import AmiClient
 from ivr.web.tokens import Principal, token_entry
 from tests.e2e.conftest import flows_copy, started
+from tests.e2e.sip_menu import SipMenuCalls, sip_callers_through_the_menu
 from tests.faults import TcpProxy
 from tests.storage.conftest import PG_URL
 
@@ -36,6 +38,8 @@ KYIV_SUBSCRIBER = "+380441234567"  # contract 10000001 in data/demo-store.yaml, 
 KNOWN = ["2", "1"]  # support; identified by his number, no outage: service menu 1 (internet)
 UNKNOWN = ["2", "10000001", "1"]  # not identified: he keys his contract, then internet
 CALLS = 20  # callers at once, per fault
+SIP_CALLERS = 5  # carrier callers (SIPp) at once while the database is frozen
+SIP_KEYS = ["2", "10000001", "1"]  # the same keys, as RFC 4733 groups
 TOKEN = "supervisor-token-db-faults"
 PORT = 18083
 
@@ -69,6 +73,27 @@ def figures(name: str, reports: list[CallReport]) -> str:
         f"{name}: {queued}/{len(reports)} queued, seconds per call median "
         f"{statistics.median(seconds):.1f} max {max(seconds):.1f}"
     )
+
+
+def sip_figures(sip: SipMenuCalls) -> str:
+    seconds = sorted(sip.joined.values())
+    paths = sorted({str(r.get("Path")) for r in sip.routes.values()})
+    return (
+        f"database frozen: {len(sip.routes)}/{SIP_CALLERS} SIP callers routed, key groups "
+        f"asked {sorted(sip.asked.values())}, joined a queue over "
+        f"{seconds[-1] - seconds[0] if seconds else 0:.1f} s; paths {paths}"
+    )
+
+
+def check_sip(sip: SipMenuCalls) -> None:
+    assert sip.result is not None
+    sip.result.check(SIP_CALLERS)
+    assert len(sip.routes) == SIP_CALLERS, sip.routes
+    for route in sip.routes.values():
+        assert route["Queue"] == "internet", route
+        assert "identify:not_found" in str(route.get("Path")), route
+    assert all(n >= len(SIP_KEYS) for n in sip.asked.values()), sip.asked
+    assert all("Success" in str(r) for r in sip.replies), sip.replies
 
 
 async def api_end(http: aiohttp.ClientSession, base: str, outage: int) -> tuple[int, float]:
@@ -120,7 +145,17 @@ async def test_a_frozen_or_refused_database_never_holds_a_caller(
 
                 for name, fault in (("frozen", proxy.freeze), ("refused", proxy.refuse)):
                     fault()
-                    reports = await burst(tester, UNKNOWN)
+                    if name == "frozen":  # SIP callers too, keying over RFC 4733
+                        reports, sip = await asyncio.gather(
+                            burst(tester, UNKNOWN),
+                            sip_callers_through_the_menu(
+                                sandbox, tester, tmp_path / "sipp", SIP_CALLERS, SIP_KEYS
+                            ),
+                        )
+                        lines.append(sip_figures(sip))
+                        check_sip(sip)
+                    else:
+                        reports = await burst(tester, UNKNOWN)
                     lines.append(figures(f"database {name}", reports))
                     for report in reports:
                         assert report.queued_in == "internet", report.summary()

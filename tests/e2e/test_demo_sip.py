@@ -13,7 +13,7 @@ from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import eventually, journal_row
 from tests.e2e.queues_kit import fast_queues, queue_engine
-from tests.e2e.test_sip_agents import sip_agent
+from tests.e2e.sip_menu import sip_agent
 
 PHONE_SIP = 25200  # the phone's fixed port (baresip binds the next one too)
 ANSWER_AFTER, TALK = 1.0, 3.0

@@ -9,81 +9,35 @@ the audio the agent's phone received, at its time, and not in the caller's."""
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from ivr.app import Engine
-from ivr.calls.presser import key_command
 from ivr.calls.sip.audio import Samples, dbfs, dominant_frequency, tone, tone_spans
 from ivr.calls.sip.baresip import Phone
-from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, require
+from ivr.calls.sip.carrier import CARRIER_IP, require
 from ivr.calls.sip.rtp import Address, Capture, RtpStream, received
-from ivr.calls.sip.sipp import Sipp, scenario
 from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import eventually
 from tests.e2e.queues_kit import TOKEN, AmiLog, event, fast_queues, queue_engine
+from tests.e2e.sip_menu import press_one, sip_agent, sip_caller
 
 RTP_PORTS = (10000, 10999)  # telephony.yaml rtp.ports (Asterisk's side of every stream)
-CHANNEL = "PJSIP/provider-"
 # The whisper plays Asterisk's core sound `beep` (ivr.monitors.talk.BEEP, IVR_WHISPER_SOUND
 # of [ivr-whisper]): beep.gsm, a 0.44 s tone at 700 Hz.
 BEEP_HZ = 700.0
-CALLER_HZ, AGENT_HZ = 300.0, 1200.0  # what each side says (tones, told apart from the beep)
+AGENT_HZ = 1200.0  # what the agent says (a tone, told apart from the beep)
 WARNING, GUIDELINE = 2, 4  # talk_warning, talk_guideline (s)
 WHISPER_DELAY = 0.2  # [ivr-whisper] waits this long before its Playback
 ANSWER_AFTER = 1.5  # the agent's phone rings this long before it answers
 # the agent's phone: a fixed port (baresip also binds the next one, for TLS; a free_port()
 # could be right below another process's port)
 PHONE_SIP = 25170  # and 25180 in the second test
-
-
-def sip_agent(agent_id: str, *queues: str) -> dict[str, Any]:
-    return {
-        "name": f"Agent {agent_id}",
-        "interface": f"PJSIP/{agent_id}",
-        "skills": {queue: 0 for queue in queues},
-    }
-
-
-@contextmanager
-def sip_caller(directory: Path, port: int, media_port: int) -> Iterator[Sipp]:
-    """A carrier caller to 5551000 (queue test flows: key 1 -> first_line) who talks (a
-    300 Hz tone) from the answer on and presses 1 on the NOTIFY the test sends."""
-    speech = tone(CALLER_HZ, 60.0, level_db=-30.0)
-    script = scenario(
-        "caller", directory, hold=60.0, caller_id=f"38044{port}", keys_on_notify=["1"],
-        speech=speech,
-    )  # fmt: skip
-    with Sipp(
-        script, target=ASTERISK_SIP, service="5551000", local_ip=CARRIER_IP, local_port=port,
-        media_port=media_port, timeout=75.0,
-    ) as sipp:  # fmt: skip
-        yield sipp
-
-
-def in_menu(e: Mapping[str, Any]) -> bool:
-    return (
-        e.get("Event") == "AGIExecStart"
-        and str(e.get("Channel", "")).startswith(CHANNEL)
-        and key_command(str(e.get("Command", ""))) is not None
-    )
-
-
-async def press_one(tester: AmiClient, log: AmiLog, known: set[str]) -> str:
-    """The next caller's channel once its menu waits for a key, after telling it to press 1."""
-    _, asked = await log.wait_for(lambda e: in_menu(e) and e["Channel"] not in known, 20)
-    channel = str(asked["Channel"])
-    reply = await tester.send(
-        {"Action": "PJSIPNotify", "Channel": channel, "Variable": "Event=ivr-press"}
-    )
-    assert "Success" in str(reply), reply
-    return channel
 
 
 class States:

@@ -9,14 +9,9 @@ import os
 import signal
 import statistics
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pytest
-from sqlalchemy.engine import make_url
-
-from ivr.calls.presser import key_command
 from ivr.calls.sip.audio import active_spans
 from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, require
 from ivr.calls.sip.rtp import Capture, RtpStream, received
@@ -24,13 +19,10 @@ from ivr.calls.sip.sipp import Sipp, scenario
 from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
-from ivr.telephony.call_port import SILENT_PROMPT
-from tests.e2e.conftest import eventually, flows_copy, started
+from tests.e2e.conftest import eventually
 from tests.e2e.queues_kit import hang_up_everything
 from tests.e2e.test_database_faults import pg_schema  # noqa: F401 (a fixture)
 from tests.e2e.test_watchdog import RELEASED_WITHIN, engine_pids, ready_count, supervised_engine
-from tests.faults import TcpProxy
-from tests.storage.conftest import PG_URL
 
 CALLERS = 10
 RTP_PORTS = (10000, 10999)  # telephony.yaml rtp.ports (Asterisk's side of every stream)
@@ -150,90 +142,3 @@ async def test_sip_callers_in_a_stalled_engines_menu_fall_back_and_hear_the_prom
             assert gap <= RELEASED_WITHIN, heard
             assert speech >= 1.0, heard  # the fallback prompt, heard
         assert f"(pid {stalled}) sent no watchdog ping" in log.read_text()
-
-
-DB_CALLERS = 5
-DB_KEYS = ["2", "10000001", "1"]  # support; not identified: his contract; internet
-
-
-@pytest.mark.postgres
-async def test_sip_callers_keying_through_the_menu_reach_a_queue_with_the_database_frozen(
-    sandbox: Sandbox,
-    settings: Settings,
-    tester: AmiClient,
-    tmp_path: Path,
-    pg_schema: str,  # noqa: F811 (the fixture)
-) -> None:
-    """PostgreSQL silent behind the proxy: SIP callers (RFC 4733 keys, one group each time
-    the menu's GET DATA waits) are not identified, key their contract, which cannot be
-    checked either, and still reach the internet queue."""
-    require("tcpdump", "tcpdump")
-    await hang_up_everything(sandbox)
-    upstream = make_url(PG_URL)
-    with TcpProxy(upstream.port or 5432, upstream.host or "127.0.0.1") as proxy:
-        url = upstream.set(port=proxy.port, query={"options": f"-csearch_path={pg_schema}"})
-        custom = replace(
-            settings,
-            database_url=url.render_as_string(hide_password=False),
-            flows_dir=str(flows_copy(tmp_path)),
-            var_dir=str(tmp_path / "var"),
-            db_probe_interval=1.0,
-        )
-        engine = await started(custom)
-        asked: dict[str, int] = {}  # channel -> NOTIFYs sent
-        routes: dict[str, dict[str, Any]] = {}
-        joined: dict[str, float] = {}
-        notifies: list[asyncio.Task[Any]] = []
-
-        def on_event(event: Any) -> None:
-            channel = str(event.get("Channel", ""))
-            if not channel.startswith(CHANNEL):
-                return
-            name = event.get("Event")
-            if name == "AGIExecStart":
-                wanted = key_command(str(event.get("Command", "")))
-                if wanted and wanted.get_data and wanted.prompt != SILENT_PROMPT:
-                    asked[channel] = asked.get(channel, 0) + 1
-                    notifies.append(asyncio.ensure_future(tester.send(
-                        {"Action": "PJSIPNotify", "Channel": channel,
-                         "Variable": "Event=ivr-press"}
-                    )))  # fmt: skip
-            elif name == "UserEvent" and event.get("UserEvent") == "IvrRoute":
-                routes[channel] = dict(event)
-            elif name == "QueueCallerJoin":
-                joined.setdefault(channel, time.time())
-
-        caller = scenario(
-            "caller", tmp_path / "sipp", hold=90.0, caller_id="380441234567",
-            keys_on_notify=DB_KEYS,
-        )  # fmt: skip
-        tester.on_event("*", on_event)
-        try:
-            proxy.freeze()
-            frozen_at = time.time()
-            with Sipp(
-                caller, target=ASTERISK_SIP, service="5551000", local_ip=CARRIER_IP,
-                local_port=5060, media_port=MEDIA_PORT, calls=DB_CALLERS, rate=DB_CALLERS,
-                timeout=100.0,
-            ) as sipp:  # fmt: skip
-                await eventually(lambda: len(joined) >= DB_CALLERS, timeout=80)
-                await hang_up_everything(sandbox)
-                result = await asyncio.to_thread(sipp.wait, 30)
-        finally:
-            tester.off_event("*", on_event)
-            proxy.forward()  # the engine journals on its way out
-            await engine.stop()
-        result.check(DB_CALLERS)
-        seconds = [at - frozen_at for at in joined.values()]
-        print(
-            f"\n{DB_CALLERS} SIP callers, database frozen: all queued, QueueCallerJoin after "
-            f"max {max(seconds):.1f} s, median {statistics.median(seconds):.1f} s from the first"
-            f" INVITE; paths {sorted({str(r.get('Path')) for r in routes.values()})}"
-        )
-        assert len(routes) == DB_CALLERS, routes
-        for route in routes.values():
-            assert route["Queue"] == "internet", route
-            assert "identify:not_found" in str(route.get("Path")), route
-        assert all(n >= len(DB_KEYS) for n in asked.values()), asked
-        replies = await asyncio.gather(*notifies)
-        assert all("Success" in str(r) for r in replies), replies

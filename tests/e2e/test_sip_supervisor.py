@@ -8,6 +8,8 @@ password) auto-answers and sends tone C.
 - barge (API): the caller receives tone C with tone B;
 - whisper (the dashboard's button, signed in with his token and phone): the caller
   receives tone B and no tone C (only the agent hears him).
+A second test puts agent 1001 on a baresip phone (PJSIP/1001): his phone receives tone C
+while the supervisor whispers and not while he listens; the caller never does.
 Judged from the RTP each side received (tcpdump on loopback); every use is in the
 supervision log and announced as the AMI UserEvent IvrSupervisorMonitor."""
 
@@ -21,7 +23,7 @@ import aiohttp
 import numpy as np
 from playwright.async_api import Page, expect
 
-from ivr.calls.sip.audio import RATE, Samples, dbfs, tone
+from ivr.calls.sip.audio import RATE, Samples, dbfs, read_wav, tone, tone_spans
 from ivr.calls.sip.baresip import Phone, free_port
 from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, require
 from ivr.calls.sip.plan import MediaPlan, Press
@@ -34,6 +36,7 @@ from ivr.web.tokens import hash_token
 from tests.e2e.browser import WALL, chromium, new_page, screenshot
 from tests.e2e.conftest import eventually
 from tests.e2e.queues_kit import TOKEN, AmiLog, agent, event, fast_queues, queue_engine
+from tests.e2e.sip_menu import CALLER_HZ, press_one, sip_agent, sip_caller
 
 RTP_PORTS = (10000, 10999)  # telephony.yaml rtp.ports (Asterisk's side of every stream)
 TONE_A, TONE_B, TONE_C = 700.0, 400.0, 1700.0  # the caller's, the agent's, the supervisor's
@@ -216,3 +219,99 @@ async def test_supervisor_listens_without_being_heard_then_barges_in(
     ]
     announced = log.find(event("IvrSupervisorMonitor", CallID=talk.call_id))
     assert [e["Mode"] for _, e in announced] == ["listen", "barge", "whisper"], announced
+
+
+# agent 1001's phone: a fixed SIP port (test_sip_agents uses 25170-25181) and its own RTP
+# ports, apart from the supervisor's phone's (16100-16199)
+AGENT_SIP, AGENT_RTP = 25190, (16300, 16399)
+
+
+async def test_whisper_reaches_the_agents_phone_and_only_it(
+    sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
+) -> None:
+    require("tcpdump", "tcpdump")
+    queues = fast_queues(tmp_path, agents={"1001": sip_agent("1001", "first_line")})
+    log = AmiLog()
+    tester.on_event("*", log)
+    try:
+        async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
+            with (
+                Phone(
+                    tmp_path / "agent", "1001", sip_port=AGENT_SIP,
+                    password=sandbox.secret("phone-1001"), answer_after=0.3,
+                    audio=tone(TONE_B, 60.0, level_db=-20.0), audio_seconds=60.0,
+                    rtp_ports=AGENT_RTP,
+                ) as agent_phone,
+                Phone(
+                    tmp_path / "supervisor", "9001", sip_port=free_port(),
+                    password=sandbox.secret("phone-9001"), answer_after=0.3,
+                    audio=tone(TONE_C, 60.0), audio_seconds=60.0,
+                ) as phone,
+            ):  # fmt: skip
+                await asyncio.to_thread(agent_phone.registered)
+                await asyncio.to_thread(phone.registered)
+                await engine.agents.login("1001")
+                await eventually(lambda: engine.agents.get("1001").state == "ready", 5)
+                with (
+                    Capture(tmp_path / "call.pcap", RTP_PORTS, max_seconds=40) as capture,
+                    sip_caller(tmp_path / "caller", 5060, MEDIA_PORT) as caller,
+                ):
+                    channel = await press_one(tester, log, set())
+                    await eventually(lambda: engine.talk.talking(), timeout=15)
+                    [talk] = engine.talk.talking()
+                    listened = await spy(phone, by_api(talk.call_id, "listen"))
+                    whispered = await spy(phone, by_api(talk.call_id, "whisper"))
+                    await tester.hangup(channel)
+                    await asyncio.to_thread(caller.wait, 15)
+                uses = engine.supervision_log.recent(talk.call_id)
+    finally:
+        tester.off_event("*", log)
+
+    streams = capture.streams()
+    origin = min(s.start for s in streams)
+    to_agent = received(streams, agent_phone.is_media, start=origin)
+    to_caller = received(streams, (CARRIER_IP, MEDIA_PORT), start=origin)
+    to_phone = received(streams, phone.is_media, start=origin)
+    heard: dict[str, dict[str, float]] = {}
+    for mode, (start, end, *_) in (("listen", listened), ("whisper", whispered)):
+        agent_side = window(to_agent, origin, start, end)
+        caller_side = window(to_caller, origin, start, end)
+        supervisor = window(to_phone, origin, start, end)
+        heard[mode] = {
+            "agent<-supervisor": level_of(agent_side, TONE_C),
+            "agent<-caller": level_of(agent_side, CALLER_HZ),
+            "caller<-supervisor": level_of(caller_side, TONE_C),
+            "caller<-agent": level_of(caller_side, TONE_B),
+            "supervisor<-caller": level_of(supervisor, CALLER_HZ),
+            "supervisor<-agent": level_of(supervisor, TONE_B),
+        }
+    # the agent phone's own recording (what it decoded): tone C only for the whisper's time
+    [recording] = agent_phone.received_audio()
+    recorded, _ = read_wav(recording)
+    recorded_c = tone_spans(recorded, TONE_C, min_level_db=-45.0)
+    recorded_seconds = sum(span.duration for span in recorded_c)
+    print(
+        f"\nagent {talk.agent_channel} on call {talk.call_id}, tone levels (dBFS) over"
+        f" {SPY_SECONDS - 1:.0f} s per mode: "
+        + "; ".join(
+            f"{mode}: " + ", ".join(f"{k} {v:.1f}" for k, v in levels.items())
+            for mode, levels in heard.items()
+        )
+        + f"; the agent's recording holds {TONE_C:.0f} Hz for {recorded_seconds:.2f} s in"
+        f" {len(recorded_c)} span(s) ({[round(s.level_db, 1) for s in recorded_c]} dBFS)"
+    )
+    assert talk.agent == "1001" and talk.agent_channel.startswith("PJSIP/1001-"), talk
+    for mode, levels in heard.items():
+        # the call goes on both ways and he hears both sides...
+        assert levels["agent<-caller"] > ABSENT_DB, (mode, heard)
+        assert levels["caller<-agent"] > PRESENT_DB, (mode, heard)
+        assert levels["supervisor<-caller"] > ABSENT_DB, (mode, heard)
+        assert levels["supervisor<-agent"] > PRESENT_DB, (mode, heard)
+        # ...the caller never hears him...
+        assert levels["caller<-supervisor"] < ABSENT_DB, (mode, heard)
+    # ...the agent does when he whispers, not when he listens
+    assert heard["whisper"]["agent<-supervisor"] > PRESENT_DB, heard
+    assert heard["listen"]["agent<-supervisor"] < ABSENT_DB, heard
+    whisper_seconds = whispered[1] - whispered[0]
+    assert whisper_seconds - 1.5 < recorded_seconds < whisper_seconds + 0.5, recorded_c
+    assert [(u.mode, u.agent) for u in uses] == [("whisper", "1001"), ("listen", "1001")]

@@ -168,7 +168,8 @@ class SippResult:
 class Sipp:
     """One SIPp process running `scenario_file` against `target` ("host:port", empty for a
     UAS), from `local_ip:local_port` with media on `media_port`. Use as a context manager
-    (leaving kills it if still running) and `wait()` for its result."""
+    (leaving kills it if still running) and `wait()` for its result. `trace_messages`: log
+    every SIP message (off under load, where the log costs more than the calls)."""
 
     def __init__(
         self,
@@ -185,6 +186,7 @@ class Sipp:
         timeout: float = 60.0,
         sets: dict[str, str] | None = None,
         extra: list[str] | None = None,
+        trace_messages: bool = True,
     ) -> None:
         self.logs = scenario_file.parent / f"{scenario_file.stem}-{local_port}"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -195,7 +197,8 @@ class Sipp:
             "-mi", local_ip, "-mp", str(media_port),
             "-m", str(calls), "-r", str(rate), "-timeout", f"{timeout}s", "-timeout_error",
             "-nostdin", "-nr", "-aa",  # -aa: 200 to OPTIONS/INFO/NOTIFY/UPDATE in calls
-            "-trace_msg", "-message_file", str(self.logs / "messages.log"),
+            *(["-trace_msg"] if trace_messages else []),
+            "-message_file", str(self.logs / "messages.log"),
             "-trace_err", "-error_file", str(self.logs / "errors.log"),
             "-trace_stat", "-stf", str(self.logs / "stats.csv"),
         ]  # fmt: skip
