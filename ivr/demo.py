@@ -27,7 +27,7 @@ from ivr.web.tokens import Principal, mint_token, token_entry
 
 KYIV, LVIV, STRANGER = "+380441234567", "+380322000111", "+380501112233"
 SIP_LOGS = PROJECT_ROOT / "var" / "demo-sip"  # SIPp's and baresip's files
-PHONE_PORT = 25190  # agent 1001's phone (baresip binds the next port too)
+PHONE_PORT = 25210  # agent 1001's phone (baresip binds the next port too)
 DAY = (
     # (description, line, caller, keys: one token per request for keys, as ivr.flow.dtmf
     # reads, over the SIP trunk)
