@@ -131,18 +131,12 @@ class QueueActions:
     async def device_state(self, device: str) -> str:
         """Asterisk's state of a device (DEVICE_STATE: NOT_INUSE, INUSE, RINGING,
         UNAVAILABLE, INVALID for an unknown one...)."""
-        reply = await self._ami.send({"Action": "Getvar", "Variable": f"DEVICE_STATE({device})"})
-        message = reply[0] if isinstance(reply, list) else reply
-        return str(message.get("Value") or "UNKNOWN")
+        return await self._ami.getvar(f"DEVICE_STATE({device})") or "UNKNOWN"
 
     async def bridge_peer(self, channel: str) -> str:
         """The one channel `channel` is bridged with now (BRIDGEPEER); empty if none or
         several (a supervisor joined the bridge)."""
-        reply = await self._ami.send(
-            {"Action": "Getvar", "Channel": channel, "Variable": "BRIDGEPEER"}
-        )
-        message = reply[0] if isinstance(reply, list) else reply
-        value = str(message.get("Value") or "")
+        value = await self._ami.getvar("BRIDGEPEER", channel)
         return "" if "," in value or value == "(null)" else value
 
     async def hangup(self, channel: str) -> None:

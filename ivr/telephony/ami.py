@@ -385,6 +385,13 @@ class AmiClient:
             raise UnsafeValue(f"UserEvent fields may not be named {sorted(reserved)}")
         return _single(await self.send({"Action": "UserEvent", "UserEvent": name, **fields}))
 
+    async def getvar(self, variable: str, channel: str = "") -> str:
+        """A channel's variable or function (or a global one without `channel`); "" if unset."""
+        headers = {"Action": "Getvar", "Variable": variable}
+        if channel:
+            headers["Channel"] = channel
+        return str(_single(await self.send(headers)).get("Value") or "")
+
     async def hangup(self, channel: str) -> Message:
         return _single(await self.send({"Action": "Hangup", "Channel": channel}))
 
