@@ -128,6 +128,17 @@ class AmiLog:
             await asyncio.sleep(0.02)
 
 
+def callback_offer_queues(directory: Path) -> Path:
+    """One agent (2001, first_line); a waiting caller is offered a callback after 1 s, and
+    misses the answer target then."""
+    return fast_queues(
+        directory,
+        agents={"2001": agent("2001", "first_line")},
+        escalation=[{"after": 1.0, "offer_callback": True}],
+        answer_target=1.0,
+    )
+
+
 def event(name: str, **fields: str) -> Callable[[Mapping[str, Any]], bool]:
     def matches(e: Mapping[str, Any]) -> bool:
         if e.get("Event") != name and e.get("UserEvent") != name:

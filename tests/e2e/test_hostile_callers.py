@@ -14,7 +14,12 @@ from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import journal_row
-from tests.e2e.queues_kit import AmiLog, agent, event, fast_queues, queue_engine
+from tests.e2e.queues_kit import (
+    AmiLog,
+    callback_offer_queues,
+    event,
+    queue_engine,
+)
 
 SUBSCRIBER = "+380441234567"  # contract 10000001 in data/demo-store.yaml
 CALLER = "+380509999999"  # nobody's number
@@ -62,12 +67,7 @@ async def test_a_caller_id_cannot_pose_as_a_subscriber(engine: Engine, tester: A
 async def test_no_callback_offer_to_a_number_that_cannot_be_called(
     sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path, number: str
 ) -> None:
-    queues = fast_queues(
-        tmp_path,
-        agents={"2001": agent("2001", "first_line")},
-        escalation=[{"after": 1.0, "offer_callback": True}],
-        answer_target=1.0,
-    )
+    queues = callback_offer_queues(tmp_path)
     log = AmiLog()
     tester.on_event("*", log)
     try:

@@ -23,6 +23,7 @@ from tests.e2e.queues_kit import (
     WITH_AGENTS,
     AmiLog,
     agent,
+    callback_offer_queues,
     event,
     fast_queues,
     queue_engine,
@@ -229,12 +230,7 @@ async def test_the_hard_limit_ends_the_call_and_journals_its_talk_every_time(
 async def test_callback_offer_is_taken_and_the_call_back_rings_at_most_the_cap(
     sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
 ) -> None:
-    queues = fast_queues(
-        tmp_path,
-        agents={"2001": agent("2001", "first_line")},
-        escalation=[{"after": 1.0, "offer_callback": True}],
-        answer_target=1.0,
-    )
+    queues = callback_offer_queues(tmp_path)
     log = AmiLog()
     tester.on_event("*", log)
     async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
@@ -308,12 +304,7 @@ async def test_called_back_caller_keeps_his_place_ahead_of_later_callers(
     sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
 ) -> None:
     """One agent; A waits, B waits and takes the callback, C joins after: A, B, then C."""
-    queues = fast_queues(
-        tmp_path,
-        agents={"2001": agent("2001", "first_line")},
-        escalation=[{"after": 1.0, "offer_callback": True}],
-        answer_target=1.0,
-    )
+    queues = callback_offer_queues(tmp_path)
     log = AmiLog()
     tester.on_event("*", log)
     async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
