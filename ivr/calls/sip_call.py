@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.calls.place import CallReport, CallWatcher
-from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP
+from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, press_next_key
 from ivr.calls.sip.sipp import Sipp, scenario
 from ivr.flow.dtmf import SILENCE, KeyPlan
 from ivr.telephony.ami import AmiClient
@@ -46,9 +46,7 @@ async def place_sip_call(
 
     async def press(channel: str, pressed: str) -> None:
         for _ in pressed:  # each NOTIFY plays the caller's next key
-            await ami.send(
-                {"Action": "PJSIPNotify", "Channel": channel, "Variable": "Event=ivr-press"}
-            )
+            await press_next_key(ami, channel)
             await asyncio.sleep(KEY_GAP)
 
     watcher = CallWatcher(report, KeyPlan(dtmf), press)

@@ -13,7 +13,7 @@ from typing import Any
 
 from ivr.calls.presser import key_command
 from ivr.calls.sip.audio import tone
-from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT
+from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, press_next_key
 from ivr.calls.sip.sipp import Sipp, SippResult, scenario
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
@@ -56,9 +56,7 @@ async def sip_callers_through_the_menu(
             wanted = key_command(str(event.get("Command", "")))
             if wanted and wanted.get_data and wanted.prompt != SILENT_PROMPT:
                 calls.asked[channel] = calls.asked.get(channel, 0) + 1
-                notifies.append(asyncio.ensure_future(tester.send(
-                    {"Action": "PJSIPNotify", "Channel": channel, "Variable": "Event=ivr-press"}
-                )))  # fmt: skip
+                notifies.append(asyncio.ensure_future(press_next_key(tester, channel)))
         elif name == "UserEvent" and event.get("UserEvent") == "IvrRoute":
             calls.routes[channel] = dict(event)
         elif name == "QueueCallerJoin":
@@ -117,8 +115,6 @@ async def press_one(tester: AmiClient, log: AmiLog, known: set[str]) -> str:
     """The next caller's channel once its menu waits for a key, after telling it to press 1."""
     _, asked = await log.wait_for(lambda e: in_menu(e) and e["Channel"] not in known, 20)
     channel = str(asked["Channel"])
-    reply = await tester.send(
-        {"Action": "PJSIPNotify", "Channel": channel, "Variable": "Event=ivr-press"}
-    )
+    reply = await press_next_key(tester, channel)
     assert "Success" in str(reply), reply
     return channel

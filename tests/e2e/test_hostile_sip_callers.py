@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from ivr.app import Engine
-from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT
+from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, press_next_key
 from ivr.calls.sip.sipp import Sipp, SippResult, scenario
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
@@ -166,9 +166,7 @@ async def _call(
                 asked = await _nth_get_data(log, keys_n, sipp, channels, has_channel)
                 if asked is None:
                     break  # refused or ended: judged below
-                reply = await tester.send(
-                    {"Action": "PJSIPNotify", "Channel": channels[0], "Variable": "Event=ivr-press"}
-                )
+                reply = await press_next_key(tester, channels[0])
                 assert "Success" in str(reply), (keys, reply)
             if channels and case.own_number is None:
                 # no callback: routed to an operator instead; let the caller go

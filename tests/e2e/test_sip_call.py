@@ -20,6 +20,7 @@ from ivr.calls.sip.carrier import (
     carrier_call,
     carrier_refused_call,
     phone_register,
+    press_next_key,
     require,
 )
 from ivr.calls.sip.rtp import Capture
@@ -70,9 +71,7 @@ async def menu_call(
             _, asked = await log.wait_for(_menu_waits("PJSIP/provider-"), timeout=20)
             channel = str(asked["Channel"])
             # the menu is waiting for a key: the carrier presses 1 (new connection)
-            reply = await tester.send(
-                {"Action": "PJSIPNotify", "Channel": channel, "Variable": "Event=ivr-press"}
-            )
+            reply = await press_next_key(tester, channel)
             assert "Success" in str(reply), reply
             _, route = await log.wait_for(event("IvrRoute"), timeout=15)
             await log.wait_for(event("QueueCallerJoin", Queue="connections"), timeout=10)

@@ -13,6 +13,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from panoramisk.message import Message
+
+from ivr.telephony.ami import AmiClient
+
 SCENARIO = Path(__file__).parent / "scenarios" / "carrier_menu_call.xml"
 REFUSED = Path(__file__).parent / "scenarios" / "carrier_refused_call.xml"
 REGISTER = Path(__file__).parent / "scenarios" / "phone_register.xml"
@@ -21,6 +25,15 @@ CARRIER_IP = "127.0.0.2"  # telephony.yaml trunks.provider.match
 ASTERISK_SIP = "127.0.0.1:5060"  # telephony.yaml transports.udp.bind
 DTMF_PCAPS = Path("/usr/share/sip-tester")  # RFC 4733 pcaps of Debian's sip-tester
 MEDIA_PORT = 16000  # the carrier's RTP port (in its SDP)
+
+
+async def press_next_key(ami: AmiClient, channel: str) -> Message:
+    """Tell the carrier's caller on `channel` to press its next key: an in-dialog NOTIFY
+    (AMI PJSIPNotify, event ivr-press), on which the caller scenario plays it."""
+    reply = await ami.send(
+        {"Action": "PJSIPNotify", "Channel": channel, "Variable": "Event=ivr-press"}
+    )
+    return reply[0] if isinstance(reply, list) else reply
 
 
 class SipToolMissing(RuntimeError):
