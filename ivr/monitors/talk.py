@@ -20,8 +20,8 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ivr.clock import Clock, LoopClock, Timer
 from ivr.events.model import CallCompleted, Event, TalkLimitReached
-from ivr.monitors.clock import Clock, LoopClock, Timer
 from ivr.queues.model import QueuesConfig
 from ivr.routing.escalation import TalkMark, talk_marks
 from ivr.tasks import TaskSet

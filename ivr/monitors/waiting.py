@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from ivr.clock import Clock, LoopClock, Timer
 from ivr.events.model import (
     AnswerTargetMissed,
     CallAbandoned,
@@ -32,7 +33,6 @@ from ivr.events.model import (
     CallRouted,
     Event,
 )
-from ivr.monitors.clock import Clock, LoopClock, Timer
 from ivr.monitors.talk import Talking
 from ivr.queues.model import EscalationStep, QueuesConfig
 from ivr.routing.escalation import (

@@ -28,13 +28,13 @@ from ivr.storage.journal import step_entry
 from ivr.tasks import TaskSet
 from ivr.telephony import names
 from ivr.telephony.ami import AmiConnectionLost, AmiTimeout
+from tests.fake_clock import FakeClock
 from tests.unit.monitors.kit import (
     AGENT,
     CALLER,
     LINE,
     PHONE,
     Actions,
-    FakeClock,
     Prompts,
     Published,
     join,

@@ -1,4 +1,4 @@
-"""The monitors' clock: the event loop's by default, a fake one in unit tests."""
+"""The one clock: the event loop's time and timers; unit tests use tests/fake_clock.py."""
 
 import asyncio
 from collections.abc import Callable
