@@ -1,6 +1,6 @@
-"""The SIP benchmark runs (a tiny round each side and a tiny probe), and its calls carry
-media both ways: Asterisk's PCMU prompt reaches every SIPp caller, and every caller's key
-goes to Asterisk as RFC 4733."""
+"""The SIP benchmark runs (a tiny round each side, a tiny saturation pair and a tiny probe),
+and its calls carry media both ways: Asterisk's PCMU prompt reaches every SIPp caller, and
+every caller's key goes to Asterisk as RFC 4733."""
 
 import subprocess
 import sys
@@ -14,7 +14,7 @@ from ivr.sandbox.chroot import Sandbox
 
 RTP_PORTS = (10000, 10999)  # telephony.yaml rtp.ports (Asterisk's side of every stream)
 CALLS, PROBE = 2, 3  # per variant; the probe's one level
-TINY = ["--calls", str(CALLS), "--rate", "10", "--rounds", "1", "--no-warmup",
+TINY = ["--calls", str(CALLS), "--rate", "10", "--rounds", "1", "--no-warmup", "--saturate", "20",
         "--cap", str(PROBE), "--probe-ramp", "1", "--probe-key-at", "2"]  # fmt: skip
 
 
@@ -33,9 +33,10 @@ def test_sip_benchmark_runs_and_its_calls_carry_prompt_and_key(
     assert "failed calls: 0 (target 0); engine calls that fell back: 0" in out, out
     assert f"most concurrent calls with media held: {PROBE} (level {PROBE}" in out, out
     assert "engine/dialplan ratio: median" in out and "bench-sip: targets met" in out, out
+    assert "at saturation: dialplan" in out and "CPU per call: dialplan" in out, out
 
     streams = capture.streams()
-    calls = 2 * CALLS + PROBE
+    calls = 2 * 2 * CALLS + PROBE  # rated and saturation pairs, and the probe
     to_caller = [s for s in streams if s.dst == (CARRIER_IP, MEDIA_PORT)]
     prompts = {s.src[1]: s for s in to_caller if PCMU in s.payload_types}  # one per call
     assert len(prompts) == calls, [(s.src, s.payload_types) for s in to_caller]
