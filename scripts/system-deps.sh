@@ -2,7 +2,7 @@
 # Debian packages the host needs: mmdebstrap builds the Asterisk chroot; espeak-ng and sox
 # render text-to-speech prompts; graphviz (dot) draws call-flow diagrams; chromium drives the
 # dashboard and agent view in the browser tests, tesseract reads their screenshots back. The SIP
-# test parties (ivr/calls/sip/): sip-tester (sipp, its RFC 4733 DTMF pcaps), baresip-core (its
+# test parties (ivr/sandbox/calls/sip/): sip-tester (sipp, its RFC 4733 DTMF pcaps), baresip-core (its
 # aufile, sndfile, alsa, cons and ctrl_tcp modules) and tcpdump to capture RTP on loopback.
 set -euo pipefail
 missing=()
@@ -13,7 +13,7 @@ command -v sox >/dev/null || missing+=(sox)
 command -v dot >/dev/null || missing+=(graphviz)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v tesseract >/dev/null || missing+=(tesseract-ocr)
-command -v sipp >/dev/null || missing+=(sip-tester)  # SIP carrier/callers in ivr/calls/sip
+command -v sipp >/dev/null || missing+=(sip-tester)  # SIP carrier/callers in ivr/sandbox/calls/sip
 command -v tcpdump >/dev/null || missing+=(tcpdump)  # RTP capture of what a party hears
 [[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 [[ -e /usr/lib/baresip/modules/aufile.so ]] || missing+=(baresip-core)  # agents' phones

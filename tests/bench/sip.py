@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, require
-from ivr.calls.sip.plan import MediaPlan
-from ivr.calls.sip.sipp import Sipp, scenario
-from ivr.calls.tester import tester_ami
 from ivr.config import PROJECT_ROOT, load_settings
+from ivr.sandbox.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, require
+from ivr.sandbox.calls.sip.plan import MediaPlan
+from ivr.sandbox.calls.sip.sipp import Sipp, scenario
+from ivr.sandbox.calls.tester import tester_ami
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.bench.burst import _wait_idle, cpu_seconds, start_engine
@@ -269,7 +269,7 @@ async def main(args: argparse.Namespace) -> int:
         await ami.close()
         engine.terminate()
         engine.wait(10)
-    return report(args, bench)
+    return report(args, bench.runs, bench.probes, bench.saturated)
 
 
 def report_saturation(saturated: dict[str, Round]) -> None:
@@ -295,8 +295,13 @@ def report_probe(args: argparse.Namespace, probes: list[Round]) -> bool:
     return True
 
 
-def report(args: argparse.Namespace, bench: Bench) -> int:
-    engine, dialplan = bench.runs["engine"], bench.runs["dialplan"]
+def report(
+    args: argparse.Namespace,
+    runs: dict[str, list[Round]],
+    probes: list[Round],
+    saturated: dict[str, Round] | None = None,
+) -> int:
+    engine, dialplan = runs["engine"], runs["dialplan"]
     ratios = pair_ratios(engine, dialplan)
     for name, rounds in (("dialplan", dialplan), ("engine", engine)):
         median, low, high = spread([r.rate for r in rounds])
@@ -311,14 +316,14 @@ def report(args: argparse.Namespace, bench: Bench) -> int:
         f"target >= {RATIO_TARGET})"
     )
     print(f"failed calls: {failed} (target 0); engine calls that fell back: {fallbacks}")
-    lost = {name: sum(r.keys_lost for r in rounds) for name, rounds in bench.runs.items()}
+    lost = {name: sum(r.keys_lost for r in rounds) for name, rounds in runs.items()}
     print(f"of them, keys lost (the menu timed out): engine {lost['engine']}, "
           f"dialplan {lost['dialplan']}")  # fmt: skip
     ok = failed == 0 and fallbacks == 0 and ratio >= RATIO_TARGET
-    if bench.saturated:
-        report_saturation(bench.saturated)
+    if saturated:
+        report_saturation(saturated)
     if args.cap:
-        ok = report_probe(args, bench.probes) and ok
+        ok = report_probe(args, probes) and ok
     print("bench-sip:", "targets met" if ok else "TARGETS MISSED")
     return 0 if ok else 1
 

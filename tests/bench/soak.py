@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ivr.calls.tester import tester_ami
 from ivr.config import PROJECT_ROOT, load_settings
+from ivr.sandbox.calls.tester import tester_ami
 from ivr.telephony.ami import AmiClient
 from tests.bench.burst import EXPECTED_QUEUE, LINE, start_engine
 

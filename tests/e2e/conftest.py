@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ivr.app import Engine
-from ivr.calls.tester import tester_ami
 from ivr.config import PROJECT_ROOT, Settings, load_settings
+from ivr.sandbox.calls.tester import tester_ami
 from ivr.sandbox.chroot import Sandbox, SandboxError
 from ivr.storage.db import open_store
 from ivr.storage.repository import CallRecordView

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ivr.calls.presser import key_command
-from ivr.calls.sip.audio import tone
-from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, press_next_key
-from ivr.calls.sip.sipp import Sipp, SippResult, scenario
+from ivr.sandbox.calls.presser import key_command
+from ivr.sandbox.calls.sip.audio import tone
+from ivr.sandbox.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, press_next_key
+from ivr.sandbox.calls.sip.sipp import Sipp, SippResult, scenario
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from ivr.telephony.call_port import SILENT_PROMPT

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from playwright.async_api import Locator, Page, expect
 
-from ivr.calls.place import place_call
-from ivr.calls.tester import agent_behaves
 from ivr.config import Settings
+from ivr.sandbox.calls.place import place_call
+from ivr.sandbox.calls.tester import agent_behaves
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.browser import assert_reads, chromium, new_page, ocr, plain, screenshot

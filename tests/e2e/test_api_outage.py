@@ -6,8 +6,8 @@ from pathlib import Path
 
 import aiohttp
 
-from ivr.calls.place import place_call
 from ivr.config import Settings
+from ivr.sandbox.calls.place import place_call
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from ivr.web.tokens import Principal, token_entry

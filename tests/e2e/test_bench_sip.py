@@ -6,10 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ivr.calls.sip.audio import dbfs
-from ivr.calls.sip.carrier import CARRIER_IP, MEDIA_PORT, require
-from ivr.calls.sip.rtp import PCMU, Capture
 from ivr.config import PROJECT_ROOT
+from ivr.sandbox.calls.sip.audio import dbfs
+from ivr.sandbox.calls.sip.carrier import CARRIER_IP, MEDIA_PORT, require
+from ivr.sandbox.calls.sip.rtp import PCMU, Capture
 from ivr.sandbox.chroot import Sandbox
 
 RTP_PORTS = (10000, 10999)  # telephony.yaml rtp.ports (Asterisk's side of every stream)

@@ -4,8 +4,8 @@ import asyncio
 from pathlib import Path
 
 from ivr.app import Engine
-from ivr.calls.place import place_call
-from ivr.calls.tester import set_global
+from ivr.sandbox.calls.place import place_call
+from ivr.sandbox.calls.tester import set_global
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import engine_settings, journal_row, started
 

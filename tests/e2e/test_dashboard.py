@@ -10,10 +10,10 @@ from pathlib import Path
 import aiohttp
 from playwright.async_api import Page, expect
 
-from ivr.calls.place import CallReport, place_call
-from ivr.calls.tester import agent_behaves
 from ivr.config import Settings
-from ivr.demo_dashboard import screenshot as demo_screenshot
+from ivr.demo.dashboard import screenshot as demo_screenshot
+from ivr.sandbox.calls.place import CallReport, place_call
+from ivr.sandbox.calls.tester import agent_behaves
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.browser import WALL, assert_reads, chromium, new_page, ocr, plain, screenshot

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from ivr.calls.place import CallReport, place_call
 from ivr.config import Settings
+from ivr.sandbox.calls.place import CallReport, place_call
 from ivr.sandbox.chroot import Sandbox
 from ivr.storage.db import make_engine, make_session_factory, migrate
 from ivr.storage.seed import DEMO_STORE, load_seed_file, seed_store

@@ -6,9 +6,9 @@ so in plain words, with the times the journal keeps."""
 import re
 from pathlib import Path
 
-from ivr.calls.sip_agent import SipAgent
-from ivr.calls.sip_call import place_sip_call
 from ivr.config import Settings
+from ivr.sandbox.calls.sip_agent import SipAgent
+from ivr.sandbox.calls.sip_call import place_sip_call
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import eventually, journal_row

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ivr.app import Engine
-from ivr.calls.place import CallReport, place_call
 from ivr.config import Settings
+from ivr.sandbox.calls.place import CallReport, place_call
 from ivr.storage.db import make_session_factory
 from ivr.storage.reports import ReportRepository
 from ivr.telephony.ami import AmiClient

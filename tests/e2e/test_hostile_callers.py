@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from ivr.app import Engine
-from ivr.calls.place import place_call
-from ivr.calls.tester import agent_behaves
 from ivr.config import Settings
+from ivr.sandbox.calls.place import place_call
+from ivr.sandbox.calls.tester import agent_behaves
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import journal_row

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from ivr.app import Engine
-from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, press_next_key
-from ivr.calls.sip.sipp import Sipp, SippResult, scenario
+from ivr.sandbox.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, press_next_key
+from ivr.sandbox.calls.sip.sipp import Sipp, SippResult, scenario
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import journal_row

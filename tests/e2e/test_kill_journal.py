@@ -10,8 +10,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, select
 
 from ivr.app import Engine
-from ivr.calls.place import CallReport, place_call
 from ivr.config import Settings
+from ivr.sandbox.calls.place import CallReport, place_call
 from ivr.sandbox.chroot import Sandbox
 from ivr.storage.models import CallRecord
 from ivr.telephony import names

@@ -8,11 +8,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from ivr.calls.place import CallReport, place_call
-from ivr.calls.tester import agent_behaves, callee_behaves
 from ivr.cli import main
 from ivr.config import Settings
 from ivr.events.model import CallbackRequested
+from ivr.sandbox.calls.place import CallReport, place_call
+from ivr.sandbox.calls.tester import agent_behaves, callee_behaves
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import eventually, journal_row

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from ivr.calls.place import CallReport, place_call
-from ivr.calls.tester import agent_behaves
 from ivr.config import Settings
 from ivr.events.model import AnswerTargetMissed, CallEnded, CallEscalated, Event
 from ivr.monitors.waiting import GONE
+from ivr.sandbox.calls.place import CallReport, place_call
+from ivr.sandbox.calls.tester import agent_behaves
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import eventually, journal_row

@@ -16,11 +16,11 @@ from typing import Any
 import aiohttp
 
 from ivr.app import Engine
-from ivr.calls.sip.audio import Samples, dbfs, dominant_frequency, tone, tone_spans
-from ivr.calls.sip.baresip import Phone
-from ivr.calls.sip.carrier import CARRIER_IP, require
-from ivr.calls.sip.rtp import Address, Capture, RtpStream, received
 from ivr.config import Settings
+from ivr.sandbox.calls.sip.audio import Samples, dbfs, dominant_frequency, tone, tone_spans
+from ivr.sandbox.calls.sip.baresip import Phone
+from ivr.sandbox.calls.sip.carrier import CARRIER_IP, require
+from ivr.sandbox.calls.sip.rtp import Address, Capture, RtpStream, received
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import eventually

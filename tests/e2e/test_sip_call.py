@@ -12,9 +12,10 @@ import numpy as np
 import yaml
 
 from ivr.app import Engine
-from ivr.calls.presser import key_command
-from ivr.calls.sip.audio import Samples, active_spans, dbfs, read_wav
-from ivr.calls.sip.carrier import (
+from ivr.config import PROJECT_ROOT
+from ivr.sandbox.calls.presser import key_command
+from ivr.sandbox.calls.sip.audio import Samples, active_spans, dbfs, read_wav
+from ivr.sandbox.calls.sip.carrier import (
     CARRIER_IP,
     MEDIA_PORT,
     carrier_call,
@@ -23,8 +24,7 @@ from ivr.calls.sip.carrier import (
     press_next_key,
     require,
 )
-from ivr.calls.sip.rtp import Capture
-from ivr.config import PROJECT_ROOT
+from ivr.sandbox.calls.sip.rtp import Capture
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import journal_row

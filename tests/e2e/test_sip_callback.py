@@ -12,12 +12,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from ivr.calls.sip.audio import tone
-from ivr.calls.sip.carrier import CARRIER_IP, MEDIA_PORT
-from ivr.calls.sip.plan import MediaPlan
-from ivr.calls.sip.sipp import Sipp, scenario
-from ivr.calls.tester import agent_behaves
 from ivr.config import PROJECT_ROOT, Settings
+from ivr.sandbox.calls.sip.audio import tone
+from ivr.sandbox.calls.sip.carrier import CARRIER_IP, MEDIA_PORT
+from ivr.sandbox.calls.sip.plan import MediaPlan
+from ivr.sandbox.calls.sip.sipp import Sipp, scenario
+from ivr.sandbox.calls.tester import agent_behaves
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from ivr.telephony.sip_config import load_telephony

@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ivr.calls.sip.audio import active_spans
-from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, require
-from ivr.calls.sip.rtp import Capture, RtpStream, received
-from ivr.calls.sip.sipp import Sipp, scenario
 from ivr.config import Settings
+from ivr.sandbox.calls.sip.audio import active_spans
+from ivr.sandbox.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, require
+from ivr.sandbox.calls.sip.rtp import Capture, RtpStream, received
+from ivr.sandbox.calls.sip.sipp import Sipp, scenario
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import eventually

@@ -18,12 +18,12 @@ import numpy as np
 import yaml
 from playwright.async_api import expect
 
-from ivr.calls.sip.audio import RATE, dbfs, silence, tone, tone_spans
-from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP
-from ivr.calls.sip.plan import MediaPlan, Press
-from ivr.calls.sip.sipp import Sipp, scenario
-from ivr.calls.tester import agent_behaves
 from ivr.config import Settings
+from ivr.sandbox.calls.sip.audio import RATE, dbfs, silence, tone, tone_spans
+from ivr.sandbox.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP
+from ivr.sandbox.calls.sip.plan import MediaPlan, Press
+from ivr.sandbox.calls.sip.sipp import Sipp, scenario
+from ivr.sandbox.calls.tester import agent_behaves
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.browser import WALL, chromium, new_page

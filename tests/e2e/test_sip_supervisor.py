@@ -23,13 +23,13 @@ import aiohttp
 import numpy as np
 from playwright.async_api import Page, expect
 
-from ivr.calls.sip.audio import RATE, Samples, dbfs, read_wav, tone, tone_spans
-from ivr.calls.sip.baresip import Phone, free_port
-from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, require
-from ivr.calls.sip.plan import MediaPlan, Press
-from ivr.calls.sip.rtp import Capture, received
-from ivr.calls.sip.sipp import Sipp, scenario
 from ivr.config import Settings
+from ivr.sandbox.calls.sip.audio import RATE, Samples, dbfs, read_wav, tone, tone_spans
+from ivr.sandbox.calls.sip.baresip import Phone, free_port
+from ivr.sandbox.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, require
+from ivr.sandbox.calls.sip.plan import MediaPlan, Press
+from ivr.sandbox.calls.sip.rtp import Capture, received
+from ivr.sandbox.calls.sip.sipp import Sipp, scenario
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from ivr.web.tokens import hash_token

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ivr.calls.place import place_call
 from ivr.config import PROJECT_ROOT, Settings
+from ivr.sandbox.calls.place import place_call
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import engine_settings, eventually

@@ -4,7 +4,7 @@ import socket
 import time
 from pathlib import Path
 
-from ivr.calls.sip.rtp import Capture
+from ivr.sandbox.calls.sip.rtp import Capture
 from tests.unit.sip.test_rtp import rtp
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ivr.calls.sip import audio
-from ivr.calls.sip.baresip import BaresipError, Phone
-from ivr.calls.sip.plan import MediaPlan, Press
-from ivr.calls.sip.rtp import Capture, RtpStream, received
-from ivr.calls.sip.sipp import Sipp, scenario
+from ivr.sandbox.calls.sip import audio
+from ivr.sandbox.calls.sip.baresip import BaresipError, Phone
+from ivr.sandbox.calls.sip.plan import MediaPlan, Press
+from ivr.sandbox.calls.sip.rtp import Capture, RtpStream, received
+from ivr.sandbox.calls.sip.sipp import Sipp, scenario
 
 CALLER, CALLER_MEDIA = ("127.0.0.1", 25070), ("127.0.0.1", 25072)
 CARRIER, CARRIER_MEDIA = ("127.0.0.2", 25070), ("127.0.0.2", 25072)  # as a trunk would call

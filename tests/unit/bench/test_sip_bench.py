@@ -84,3 +84,23 @@ def test_the_verdict_needs_no_failure_and_the_ratio(capsys: pytest.CaptureFixtur
     probes[1].done.popitem()  # the 50 level lost a call: the box held 25
     assert report(args, {"engine": ok, "dialplan": fast}, probes) == 0
     assert "held: 25 (level 25, stopped at 50 failed" in capsys.readouterr().out
+
+
+def test_the_saturation_pair_is_reported_but_is_no_target(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = parse_args(["--cap", "0"])
+    rated = {
+        "engine": [a_round("engine", 10, [("engine", "connections")] * 10, 1.0)],
+        "dialplan": [a_round("dialplan", 10, [("dialplan", "connections")] * 10, 1.0)],
+    }
+    saturated = {
+        "engine": a_round("engine", 10, [("engine", "connections")] * 10, 2.0),
+        "dialplan": a_round("dialplan", 10, [("dialplan", "connections")] * 10, 1.0),
+    }
+    saturated["engine"].asterisk_cpu, saturated["engine"].engine_cpu = 0.1, 0.02
+    saturated["dialplan"].asterisk_cpu = 0.08
+    assert report(args, rated, [], saturated) == 0  # ratio 0.5 at saturation: no target
+    out = capsys.readouterr().out
+    assert "at saturation: dialplan 10.0, engine 5.0 calls/s (ratio 0.50)" in out
+    assert "CPU per call: dialplan 8.0 ms, engine 12.0 ms (Asterisk 10.0 + engine 2.0)" in out

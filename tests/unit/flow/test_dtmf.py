@@ -7,7 +7,6 @@ from typing import cast
 
 import pytest
 
-from ivr.calls.presser import KeyPresser, key_command
 from ivr.cli import main
 from ivr.config import PROJECT_ROOT
 from ivr.flow.context import CallInfo, FlowServices
@@ -16,6 +15,7 @@ from ivr.flow.loader import load_library
 from ivr.flow.runner import new_context, run_flow
 from ivr.flow.simulate import TextSpeech, simulate
 from ivr.queues.model import load_queues
+from ivr.sandbox.calls.presser import KeyPresser, key_command
 from ivr.telephony.agi import AgiChannel
 from ivr.telephony.call_port import AgiCallPort
 from ivr.telephony.encoding import agi_quote

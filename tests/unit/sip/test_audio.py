@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ivr.calls.sip.audio import (
+from ivr.sandbox.calls.sip.audio import (
     FLOOR_DB,
     Samples,
     Span,

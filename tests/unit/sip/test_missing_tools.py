@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr.calls.sip.baresip import BaresipError, Phone
-from ivr.calls.sip.rtp import Capture, CaptureError
-from ivr.calls.sip.sipp import Sipp, SippError, scenario
+from ivr.sandbox.calls.sip.baresip import BaresipError, Phone
+from ivr.sandbox.calls.sip.rtp import Capture, CaptureError
+from ivr.sandbox.calls.sip.sipp import Sipp, SippError, scenario
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ async def test_the_demo_without_sipp_or_baresip_says_what_to_install(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from ivr.config import load_settings
-    from ivr.demo import run_demo
+    from ivr.demo.tour import run_demo
 
     assert await run_demo(load_settings(env={})) == 2
     error = capsys.readouterr().err

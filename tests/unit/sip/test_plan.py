@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ivr.calls.sip import audio
-from ivr.calls.sip.plan import MediaPlan, Press
-from ivr.calls.sip.rtp import PCMU, TELEPHONE_EVENT, read_pcap, rtp_streams
+from ivr.sandbox.calls.sip import audio
+from ivr.sandbox.calls.sip.plan import MediaPlan, Press
+from ivr.sandbox.calls.sip.rtp import PCMU, TELEPHONE_EVENT, read_pcap, rtp_streams
 
 
 def test_plan_pcap_decodes_to_its_audio_and_digits(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ivr.calls.sip.rtp import (
+from ivr.sandbox.calls.sip.rtp import (
     PCMA,
     PCMU,
     CaptureError,

@@ -63,4 +63,4 @@ def test_sigabrt_logs_where_the_engine_was(tmp_path: Path) -> None:
     assert "Fatal Python error: Aborted" in log and "Stack (most recent call first)" in log, log[
         -2000:
     ]
-    assert "ivr/cli.py" in log, log[-2000:]  # the main thread: the event loop's
+    assert "ivr/cli/__init__.py" in log, log[-2000:]  # the main thread: the event loop's

@@ -11,14 +11,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from ivr.app import Engine
-from ivr.calls.place import CallReport, place_call
-from ivr.calls.sip.carrier import SipToolMissing, require
-from ivr.calls.sip_agent import SipAgent
-from ivr.calls.sip_call import place_sip_call
-from ivr.calls.tester import tester_ami
 from ivr.config import PROJECT_ROOT, Settings
-from ivr.demo_dashboard import fetch_json, print_reports, show_dashboard
-from ivr.demo_queues import AGENTS, SIP_AGENT, demo_queues, print_queue_summary, run_queue_calls
+from ivr.demo.dashboard import fetch_json, print_reports, show_dashboard
+from ivr.demo.queues import AGENTS, SIP_AGENT, demo_queues, print_queue_summary, run_queue_calls
+from ivr.sandbox.calls.place import CallReport, place_call
+from ivr.sandbox.calls.sip.carrier import SipToolMissing, require
+from ivr.sandbox.calls.sip_agent import SipAgent
+from ivr.sandbox.calls.sip_call import place_sip_call
+from ivr.sandbox.calls.tester import tester_ami
 from ivr.storage.db import make_session_factory, open_store
 from ivr.storage.reports import ReportRepository
 from ivr.storage.seed import DEMO_STORE, load_seed_file, seed_store

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ivr.calls.sip.audio import Samples, write_wav
+from ivr.sandbox.calls.sip.audio import Samples, write_wav
 
 Event = dict[str, Any]
 

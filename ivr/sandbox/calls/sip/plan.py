@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ivr.calls.sip.audio import RATE, Samples
-from ivr.calls.sip.rtp import EVENT_NAMES, PCMU, TELEPHONE_EVENT, encode_ulaw
+from ivr.sandbox.calls.sip.audio import RATE, Samples
+from ivr.sandbox.calls.sip.rtp import EVENT_NAMES, PCMU, TELEPHONE_EVENT, encode_ulaw
 
 FRAME = 160  # samples per 20 ms packet
 

@@ -1,7 +1,7 @@
 """Place a real SIP call: SIPp as the carrier on the trunk `provider` (telephony.yaml,
 identified by its source 127.0.0.2) dials a DID, and its caller presses the menu's keys as
 RFC 4733 digits. The call is followed through the AMI events like a Local test call
-(ivr.calls.place): the engine's request for keys (AGI GET DATA / STREAM FILE) makes the
+(ivr.sandbox.calls.place): the engine's request for keys (AGI GET DATA / STREAM FILE) makes the
 test send an in-dialog NOTIFY (AMI PJSIPNotify), on which SIPp plays the next key.
 """
 
@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ivr.calls.place import CallReport, CallWatcher
-from ivr.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, press_next_key
-from ivr.calls.sip.sipp import Sipp, scenario
 from ivr.flow.dtmf import SILENCE, KeyPlan
+from ivr.sandbox.calls.place import CallReport, CallWatcher
+from ivr.sandbox.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, press_next_key
+from ivr.sandbox.calls.sip.sipp import Sipp, scenario
 from ivr.telephony.ami import AmiClient
 
 TRUNK_CHANNEL = "PJSIP/provider-"  # the trunk's inbound channels
@@ -35,7 +35,7 @@ async def place_sip_call(
     media_port: int = 16000,
 ) -> CallReport:
     """Call DID `line` over the trunk as `caller` (SIPp from CARRIER_IP:`port`, its logs in
-    `directory`), answer menus with `dtmf` tokens (one per request, as ivr.calls.place),
+    `directory`), answer menus with `dtmf` tokens (one per request, as ivr.sandbox.calls.place),
     stay `talk` seconds once queued, then hang up. One SIP call at a time per `line`."""
     keys = [key for token in dtmf if token != SILENCE for key in token]
     script = scenario(

@@ -1,5 +1,5 @@
 """SIPp as a scripted SIP party: a caller (UAC) or a phone (UAS) from the templates in
-ivr/calls/sip/scenarios/, playing a `MediaPlan` (audio + RFC 4733 digits) once the call is up.
+scenarios/ here, playing a `MediaPlan` (audio + RFC 4733 digits) once the call is up.
 
 `Sipp` starts one SIPp process (bounded by `-m` calls and `-timeout`) and `wait()`s for its
 `SippResult`: exit code, successful/failed calls from its statistics file, and the SIP
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from ivr.calls.sip.audio import Samples
-from ivr.calls.sip.plan import MediaPlan
+from ivr.sandbox.calls.sip.audio import Samples
+from ivr.sandbox.calls.sip.plan import MediaPlan
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 

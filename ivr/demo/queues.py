@@ -11,9 +11,9 @@ from typing import Any
 import yaml
 
 from ivr.app import Engine
-from ivr.calls.place import CallReport, place_call
-from ivr.calls.sip_call import place_sip_call
-from ivr.calls.tester import agent_behaves, callee_behaves
+from ivr.sandbox.calls.place import CallReport, place_call
+from ivr.sandbox.calls.sip_call import place_sip_call
+from ivr.sandbox.calls.tester import agent_behaves, callee_behaves
 from ivr.telephony.ami import AmiClient
 
 # Shipped times scaled down so the demo takes seconds: target 3 s, guideline 4 s.

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ivr.calls.presser import KeyPresser
 from ivr.flow.dtmf import KeyPlan
+from ivr.sandbox.calls.presser import KeyPresser
 from ivr.telephony import names
 from ivr.telephony.ami import AmiClient
 
@@ -42,7 +42,7 @@ class CallReport:
     fallback_reason: str = ""
     outcome: str = "pending"
     seconds: float = 0.0
-    over_sip: bool = False  # a real SIP call over the trunk (ivr.calls.sip_call)
+    over_sip: bool = False  # a real SIP call over the trunk (ivr.sandbox.calls.sip_call)
 
     @property
     def ok(self) -> bool:

@@ -87,8 +87,8 @@ def _sandbox(settings: Settings, action: str) -> int:
 
 
 def _call(settings: Settings, args: argparse.Namespace) -> int:
-    from ivr.calls.place import place_call
-    from ivr.calls.tester import tester_ami
+    from ivr.sandbox.calls.place import place_call
+    from ivr.sandbox.calls.tester import tester_ami
 
     async def main() -> int:
         ami = tester_ami(settings, args.ami_user, args.ami_secret_file)
@@ -335,7 +335,7 @@ def _store_seed(settings: Settings, path: str) -> int:
 
 
 def _demo(settings: Settings, verbose: bool) -> int:
-    from ivr.demo import run_demo
+    from ivr.demo.tour import run_demo
 
     if not verbose:  # the demo's own narrative is printed; logs only when something is wrong
         logging.getLogger().setLevel(logging.WARNING)
@@ -567,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ivr: configuration error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:
-        from ivr.errors import user_facing
+        from ivr.cli.errors import user_facing
 
         message = user_facing(exc)
         if message is None:

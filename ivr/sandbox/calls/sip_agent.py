@@ -7,8 +7,8 @@ import contextlib
 from pathlib import Path
 from types import TracebackType
 
-from ivr.calls.sip.baresip import Phone
 from ivr.config import sandbox_secret_file
+from ivr.sandbox.calls.sip.baresip import Phone
 
 
 class SipAgent:
