@@ -8,40 +8,14 @@ tests, else, found/not_found... A goto to another flow points at that flow.
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ivr.flow.model import Flow, FlowLibrary, Node
-from ivr.flow.prompts import Sound
-from ivr.flow.steps.base import KeyPath, prompts_of
-from ivr.flow.steps.registry import STEP_TYPES
+from ivr.flow.steps.base import KeyPath
+from ivr.flow.steps.drawing import short
 
 FORMATS = (".svg", ".png", ".dot")
-MAX_TEXT = 40  # characters of a detail line before it is cut with "…"
 FONT = "DejaVu Sans,Helvetica,Arial,sans-serif"
-
-# Graphviz node attributes by type: asking steps are boxes, decisions diamonds; steps that
-# end the flow (route, hangup, goto another flow) are grey, bold terminal shapes.
-TERMINAL = 'style="filled,bold", fillcolor="#f2f2f2"'
-LOOKS = {
-    "menu": "shape=box",
-    "choose": "shape=box",
-    "language": "shape=box",
-    "collect": "shape=box, style=rounded",
-    "condition": "shape=diamond",
-    "identify": "shape=hexagon",
-    "outage": "shape=hexagon",
-    "callback": "shape=component",
-    "unreachable_report": "shape=component",
-    "meter_reading": "shape=component",
-    "set": "shape=note",
-    "play": "shape=ellipse",
-    "goto": "shape=cds",
-    "route": f"shape=doubleoctagon, {TERMINAL}",
-    "hangup": f"shape=octagon, {TERMINAL}",
-}
-GOTO_FLOW = f'shape=cds, margin="0.25,0.08", {TERMINAL}'
 
 
 class GraphError(RuntimeError):
@@ -54,78 +28,9 @@ def quote(text: str) -> str:
     return '"' + text.replace("\n", "\\n") + '"'
 
 
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return "|".join(_value(v) for v in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_value(v)}" for k, v in value.items())
-    return str(value)
-
-
-def _prompts(spec: Mapping[str, Any], key: str = "prompt") -> str:
-    names = []
-    for ref in prompts_of(spec, key):
-        if isinstance(ref, str):
-            names.append(ref)
-        else:
-            variant = next(iter(ref.variants.values()))
-            names.append(f"♪{variant.name}" if isinstance(variant, Sound) else f'"{variant.text}"')
-    return ", ".join(names)
-
-
-def _tests(spec: Mapping[str, Any]) -> str:
-    names: list[str] = []
-    for case in spec.get("cases", []):
-        names += [str(t) for t in case["if"] if str(t) not in names]
-    return ", ".join(names)
-
-
-def _detail(node: Node) -> list[str]:
-    """Short lines saying what the node says or decides."""
-    spec = node.spec
-    match node.type:
-        case "route" | "callback":
-            lines = [f"queue {spec['queue']}", f"class {spec['class']}"]
-        case "condition":
-            lines = [_tests(spec)]
-        case "goto":
-            lines = [f"→ flow {spec['flow']}" if "flow" in spec else f"→ {spec['node']}"]
-        case "collect" | "choose":
-            lines = [f"var {spec['var']}", _prompts(spec)]
-        case "language":
-            lines = [_prompts(spec), ", ".join(f"{k}={v}" for k, v in spec["options"].items())]
-        case "unreachable_report" | "meter_reading":
-            key = "number" if node.type == "unreachable_report" else "reading"
-            lines = [f"{key} {spec[key]}"]
-        case "identify":
-            lines = [f"by {spec.get('by', 'phone')}"]
-        case "set":
-            lines = [", ".join(f"{k}={v}" for k, v in spec["vars"].items())]
-        case "outage":
-            lines = [str(spec.get("service") or "any service"), _prompts(spec)]
-        case _:
-            lines = [_prompts(spec)]
-    return [_short(line) for line in lines if line]
-
-
-def edge_label(spec: Mapping[str, Any], path: KeyPath) -> str:
+def edge_label(node: Node, path: KeyPath) -> str:
     """What takes the caller along a target at `path` (a key path in the node's spec)."""
-    if path[0] == "options" and len(path) == 2:
-        return str(path[1])
-    if path[0] == "cases" and len(path) == 3:
-        tests = spec["cases"][int(path[1])]["if"]
-        return ", ".join(f"{name}: {_short(_value(v))}" for name, v in tests.items())
-    key = str(path[-1])
-    if key in ("next", "node"):
-        return ""
-    return key.removeprefix("on_")
+    return node.step.edge_label(node.checked.config, path)
 
 
 def _fresh(base: str, taken: set[str]) -> str:
@@ -145,9 +50,10 @@ def _find_flow(library: FlowLibrary, flow_name: str) -> Flow:
 
 
 def _node_line(node: Node, start: str) -> str:
-    label = "\n".join([f"{node.id} ({node.type})", *_detail(node)])
-    goes_out = node.type == "goto" and "flow" in node.spec
-    looks = GOTO_FLOW if goes_out else LOOKS.get(node.type, "shape=ellipse")
+    config = node.checked.config
+    detail = [short(line) for line in node.step.detail(config) if line]
+    label = "\n".join([f"{node.id} ({node.type})", *detail])
+    looks = node.step.looks(config)
     bold = ", penwidth=2.5" if node.id == start else ""
     return f"  {quote(node.id)} [label={quote(label)}, {looks}{bold}];"
 
@@ -170,10 +76,9 @@ def flow_dot(library: FlowLibrary, flow_name: str, link_suffix: str | None = Non
     edges: dict[tuple[str, str], list[str]] = {}  # (from, to) -> labels
     for node in flow.nodes.values():
         out.append(_node_line(node, flow.start))
-        for path, target in STEP_TYPES[node.type].check(node.spec).targets.items():
-            edges.setdefault((node.id, target), []).append(edge_label(node.spec, path))
-        if node.type == "goto" and "flow" in node.spec:
-            other = str(node.spec["flow"])
+        for path, target in node.checked.targets.items():
+            edges.setdefault((node.id, target), []).append(edge_label(node, path))
+        for other in (ref.name for ref in node.checked.refs if ref.kind == "flow"):
             if other not in others:
                 others[other] = _fresh(f"flow {other}", taken)
             edges.setdefault((node.id, others[other]), []).append("")

@@ -18,7 +18,7 @@ from ivr.flow.model import Flow, FlowLibrary, Line, Node
 from ivr.flow.problems import Problem, Problems, read_yaml
 from ivr.flow.prompts import EMPTY_CATALOG, PROMPTS_FILE, parse_catalog
 from ivr.flow.steps.base import Checked, FlowSpecError, Ref
-from ivr.flow.steps.registry import STEP_TYPES
+from ivr.flow.steps.registry import STEP_TYPES, StepTypes
 
 T = TypeVar("T")
 MAX_DIRECTORY_BYTES = 2 * 1024 * 1024  # flows/ in all: ~100 times the flows shipped
@@ -62,15 +62,16 @@ class Names:
     classes: Collection[str] | None = None
 
 
-def _check_node(node_id: str, spec: Any, problems: Problems) -> tuple[Node, Checked] | None:
+def _check_node(node_id: str, spec: Any, problems: Problems, steps: StepTypes) -> Node | None:
+    """The node read by its step type, or None (its problems added)."""
     where = ("nodes", node_id)
     if not isinstance(spec, dict):
         problems.add(where, "expected a mapping with a type")
         return None
     kind = spec.get("type")
-    step = STEP_TYPES.get(kind) if isinstance(kind, str) else None
+    step = steps.get(kind) if isinstance(kind, str) else None
     if step is None or not isinstance(kind, str):
-        problems.add((*where, "type"), f"{kind!r} is not one of {sorted(STEP_TYPES)}")
+        problems.add((*where, "type"), f"{kind!r} is not one of {sorted(steps)}")
         return None
     for key in sorted(str(k) for k in spec if k not in step.keys):
         problems.add(
@@ -83,7 +84,7 @@ def _check_node(node_id: str, spec: Any, problems: Problems) -> tuple[Node, Chec
     except FlowSpecError as exc:
         problems.add((*where, *exc.key), exc.message, at_key=exc.at_key)
         return None
-    return Node(node_id, kind, spec), checked
+    return Node(node_id, kind, spec, step, checked)
 
 
 def _reachable(start: str, edges: Mapping[str, set[str]]) -> set[str]:
@@ -96,7 +97,7 @@ def _reachable(start: str, edges: Mapping[str, set[str]]) -> set[str]:
     return seen
 
 
-def _check_graph(start: str, checked: Mapping[str, Checked], problems: Problems) -> None:
+def _check_graph(start: str, checked: Mapping[str, Checked[Any]], problems: Problems) -> None:
     edges = {n: set(c.targets.values()) for n, c in checked.items()}
     reached = _reachable(start, edges)
     for node_id in checked:
@@ -140,7 +141,14 @@ def _check_ref(ref: Ref, names: Names) -> str | None:
     return f"unknown {ref.kind} {ref.name!r} (not in {where}: {', '.join(sorted(known))})"
 
 
-def parse_flow(data: Any, source: str, names: Names, problems: Problems | None = None) -> Flow:
+def parse_flow(
+    data: Any,
+    source: str,
+    names: Names,
+    problems: Problems | None = None,
+    steps: StepTypes = STEP_TYPES,
+) -> Flow:
+    """A flow file's data as a Flow, its nodes read by `steps`; FlowError on errors."""
     problems = problems or Problems(source)
     if not isinstance(data, dict):
         problems.add((), "expected a mapping with name, start and nodes")
@@ -154,24 +162,23 @@ def parse_flow(data: Any, source: str, names: Names, problems: Problems | None =
         problems.add(("nodes",), "expected a mapping of node id to node")
         raise FlowError(problems.items)
     nodes: dict[str, Node] = {}
-    checked: dict[str, Checked] = {}
     for node_id, spec in raw_nodes.items():
-        found = _check_node(str(node_id), spec, problems)
+        found = _check_node(str(node_id), spec, problems, steps)
         if found is None:
             continue
-        nodes[str(node_id)], checked[str(node_id)] = found
+        nodes[str(node_id)] = found
         where = ("nodes", str(node_id))
-        for key_path, target in found[1].targets.items():
+        for key_path, target in found.checked.targets.items():
             if target not in raw_nodes:
                 problems.add((*where, *key_path), f"unknown node {target!r}")
-        for ref in found[1].refs:
+        for ref in found.checked.refs:
             wrong = _check_ref(ref, names)
             if wrong:
                 problems.add((*where, *ref.key), wrong)
     if not isinstance(start, str) or start not in raw_nodes:
         problems.add(("start",), f"{start!r} is not a node")
     elif not problems.errors:
-        _check_graph(str(start), checked, problems)
+        _check_graph(str(start), {n: node.checked for n, node in nodes.items()}, problems)
     if problems.errors:
         raise FlowError(problems.items)
     return Flow(name=str(name), start=str(start), nodes=nodes)
@@ -212,13 +219,38 @@ def _refused(directory: Path) -> str | None:
     return None
 
 
+def _read_lines(
+    directory: Path,
+    flows: Mapping[str, Flow],
+    broken: Collection[str],
+    languages: Collection[str],
+    found: list[Problem],
+) -> tuple[dict[str, Line], str]:
+    """lines.yaml (and lines.csv): the lines by number and the default flow."""
+    lines_problems = Problems(str(directory / LINES_FILE))
+    located = read_yaml(directory / LINES_FILE, lines_problems, within=directory)
+    lines: dict[str, Line] = {}
+    default_flow = ""
+    if located is not None:  # else its problem is reported, not followed by "no lines"
+        lines, default_flow = parse_lines(located.data, lines_problems, flows, broken, languages)
+    found += lines_problems.items
+    if (directory / LINES_CSV).exists() or (directory / LINES_CSV).is_symlink():
+        csv_problems = Problems(str(directory / LINES_CSV))
+        rows = read_lines_csv(directory / LINES_CSV, csv_problems)
+        add_lines(rows, csv_problems, flows, broken, languages, lines)
+        found += csv_problems.items
+    return lines, default_flow
+
+
 def validate_library(
     directory: str | Path,
     queues: Collection[str] | None = None,
     classes: Collection[str] | None = None,
+    steps: StepTypes = STEP_TYPES,
 ) -> Validation:
-    """Every *.yaml in `directory` but lines/prompts/calendar is a flow; all problems are
-    collected. Give `queues` and `classes` to check routes against queues.yaml."""
+    """Every *.yaml in `directory` but lines/prompts/calendar is a flow, its nodes of the
+    types in `steps`; all problems are collected. Give `queues` and `classes` to check
+    routes against queues.yaml."""
     directory = Path(directory)
     try:
         refused = _refused(directory)
@@ -248,27 +280,14 @@ def validate_library(
     for path, problems, located in files:
         if located is not None:
             try:
-                flow = parse_flow(located.data, str(path), names, problems)
+                flow = parse_flow(located.data, str(path), names, problems, steps)
                 if flow.name in flows:
                     problems.add(("name",), f"flow {flow.name!r} is defined twice")
                 flows[flow.name] = flow
             except FlowError:
                 pass
         found += problems.items
-
-    broken = declared - set(flows)
-    lines_problems = Problems(str(directory / LINES_FILE))
-    located = read_yaml(directory / LINES_FILE, lines_problems, within=directory)
-    lines: dict[str, Line] = {}
-    default_flow = ""
-    if located is not None:  # else its problem is reported, not followed by "no lines"
-        lines, default_flow = parse_lines(located.data, lines_problems, flows, broken, languages)
-    found += lines_problems.items
-    if (directory / LINES_CSV).exists() or (directory / LINES_CSV).is_symlink():
-        csv_problems = Problems(str(directory / LINES_CSV))
-        rows = read_lines_csv(directory / LINES_CSV, csv_problems)
-        add_lines(rows, csv_problems, flows, broken, languages, lines)
-        found += csv_problems.items
+    lines, default_flow = _read_lines(directory, flows, declared - set(flows), languages, found)
     if any(not p.warning for p in found):
         return Validation(None, found)
     library = FlowLibrary(flows, lines, default_flow, catalog, calendar)
@@ -280,9 +299,10 @@ def load_library(
     warn: Callable[[str], object] | None = None,
     queues: Collection[str] | None = None,
     classes: Collection[str] | None = None,
+    steps: StepTypes = STEP_TYPES,
 ) -> FlowLibrary:
     """The validated library; FlowError on any error, warnings passed to `warn`."""
-    validation = validate_library(directory, queues, classes)
+    validation = validate_library(directory, queues, classes, steps)
     if validation.library is None:
         raise FlowError(validation.problems)
     for problem in validation.problems:

@@ -3,10 +3,13 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ivr.flow.calendar import ALWAYS, Calendar
 from ivr.flow.prompts import EMPTY_CATALOG, PromptCatalog
+
+if TYPE_CHECKING:  # the step types run on this model
+    from ivr.flow.steps.base import Checked, StepType
 
 
 class Sphere(StrEnum):
@@ -29,11 +32,14 @@ class Line:
 
 @dataclass(frozen=True)
 class Node:
-    """One step of a flow. `type` names its module in ivr/flow/steps/."""
+    """One step of a flow. `type` names its module in ivr/flow/steps/, `step` is that step
+    type, `checked` what it read from `spec` at load time (its config, where it goes)."""
 
     id: str
     type: str
     spec: Mapping[str, Any]
+    step: "StepType[Any]"
+    checked: "Checked[Any]"
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,9 @@ from pathlib import Path
 from ivr.flow.loader import FlowError, Validation
 from ivr.flow.model import FlowLibrary
 from ivr.flow.prompts import Prompt, Text, placeholders
-from ivr.flow.steps.base import prompts_of
 from ivr.watch import ChangeWatcher, Stamp, file_stamp
 
 log = logging.getLogger(__name__)
-
-PROMPT_KEYS = ("prompt", "invalid_prompt")
 
 
 def speakable(library: FlowLibrary) -> set[tuple[str, str]]:
@@ -30,8 +27,7 @@ def speakable(library: FlowLibrary) -> set[tuple[str, str]]:
     prompts: list[Prompt] = list(catalog.prompts.values())
     for flow in library.flows.values():
         for node in flow.nodes.values():
-            for key in PROMPT_KEYS:
-                prompts += [r for r in prompts_of(node.spec, key) if isinstance(r, Prompt)]
+            prompts += [r for r in node.checked.prompts if isinstance(r, Prompt)]
     texts = set()
     for prompt in prompts:
         for language in catalog.languages:

@@ -7,7 +7,6 @@ from ivr.flow.model import FlowLibrary
 from ivr.flow.port import CallPort
 from ivr.flow.steps.base import RouteRequest
 from ivr.flow.steps.records import StepFailed
-from ivr.flow.steps.registry import STEP_TYPES
 
 MAX_STEPS = 200
 
@@ -44,7 +43,7 @@ async def run_flow(ctx: StepContext) -> FlowOutcome:
             raise FlowRunError(f"flow {flow.name!r} ended without a route after {ctx.path}")
         node = flow.nodes[node_id]
         try:
-            result = await STEP_TYPES[node.type].run(node.id, node.spec, ctx)
+            result = await node.step.run(node.id, node.checked.config, ctx)
         except StepFailed as exc:
             raise FlowRunError(f"flow {flow.name!r}: {exc}") from exc
         if result.route is not None or result.hangup:

@@ -4,17 +4,8 @@ them, the flow's included, by name for `ivr flow schema --file`."""
 from collections.abc import Callable, Mapping
 
 from ivr.flow.model import Sphere
-from ivr.flow.schema import (
-    DAYS_PATTERN,
-    PROMPT_DEFS,
-    TIME_RANGE,
-    Schema,
-    document,
-    flow_schema,
-    matching,
-    ref,
-    text,
-)
+from ivr.flow.schema import PROMPT_DEFS, document, flow_schema
+from ivr.flow.steps.schema_parts import DAYS_PATTERN, TIME_RANGE, Schema, matching, ref, text
 
 LINE_SCHEMAS: Mapping[str, Schema] = {
     "number": {

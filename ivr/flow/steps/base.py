@@ -1,15 +1,18 @@
 """The contract every step type implements, and the helpers steps share."""
 
 import math
-from collections.abc import Callable, Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Generic, Literal, TypeVar
 
 from ivr.flow.context import StepContext
 from ivr.flow.prompts import Prompt, PromptRef, Sound, Text, fill, parse_variant, parse_versions
+from ivr.flow.steps.schema_parts import StepSchema
 
 KeyPath = tuple[str | int, ...]
 RefKind = Literal["prompt", "schedule", "flow", "language", "queue", "class"]
+C = TypeVar("C")
 
 
 class FlowSpecError(ValueError):
@@ -33,12 +36,15 @@ class Ref:
 
 
 @dataclass(frozen=True)
-class Checked:
-    """What the loader learns from a valid node: where it can go (node ids by key), which
-    names it refers to, and whether it ends the flow (route, hangup, another flow)."""
+class Checked(Generic[C]):
+    """What the loader learns from a valid node: its config (read once; what `run` gets),
+    where it can go (node ids by key), which names it refers to, the prompts it can play
+    and whether it ends the flow (route, hangup, another flow)."""
 
+    config: C
     targets: dict[KeyPath, str] = field(default_factory=dict)
     refs: list[Ref] = field(default_factory=list)
+    prompts: tuple[PromptRef, ...] = ()
     exits: bool = False
 
 
@@ -56,14 +62,39 @@ class StepResult:
     flow: str | None = None  # go on at the start of this flow
 
 
-class StepType(Protocol):
+class StepType(ABC, Generic[C]):
+    """A node type, all in its module: the keys it takes, read and checked once at load time
+    into its frozen config `C`; what it does on a call; its part of the flow JSON Schema;
+    how `ivr flow graph` draws it. A new type is such a module and a line in registry.py."""
+
     keys: frozenset[str]  # the keys a node of this type may have, `type` included
+    prompt_keys: tuple[str, ...] = ()  # the keys that hold prompts (read by read_prompts)
+    schema: StepSchema  # its node's schema (`ivr flow schema`)
+    shape: str = "shape=ellipse"  # its Graphviz node attributes
 
-    def check(self, spec: Mapping[str, Any]) -> Checked:
-        """Validate the node; raises FlowSpecError at the first problem."""
-        ...
+    @abstractmethod
+    def check(self, spec: Mapping[str, Any]) -> Checked[C]:
+        """Read and validate the node; raises FlowSpecError at the first problem."""
 
-    async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult: ...
+    @abstractmethod
+    async def run(self, node_id: str, config: C, ctx: StepContext) -> StepResult:
+        """What the node does on a call, from the config `check` read."""
+
+    @abstractmethod
+    def detail(self, config: C) -> list[str]:
+        """What the node says or decides, in a few words per line (the graph's label)."""
+
+    def looks(self, config: C) -> str:
+        """Graphviz node attributes of this node."""
+        return self.shape
+
+    def edge_label(self, config: C, path: KeyPath) -> str:
+        """What takes the caller along the target at `path` (a key path in the node): the
+        key (a DTMF key, timeout, found...), nothing for a plain next."""
+        key = str(path[-1])
+        if key in ("next", "node"):
+            return ""
+        return key.removeprefix("on_")
 
 
 # --- reading a spec ----------------------------------------------------------------------
@@ -93,18 +124,35 @@ def _prompt_item(item: Any, where: KeyPath) -> PromptRef:
     raise FlowSpecError(where, "expected a prompt name, {say: text} or {sound: file}")
 
 
-def prompt_refs(spec: Mapping[str, Any], *keys: str) -> list[Ref]:
-    """The catalogue prompts named under `keys`, and the languages of inline {say: ...}."""
+@dataclass(frozen=True)
+class Said:
+    """A node's prompts by key, read once, and the names in them the loader checks: the
+    catalogue prompts and the languages of inline {say: ...}."""
+
+    by_key: Mapping[str, tuple[PromptRef, ...]]
+    refs: list[Ref]
+
+    def __getitem__(self, key: str) -> tuple[PromptRef, ...]:
+        return self.by_key.get(key, ())
+
+    @property
+    def every(self) -> tuple[PromptRef, ...]:
+        return tuple(ref for refs in self.by_key.values() for ref in refs)
+
+
+def read_prompts(spec: Mapping[str, Any], keys: tuple[str, ...]) -> Said:
+    """The prompts under `keys`; FlowSpecError at the first malformed one."""
+    by_key = {key: prompts_of(spec, key) for key in keys}
     refs = []
-    for key in keys:
+    for key, prompts in by_key.items():
         listed = isinstance(spec.get(key), list)
-        for index, ref in enumerate(prompts_of(spec, key)):
+        for index, ref in enumerate(prompts):
             if isinstance(ref, str):
                 refs.append(Ref("prompt", ref, (key,)))
                 continue
             where: KeyPath = (key, index, "say") if listed else (key, "say")
             refs += [Ref("language", lang, (*where, lang)) for lang in ref.variants if lang]
-    return refs
+    return Said(by_key, refs)
 
 
 def target_of(spec: Mapping[str, Any], key: str, required: bool = True) -> str | None:
@@ -158,6 +206,11 @@ def var_name(spec: Mapping[str, Any], key: str, default: str | None = None) -> s
     return value
 
 
+def required_var(spec: Mapping[str, Any], key: str) -> str:
+    """The variable a node needs at `key`."""
+    return str(var_name(spec, key, default=""))
+
+
 def number_of(
     spec: Mapping[str, Any],
     key: str,
@@ -208,58 +261,6 @@ async def sounds(ctx: StepContext, refs: tuple[PromptRef, ...]) -> tuple[str, ..
     return tuple(out)
 
 
-async def play(ctx: StepContext, spec: Mapping[str, Any], key: str) -> None:
-    refs = prompts_of(spec, key)
-    if refs:
-        await ctx.port.play(await sounds(ctx, refs))
-
-
-async def ask(
-    ctx: StepContext, spec: Mapping[str, Any], key: str, timeout_ms: int, max_digits: int
-) -> str | None:
-    return await ctx.port.ask(await sounds(ctx, prompts_of(spec, key)), timeout_ms, max_digits)
-
-
-async def ask_until_valid(
-    ctx: StepContext,
-    spec: Mapping[str, Any],
-    max_digits: int,
-    valid: Callable[[str], bool],
-) -> tuple[str | None, Literal["ok", "timeout", "invalid"]]:
-    """Ask with `prompt` until `valid` accepts the keys, `retries` more times at most; an
-    invalid entry hears `invalid_prompt`. Returns the keys and how it ended."""
-    timeout_ms = int(timeout_of(spec) * 1000)
-    attempts = 1 + retries_of(spec)
-    outcome: Literal["timeout", "invalid"] = "timeout"
-    for _ in range(attempts):
-        keys = await ask(ctx, spec, "prompt", timeout_ms, max_digits)
-        if keys and valid(keys):
-            return keys, "ok"
-        outcome = "invalid" if keys else "timeout"
-        if keys:
-            await play(ctx, spec, "invalid_prompt")
-    return None, outcome
-
-
-ASKING_KEYS = frozenset({"prompt", "invalid_prompt", "timeout", "retries"})
-DEFAULT_TIMEOUT = 5.0
-MIN_TIMEOUT, MAX_TIMEOUT = 0.5, 60.0  # seconds to wait for the caller's keys
-DEFAULT_RETRIES = 2
-MAX_RETRIES = 10
-
-
-def timeout_of(spec: Mapping[str, Any]) -> float:
-    return number_of(spec, "timeout", DEFAULT_TIMEOUT, minimum=MIN_TIMEOUT, maximum=MAX_TIMEOUT)
-
-
-def retries_of(spec: Mapping[str, Any]) -> int:
-    return int(number_of(spec, "retries", DEFAULT_RETRIES, maximum=MAX_RETRIES, whole=True))
-
-
-def check_asking(spec: Mapping[str, Any]) -> list[Ref]:
-    """Check the keys every asking node shares; the prompt names it uses."""
-    prompts_of(spec, "prompt")
-    prompts_of(spec, "invalid_prompt")
-    timeout_of(spec)
-    retries_of(spec)
-    return prompt_refs(spec, "prompt", "invalid_prompt")
+async def play(ctx: StepContext, prompts: tuple[PromptRef, ...]) -> None:
+    if prompts:
+        await ctx.port.play(await sounds(ctx, prompts))

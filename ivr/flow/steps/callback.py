@@ -6,66 +6,102 @@ when that is not a number the dialler may ring (withheld, invalid), `on_fail` (o
 flow has none, the dialplan's fallback to an operator): the flow there tells him why."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from ivr.events.model import CallbackRequested
 from ivr.flow.context import StepContext
+from ivr.flow.prompts import PromptRef
 from ivr.flow.steps.base import (
     Checked,
     Ref,
     StepResult,
+    StepType,
     name_of,
     number_of,
     play,
-    prompt_refs,
-    prompts_of,
-    target_of,
+    read_prompts,
     targets_of,
     var_name,
 )
 from ivr.flow.steps.records import StepFailed, value_of
+from ivr.flow.steps.schema_parts import CLASS, QUEUE, StepSchema, node, number, prompt, var
 from ivr.routing.phone import callable_number
 
 MAX_WITHIN = 7 * 24 * 60  # minutes: a week
 
 
-def within_of(spec: Mapping[str, Any]) -> float:
-    """Minutes within which the caller is called back."""
-    return number_of(spec, "within", 60, minimum=1, maximum=MAX_WITHIN)
+@dataclass(frozen=True)
+class CallbackConfig:
+    within: float  # minutes within which the caller is called back
+    phone: str | None  # the variable with the number to call; None: the caller's
+    prompt: tuple[PromptRef, ...]
+    queue: str
+    caller_class: str
+    next: str
+    on_fail: str | None  # None: the dialplan's fallback
 
 
-class Callback:
+class Callback(StepType[CallbackConfig]):
     keys = frozenset({"type", "within", "queue", "class", "phone", "prompt", "next", "on_fail"})
+    prompt_keys = ("prompt",)
+    shape = "shape=component"
+    schema = StepSchema(
+        "Record a callback request; {callback_by} in the prompt says by when.",
+        {
+            "within": number(
+                f"Minutes within which to call back (default 60, at most {MAX_WITHIN}).",
+                1,
+                MAX_WITHIN,
+            ),
+            "queue": QUEUE,
+            "class": CLASS,
+            "phone": var("Variable with the number to call (default: the caller's)."),
+            "prompt": prompt("Said after the request is recorded."),
+            "next": node("The node after."),
+            "on_fail": node("Where to go with no number to call back (else: fallback)."),
+        },
+        ("queue", "class", "next"),
+    )
 
-    def check(self, spec: Mapping[str, Any]) -> Checked:
-        within_of(spec)
-        var_name(spec, "phone")
-        prompts_of(spec, "prompt")
-        refs = [
-            Ref("queue", name_of(spec, "queue"), ("queue",)),
-            Ref("class", name_of(spec, "class"), ("class",)),
-            *prompt_refs(spec, "prompt"),
-        ]
-        return Checked(targets_of(spec, "next", "on_fail", required=("next",)), refs)
+    def check(self, spec: Mapping[str, Any]) -> Checked[CallbackConfig]:
+        within = number_of(spec, "within", 60, minimum=1, maximum=MAX_WITHIN)
+        phone = var_name(spec, "phone")
+        said = read_prompts(spec, self.prompt_keys)
+        queue, caller_class = name_of(spec, "queue"), name_of(spec, "class")
+        refs = [Ref("queue", queue, ("queue",)), Ref("class", caller_class, ("class",))]
+        targets = targets_of(spec, "next", "on_fail", required=("next",))
+        config = CallbackConfig(
+            within,
+            phone,
+            said["prompt"],
+            queue,
+            caller_class,
+            targets[("next",)],
+            targets.get(("on_fail",)),
+        )
+        return Checked(config, targets, refs + said.refs, said.every)
 
-    async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult:
-        phone = value_of(ctx, spec, "phone") or ctx.call.caller
+    def detail(self, config: CallbackConfig) -> list[str]:
+        return [f"queue {config.queue}", f"class {config.caller_class}"]
+
+    async def run(self, node_id: str, config: CallbackConfig, ctx: StepContext) -> StepResult:
+        phone = value_of(ctx, config.phone) or ctx.call.caller
         if not callable_number(phone):  # withheld, or not a number a carrier can ring
             ctx.path.append(f"{node_id}:no_phone")
-            if "on_fail" not in spec:
+            if config.on_fail is None:
                 raise StepFailed(f"{node_id}: no number to call back")
-            return StepResult(next=target_of(spec, "on_fail"))
-        minutes = within_of(spec)
-        promised_by = ctx.now() + timedelta(minutes=minutes)
+            return StepResult(next=config.on_fail)
+        promised_by = ctx.now() + timedelta(minutes=config.within)
         ctx.record(
             CallbackRequested(
                 call_id=ctx.call.call_id,
                 line=ctx.call.number,
                 phone=phone,
                 name=ctx.subscriber.full_name if ctx.subscriber else "",
-                queue=name_of(spec, "queue"),
-                caller_class=name_of(spec, "class"),
+                queue=config.queue,
+                caller_class=config.caller_class,
                 promised_by=promised_by,
                 at=ctx.now(),
             )
@@ -74,8 +110,8 @@ class Callback:
         ctx.vars.update(
             # A promise past midnight says the day too ("25.11 09:30").
             callback_by=by.strftime("%H:%M" if by.date() == today.date() else "%d.%m %H:%M"),
-            callback_minutes=f"{minutes:g}",
+            callback_minutes=f"{config.within:g}",
         )
-        await play(ctx, spec, "prompt")
+        await play(ctx, config.prompt)
         ctx.path.append(f"{node_id}:requested")
-        return StepResult(next=target_of(spec, "next"))
+        return StepResult(next=config.next)

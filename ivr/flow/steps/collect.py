@@ -3,26 +3,54 @@ checked against a length range and an optional pattern; `#` ends an entry early.
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ivr.flow.context import StepContext
-from ivr.flow.steps.base import (
+from ivr.flow.steps.asking import (
+    ASKING,
     ASKING_KEYS,
+    ASKING_PROMPTS,
+    Asking,
+    ask_until_valid,
+    read_asking,
+)
+from ivr.flow.steps.base import (
     Checked,
     FlowSpecError,
     StepResult,
-    ask_until_valid,
-    check_asking,
+    StepType,
     name_of,
     number_of,
-    target_of,
+    read_prompts,
     targets_of,
     var_name,
     way_out,
 )
+from ivr.flow.steps.drawing import shown
+from ivr.flow.steps.schema_parts import StepSchema, node, number, text, var
 
 MAX_DIGITS = 32
 DIGITS = re.compile(r"[0-9]+")  # str.isdigit() would take "²" or "٣"
+
+
+@dataclass(frozen=True)
+class CollectConfig:
+    var: str
+    min_digits: int
+    max_digits: int
+    pattern: re.Pattern[str] | None  # compiled once, at load time
+    asking: Asking
+    next: str
+    on_fail: str
+
+    def valid(self, keys: str) -> bool:
+        digits = keys.removesuffix("#")  # `#` ends a shorter entry
+        return (
+            self.min_digits <= len(digits) <= self.max_digits
+            and DIGITS.fullmatch(digits) is not None
+            and (self.pattern is None or self.pattern.fullmatch(digits) is not None)
+        )
 
 
 def _limits(spec: Mapping[str, Any]) -> tuple[int, int, re.Pattern[str] | None]:
@@ -46,35 +74,52 @@ def _var(spec: Mapping[str, Any]) -> str:
     return str(var_name(spec, "var", default=name_of(spec, "var")))
 
 
-class Collect:
+class Collect(StepType[CollectConfig]):
     keys = (
         frozenset({"type", "var", "min_digits", "max_digits", "pattern", "next", "on_fail"})
         | ASKING_KEYS
     )
+    prompt_keys = ASKING_PROMPTS
+    shape = "shape=box, style=rounded"
+    schema = StepSchema(
+        "Read digits into a variable (contract, meter reading, phone); # ends early.",
+        {
+            **ASKING,
+            "var": var("The variable that gets the digits."),
+            "min_digits": number("Fewest digits accepted (default 1).", 1, MAX_DIGITS, whole=True),
+            "max_digits": number(
+                f"Most digits accepted (default min_digits, at most {MAX_DIGITS}).",
+                1,
+                MAX_DIGITS,
+                whole=True,
+            ),
+            "pattern": text("A regular expression the digits must match, e.g. ^0[0-9]+$."),
+            "next": node("The node after a valid entry."),
+            "on_fail": node("Where to go when no valid entry came."),
+        },
+        ("var", "next", "on_fail"),
+    )
 
-    def check(self, spec: Mapping[str, Any]) -> Checked:
-        _var(spec)
-        _limits(spec)
-        refs = check_asking(spec)
+    def check(self, spec: Mapping[str, Any]) -> Checked[CollectConfig]:
+        name = _var(spec)
+        low, high, pattern = _limits(spec)
+        said = read_prompts(spec, self.prompt_keys)
+        asking = read_asking(spec, said)
         targets = targets_of(spec, "next", required=("next",))
         targets[("on_fail",)] = way_out(spec, "on_fail", "when no valid entry comes")
-        return Checked(targets, refs)
+        config = CollectConfig(
+            name, low, high, pattern, asking, targets[("next",)], targets[("on_fail",)]
+        )
+        return Checked(config, targets, said.refs, said.every)
 
-    async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult:
-        low, high, pattern = _limits(spec)
+    def detail(self, config: CollectConfig) -> list[str]:
+        return [f"var {config.var}", shown(config.asking.prompt)]
 
-        def valid(keys: str) -> bool:
-            digits = keys.removesuffix("#")  # `#` ends a shorter entry
-            return (
-                low <= len(digits) <= high
-                and DIGITS.fullmatch(digits) is not None
-                and (pattern is None or pattern.fullmatch(digits) is not None)
-            )
-
-        keys, outcome = await ask_until_valid(ctx, spec, high, valid)
+    async def run(self, node_id: str, config: CollectConfig, ctx: StepContext) -> StepResult:
+        keys, outcome = await ask_until_valid(ctx, config.asking, config.max_digits, config.valid)
         if keys is None:
             ctx.path.append(f"{node_id}:{outcome}")
-            return StepResult(next=target_of(spec, "on_fail", required=False))
-        ctx.vars[_var(spec)] = keys.removesuffix("#")
+            return StepResult(next=config.on_fail)
+        ctx.vars[config.var] = keys.removesuffix("#")
         ctx.path.append(f"{node_id}:ok")
-        return StepResult(next=target_of(spec, "next"))
+        return StepResult(next=config.next)

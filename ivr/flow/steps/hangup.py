@@ -1,20 +1,35 @@
 """hangup: say goodbye (optional prompt) and end the call in the menu."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ivr.flow.context import StepContext
-from ivr.flow.steps.base import Checked, StepResult, play, prompt_refs, prompts_of
+from ivr.flow.prompts import PromptRef
+from ivr.flow.steps.base import Checked, StepResult, StepType, play, read_prompts
+from ivr.flow.steps.drawing import TERMINAL, shown
+from ivr.flow.steps.schema_parts import StepSchema, prompt
 
 
-class Hangup:
+@dataclass(frozen=True)
+class HangupConfig:
+    prompt: tuple[PromptRef, ...]
+
+
+class Hangup(StepType[HangupConfig]):
     keys = frozenset({"type", "prompt"})
+    prompt_keys = ("prompt",)
+    shape = f"shape=octagon, {TERMINAL}"
+    schema = StepSchema("Say goodbye (optional prompt) and end the call.", {"prompt": prompt()})
 
-    def check(self, spec: Mapping[str, Any]) -> Checked:
-        prompts_of(spec, "prompt")
-        return Checked(refs=prompt_refs(spec, "prompt"), exits=True)
+    def check(self, spec: Mapping[str, Any]) -> Checked[HangupConfig]:
+        said = read_prompts(spec, self.prompt_keys)
+        return Checked(HangupConfig(said["prompt"]), refs=said.refs, prompts=said.every, exits=True)
 
-    async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult:
-        await play(ctx, spec, "prompt")
+    def detail(self, config: HangupConfig) -> list[str]:
+        return [shown(config.prompt)]
+
+    async def run(self, node_id: str, config: HangupConfig, ctx: StepContext) -> StepResult:
+        await play(ctx, config.prompt)
         ctx.path.append(f"{node_id}:hangup")
         return StepResult(hangup=True)

@@ -2,10 +2,12 @@
 or by a contract number he entered. A recognised caller is never asked again."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ivr.flow.context import StepContext, Subscriber
-from ivr.flow.steps.base import Checked, FlowSpecError, StepResult, target_of, targets_of
+from ivr.flow.steps.base import Checked, FlowSpecError, StepResult, StepType, targets_of
+from ivr.flow.steps.schema_parts import StepSchema, node, var
 from ivr.routing.phone import callable_number
 
 BY = ("phone", "contract")
@@ -22,32 +24,62 @@ def remember(ctx: StepContext, subscriber: Subscriber) -> None:
     )
 
 
-class Identify:
-    keys = frozenset({"type", "by", "var", "found", "not_found"})
+@dataclass(frozen=True)
+class IdentifyConfig:
+    by: str  # phone | contract
+    var: str  # by contract: the variable holding the contract
+    found: str
+    not_found: str
 
-    def check(self, spec: Mapping[str, Any]) -> Checked:
-        if spec.get("by", "phone") not in BY:
+
+class Identify(StepType[IdentifyConfig]):
+    keys = frozenset({"type", "by", "var", "found", "not_found"})
+    shape = "shape=hexagon"
+    schema = StepSchema(
+        "Find the caller among subscribers: by his phone number, or a contract entered.",
+        {
+            "by": {"enum": list(BY), "description": "phone (default) or contract."},
+            "var": var("With by: contract: the variable holding the contract (contract)."),
+            "found": node("Where a recognised caller goes."),
+            "not_found": node("Where an unknown caller goes."),
+        },
+        ("found", "not_found"),
+        rules={
+            "if": {"required": ["var"]},
+            "then": {"required": ["by"], "properties": {"by": {"const": "contract"}}},
+        },
+    )
+
+    def check(self, spec: Mapping[str, Any]) -> Checked[IdentifyConfig]:
+        by = spec.get("by", "phone")
+        if by not in BY:
             raise FlowSpecError(("by",), f"expected one of {list(BY)}")
-        if "var" in spec and spec.get("by") != "contract":
+        if "var" in spec and by != "contract":
             raise FlowSpecError(
                 ("var",), "only identify by: contract reads a variable", at_key=True
             )
-        return Checked(targets_of(spec, "found", "not_found", required=("found", "not_found")))
+        targets = targets_of(spec, "found", "not_found", required=("found", "not_found"))
+        name = str(spec.get("var", "contract"))
+        config = IdentifyConfig(by, name, targets[("found",)], targets[("not_found",)])
+        return Checked(config, targets)
 
-    async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult:
+    def detail(self, config: IdentifyConfig) -> list[str]:
+        return [f"by {config.by}"]
+
+    async def run(self, node_id: str, config: IdentifyConfig, ctx: StepContext) -> StepResult:
         subscriber = ctx.subscriber
-        if subscriber is None and spec.get("by", "phone") == "phone":
+        if subscriber is None and config.by == "phone":
             # withheld ("", "anonymous") or not a plain number ("380441234567,Phone" from a
             # SIP From user:password): nothing to look up, its digits identify nobody
             caller = ctx.call.caller
             known = callable_number(caller)
             subscriber = await ctx.directory.subscriber_by_phone(caller) if known else None
         elif subscriber is None:
-            contract = ctx.vars.get(str(spec.get("var", "contract")), "")
+            contract = ctx.vars.get(config.var, "")
             subscriber = await ctx.directory.subscriber_by_contract(contract) if contract else None
         if subscriber is None:
             ctx.path.append(f"{node_id}:not_found")
-            return StepResult(next=target_of(spec, "not_found"))
+            return StepResult(next=config.not_found)
         remember(ctx, subscriber)
         ctx.path.append(f"{node_id}:found")
-        return StepResult(next=target_of(spec, "found"))
+        return StepResult(next=config.found)

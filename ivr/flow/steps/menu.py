@@ -1,57 +1,73 @@
 """menu: a prompt, one DTMF key per option, retries on timeout or an invalid key."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ivr.flow.context import StepContext
-from ivr.flow.steps.base import (
+from ivr.flow.steps.asking import (
+    ASKING,
     ASKING_KEYS,
+    ASKING_PROMPTS,
+    Asking,
+    ask_until_valid,
+    dtmf_options,
+    read_asking,
+)
+from ivr.flow.steps.base import (
     Checked,
-    FlowSpecError,
     KeyPath,
     StepResult,
-    ask_until_valid,
-    check_asking,
-    target_of,
+    StepType,
+    read_prompts,
     way_out,
 )
-
-DTMF_KEYS = frozenset("0123456789*#")
-
-
-def dtmf_options(spec: Mapping[str, Any], key: str = "options") -> dict[str, str]:
-    """`options`: DTMF key -> value; 1 and "1" are the same key."""
-    options = spec.get(key)
-    if not isinstance(options, dict) or not options:
-        raise FlowSpecError((key,), "expected a mapping of DTMF key to node id")
-    result: dict[str, str] = {}
-    for raw, value in options.items():
-        digit = str(raw)
-        if digit not in DTMF_KEYS:
-            raise FlowSpecError((key, digit), "not a DTMF key (0-9 * #)", at_key=True)
-        if digit in result:
-            raise FlowSpecError((key, digit), f"DTMF key {digit} is listed twice", at_key=True)
-        if not isinstance(value, str) or not value:
-            raise FlowSpecError((key, digit), "expected a name")
-        result[digit] = value
-    return result
+from ivr.flow.steps.drawing import shown
+from ivr.flow.steps.schema_parts import StepSchema, node, options
 
 
-class Menu:
+@dataclass(frozen=True)
+class MenuConfig:
+    asking: Asking
+    options: Mapping[str, str]  # DTMF key -> node id
+    on_timeout: str
+    on_invalid: str
+
+
+class Menu(StepType[MenuConfig]):
     keys = frozenset({"type", "options", "on_timeout", "on_invalid"} | ASKING_KEYS)
+    prompt_keys = ASKING_PROMPTS
+    shape = "shape=box"
+    schema = StepSchema(
+        "A prompt, then one key per option; asks again on a timeout or a wrong key.",
+        {
+            **ASKING,
+            "options": options(node("Node for this key."), "Key -> node to go to."),
+            "on_timeout": node("Where to go when the caller pressed nothing."),
+            "on_invalid": node("Where to go after too many wrong keys."),
+        },
+        ("options", "on_timeout", "on_invalid"),
+    )
 
-    def check(self, spec: Mapping[str, Any]) -> Checked:
-        refs = check_asking(spec)
-        targets: dict[KeyPath, str] = {("options", k): t for k, t in dtmf_options(spec).items()}
-        targets[("on_timeout",)] = way_out(spec, "on_timeout", "when he presses nothing")
-        targets[("on_invalid",)] = way_out(spec, "on_invalid", "after too many wrong keys")
-        return Checked(targets, refs)
+    def check(self, spec: Mapping[str, Any]) -> Checked[MenuConfig]:
+        said = read_prompts(spec, self.prompt_keys)
+        asking = read_asking(spec, said)
+        choices = dtmf_options(spec)
+        targets: dict[KeyPath, str] = {("options", k): t for k, t in choices.items()}
+        on_timeout = way_out(spec, "on_timeout", "when he presses nothing")
+        on_invalid = way_out(spec, "on_invalid", "after too many wrong keys")
+        targets[("on_timeout",)], targets[("on_invalid",)] = on_timeout, on_invalid
+        config = MenuConfig(asking, choices, on_timeout, on_invalid)
+        return Checked(config, targets, said.refs, said.every)
 
-    async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult:
-        options = dtmf_options(spec)
-        digit, outcome = await ask_until_valid(ctx, spec, 1, options.__contains__)
+    def detail(self, config: MenuConfig) -> list[str]:
+        return [shown(config.asking.prompt)]
+
+    async def run(self, node_id: str, config: MenuConfig, ctx: StepContext) -> StepResult:
+        choices = config.options
+        digit, outcome = await ask_until_valid(ctx, config.asking, 1, choices.__contains__)
         if digit is not None:
             ctx.path.append(f"{node_id}:{digit}")
-            return StepResult(next=options[digit])
+            return StepResult(next=choices[digit])
         ctx.path.append(f"{node_id}:{outcome}")
-        return StepResult(next=target_of(spec, f"on_{outcome}", required=False))
+        return StepResult(next=config.on_timeout if outcome == "timeout" else config.on_invalid)

@@ -3,19 +3,22 @@ subscriber's city, else the line's city). Sets outage_message, outage_restore (l
 and outage_area for the prompt, then goes to `active` (e.g. a "wait or leave" menu) or `none`."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ivr.flow.context import Outage, StepContext
+from ivr.flow.prompts import PromptRef
 from ivr.flow.steps.base import (
     Checked,
     FlowSpecError,
     StepResult,
+    StepType,
     play,
-    prompt_refs,
-    prompts_of,
-    target_of,
+    read_prompts,
     targets_of,
 )
+from ivr.flow.steps.drawing import shown
+from ivr.flow.steps.schema_parts import StepSchema, node, prompt
 
 
 async def find_outage(ctx: StepContext, service: str) -> Outage | None:
@@ -37,21 +40,46 @@ async def find_outage(ctx: StepContext, service: str) -> Outage | None:
     return outage
 
 
-class OutageNotice:
-    keys = frozenset({"type", "service", "prompt", "active", "none"})
+@dataclass(frozen=True)
+class OutageConfig:
+    service: str  # "" = any
+    prompt: tuple[PromptRef, ...]
+    active: str
+    none: str
 
-    def check(self, spec: Mapping[str, Any]) -> Checked:
-        prompts_of(spec, "prompt")
-        if not isinstance(spec.get("service", ""), str):
+
+class OutageNotice(StepType[OutageConfig]):
+    keys = frozenset({"type", "service", "prompt", "active", "none"})
+    prompt_keys = ("prompt",)
+    shape = "shape=hexagon"
+    schema = StepSchema(
+        "Tell the caller about an outage in his area ({outage_area}, {outage_restore}...).",
+        {
+            "service": {"type": "string", "description": "internet, tv, ... (default: any)."},
+            "prompt": prompt("Said when there is an outage."),
+            "active": node("Where to go when there is an outage."),
+            "none": node("Where to go when there is none."),
+        },
+        ("active", "none"),
+    )
+
+    def check(self, spec: Mapping[str, Any]) -> Checked[OutageConfig]:
+        said = read_prompts(spec, self.prompt_keys)
+        service = spec.get("service", "")
+        if not isinstance(service, str):
             raise FlowSpecError(("service",), "expected a service name (internet, tv, ...)")
         targets = targets_of(spec, "active", "none", required=("active", "none"))
-        return Checked(targets, prompt_refs(spec, "prompt"))
+        config = OutageConfig(service, said["prompt"], targets[("active",)], targets[("none",)])
+        return Checked(config, targets, said.refs, said.every)
 
-    async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult:
-        outage = await find_outage(ctx, str(spec.get("service", "")))
+    def detail(self, config: OutageConfig) -> list[str]:
+        return [config.service or "any service", shown(config.prompt)]
+
+    async def run(self, node_id: str, config: OutageConfig, ctx: StepContext) -> StepResult:
+        outage = await find_outage(ctx, config.service)
         if outage is None:
             ctx.path.append(f"{node_id}:none")
-            return StepResult(next=target_of(spec, "none"))
-        await play(ctx, spec, "prompt")
+            return StepResult(next=config.none)
+        await play(ctx, config.prompt)
         ctx.path.append(f"{node_id}:active")
-        return StepResult(next=target_of(spec, "active"))
+        return StepResult(next=config.active)

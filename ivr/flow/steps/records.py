@@ -1,10 +1,6 @@
-"""Shared by the steps that record something: the values of variables named in the spec."""
-
-from collections.abc import Mapping
-from typing import Any
+"""Shared by the steps that record something: the values of the variables a node names."""
 
 from ivr.flow.context import StepContext
-from ivr.flow.steps.base import var_name
 
 
 class StepFailed(RuntimeError):
@@ -12,13 +8,14 @@ class StepFailed(RuntimeError):
     ends the menu and the dialplan's fallback sends the caller to an operator."""
 
 
-def value_of(ctx: StepContext, spec: Mapping[str, Any], key: str, default: str = "") -> str:
-    name = var_name(spec, key)
+def value_of(ctx: StepContext, name: str | None, default: str = "") -> str:
+    """The value of the variable `name` ("" when unset), `default` when the node names none."""
     return ctx.vars.get(name, "") if name else default
 
 
-def required_value(ctx: StepContext, spec: Mapping[str, Any], key: str, node_id: str) -> str:
-    value = value_of(ctx, spec, key)
+def required_value(ctx: StepContext, name: str, key: str, node_id: str) -> str:
+    """The value of the variable `name` (the node's `key`); StepFailed when it is empty."""
+    value = value_of(ctx, name)
     if not value:
-        raise StepFailed(f"{node_id}: variable {spec.get(key)!r} ({key}) is empty")
+        raise StepFailed(f"{node_id}: variable {name!r} ({key}) is empty")
     return value

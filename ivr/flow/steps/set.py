@@ -1,6 +1,7 @@
 """set: give variables values (text with {placeholders} of other variables), then go on."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ivr.flow.context import StepContext
@@ -9,10 +10,11 @@ from ivr.flow.steps.base import (
     Checked,
     FlowSpecError,
     StepResult,
+    StepType,
     call_values,
-    target_of,
     targets_of,
 )
+from ivr.flow.steps.schema_parts import StepSchema, node, ref
 
 
 def _values(spec: Mapping[str, Any]) -> dict[str, str]:
@@ -33,14 +35,39 @@ def _values(spec: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-class Set:
+@dataclass(frozen=True)
+class SetConfig:
+    values: Mapping[str, str]  # variable -> text with {placeholders}
+    next: str
+
+
+class Set(StepType[SetConfig]):
     keys = frozenset({"type", "vars", "next"})
+    shape = "shape=note"
+    schema = StepSchema(
+        "Give variables values ({name} inserts another variable), then go on.",
+        {
+            "vars": {
+                "type": "object",
+                "minProperties": 1,
+                "propertyNames": ref("variable"),
+                "additionalProperties": {"type": ["string", "number"]},
+                "description": 'Variable -> value, e.g. {dialled_from: "{caller}"}.',
+            },
+            "next": node("The node after."),
+        },
+        ("vars", "next"),
+    )
 
-    def check(self, spec: Mapping[str, Any]) -> Checked:
-        _values(spec)
-        return Checked(targets_of(spec, "next", required=("next",)))
+    def check(self, spec: Mapping[str, Any]) -> Checked[SetConfig]:
+        values = _values(spec)
+        targets = targets_of(spec, "next", required=("next",))
+        return Checked(SetConfig(values, targets[("next",)]), targets)
 
-    async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult:
+    def detail(self, config: SetConfig) -> list[str]:
+        return [", ".join(f"{k}={v}" for k, v in config.values.items())]
+
+    async def run(self, node_id: str, config: SetConfig, ctx: StepContext) -> StepResult:
         values = call_values(ctx)
-        ctx.vars.update({name: fill(value, values) for name, value in _values(spec).items()})
-        return StepResult(next=target_of(spec, "next"))
+        ctx.vars.update({name: fill(value, values) for name, value in config.values.items()})
+        return StepResult(next=config.next)

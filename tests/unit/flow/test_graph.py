@@ -55,7 +55,7 @@ def test_every_node_and_every_target_is_drawn(name: str) -> None:
         for path, target in STEP_TYPES[node.type].check(node.spec).targets.items():
             assert (node.id, target) in edges, (node.id, path, target)
             shown = edges[(node.id, target)]
-            label = edge_label(node.spec, path)  # "" (plain next) reads "next" beside others
+            label = edge_label(node, path)  # "" (plain next) reads "next" beside others
             assert label in shown if label else (not shown or "next" in shown)
         if node.type == "goto" and "flow" in node.spec:
             (other,) = [dst for src, dst in edges if src == node.id]

@@ -14,9 +14,9 @@ import yaml
 from ivr.cli import main
 from ivr.config import PROJECT_ROOT
 from ivr.flow.loader import NOT_FLOWS
-from ivr.flow.schema import STEPS, TEST_SCHEMAS, flow_schema
+from ivr.flow.schema import flow_schema
 from ivr.flow.schema_files import SCHEMAS, calendar_schema, lines_schema, prompts_schema
-from ivr.flow.steps.condition import TESTS
+from ivr.flow.steps.condition import TEST_SCHEMAS, TESTS
 from ivr.flow.steps.registry import STEP_TYPES
 
 FLOWS = PROJECT_ROOT / "flows"
@@ -67,7 +67,6 @@ def test_lines_csv_rows_are_valid_lines() -> None:
 
 def test_every_step_type_has_exactly_its_keys() -> None:
     """Drift: a key added to a step (or a new step type) must be added to the schema."""
-    assert set(STEPS) == set(STEP_TYPES)
     defs = flow_schema()["$defs"]
     for kind, step in STEP_TYPES.items():
         assert set(defs[f"{kind}_node"]["properties"]) == step.keys, kind

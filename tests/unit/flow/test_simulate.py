@@ -12,7 +12,6 @@ import pytest
 
 from ivr.cli import main
 from ivr.config import PROJECT_ROOT
-from ivr.flow import runner
 from ivr.flow.context import Outage, StepContext, Subscriber
 from ivr.flow.loader import load_library
 from ivr.flow.model import FlowLibrary
@@ -72,15 +71,15 @@ def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreDirecto
 class Tracing:
     """A step type that records which node ran after which (edges taken)."""
 
-    def __init__(self, inner: StepType, trail: list[tuple[str, str]]) -> None:
+    def __init__(self, inner: StepType[Any], trail: list[tuple[str, str]]) -> None:
         self.inner, self.trail, self.keys = inner, trail, inner.keys
 
     def check(self, spec: Mapping[str, Any]) -> Any:
         return self.inner.check(spec)
 
-    async def run(self, node_id: str, spec: Mapping[str, Any], ctx: StepContext) -> StepResult:
+    async def run(self, node_id: str, config: Any, ctx: StepContext) -> StepResult:
         self.trail.append((ctx.flow, node_id))
-        return await self.inner.run(node_id, spec, ctx)
+        return await self.inner.run(node_id, config, ctx)
 
 
 async def run_keys(
@@ -98,17 +97,20 @@ def all_edges(library: FlowLibrary) -> set[tuple[str, str, str]]:
     edges = set()
     for flow in library.flows.values():
         for node in flow.nodes.values():
-            for target in STEP_TYPES[node.type].check(node.spec).targets.values():
+            for target in node.checked.targets.values():
                 edges.add((flow.name, node.id, target))
     return edges
 
 
 async def test_every_branch_of_every_shipped_flow_ends_in_a_queue_or_self_service(
-    directory: StoreDirectory, monkeypatch: pytest.MonkeyPatch
+    directory: StoreDirectory,
 ) -> None:
     trail: list[tuple[str, str]] = []
-    monkeypatch.setattr(
-        runner, "STEP_TYPES", {name: Tracing(step, trail) for name, step in STEP_TYPES.items()}
+    traced = load_library(
+        PROJECT_ROOT / "flows",
+        queues=QUEUES.queues,
+        classes=QUEUES.caller_classes,
+        steps={name: Tracing(step, trail) for name, step in STEP_TYPES.items()},
     )
     taken: set[tuple[str, str, str]] = set()
     seen: set[tuple[str, str, str]] = set()
@@ -122,7 +124,7 @@ async def test_every_branch_of_every_shipped_flow_ends_in_a_queue_or_self_servic
                 while todo:
                     keys = todo.pop()
                     trail.clear()
-                    result = await run_keys(LIBRARY, directory, line, caller, at, keys)
+                    result = await run_keys(traced, directory, line, caller, at, keys)
                     runs += 1
                     assert result.outcome in ("queue", "self_service"), (keys, result.reason)
                     if result.outcome == "queue":
