@@ -56,17 +56,12 @@ from ivr.telephony.ami import AmiClient
 from ivr.telephony.fallback_trace import FallbackSweep
 from ivr.telephony.inbound import InboundCall
 from ivr.watchdog.notify import SdNotifier
-from ivr.web.api import ApiDeps, add_api_routes
-from ivr.web.api_monitor import add_monitor_routes
-from ivr.web.app import RouteAdder, make_web_app
+from ivr.web import keys
+from ivr.web.app import make_web_app
 from ivr.web.limits import HttpLimits, StreamSlots
-from ivr.web.live import LiveBoard
-from ivr.web.live_routes import add_live_routes
-from ivr.web.metrics import add_metrics_route
+from ivr.web.live.board import LiveBoard
+from ivr.web.metrics import metrics_registry
 from ivr.web.metrics_database import DatabaseCollector
-from ivr.web.pages import add_page_routes
-from ivr.web.queues import add_queue_routes
-from ivr.web.recordings import add_recording_routes
 from ivr.web.screen_pop import ScreenPop
 from ivr.web.server import LINGERING_TIME, ConnectionGuard, GuardedSite
 from ivr.web.tokens import TokenBook, load_tokens
@@ -182,7 +177,7 @@ class Engine:
         )
         # The web side: the live board (dashboard, /metrics) and the agents' screen pop.
         self.live = LiveBoard(
-            waiters=self.waiting.waiters,
+            waiting=self.waiting.callers,
             talking=self.talk.talking,
             agents=self.agents.agents,
             queues=queues,
@@ -361,49 +356,35 @@ class Engine:
         await self.agents.sync()
 
     def web_app(self, tokens: TokenBook) -> web.Application:
-        """The HTTP app: every route module, each given what it works with."""
-        api = ApiDeps(
-            tokens=tokens,
-            directory=self.directory,
-            reports=self.report_repository,
-            desk=self.desk,
-            publish=self.notifier.publish,
-            flows=self.flow_reloader,
-            validate_flows=lambda: self._validate_flows(self.queues),
-            now=lambda: datetime.now(UTC),
-            queues=lambda: self.queues,
-            subscriber_changed=self.screen_pop.subscriber_changed,
-            storage=self.database.api,
+        """The HTTP app (every route module), given what its handlers work with."""
+        app = make_web_app(limits=self.http_limits)
+        app[keys.HEALTH] = self.health
+        app[keys.JOURNAL] = self.repository
+        app[keys.RECORDED] = self.recordings.recorded
+        app[keys.RECORDINGS] = self.recordings
+        app[keys.METRICS] = metrics_registry(
+            self.live.snapshot, self.storage_stats, [DatabaseCollector(self.database.state.status)]
         )
-        live, agents, service_level = self.live, self.agents, self.service_level
-        route_adders: list[RouteAdder] = [
-            lambda app, reply: add_queue_routes(
-                app, reply, agents, live.queues_view, service_level, tokens
-            ),
-            lambda app, reply: add_live_routes(
-                app, reply, live, self.screen_pop, tokens, streams=self.streams
-            ),
-            lambda app, reply: add_api_routes(app, reply, api),
-            lambda app, reply: add_monitor_routes(
-                app, reply, tokens, self.supervision, self.supervision_log, self.database.api
-            ),
-            lambda app, _: add_metrics_route(
-                app,
-                live.snapshot,
-                self.storage_stats,
-                [DatabaseCollector(self.database.state.status)],
-            ),
-            lambda app, _: add_page_routes(app),
-            lambda app, _: add_recording_routes(app, self.recordings, tokens),
-        ]
-        return make_web_app(
-            self.repository,
-            self.health,
-            route_adders,
-            tokens=tokens,
-            limits=self.http_limits,
-            recorded=self.recordings.recorded,
-        )
+        app[keys.TOKENS] = tokens
+        app[keys.STORAGE] = self.database.api
+        app[keys.DIRECTORY] = self.directory
+        app[keys.REPORTS] = self.report_repository
+        app[keys.DESK] = self.desk
+        app[keys.PUBLISH] = self.notifier.publish
+        app[keys.FLOWS] = self.flow_reloader
+        app[keys.VALIDATE_FLOWS] = lambda: self._validate_flows(self.queues)
+        app[keys.NOW] = lambda: datetime.now(UTC)
+        app[keys.QUEUES] = lambda: self.queues
+        app[keys.SUBSCRIBER_CHANGED] = self.screen_pop.subscriber_changed
+        app[keys.SUPERVISION] = self.supervision
+        app[keys.SUPERVISION_LOG] = self.supervision_log
+        app[keys.AGENTS] = self.agents
+        app[keys.LIVE_QUEUES] = self.live.queues_view
+        app[keys.SERVICE_LEVEL] = self.service_level
+        app[keys.BOARD] = self.live
+        app[keys.SCREEN_POP] = self.screen_pop
+        app[keys.STREAMS] = self.streams
+        return app
 
     def storage_stats(self) -> Mapping[str, WriterStats]:
         """Each storage writer's backlog and dead letters, by writer name."""

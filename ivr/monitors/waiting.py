@@ -141,6 +141,37 @@ class Waiter:
         """Ladder steps run so far (the answer target itself is not a step)."""
         return len(self.done - {TARGET})
 
+    def snapshot(self) -> "WaitingCaller":
+        return WaitingCaller(
+            self.call_id,
+            self.queue,
+            self.line,
+            self.caller_class,
+            self.priority,
+            self.joined,
+            self.joined_at,
+            self.marks,
+            frozenset(self.done),
+            self.in_queue,
+        )
+
+
+@dataclass(frozen=True)
+class WaitingCaller:
+    """A waiter as readers outside the monitor see him (the live board): a copy that does
+    not change under them."""
+
+    call_id: str
+    queue: str
+    line: str
+    caller_class: str
+    priority: int
+    joined: float  # loop time of the first join
+    joined_at: datetime
+    marks: tuple[Mark, ...]
+    done: frozenset[int]  # the marks run
+    in_queue: bool
+
 
 @dataclass(frozen=True)
 class _Route:
@@ -196,6 +227,10 @@ class WaitingMonitor:
 
     def waiters(self) -> list[Waiter]:
         return list(self._waiters.values())
+
+    def callers(self) -> list[WaitingCaller]:
+        """A snapshot of every waiter (for the live board)."""
+        return [waiter.snapshot() for waiter in self._waiters.values()]
 
     def waiter(self, call_id: str) -> Waiter | None:
         return self._waiters.get(call_id)

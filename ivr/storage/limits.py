@@ -1,5 +1,5 @@
 """How long caller-given text may be, in one place: the API refuses longer input (400,
-ivr.web.api_input; ivr/web/openapi.yaml declares the same numbers) and the storage writers
+ivr.web.input; ivr/web/openapi.yaml declares the same numbers) and the storage writers
 set aside rows whose keys are longer (ivr.storage.batch: dead letters), so text from any
 edge (API, FastAGI, AMI) cannot make the database refuse a batch.
 

@@ -1,58 +1,52 @@
 """Bearer-token authentication with roles (admin, supervisor, agent) and, for agent tokens,
 the one agent they act for.
 
-Tokens and their hashes: ivr/web/tokens.py. Every request that changes state needs a
-token; what is addressed by agent id (the agent's state, his screen pop, whom a filing is
-from) must be the token's own agent when the token is an agent's.
+One middleware guards every route by the roles its route table entry declares
+(ivr.web.route): 401 without a known token, 403 when the token's role is not among them.
+Tokens and their hashes: ivr/web/tokens.py. What is addressed by agent id (the agent's
+state, his screen pop, whom a filing is from) must be the token's own agent when the token
+is an agent's (`act_for`, `filed_by_agent`).
 """
-
-import json
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from ivr.web.tokens import Principal, TokenBook
+from ivr.web.keys import ACCESS, PRINCIPAL, TOKENS
+from ivr.web.reply import error
+from ivr.web.route import Handler
+from ivr.web.tokens import Principal
 
-PRINCIPAL = web.RequestKey("principal", Principal)  # who the caller is, for handlers
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def forbidden(message: str) -> web.HTTPForbidden:
-    return web.HTTPForbidden(
-        text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json"
-    )
+NO_TOKENS_HINT = " (the engine has no API tokens: see `ivr token new`)"
 
 
-def require(tokens: TokenBook, *roles: str) -> Callable[[Handler], Handler]:
-    """Wrap a handler: 401 without a known token, 403 when its role is not allowed."""
+@web.middleware
+async def authentication(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Let the request through to its handler when the route's roles allow its token."""
+    roles = request.app[ACCESS].get(request.match_info.handler, ())
+    if roles:
+        principal = _principal(request)
+        if principal.role not in roles:
+            raise error(403, f"role {principal.role} may not do this")
+        request[PRINCIPAL] = principal
+    return await handler(request)
 
-    def wrap(handler: Handler) -> Handler:
-        async def guarded(request: web.Request) -> web.StreamResponse:
-            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-            principal = tokens.find(given.strip()) if scheme.lower() == "bearer" else None
-            if principal is None:
-                hint = "" if len(tokens) else " (the engine has no API tokens: see `ivr token new`)"
-                raise web.HTTPUnauthorized(
-                    text=json.dumps({"error": f"a valid bearer token is required{hint}"}),
-                    content_type="application/json",
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-            if principal.role not in roles:
-                raise forbidden(f"role {principal.role} may not do this")
-            request[PRINCIPAL] = principal
-            return await handler(request)
 
-        return guarded
-
-    return wrap
+def _principal(request: web.Request) -> Principal:
+    """Who the bearer token is; 401 without a known one."""
+    tokens = request.app[TOKENS]
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    principal = tokens.find(given.strip()) if scheme.lower() == "bearer" else None
+    if principal is None:
+        hint = "" if len(tokens) else NO_TOKENS_HINT
+        raise error(401, f"a valid bearer token is required{hint}", {"WWW-Authenticate": "Bearer"})
+    return principal
 
 
 def act_for(request: web.Request, agent_id: str) -> None:
     """403 unless the (authenticated) caller may act for `agent_id`."""
     principal = request[PRINCIPAL]
     if not principal.may_act_for(agent_id):
-        raise forbidden(
-            f"agent: this token acts for agent {principal.agent} only, not {agent_id[:64]!r}"
+        raise error(
+            403, f"agent: this token acts for agent {principal.agent} only, not {agent_id[:64]!r}"
         )
 
 

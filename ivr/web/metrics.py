@@ -1,7 +1,7 @@
 """GET /metrics: the dashboard snapshot in the Prometheus text format.
 
 Every metric is a gauge read from the live board's snapshot at scrape time (its schema is
-in ivr.web.live). Counts and KPIs cover "today": since local midnight in the flows
+in ivr.web.live.views). Counts and KPIs cover "today": since local midnight in the flows
 calendar's time zone, so they drop back to zero at midnight. Labels are queue names, line
 numbers, agent ids and states only: no caller numbers, names or other personal data. A
 null value (a ratio with no call behind it yet) has no sample. The storage writers' figures
@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -232,24 +231,18 @@ class StorageCollector:
         yield from (backlog, dead, last, *outbox.values())
 
 
-def add_metrics_route(
-    app: web.Application,
+def metrics_registry(
     snapshot: Snapshot,
     storage: StorageStats | None = None,
     collectors: Sequence[Collector] = (),
-) -> None:
-    """Serve GET /metrics from `snapshot` (called once per scrape, on the event loop: it must
-    be quick, e.g. the board's latest cached snapshot) and the `storage` writers' stats."""
+) -> CollectorRegistry:
+    """What GET /metrics serves (ivr.web.routes.system): `snapshot` (called once per scrape,
+    on the event loop: it must be quick, e.g. the board's latest cached snapshot), the
+    `storage` writers' stats and other `collectors`."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SnapshotCollector(snapshot))
     if storage is not None:
         registry.register(StorageCollector(storage))
     for collector in collectors:  # e.g. the database state (ivr.web.metrics_database)
         registry.register(collector)
-
-    async def get_metrics(_: web.Request) -> web.Response:
-        return web.Response(
-            body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
-        )
-
-    app.router.add_get("/metrics", get_metrics)
+    return registry

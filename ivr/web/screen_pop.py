@@ -34,7 +34,7 @@ from ivr.flow.context import Subscriber
 from ivr.flow.model import Line
 from ivr.storage.batch import brief
 from ivr.tasks import TaskSet
-from ivr.web.api_directory import card as subscriber_card
+from ivr.web.cards import subscriber_card
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,13 @@ from ivr.queues.model import QueuesConfig, load_queues
 from ivr.storage.db import migrate
 from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
+from ivr.storage.gate import StorageGate
+from ivr.storage.health import DatabaseState
 from ivr.storage.reports import ReportRepository
 from ivr.storage.repository import JournalRepository
 from ivr.storage.service_level import ServiceLevelRepository
-from ivr.web.api import ApiDeps, add_api_routes
+from ivr.web import keys
 from ivr.web.app import make_web_app
-from ivr.web.queues import add_queue_routes
 from ivr.web.tokens import Principal, TokenBook, load_tokens, token_entry
 
 ADMIN = "admin-token-0123456789"
@@ -132,18 +133,10 @@ class Kit:
         self.board = AgentBoard(lambda: QUEUES, self.members, self.published.append)
         self.reloader = flow_reloader(flows)
         self.flows = flows
-        self.deps = ApiDeps(
-            tokens=TOKENS,
-            directory=StoreDirectory(sessions, "380"),
-            reports=ReportRepository(sessions),
-            desk=DeskStore(sessions, "380"),
-            publish=self.publish,
-            flows=self.reloader,
-            validate_flows=lambda: validate_flows(flows),
-            now=clock.now,
-            queues=lambda: QUEUES,
-            subscriber_changed=self.changed.append,
-        )
+        self.directory = StoreDirectory(sessions, "380")
+        self.reports = ReportRepository(sessions)
+        self.desk = DeskStore(sessions, "380")
+        self.storage = StorageGate("api", 4, 10.0, DatabaseState())  # the API's own
         self.writers: list[Any] = []  # extra listeners (a ReportWriter)
 
     def publish(self, event: Event) -> None:
@@ -152,18 +145,25 @@ class Kit:
             writer(event)
 
     def app(self) -> web.Application:
-        board, levels = self.board, ServiceLevelRepository(self.sessions)
-        return make_web_app(
-            JournalRepository(self.sessions),
-            lambda: {"ok": True, "ami_connected": False},
-            [
-                lambda app, reply: add_queue_routes(
-                    app, reply, board, lambda: live_queues(board), levels, TOKENS
-                ),
-                lambda app, reply: add_api_routes(app, reply, self.deps),
-            ],
-            tokens=TOKENS,
-        )
+        """Every route; what the REST API, the journal and the agents' routes work with."""
+        app = make_web_app()
+        app[keys.HEALTH] = lambda: {"ok": True, "ami_connected": False}
+        app[keys.JOURNAL] = JournalRepository(self.sessions)
+        app[keys.TOKENS] = TOKENS
+        app[keys.STORAGE] = self.storage
+        app[keys.DIRECTORY] = self.directory
+        app[keys.REPORTS] = self.reports
+        app[keys.DESK] = self.desk
+        app[keys.PUBLISH] = self.publish
+        app[keys.FLOWS] = self.reloader
+        app[keys.VALIDATE_FLOWS] = lambda: validate_flows(self.flows)
+        app[keys.NOW] = self.clock.now
+        app[keys.QUEUES] = lambda: QUEUES
+        app[keys.SUBSCRIBER_CHANGED] = self.changed.append
+        app[keys.AGENTS] = self.board
+        app[keys.LIVE_QUEUES] = lambda: live_queues(self.board)
+        app[keys.SERVICE_LEVEL] = ServiceLevelRepository(self.sessions)
+        return app
 
 
 def engine_for_tests(base: Path) -> Engine:

@@ -2,7 +2,6 @@
 database that does not answer gets a quick 503, never a hung request."""
 
 import asyncio
-import dataclasses
 import threading
 import time
 from datetime import timedelta
@@ -26,7 +25,7 @@ ENDS = 300  # POST /api/outages/{id}/end, all at once
 
 async def test_concurrent_outage_ends_and_writers_never_fail(kit: Kit) -> None:
     outages = [
-        kit.deps.directory.post_outage(f"City{n}", "", "Cable cut", starts_at=T0).id
+        kit.directory.post_outage(f"City{n}", "", "Cable cut", starts_at=T0).id
         for n in range(OUTAGES)
     ]
     stop, agent_errors, agent_writes = threading.Event(), [], 0
@@ -59,7 +58,7 @@ async def test_concurrent_outage_ends_and_writers_never_fail(kit: Kit) -> None:
     assert {status: statuses.count(status) for status in set(statuses)} == {200: ENDS}
     assert agent_errors == []
     assert agent_writes > 0
-    board = kit.deps.desk.outages(kit.clock.now())
+    board = kit.desk.outages(kit.clock.now())
     assert [o.ended_at is not None for o in board] == [True] * OUTAGES
 
 
@@ -69,8 +68,8 @@ async def test_a_silent_or_refusing_database_gets_a_quick_503(
 ) -> None:
     kit = Kit(proxied_pg.sessions, copy_flows(tmp_path), Clock())
     state = DatabaseState()
-    kit.deps = dataclasses.replace(kit.deps, storage=StorageGate("api", 2, 0.5, state))
-    outage = kit.deps.directory.post_outage("Kyiv", "", "Cable cut", starts_at=T0).id
+    kit.storage = StorageGate("api", 2, 0.5, state)
+    outage = kit.directory.post_outage("Kyiv", "", "Cable cut", starts_at=T0).id
     path = f"/api/outages/{outage}/end"
     async with TestClient(TestServer(kit.app())) as client:
         for fault in (proxied_pg.proxy.freeze, proxied_pg.proxy.refuse):
@@ -95,4 +94,4 @@ async def test_a_silent_or_refusing_database_gets_a_quick_503(
             assert time.monotonic() - started < 5
             await asyncio.sleep(0.1)
     assert state.up
-    assert kit.deps.desk.outage(outage, kit.clock.now()).ended_at is not None  # type: ignore[union-attr]
+    assert kit.desk.outage(outage, kit.clock.now()).ended_at is not None  # type: ignore[union-attr]

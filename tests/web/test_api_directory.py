@@ -227,7 +227,7 @@ async def test_a_posted_outage_is_what_the_menu_announces(kit: Kit, client: Clie
         "active": True,
     }
     # What the flows' outage step asks for a caller on a Kyiv line:
-    announced = await kit.deps.directory.active_outage("KYIV", "internet", T0)
+    announced = await kit.directory.active_outage("KYIV", "internet", T0)
     assert announced is not None and announced.message == "Пошкоджено магістраль"
 
     board = await client.get("/api/outages", params={"active": "true"})  # public
@@ -237,7 +237,7 @@ async def test_a_posted_outage_is_what_the_menu_announces(kit: Kit, client: Clie
     ended = await client.post(f"/api/outages/{outage['id']}/end", headers=auth(ADMIN))
     assert ended.status == 200
     assert (await ended.json())["outage"]["ended_at"] == "2026-11-24T10:00:00+00:00"
-    assert await kit.deps.directory.active_outage("Kyiv", "internet", kit.clock.at) is None
+    assert await kit.directory.active_outage("Kyiv", "internet", kit.clock.at) is None
     assert (await (await client.get("/api/outages?active=true")).json())["outages"] == []
     past = await (await client.get("/api/outages?active=false")).json()
     assert [o["id"] for o in past["outages"]] == [outage["id"]]

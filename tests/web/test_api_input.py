@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp import web
 
-from ivr.web.api_input import EARLIEST, LATEST, parse_time
+from ivr.web.input import EARLIEST, LATEST, parse_time
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,10 @@ from ivr.monitors.supervise import Supervision
 from ivr.monitors.talk import Talk
 from ivr.storage.gate import StorageGate
 from ivr.storage.health import DatabaseState
-from ivr.storage.repository import JournalRepository
 from ivr.storage.supervision import SupervisionLog
-from ivr.web.api_monitor import add_monitor_routes
-from ivr.web.app import make_web_app
+from ivr.web import keys
 from ivr.web.tokens import hash_token
-from tests.web.kit import ADMIN, AGENT, SUPERVISOR, T0, TOKENS, Kit, auth
+from tests.web.kit import ADMIN, AGENT, SUPERVISOR, T0, Kit, auth
 
 Client = TestClient[web.Request, web.Application]
 # who asked, as logged: the role and which token (its hash's first digits, as in the list)
@@ -56,14 +54,10 @@ class Rig:
         self.supervision = Supervision(
             lambda: self.talks, lambda: self.waiting, self.asterisk, kit.publish, kit.clock.now
         )
-        gate = StorageGate("api", 2, 10.0, DatabaseState())
-        self.app = make_web_app(
-            JournalRepository(kit.sessions),
-            lambda: {"ok": True},
-            [lambda app, reply: add_monitor_routes(
-                app, reply, TOKENS, self.supervision, self.log, gate)],
-            tokens=TOKENS,
-        )  # fmt: skip
+        kit.storage = StorageGate("api", 2, 10.0, DatabaseState())
+        self.app = kit.app()
+        self.app[keys.SUPERVISION] = self.supervision
+        self.app[keys.SUPERVISION_LOG] = self.log
 
 
 @pytest.fixture

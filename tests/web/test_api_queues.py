@@ -1,5 +1,6 @@
-"""The routes make_web_app and ivr.web.queues had before the API: health, the call
-journal (now behind a token), agents, queues, the service level; and the OpenAPI file."""
+"""The routes the app had before the REST API (ivr.web.routes: system, calls, agents,
+queues): health, the call journal (now behind a token), agents, queues, the service level;
+and the OpenAPI file."""
 
 import asyncio
 

@@ -19,8 +19,8 @@ from ivr.recordings import Recordings
 from ivr.sandbox.calls.sip.audio import tone, write_wav
 from ivr.storage.journal import write_events
 from ivr.storage.repository import JournalRepository
+from ivr.web import keys
 from ivr.web.app import make_web_app
-from ivr.web.recordings import add_recording_routes
 from tests.web.kit import ADMIN, AGENT, SUPERVISOR, T0, TOKENS, auth
 
 RECORDED, PLAIN = "1733550000.7", "1733550000.8"
@@ -45,13 +45,12 @@ async def client(
         )
     ]
     await asyncio.to_thread(write_events, sessions, events)
-    app = make_web_app(
-        JournalRepository(sessions),
-        lambda: {"ok": True},
-        [lambda app, _: add_recording_routes(app, recordings, TOKENS)],
-        tokens=TOKENS,
-        recorded=recordings.recorded,
-    )
+    app = make_web_app()
+    app[keys.HEALTH] = lambda: {"ok": True}
+    app[keys.JOURNAL] = JournalRepository(sessions)
+    app[keys.TOKENS] = TOKENS
+    app[keys.RECORDINGS] = recordings
+    app[keys.RECORDED] = recordings.recorded
     async with TestClient(TestServer(app)) as test_client:
         yield test_client, body
 

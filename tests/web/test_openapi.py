@@ -32,8 +32,10 @@ from ivr.storage.callbacks import STATUSES
 from ivr.storage.db import make_session_factory
 from ivr.storage.desk import KINDS, MAX_LIMIT, PROBLEMS, clean
 from ivr.storage.journal import write_events
-from ivr.web import api_desk, api_directory, api_input, api_monitor
+from ivr.web import input as api_input
 from ivr.web.app import OPENAPI_FILE
+from ivr.web.route import PUBLIC
+from ivr.web.routes import ALL, calls, desk, directory
 from tests.web.kit import ADMIN, AGENT, T0, TOKENS, auth, engine_for_tests
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -154,6 +156,14 @@ def test_every_change_needs_a_token_and_so_does_personal_data() -> None:
         assert secured == (method != "GET" or path in personal), (method, path)
 
 
+def test_the_route_table_guards_what_the_description_secures() -> None:
+    """A route is public in the route table exactly when its operation has no security."""
+    for route in ALL:
+        path = re.sub(r"\{(\w+):[^}]+\}", r"{\1}", route.path)  # {id:[0-9]+} -> {id}
+        secured = "security" in operation(route.method, path)
+        assert secured == (route.roles != PUBLIC), (route.method, path)
+
+
 def test_every_operation_documents_its_errors() -> None:
     for method, path in documented():
         op = operation(method, path)
@@ -192,7 +202,7 @@ def test_the_limits_are_the_ones_the_api_enforces() -> None:
     assert SCHEMAS["Id"]["maximum"] == api_input.MAX_ID
     limit = SPEC["components"]["parameters"]["Limit"]["schema"]
     assert (limit["minimum"], limit["maximum"]) == (1, MAX_LIMIT)
-    low, high = api_desk.CALLBACK_DIGITS
+    low, high = desk.CALLBACK_DIGITS
     assert f"{{{low},{high}}}" in SCHEMAS["NewCallback"]["properties"]["phone"]["pattern"]
 
 
@@ -209,13 +219,13 @@ def test_the_enums_are_the_ones_the_code_knows() -> None:
 @pytest.mark.parametrize(
     ("schema", "fields"),
     [
-        ("NewUnreachableReport", api_desk.REPORT_FIELDS),
-        ("NewAppeal", api_desk.APPEAL_FIELDS),
-        ("NewServiceRequest", api_desk.REQUEST_FIELDS),
-        ("NewCallback", api_desk.CALLBACK_FIELDS),
-        ("NewSubscriber", api_directory.SUBSCRIBER_FIELDS),
-        ("NewOutage", api_directory.OUTAGE_FIELDS),
-        ("NewMonitor", api_monitor.MONITOR_FIELDS),
+        ("NewUnreachableReport", desk.REPORT_FIELDS),
+        ("NewAppeal", desk.APPEAL_FIELDS),
+        ("NewServiceRequest", desk.REQUEST_FIELDS),
+        ("NewCallback", desk.CALLBACK_FIELDS),
+        ("NewSubscriber", directory.SUBSCRIBER_FIELDS),
+        ("NewOutage", directory.OUTAGE_FIELDS),
+        ("NewMonitor", calls.MONITOR_FIELDS),
     ],
 )
 def test_request_bodies_list_the_fields_the_api_reads(schema: str, fields: tuple[str]) -> None:

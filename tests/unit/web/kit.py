@@ -1,9 +1,10 @@
 """Fakes and a seeded store for the live board's tests: a known day at a call centre.
 
-The clock stands at 2025-03-10 10:00 UTC = 12:00 in Kyiv (UTC+2 in March), so "today"
-starts at 2025-03-09 22:00 UTC.
+The clock stands at 2025-03-10 10:00 UTC = 12:00 in Kyiv (UTC+2 in March), loop time 160,
+so "today" starts at 2025-03-09 22:00 UTC.
 """
 
+import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.clock import Clock, Timer
 from ivr.flow.calendar import Calendar
 from ivr.flow.model import FlowLibrary, Line, Sphere
 from ivr.monitors.talk import Talk
@@ -30,7 +32,8 @@ from ivr.storage.models import (
 )
 from ivr.storage.reports import ReportRepository
 from ivr.storage.service_level import ServiceLevelRepository
-from ivr.web.live import LiveBoard
+from ivr.web.live.board import LiveBoard
+from tests.fake_clock import FakeClock
 
 NOW = datetime(2025, 3, 10, 10, 0, tzinfo=UTC)
 MIDNIGHT = datetime(2025, 3, 9, 22, 0, tzinfo=UTC)  # 00:00 in Kyiv
@@ -109,16 +112,36 @@ def talk(call_id: str, queue: str) -> Talk:
     return Talk(call_id, queue, "1001", "Local/1001@a-1", "PJSIP/trunk-1", 0.0, ())
 
 
-@dataclass
-class Clock:
-    now: datetime = NOW
-    mono: float = 160.0
+MONO = 160.0  # the loop time at NOW
 
-    def __call__(self) -> datetime:
-        return self.now
 
-    def monotonic(self) -> float:
+def fake_clock() -> FakeClock:
+    """The fake clock at NOW (loop time MONO); time moves when the test advances it."""
+    clock = FakeClock(start=MONO)
+    clock.epoch = NOW - timedelta(seconds=MONO)
+    return clock
+
+
+class StillClock:
+    """Readings that stand still at NOW (snapshots taken apart compare equal) and timers on
+    the running event loop: for the streams over real HTTP connections."""
+
+    def __init__(self) -> None:
+        self.mono = MONO
+
+    def now(self) -> float:
         return self.mono
+
+    def wall(self) -> datetime:
+        return NOW
+
+    def call_at(self, when: float, callback: Callable[..., None], *args: object) -> Timer:
+        return asyncio.get_running_loop().call_later(when - self.mono, callback, *args)
+
+
+async def inline(call: Callable[..., object], *args: object) -> object:
+    """Run a blocking call on the loop itself (storage reads happen at the fake time)."""
+    return call(*args)
 
 
 @dataclass
@@ -149,7 +172,7 @@ def board(
 ) -> LiveBoard:
     """A live board on `live` (or the real `agents` board) and the store's repositories."""
     return LiveBoard(
-        waiters=lambda: live.waiters,
+        waiting=lambda: [w.snapshot() for w in live.waiters],
         talking=lambda: live.talks,
         agents=agents or (lambda: live.agents),
         queues=config,
@@ -157,8 +180,7 @@ def board(
         service_level=service_level or ServiceLevelRepository(sessions),
         reports=ReportRepository(sessions),
         kpi=KpiRepository(sessions),
-        now=clock,
-        monotonic=clock.monotonic,
+        clock=clock,
         **tuning,
     )
 

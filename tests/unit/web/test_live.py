@@ -1,10 +1,8 @@
 """LiveBoard: the snapshot from fake monitors and a real SQLite store, the KPI refresh
-(interval, debounce, errors) and the update stream."""
+(interval, debounce, errors) and the update stream, on the fake clock."""
 
 import asyncio
-import itertools
 import logging
-import time
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,18 +28,21 @@ from ivr.routing.escalation import TARGET
 from ivr.storage.models import CallRecord
 from ivr.storage.service_level import ServiceLevelRepository
 from ivr.tasks import TaskSet
+from tests.fake_clock import FakeClock, settle
 from tests.unit.web.kit import (
     KYIV,
     LINE,
     MIDNIGHT,
+    MONO,
     NOW,
     OTHER_LINE,
     STRAY_LINE,
-    Clock,
     Live,
     agents,
     at,
     board,
+    fake_clock,
+    inline,
     seed,
     talk,
     waiter,
@@ -84,7 +85,7 @@ async def test_snapshot_joins_the_live_floor_and_todays_kpis(
     sessions: sessionmaker[Session],
 ) -> None:
     seed(sessions)
-    live_board = board(sessions, busy_floor(), Clock())
+    live_board = board(sessions, busy_floor(), fake_clock())
     await live_board.refresh()
 
     assert live_board.snapshot() == {
@@ -247,7 +248,7 @@ async def test_before_the_first_refresh_the_kpis_are_zero(
     sessions: sessionmaker[Session],
 ) -> None:
     seed(sessions)
-    snapshot = board(sessions, Live(), Clock()).snapshot()
+    snapshot = board(sessions, Live(), fake_clock()).snapshot()
     assert snapshot["since"] == "2025-03-09T22:00:00+00:00"
     assert snapshot["totals"] == {
         "waiting": 0,
@@ -262,7 +263,7 @@ async def test_before_the_first_refresh_the_kpis_are_zero(
 
 async def test_the_snapshot_holds_no_caller_data(sessions: sessionmaker[Session]) -> None:
     seed(sessions)
-    live_board = board(sessions, busy_floor(), Clock())
+    live_board = board(sessions, busy_floor(), fake_clock())
     await live_board.refresh()
     text = repr(live_board.snapshot())
     for personal in ("0671112233", "PJSIP/trunk", "uk"):
@@ -284,11 +285,11 @@ def test_today_starts_at_local_midnight(now: datetime, midnight: datetime) -> No
 
 async def test_a_new_day_starts_from_zero(sessions: sessionmaker[Session]) -> None:
     seed(sessions)
-    clock = Clock()
+    clock = fake_clock()
     live_board = board(sessions, Live(), clock)
     await live_board.refresh()
     assert live_board.snapshot()["totals"]["offered"] == 4
-    clock.now = NOW + timedelta(days=1)
+    await clock.advance(timedelta(days=1).total_seconds())
     await live_board.refresh()
     snapshot = live_board.snapshot()
     assert snapshot["since"] == "2025-03-10T22:00:00+00:00"
@@ -297,15 +298,16 @@ async def test_a_new_day_starts_from_zero(sessions: sessionmaker[Session]) -> No
 
 
 class Levels(ServiceLevelRepository):
-    """The real repository; notes the loop time of every read, fails when told to."""
+    """The real repository; notes the clock's time of every read, fails when told to."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], clock: FakeClock | None = None) -> None:
         super().__init__(sessions)
+        self.clock = clock
         self.reads: list[float] = []
         self.failure: Exception | None = None
 
     def overall(self, since: datetime | None = None, until: datetime | None = None) -> Any:
-        self.reads.append(time.monotonic())  # the event loop's clock
+        self.reads.append(self.clock.now() if self.clock else 0.0)
         if self.failure is not None:
             raise self.failure
         return super().overall(since, until)
@@ -316,12 +318,12 @@ async def test_a_storage_failure_keeps_the_last_kpis(
 ) -> None:
     seed(sessions)
     levels = Levels(sessions)
-    live_board = board(sessions, Live(), Clock(), service_level=levels)
+    live_board = board(sessions, Live(), fake_clock(), service_level=levels)
     await live_board.refresh()
     before = live_board.snapshot()
     assert before["totals"]["offered"] == 4
     levels.failure = RuntimeError("database is locked")
-    with caplog.at_level(logging.WARNING, "ivr.web.live"):
+    with caplog.at_level(logging.WARNING, "ivr.web.live.kpis"):
         await live_board.refresh()
     assert live_board.snapshot() == before
     assert "KPIs not refreshed, keeping the last ones: RuntimeError: database is locked" in (
@@ -332,45 +334,57 @@ async def test_a_storage_failure_keeps_the_last_kpis(
 async def test_kpis_refresh_at_start_and_then_every_interval(
     sessions: sessionmaker[Session],
 ) -> None:
-    levels = Levels(sessions)
-    live_board = board(sessions, Live(), Clock(), service_level=levels, interval=0.3)
-    loads = levels.reads
+    clock = fake_clock()
+    levels = Levels(sessions, clock)
+    live_board = board(
+        sessions, Live(), clock, service_level=levels, interval=2.0, run_blocking=inline
+    )
     tasks = TaskSet("test")
-    start = asyncio.get_running_loop().time()
     tasks.spawn(live_board.run())
     try:
-        for _ in range(300):  # 3 s at most (a busy machine delays the loop's timers)
-            if len(loads) >= 3:
-                break
-            await asyncio.sleep(0.01)
+        await settle()
+        assert levels.reads == [MONO]  # at start, not one interval later
+        await clock.advance(1.5)
+        assert levels.reads == [MONO]
+        await clock.advance(0.5)
+        assert levels.reads == [MONO, MONO + 2.0]
+        await clock.advance(4.0)
+        assert levels.reads == [MONO, MONO + 2.0, MONO + 4.0, MONO + 6.0]  # none missed
     finally:
         await tasks.cancel_all()
-    assert len(loads) == 3
-    assert loads[0] - start < 0.25  # at start, not one interval later
-    gaps = [b - a for a, b in itertools.pairwise(loads)]
-    assert all(0.3 <= gap < 0.55 for gap in gaps), gaps  # every interval: none sooner or missed
 
 
 async def test_a_burst_of_kpi_events_costs_one_refresh_after_the_debounce(
     sessions: sessionmaker[Session],
 ) -> None:
-    levels = Levels(sessions)
-    live_board = board(sessions, Live(), Clock(), service_level=levels, interval=60.0, debounce=0.1)
+    clock = fake_clock()
+    levels = Levels(sessions, clock)
+    live_board = board(
+        sessions,
+        Live(),
+        clock,
+        service_level=levels,
+        interval=60.0,
+        debounce=0.25,
+        run_blocking=inline,
+    )
     loads = levels.reads
-    loop = asyncio.get_running_loop()
     tasks = TaskSet("test")
     tasks.spawn(live_board.run())
     try:
-        await asyncio.sleep(0.05)
-        assert len(loads) == 1  # at start
+        await settle()
+        assert loads == [MONO]  # at start
         loads.clear()
-        burst = loop.time()
+        burst = clock.now()
         for n in range(5):
             live_board.on_event(UnreachableReported(f"c{n}", "555", LINE, "", "", "other", ""))
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.25)
-        assert len(loads) == 1
-        assert 0.1 <= loads[0] - burst < 0.2
+            await clock.advance(0.03125)
+        await clock.advance(0.25 - 5 * 0.03125 - 0.03125)
+        assert loads == []  # not before the debounce
+        await clock.advance(0.03125)
+        assert loads == [burst + 0.25]
+        await clock.advance(1.0)
+        assert loads == [burst + 0.25]  # one refresh for the burst
         loads.clear()
         for event in (
             CallEnded("x", "16"),
@@ -378,7 +392,7 @@ async def test_a_burst_of_kpi_events_costs_one_refresh_after_the_debounce(
             MeterReadingSubmitted("m", LINE, "", "1", None, "5"),
         ):
             live_board.on_event(event)  # not KPI events
-        await asyncio.sleep(0.2)
+        await clock.advance(1.0)
         assert loads == []
         for kpi_event in (
             CallAnswered("a", "internet", "1001", "Local/1001@a-1", 3.0, True),
@@ -388,18 +402,19 @@ async def test_a_burst_of_kpi_events_costs_one_refresh_after_the_debounce(
             CallbackAttempted(1, "067", 1, "busy", False),
         ):
             live_board.on_event(kpi_event)
-            await asyncio.sleep(0.15)
+            await clock.advance(0.25)
         assert len(loads) == 5
     finally:
         await tasks.cancel_all()
 
 
 async def test_refreshed_kpis_reach_the_board(sessions: sessionmaker[Session]) -> None:
-    live_board = board(sessions, Live(), Clock(), interval=10.0, debounce=0.05)
+    clock = fake_clock()
+    live_board = board(sessions, Live(), clock, interval=10.0, debounce=0.25, run_blocking=inline)
     tasks = TaskSet("test")
     tasks.spawn(live_board.run())
     try:
-        await asyncio.sleep(0.1)
+        await settle()
         assert live_board.snapshot()["totals"]["answered"] == 0
         with sessions() as session, session.begin():
             session.execute(
@@ -416,7 +431,7 @@ async def test_refreshed_kpis_reach_the_board(sessions: sessionmaker[Session]) -
                 ],
             )
         live_board.on_event(CallAnswered("new", "internet", "1001", "Local/1001@a-1", 3.0, True))
-        await asyncio.sleep(0.3)
+        await clock.advance(0.25)
         assert live_board.snapshot()["totals"]["answered"] == 1
     finally:
         await tasks.cancel_all()
@@ -426,29 +441,30 @@ async def test_updates_push_a_snapshot_every_interval_and_at_once_on_changes(
     sessions: sessionmaker[Session],
 ) -> None:
     live = Live()
-    clock = Clock()
-    live_board = board(sessions, live, clock, push_every=0.3)
-    loop = asyncio.get_running_loop()
+    clock = fake_clock()
+    live_board = board(sessions, live, clock, push_every=0.5)
     async with aclosing(live_board.updates()) as updates:
-        start = loop.time()
         first = await anext(updates)
         assert first["waiting"] == [] and live_board.subscribers == 1
-        clock.mono += 0.3
-        second = await anext(updates)  # nothing changed: after push_every
-        assert round(loop.time() - start, 1) == 0.3
-        assert second["at"] == first["at"]
+        second = asyncio.create_task(anext(updates))
+        await clock.advance(0.25)
+        assert not second.done()
+        await clock.advance(0.25)  # nothing changed: after push_every
+        assert second.done()
+        assert (await second)["at"] == "2025-03-10T10:00:00.500000+00:00"
 
-        def join() -> None:
-            live_board.on_event(CallQueued("w1", "internet", 1))  # before the monitor...
-            live.waiters.append(waiter("w1", "internet", joined=clock.mono))  # ...sees it
+        third = asyncio.create_task(anext(updates))
+        await settle()
+        live_board.on_event(CallQueued("w1", "internet", 1))  # before the monitor...
+        live.waiters.append(waiter("w1", "internet", joined=clock.now()))  # ...sees it
+        await settle()
+        assert third.done()  # at once: the clock did not move
+        assert [w["call_id"] for w in (await third)["waiting"]] == ["w1"]
 
-        before = loop.time()
-        loop.call_later(0.05, join)
-        third = await anext(updates)
-        assert loop.time() - before < 0.15
-        assert [w["call_id"] for w in third["waiting"]] == ["w1"]
+        fourth = asyncio.create_task(anext(updates))
+        await settle()
         live_board.on_event(AgentChanged("1001", "internet", "ready"))
-        before = loop.time()
-        await anext(updates)
-        assert loop.time() - before < 0.05
+        await settle()
+        assert fourth.done()
+        await fourth
     assert live_board.subscribers == 0

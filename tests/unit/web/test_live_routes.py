@@ -20,13 +20,25 @@ from ivr.routing.escalation import TARGET
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.service_level import ServiceLevelRepository
 from ivr.tasks import TaskSet
+from ivr.web import keys
+from ivr.web.app import make_web_app
 from ivr.web.limits import RETRY_AFTER, StreamSlots
-from ivr.web.live import LiveBoard
-from ivr.web.live_routes import add_live_routes
-from ivr.web.queues import add_queue_routes
+from ivr.web.live.board import LiveBoard
+from ivr.web.routes import live as live_routes
+from ivr.web.routes import queues as queue_routes
 from ivr.web.screen_pop import ScreenPop
 from ivr.web.tokens import Principal, load_tokens, token_entry
-from tests.unit.web.kit import LINE, Clock, Live, agents, board, config, library, talk, waiter
+from tests.unit.web.kit import (
+    LINE,
+    Live,
+    StillClock,
+    agents,
+    board,
+    config,
+    library,
+    talk,
+    waiter,
+)
 
 TOKEN = "agent-1001-token-0001"  # agent 1001's own token
 OTHER_AGENT = "agent-1002-token-0002"
@@ -49,8 +61,14 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def reply(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status)
+def live_app(live_board: LiveBoard, pop: ScreenPop, streams: StreamSlots) -> web.Application:
+    """The live routes with what they work with."""
+    app = make_web_app(live_routes.ROUTES)
+    app[keys.TOKENS] = TOKENS
+    app[keys.BOARD] = live_board
+    app[keys.SCREEN_POP] = pop
+    app[keys.STREAMS] = streams
+    return app
 
 
 @dataclass
@@ -65,12 +83,10 @@ class Site:
 @pytest.fixture
 async def site(sessions: sessionmaker[Session], tasks: TaskSet) -> AsyncIterator[Site]:
     live = Live(agents=agents())
-    live_board = board(sessions, live, Clock(), push_every=0.2)
+    live_board = board(sessions, live, StillClock(), push_every=0.2)
     pop = ScreenPop(StoreDirectory(sessions), lambda: library().lines, tasks)
-    app = web.Application()
     streams = StreamSlots(MAX_STREAMS)
-    add_live_routes(app, reply, live_board, pop, TOKENS, streams=streams)
-    async with TestClient(TestServer(app)) as client:
+    async with TestClient(TestServer(live_app(live_board, pop, streams))) as client:
         yield Site(client, live, live_board, pop, streams)
 
 
@@ -229,11 +245,9 @@ async def test_a_reconnecting_agent_gets_his_card_at_once(site: Site) -> None:
 async def test_stopping_the_server_ends_the_streams(
     sessions: sessionmaker[Session], tasks: TaskSet
 ) -> None:
-    live_board = board(sessions, Live(agents=agents()), Clock())
+    live_board = board(sessions, Live(agents=agents()), StillClock())
     pop = ScreenPop(StoreDirectory(sessions), lambda: library().lines, tasks)
-    app = web.Application()
-    add_live_routes(app, reply, live_board, pop, TOKENS, streams=StreamSlots(5))
-    client = TestClient(TestServer(app))
+    client = TestClient(TestServer(live_app(live_board, pop, StreamSlots(5))))
     await client.start_server()
     live = await client.get("/api/live")
     events = await client.get("/api/agents/1001/events", headers=AUTH)
@@ -271,11 +285,10 @@ async def test_queues_keep_their_shape(sessions: sessionmaker[Session]) -> None:
         ],
         talks=[talk("t1", "internet"), talk("t2", "internet")],
     )
-    live_board = board(sessions, live, Clock(), agents=agent_board.agents)
-    app = web.Application()
-    add_queue_routes(
-        app, reply, agent_board, live_board.queues_view, ServiceLevelRepository(sessions), {}
-    )
+    live_board = board(sessions, live, StillClock(), agents=agent_board.agents)
+    app = make_web_app(queue_routes.ROUTES)
+    app[keys.LIVE_QUEUES] = live_board.queues_view
+    app[keys.SERVICE_LEVEL] = ServiceLevelRepository(sessions)
     async with TestClient(TestServer(app)) as client:
         body = await (await client.get("/api/queues")).json()
     entry = {"line": LINE, "caller_class": "vip", "priority": 10}

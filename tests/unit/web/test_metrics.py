@@ -4,12 +4,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from ivr.storage.batch import WriterStats
-from ivr.web.metrics import add_metrics_route
+from ivr.web import keys
+from ivr.web.app import make_web_app
+from ivr.web.metrics import metrics_registry
+from ivr.web.routes import system
 
 SNAPSHOT: dict[str, Any] = {
     "at": "2026-11-25T10:00:00+00:00",
@@ -153,8 +155,10 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 async def scrape(
     snapshot: Mapping[str, Any], storage: Mapping[str, WriterStats] | None = None
 ) -> tuple[str, str]:
-    app = web.Application()
-    add_metrics_route(app, lambda: snapshot, None if storage is None else lambda: storage)
+    app = make_web_app(system.ROUTES)
+    app[keys.METRICS] = metrics_registry(
+        lambda: snapshot, None if storage is None else lambda: storage
+    )
     async with TestClient(TestServer(app)) as client:
         response = await client.get("/metrics")
         assert response.status == 200
@@ -272,8 +276,8 @@ async def test_each_scrape_reads_a_fresh_snapshot() -> None:
         calls.append(1)
         return {**SNAPSHOT, "callbacks": {"open": len(calls)}}
 
-    app = web.Application()
-    add_metrics_route(app, snapshot)
+    app = make_web_app(system.ROUTES)
+    app[keys.METRICS] = metrics_registry(snapshot)
     async with TestClient(TestServer(app)) as client:
         for expected in (1, 2):
             text = await (await client.get("/metrics")).text()

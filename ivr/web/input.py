@@ -9,7 +9,6 @@ import json
 import re
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
-from types import MappingProxyType
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +16,7 @@ from aiohttp import web
 from ivr.storage.desk import clean
 from ivr.storage.directory import normalise_phone
 from ivr.storage.limits import PHONE, SHORT
+from ivr.web.reply import bad, error
 
 MAX_PHONES = 20
 MAX_ID = 2**31 - 1
@@ -28,27 +28,6 @@ EXAMPLE_TIME = "2026-11-24T09:00:00+02:00"
 _WHOLE = re.compile(r"-?[0-9]{1,12}(\.0*)?")  # JSON Schema: 45.0 is an integer
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 LATEST = datetime.max.replace(tzinfo=UTC)
-
-
-_ERRORS: Mapping[int, type[web.HTTPException]] = MappingProxyType(
-    {
-        400: web.HTTPBadRequest,
-        404: web.HTTPNotFound,
-        409: web.HTTPConflict,
-        422: web.HTTPUnprocessableEntity,
-    }
-)
-
-
-def error(status: int, message: str) -> web.HTTPException:
-    """An HTTP error (400, 404, 409 or 422) with a JSON body, to raise from a handler."""
-    return _ERRORS[status](
-        text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json"
-    )
-
-
-def bad(name: str, expected: str) -> web.HTTPException:
-    return error(400, f"{name}: {expected}")
 
 
 def parse_time(name: str, text: str) -> datetime:

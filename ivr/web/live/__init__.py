@@ -1,0 +1,1 @@
+"""The live board (ivr.web.live.board) and its parts."""
