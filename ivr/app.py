@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ivr.calls.inbound import InboundCall
 from ivr.config import Settings
 from ivr.events.from_ami import AmiEventTranslator
 from ivr.events.notifier import Notifier
@@ -54,7 +55,6 @@ from ivr.telephony import names
 from ivr.telephony.agi import AgiHandler, FastAgiServer
 from ivr.telephony.ami import AmiClient
 from ivr.telephony.fallback_trace import FallbackSweep
-from ivr.telephony.inbound import InboundCall
 from ivr.watchdog.notify import SdNotifier
 from ivr.web import keys
 from ivr.web.app import make_web_app

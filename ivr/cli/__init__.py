@@ -159,8 +159,8 @@ def _flow_simulate(settings: Settings, args: argparse.Namespace) -> int:
     import json
     from datetime import UTC, datetime
 
+    from ivr.calls.simulate import simulate
     from ivr.flow.loader import load_library
-    from ivr.flow.simulate import simulate
     from ivr.queues.model import load_queues
     from ivr.storage.db import open_store
     from ivr.storage.directory import StoreDirectory

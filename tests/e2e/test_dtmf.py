@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from ivr.app import Engine
+from ivr.calls.simulate import simulate
 from ivr.config import Settings
 from ivr.flow.dtmf import parse_dtmf
 from ivr.flow.loader import load_library
-from ivr.flow.simulate import simulate
 from ivr.queues.model import load_queues
 from ivr.sandbox.calls.place import place_call
 from ivr.telephony.ami import AmiClient

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.calls.test_inbound_replay import TRACES, load_trace
 from tests.unit.engine_process import EngineProcess, engine_process
-from tests.unit.test_inbound_replay import TRACES, load_trace
 
 NOFILE = 768
 FLOOD = 1000

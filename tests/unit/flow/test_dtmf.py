@@ -7,13 +7,13 @@ from typing import cast
 
 import pytest
 
+from ivr.calls.simulate import TextSpeech, simulate
 from ivr.cli import main
 from ivr.config import PROJECT_ROOT
 from ivr.flow.context import CallInfo, FlowServices
 from ivr.flow.dtmf import KeyPlan, parse_dtmf
 from ivr.flow.loader import load_library
 from ivr.flow.runner import new_context, run_flow
-from ivr.flow.simulate import TextSpeech, simulate
 from ivr.queues.model import load_queues
 from ivr.sandbox.calls.presser import KeyPresser, key_command
 from ivr.telephony.agi import AgiChannel

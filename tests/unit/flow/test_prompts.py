@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr.calls.simulate import ScriptedCaller, TextSpeech
 from ivr.flow.context import CallInfo, FlowServices
 from ivr.flow.loader import load_library, validate_library
 from ivr.flow.problems import Problems, load_located
@@ -23,7 +24,6 @@ from ivr.flow.prompts import (
     placeholders,
 )
 from ivr.flow.runner import new_context, run_flow
-from ivr.flow.simulate import ScriptedCaller, TextSpeech
 from tests.unit.fakes import NobodyKnown
 
 UK, RU, EN = Text("Привіт"), Text("Привет"), Text("Hello")

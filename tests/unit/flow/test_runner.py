@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 import yaml
 
+from ivr.calls.simulate import ScriptedCaller, TextSpeech
 from ivr.config import PROJECT_ROOT
 from ivr.events.model import Event
 from ivr.flow.context import CallInfo, FlowServices
 from ivr.flow.loader import load_library
 from ivr.flow.model import FlowLibrary
 from ivr.flow.runner import MAX_STEPS, FlowRunError, new_context, run_flow
-from ivr.flow.simulate import ScriptedCaller, TextSpeech
 from tests.unit.fakes import NobodyKnown
 
 NOON = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # Tuesday 12:00 in Kyiv: operators work

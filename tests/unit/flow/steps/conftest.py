@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from ivr.calls.simulate import ScriptedCaller, TextSpeech
 from ivr.events.model import Event
 from ivr.flow.calendar import parse_calendar
 from ivr.flow.context import CallInfo, FlowServices, Outage, StepContext, Subscriber
@@ -18,7 +19,6 @@ from ivr.flow.model import FlowLibrary, Line, Sphere
 from ivr.flow.problems import Problems
 from ivr.flow.prompts import parse_catalog
 from ivr.flow.runner import FlowOutcome, new_context, run_flow
-from ivr.flow.simulate import ScriptedCaller, TextSpeech
 
 NOON = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # Tuesday 12:00 in Kyiv (UTC+2)
 CALLER = "0441112233"

@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
+from ivr.calls.simulate import ScriptedCaller, TextSpeech
 from ivr.flow.context import CallInfo, FlowServices, StepContext
 from ivr.flow.graph import flow_dot
 from ivr.flow.loader import load_library, validate_library
@@ -20,7 +21,6 @@ from ivr.flow.prompts import PromptRef
 from ivr.flow.reload import speakable
 from ivr.flow.runner import new_context, run_flow
 from ivr.flow.schema import flow_schema
-from ivr.flow.simulate import ScriptedCaller, TextSpeech
 from ivr.flow.steps.base import (
     Checked,
     StepResult,

@@ -7,15 +7,15 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ivr.calls.inbound import InboundCall
+from ivr.calls.simulate import TextSpeech
 from ivr.config import PROJECT_ROOT
 from ivr.events.model import CallRouted, CallStarted, Event
 from ivr.events.notifier import Notifier
 from ivr.flow.context import FlowServices
 from ivr.flow.loader import load_library
-from ivr.flow.simulate import TextSpeech
 from ivr.queues.model import load_queues
 from ivr.telephony.agi import FastAgiServer
-from ivr.telephony.inbound import InboundCall
 from tests.unit.fakes import NobodyKnown
 
 TRACES = PROJECT_ROOT / "tests" / "fixtures" / "agi"

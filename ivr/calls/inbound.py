@@ -3,13 +3,13 @@
 import logging
 from collections.abc import Callable
 
+from ivr.calls.menu import run_menu
 from ivr.events.model import CallFinishedInMenu, CallRouted, CallStarted
 from ivr.events.notifier import Notifier
 from ivr.flow.context import CallInfo, FlowServices
 from ivr.flow.model import FlowLibrary
-from ivr.flow.runner import new_context, run_flow
+from ivr.flow.runner import new_context
 from ivr.queues.model import QueuesConfig
-from ivr.routing.decide import decide
 from ivr.telephony import names
 from ivr.telephony.agi import AgiChannel
 from ivr.telephony.call_port import AgiCallPort
@@ -47,15 +47,15 @@ class InboundCall:
             log.warning("line %s is not in flows/lines.yaml: default flow %s", number, flow.name)
         call = CallInfo(call_id, number, caller, line)
         ctx = new_context(library, call, AgiCallPort(channel), self._services)
-        outcome = await run_flow(ctx)
+        result = await run_menu(ctx, queues)
+        outcome, decision = result.outcome, result.decision
         path = ">".join(outcome.path)
-        if outcome.route is None:
+        if decision is None:
             await channel.exec(
                 "MSet", f"{names.VAR_MENU_PATH}={path}", f"{names.VAR_STATUS}={names.STATUS_DONE}"
             )
             self._notifier.publish(CallFinishedInMenu(call_id, number, caller, outcome.path))
             return
-        decision = decide(outcome.route.queue, outcome.route.caller_class, queues)
         # Published before the dialplan can see the route: the journal's outbox has it on
         # disk once publish() returns, so an engine killed right after the MSet still has
         # the call it routed.

@@ -7,13 +7,13 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime
 from typing import Any
 
+from ivr.calls.menu import fallback_decision, run_menu
 from ivr.events.model import Event
 from ivr.flow.context import CallInfo, Directory, FlowServices
 from ivr.flow.dtmf import SILENCE, KeyPlan
 from ivr.flow.model import FlowLibrary
-from ivr.flow.runner import FlowRunError, new_context, run_flow
+from ivr.flow.runner import FlowRunError, new_context
 from ivr.queues.model import QueuesConfig
-from ivr.routing.decide import decide
 
 
 @dataclass
@@ -130,16 +130,14 @@ async def simulate(
     call = CallInfo("simulated", line, caller, known)
     ctx = new_context(library, call, port, services)
     try:
-        outcome = await run_flow(ctx)
-        if outcome.route is None:
+        decision = (await run_menu(ctx, queues)).decision
+        if decision is None:
             result, reason = "self_service", "the flow ended the call"
-            decision = None
         else:
-            decision = decide(outcome.route.queue, outcome.route.caller_class, queues)
             result, reason = "queue", decision.reason
     except FlowRunError as exc:
         # What the dialplan does when the engine fails: the fallback queue.
-        decision = decide(queues.fallback_queue, "unknown", queues)
+        decision = fallback_decision(queues)
         result, reason = "fallback", f"engine error, dialplan fallback: {exc}"
     return Simulation(
         line=line,

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from ivr.calls.simulate import Simulation, simulate
 from ivr.cli import main
 from ivr.config import PROJECT_ROOT
 from ivr.flow.context import Outage, StepContext, Subscriber
 from ivr.flow.loader import load_library
 from ivr.flow.model import FlowLibrary
-from ivr.flow.simulate import Simulation, simulate
 from ivr.flow.steps.base import StepResult, StepType
 from ivr.flow.steps.registry import STEP_TYPES
 from ivr.queues.model import load_queues
