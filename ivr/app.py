@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ivr.clock import LoopClock
 from ivr.config import Settings
 from ivr.events.from_ami import AmiEventTranslator
 from ivr.events.notifier import Notifier
@@ -53,6 +54,7 @@ from ivr.tasks import TaskSet
 from ivr.telephony import names
 from ivr.telephony.agi import AgiHandler, FastAgiServer
 from ivr.telephony.ami import AmiClient
+from ivr.telephony.ami_events import AmiEvents
 from ivr.telephony.fallback_trace import FallbackSweep
 from ivr.telephony.inbound import InboundCall
 from ivr.watchdog.notify import SdNotifier
@@ -101,6 +103,7 @@ class Engine:
             lambda: self.queues.recordings,
         )
         self.tasks = TaskSet("engine")
+        self.clock = LoopClock()  # the one clock of the queue monitors and the AMI events
         self.watchdog = SdNotifier.from_env()  # systemd or `ivr supervise`, if either listens
         timeouts = DbTimeouts(
             statement=settings.db_statement_timeout, pool=settings.db_pool_timeout
@@ -154,13 +157,23 @@ class Engine:
         )
         self.notifier.subscribe(AmiAnnouncer(self.queue_actions.user_event, self.tasks))
         queues = lambda: self.queues  # noqa: E731 - read per use: a reload swaps it
-        self.agents = AgentBoard(queues, self.queue_actions, self.notifier.publish)
+        clock = self.clock
+        self.agents = AgentBoard(queues, self.queue_actions, self.notifier.publish, clock)
         self.waiting = WaitingMonitor(
-            queues, self.queue_actions, self._prompt_sound, self.notifier.publish, self.tasks
+            queues,
+            self.queue_actions,
+            self._prompt_sound,
+            self.notifier.publish,
+            self.tasks,
+            clock,
         )
         self.notifier.subscribe(self.waiting.on_event)
-        self.talk = TalkMonitor(queues, self.queue_actions, self.notifier.publish, self.tasks)
-        self.resync = Resync(self.queue_actions, self.waiting, self.talk, queues)
+        self.talk = TalkMonitor(
+            queues, self.queue_actions, self.notifier.publish, self.tasks, clock
+        )
+        self.resync = Resync(
+            self.queue_actions, self.waiting, self.talk, queues, lambda: clock.wall().timestamp()
+        )
         # Supervisors listen, whisper or barge into live calls from their phones (API).
         self.supervision_log = SupervisionLog(sessions)
         self.supervision = Supervision(
@@ -168,7 +181,7 @@ class Engine:
             lambda: {waiter.call_id for waiter in self.waiting.waiters()},
             self.queue_actions,
             self.notifier.publish,
-            lambda: datetime.now(UTC),
+            clock.wall,
         )
         self.callback_store = CallbackStore(sessions)
         self.callbacks = CallbackDialer(
@@ -179,7 +192,21 @@ class Engine:
             self.agents.has_agent_on_duty,
             self.notifier.publish,
             self.tasks,
+            clock,
         )
+        # Asterisk's AMI events, each parsed once, to whoever declared it reads them; in
+        # this order, so what they publish for one event comes in this order.
+        self.ami_events = AmiEvents()
+        translator = AmiEventTranslator(self.notifier, clock)
+        for subscriber in (
+            translator,
+            self.waiting,
+            self.talk,
+            self.agents,
+            self.callbacks,
+            self.fallback_sweep,
+        ):
+            self.ami_events.subscribe(subscriber.AMI_EVENTS, subscriber.on_ami)
         # The web side: the live board (dashboard, /metrics) and the agents' screen pop.
         self.live = LiveBoard(
             waiters=self.waiting.waiters,
@@ -274,14 +301,9 @@ class Engine:
         self.tasks.spawn(self.callbacks.run(), name="callbacks")
         self.tasks.spawn(self.database.probe.run(), name="database-probe")
         self.tasks.spawn(self.recordings.run(), name="recordings-retention")
-        translator = AmiEventTranslator(self.notifier)
-        for pattern in ("UserEvent", "QueueCallerJoin", "Hangup"):
-            self.ami.on_event(pattern, translator)
-        for monitor in (self.waiting, self.talk, self.agents, self.callbacks):
-            for pattern in monitor.AMI_EVENTS:
-                self.ami.on_event(pattern, monitor.on_ami)
+        for name in self.ami_events.names():  # each event parsed once, then dispatched
+            self.ami.on_event(name, self.ami_events)
         self.ami.on_event("FullyBooted", self._ami_ready)
-        self.ami.on_event("UserEvent", self.fallback_sweep.on_ami)
         if s.asterisk_config_dir:
             await asyncio.to_thread(write_queues_conf, self.queues, s.asterisk_config_dir)
         self.tasks.spawn(self._connect_ami(), name="ami-connect")

@@ -41,6 +41,7 @@ from tests.unit.monitors.kit import (
     queue_entry,
     queues,
     routed,
+    subscribed,
 )
 
 CONFIG = queues(
@@ -106,10 +107,11 @@ class Kit:
             retry=RETRY,
         )
         self.talk = TalkMonitor(lambda: CONFIG, self.actions, self.published, tasks, self.clock)
+        self.ami = subscribed(self.waiting, self.talk)
 
     def join(self, call_id: str, queue: str = "a", channel: str = CALLER) -> None:
         self.waiting.on_event(routed(call_id, queue, "vip", 10))
-        self.waiting.on_ami(join(call_id, queue, channel=channel))
+        self.ami(join(call_id, queue, channel=channel))
 
     def steps(self) -> list[tuple[str, str, bool, int, float]]:
         return [
@@ -285,7 +287,7 @@ async def test_a_caller_alive_but_in_no_queue_is_kept_between_queues(kit: Kit) -
     assert kit.waiting.waiting() == []
     await kit.clock.advance(6)
     assert kit.published.events == []
-    kit.waiting.on_ami(join("k1", "a"))  # back: same clock, due steps at once
+    kit.ami(join("k1", "a"))  # back: same clock, due steps at once
     await kit.clock.advance(0)
     assert [s[1] for s in kit.steps()] == ["raise_priority", "offer_callback"]
 
@@ -313,7 +315,7 @@ async def test_events_newer_than_the_snapshot_win(kit: Kit) -> None:
     waiter = kit.waiting.waiter("n1")
     assert waiter is not None and waiter.in_queue
     kit.waiting.snapshot_asked()
-    kit.waiting.on_ami({"Event": "Hangup", "Uniqueid": "h1", "Channel": OTHER})
+    kit.ami({"Event": "Hangup", "Uniqueid": "h1", "Channel": OTHER})
     result = kit.waiting.resync([Queued("h1", OTHER, "a", 3, 0)], alive={"h1", "n1"})
     assert result.adopted == ()  # hung up since: not adopted as a ghost
 
@@ -394,7 +396,7 @@ async def test_a_talk_that_began_during_the_outage_is_timed_from_its_answer(kit:
 
 
 async def test_a_talk_that_ended_during_the_outage_is_dropped(kit: Kit) -> None:
-    kit.talk.on_ami(
+    kit.ami(
         {
             "Event": "AgentConnect",
             "Uniqueid": "t1",
