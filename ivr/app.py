@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.clock import LoopClock
 from ivr.config import Settings
@@ -83,7 +84,58 @@ class Engine:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        # Configuration is validated before anything starts: a bad file fails loudly here.
+        self._load_configuration(settings)
+        self.notifier = Notifier()
+        self.recordings = Recordings(
+            lambda: settings.resolved_recordings_dir(self.queues.recordings.directory),
+            lambda: self.queues.recordings,
+        )
+        self.tasks = TaskSet("engine")
+        self.clock = LoopClock()  # the one clock of the queue monitors and the AMI events
+        self.watchdog = SdNotifier.from_env()  # systemd or `ivr supervise`, if either listens
+        sessions = self._open_storage(settings)
+        self.services = FlowServices(
+            GuardedDirectory(self.directory, self.database.calls),
+            self.speech,
+            self.notifier.publish,
+            self.clock.wall,
+        )
+        self._telephony(settings, sessions)
+        queues = lambda: self.queues  # noqa: E731 - read per use: a reload swaps it
+        # The web side: the live board (dashboard, /metrics) and the agents' screen pop.
+        self.live = LiveBoard(
+            waiters=self.waiting.waiters,
+            talking=self.talk.talking,
+            agents=self.agents.agents,
+            queues=queues,
+            flows=lambda: self.flows,
+            service_level=self.service_level,
+            reports=self.report_repository,
+            kpi=self.kpi,
+        )
+        self.notifier.subscribe(self.live.on_event)
+        self.screen_pop = ScreenPop(
+            self.directory, lambda: self.flows.lines, self.tasks, run=self.database.api.run
+        )
+        self.notifier.subscribe(self.screen_pop)
+        self.queues_reloader.applied.append(self._apply_queues)
+        self.agi: FastAgiServer | None = None
+        self._servers: list[asyncio.Server] = []
+        self._http: web.AppRunner | None = None
+        # HTTP limits from the settings; start() lowers the caps to the fd budget.
+        self.http_limits = HttpLimits(
+            header_timeout=settings.http_header_timeout,
+            keepalive_timeout=settings.http_keepalive_timeout,
+            body_timeout=settings.http_body_timeout,
+            max_body_bytes=settings.http_max_body_bytes,
+            max_connections=settings.http_max_connections,
+            max_streams=settings.http_max_streams,
+        )
+        self.streams = StreamSlots(self.http_limits.max_streams)
+        self.http_guard: ConnectionGuard | None = None
+
+    def _load_configuration(self, settings: Settings) -> None:
+        """Configuration is validated before anything starts: a bad file fails loudly here."""
         self.tokens = load_tokens(settings.api_tokens, settings.api_tokens_file)
         self.queues_reloader = QueuesReloader(
             settings.queues_file, self._flow_problems, settings.flows_poll_interval
@@ -97,14 +149,10 @@ class Engine:
             self.speech.render_all,
             settings.flows_poll_interval,
         )
-        self.notifier = Notifier()
-        self.recordings = Recordings(
-            lambda: settings.resolved_recordings_dir(self.queues.recordings.directory),
-            lambda: self.queues.recordings,
-        )
-        self.tasks = TaskSet("engine")
-        self.clock = LoopClock()  # the one clock of the queue monitors and the AMI events
-        self.watchdog = SdNotifier.from_env()  # systemd or `ivr supervise`, if either listens
+
+    def _open_storage(self, settings: Settings) -> sessionmaker[Session]:
+        """The database, its guards, the writers (listening to the notifier) and the
+        repositories; returns the session factory."""
         timeouts = DbTimeouts(
             statement=settings.db_statement_timeout, pool=settings.db_pool_timeout
         )
@@ -139,12 +187,11 @@ class Engine:
         self.kpi = KpiRepository(sessions)
         self.directory = StoreDirectory(sessions, settings.phone_country_code)
         self.desk = DeskStore(sessions, settings.phone_country_code)
-        self.services = FlowServices(
-            GuardedDirectory(self.directory, self.database.calls),
-            self.speech,
-            self.notifier.publish,
-            lambda: datetime.now(UTC),
-        )
+        return sessions
+
+    def _telephony(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+        """AMI, and what works on it: agents, waiting and talking callers, supervision,
+        callbacks, the fallback sweep; the AMI events each of them reads."""
         self.ami = AmiClient(
             settings.ami_host, settings.ami_port, settings.ami_user, settings.resolved_ami_secret()
         )
@@ -194,10 +241,13 @@ class Engine:
             self.tasks,
             clock,
         )
-        # Asterisk's AMI events, each parsed once, to whoever declared it reads them; in
-        # this order, so what they publish for one event comes in this order.
-        self.ami_events = AmiEvents()
-        translator = AmiEventTranslator(self.notifier, clock)
+        self.ami_events = self._ami_events()
+
+    def _ami_events(self) -> AmiEvents:
+        """Asterisk's AMI events, each parsed once, to whoever declared it reads them; in
+        this order, so what they publish for one event comes in this order."""
+        events = AmiEvents()
+        translator = AmiEventTranslator(self.notifier, self.clock)
         for subscriber in (
             translator,
             self.waiting,
@@ -206,38 +256,8 @@ class Engine:
             self.callbacks,
             self.fallback_sweep,
         ):
-            self.ami_events.subscribe(subscriber.AMI_EVENTS, subscriber.on_ami)
-        # The web side: the live board (dashboard, /metrics) and the agents' screen pop.
-        self.live = LiveBoard(
-            waiters=self.waiting.waiters,
-            talking=self.talk.talking,
-            agents=self.agents.agents,
-            queues=queues,
-            flows=lambda: self.flows,
-            service_level=self.service_level,
-            reports=self.report_repository,
-            kpi=self.kpi,
-        )
-        self.notifier.subscribe(self.live.on_event)
-        self.screen_pop = ScreenPop(
-            self.directory, lambda: self.flows.lines, self.tasks, run=self.database.api.run
-        )
-        self.notifier.subscribe(self.screen_pop)
-        self.queues_reloader.applied.append(self._apply_queues)
-        self.agi: FastAgiServer | None = None
-        self._servers: list[asyncio.Server] = []
-        self._http: web.AppRunner | None = None
-        # HTTP limits from the settings; start() lowers the caps to the fd budget.
-        self.http_limits = HttpLimits(
-            header_timeout=settings.http_header_timeout,
-            keepalive_timeout=settings.http_keepalive_timeout,
-            body_timeout=settings.http_body_timeout,
-            max_body_bytes=settings.http_max_body_bytes,
-            max_connections=settings.http_max_connections,
-            max_streams=settings.http_max_streams,
-        )
-        self.streams = StreamSlots(self.http_limits.max_streams)
-        self.http_guard: ConnectionGuard | None = None
+            events.subscribe(subscriber.AMI_EVENTS, subscriber.on_ami)
+        return events
 
     @property
     def queues(self) -> QueuesConfig:
@@ -291,7 +311,7 @@ class Engine:
         s = self.settings
         await asyncio.to_thread(migrate, s.database_url)
         # what a crashed engine last saw of the agents is not current any more
-        await asyncio.to_thread(self.agent_log.close_open, datetime.now(UTC))
+        await asyncio.to_thread(self.agent_log.close_open, self.clock.wall())
         self.tasks.spawn(self.journal.run(), name="journal")
         self.tasks.spawn(self.reports.run(), name="reports")
         self.tasks.spawn(self.agent_log.run(), name="agent-log")
@@ -453,7 +473,7 @@ class Engine:
         await self.reports.stop()
         await self.agent_log.stop()
         # the engine no longer sees the agents: their time stops counting now
-        await asyncio.to_thread(self.agent_log.close_open, datetime.now(UTC))
+        await asyncio.to_thread(self.agent_log.close_open, self.clock.wall())
         self.waiting.close()
         self.talk.close()
         await self.ami.close()
