@@ -190,6 +190,13 @@ def _number(text: str) -> float:
         return 0.0
 
 
+def _integer(text: str) -> int:
+    try:
+        return int(text or 0)
+    except ValueError:
+        return 0
+
+
 def _caller(kind: type[CallerEvent], m: Message) -> CallerEvent:
     return kind(_text(m, "Uniqueid"), _text(m, "Channel"), _text(m, "Queue"))
 
@@ -238,8 +245,7 @@ def _user_event(m: Message) -> UserEvent | None:
     if kind is IvrFallback:
         return IvrFallback(*head, queue=_text(m, "Queue"), reason=_text(m, "Reason"))
     if kind is IvrCallbackAnswered:
-        priority = _text(m, "QueuePriority")
-        return IvrCallbackAnswered(*head, priority=int(priority) if priority.isdigit() else 0)
+        return IvrCallbackAnswered(*head, priority=_integer(_text(m, "QueuePriority")))
     return kind(*head)
 
 

@@ -15,6 +15,7 @@ from ivr.events.model import (
 )
 from ivr.monitors.resync import (
     STATUS_VARIABLES,
+    ChannelState,
     Resync,
     channel_states,
     interface_of,
@@ -128,8 +129,9 @@ def kit(tasks: TaskSet) -> Kit:
 # --- the replies, parsed -------------------------------------------------------------------
 
 
-def test_status_replies_become_queued_callers_and_talks() -> None:
-    channels = channel_states(
+def status_reply() -> dict[str, ChannelState]:
+    """A Status reply: a caller waiting (w1), one talking (t1) to an agent's leg."""
+    return channel_states(
         [
             {"Response": "Success", "EventList": "start", "Message": "Channel status will follow"},
             status_event(
@@ -151,6 +153,10 @@ def test_status_replies_become_queued_callers_and_talks() -> None:
             {"Event": "StatusComplete", "Items": "3"},
         ]
     )
+
+
+def test_status_replies_become_queued_callers() -> None:
+    channels = status_reply()
     assert set(channels) == {"w1", "t1", "t1-agent"}
     assert channels["t1"].variables[names.VAR_QUEUED_AT] == "1000"
     queued = queued_callers(
@@ -185,8 +191,11 @@ def test_status_replies_become_queued_callers_and_talks() -> None:
     )
     [entry] = queued_callers([queue_entry("w1", "b", 3)], moved, epoch=1050.0)
     assert (entry.queue, entry.wait, entry.ladder, entry.done) == ("b", 19.5, "a", (0, 2))
+
+
+def test_status_replies_become_talks() -> None:
     # answered at 1000 + 12 s of wait; now is 1050: 38 s of talk
-    [talk] = talks_in_progress(channels, CONFIG, epoch=1050.0)
+    [talk] = talks_in_progress(status_reply(), CONFIG, epoch=1050.0)
     assert talk == Talking("t1", "a", "1001", AGENT, OTHER, 38.0, waited=12.0)
     # without the dialplan's IVR_QUEUED_AT: the agent leg's age (a ring time early at most)
     plain = channel_states(

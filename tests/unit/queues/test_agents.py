@@ -323,9 +323,9 @@ async def test_members_added_and_removed_by_others(kit: Kit) -> None:
     assert [a.id for a in kit.board.agents()] == ["1001", "1002", "1003", "guest"]
 
 
-async def test_sync_from_queue_status(kit: Kit) -> None:
-    await kit.logged_in("1002")  # in b, but app_queue restarted meanwhile
-    kit.members.queue_status = [
+def queue_status_reply() -> list[Mapping[str, str]]:
+    """QueueStatus after app_queue restarted: Olena paused in a and b, Petro ready in c."""
+    return [
         {"Event": "QueueParams", "Queue": "a", "Max": "0", "Strategy": "rrmemory", "Calls": "0"},
         {
             "Event": "QueueMember",
@@ -371,6 +371,11 @@ async def test_sync_from_queue_status(kit: Kit) -> None:
         {"Event": "QueueEntry", "Queue": "c", "Position": "1", "Channel": "PJSIP/trunk-1"},
         {"Event": "QueueStatusComplete", "EventList": "Complete", "ListItems": "6"},
     ]
+
+
+async def test_sync_from_queue_status(kit: Kit) -> None:
+    await kit.logged_in("1002")  # in b, but app_queue restarted meanwhile
+    kit.members.queue_status = queue_status_reply()
     petro_since = kit.board.get("1002").since
     await kit.clock.advance(60)
     await kit.board.sync()

@@ -105,6 +105,8 @@ def test_the_engine_s_user_events() -> None:
     assert accepted == IvrCallbackAccepted("c1", PHONE, "", "vip")
     answered = parse(user_event(names.EVENT_CALLBACK_ANSWERED, "c2", QueuePriority="5"))
     assert answered == IvrCallbackAnswered("c2", PHONE, "", "", priority=5)
+    odd = parse(user_event(names.EVENT_CALLBACK_ANSWERED, "c2", QueuePriority="high"))
+    assert odd == IvrCallbackAnswered("c2", PHONE, "", "", priority=0)
     assert parse(user_event(names.EVENT_ROUTE, "c1")) is None  # the engine's own announcement
 
 
