@@ -4,13 +4,14 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.calls.inbound import InboundCall
+from ivr.clock import LoopClock
 from ivr.config import Settings
 from ivr.events.from_ami import AmiEventTranslator
 from ivr.events.notifier import Notifier
@@ -54,6 +55,7 @@ from ivr.tasks import TaskSet
 from ivr.telephony import names
 from ivr.telephony.agi import AgiHandler, FastAgiServer
 from ivr.telephony.ami import AmiClient
+from ivr.telephony.ami_events import AmiEvents
 from ivr.telephony.fallback_trace import FallbackSweep
 from ivr.watchdog.notify import SdNotifier
 from ivr.web import keys
@@ -76,7 +78,58 @@ class Engine:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        # Configuration is validated before anything starts: a bad file fails loudly here.
+        self._load_configuration(settings)
+        self.notifier = Notifier()
+        self.recordings = Recordings(
+            lambda: settings.resolved_recordings_dir(self.queues.recordings.directory),
+            lambda: self.queues.recordings,
+        )
+        self.tasks = TaskSet("engine")
+        self.clock = LoopClock()  # the one clock of the queue monitors and the AMI events
+        self.watchdog = SdNotifier.from_env()  # systemd or `ivr supervise`, if either listens
+        sessions = self._open_storage(settings)
+        self.services = FlowServices(
+            GuardedDirectory(self.directory, self.database.calls),
+            self.speech,
+            self.notifier.publish,
+            self.clock.wall,
+        )
+        self._telephony(settings, sessions)
+        queues = lambda: self.queues  # noqa: E731 - read per use: a reload swaps it
+        # The web side: the live board (dashboard, /metrics) and the agents' screen pop.
+        self.live = LiveBoard(
+            waiting=self.waiting.callers,
+            talking=self.talk.talking,
+            agents=self.agents.agents,
+            queues=queues,
+            flows=lambda: self.flows,
+            service_level=self.service_level,
+            reports=self.report_repository,
+            kpi=self.kpi,
+        )
+        self.notifier.subscribe(self.live.on_event)
+        self.screen_pop = ScreenPop(
+            self.directory, lambda: self.flows.lines, self.tasks, run=self.database.api.run
+        )
+        self.notifier.subscribe(self.screen_pop)
+        self.queues_reloader.applied.append(self._apply_queues)
+        self.agi: FastAgiServer | None = None
+        self._servers: list[asyncio.Server] = []
+        self._http: web.AppRunner | None = None
+        # HTTP limits from the settings; start() lowers the caps to the fd budget.
+        self.http_limits = HttpLimits(
+            header_timeout=settings.http_header_timeout,
+            keepalive_timeout=settings.http_keepalive_timeout,
+            body_timeout=settings.http_body_timeout,
+            max_body_bytes=settings.http_max_body_bytes,
+            max_connections=settings.http_max_connections,
+            max_streams=settings.http_max_streams,
+        )
+        self.streams = StreamSlots(self.http_limits.max_streams)
+        self.http_guard: ConnectionGuard | None = None
+
+    def _load_configuration(self, settings: Settings) -> None:
+        """Configuration is validated before anything starts: a bad file fails loudly here."""
         self.tokens = load_tokens(settings.api_tokens, settings.api_tokens_file)
         self.queues_reloader = QueuesReloader(
             settings.queues_file, self._flow_problems, settings.flows_poll_interval
@@ -90,13 +143,10 @@ class Engine:
             self.speech.render_all,
             settings.flows_poll_interval,
         )
-        self.notifier = Notifier()
-        self.recordings = Recordings(
-            lambda: settings.resolved_recordings_dir(self.queues.recordings.directory),
-            lambda: self.queues.recordings,
-        )
-        self.tasks = TaskSet("engine")
-        self.watchdog = SdNotifier.from_env()  # systemd or `ivr supervise`, if either listens
+
+    def _open_storage(self, settings: Settings) -> sessionmaker[Session]:
+        """The database, its guards, the writers (listening to the notifier) and the
+        repositories; returns the session factory."""
         timeouts = DbTimeouts(
             statement=settings.db_statement_timeout, pool=settings.db_pool_timeout
         )
@@ -131,12 +181,11 @@ class Engine:
         self.kpi = KpiRepository(sessions)
         self.directory = StoreDirectory(sessions, settings.phone_country_code)
         self.desk = DeskStore(sessions, settings.phone_country_code)
-        self.services = FlowServices(
-            GuardedDirectory(self.directory, self.database.calls),
-            self.speech,
-            self.notifier.publish,
-            lambda: datetime.now(UTC),
-        )
+        return sessions
+
+    def _telephony(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+        """AMI, and what works on it: agents, waiting and talking callers, supervision,
+        callbacks, the fallback sweep; the AMI events each of them reads."""
         self.ami = AmiClient(
             settings.ami_host, settings.ami_port, settings.ami_user, settings.resolved_ami_secret()
         )
@@ -149,13 +198,23 @@ class Engine:
         )
         self.notifier.subscribe(AmiAnnouncer(self.queue_actions.user_event, self.tasks))
         queues = lambda: self.queues  # noqa: E731 - read per use: a reload swaps it
-        self.agents = AgentBoard(queues, self.queue_actions, self.notifier.publish)
+        clock = self.clock
+        self.agents = AgentBoard(queues, self.queue_actions, self.notifier.publish, clock)
         self.waiting = WaitingMonitor(
-            queues, self.queue_actions, self._prompt_sound, self.notifier.publish, self.tasks
+            queues,
+            self.queue_actions,
+            self._prompt_sound,
+            self.notifier.publish,
+            self.tasks,
+            clock,
         )
         self.notifier.subscribe(self.waiting.on_event)
-        self.talk = TalkMonitor(queues, self.queue_actions, self.notifier.publish, self.tasks)
-        self.resync = Resync(self.queue_actions, self.waiting, self.talk, queues)
+        self.talk = TalkMonitor(
+            queues, self.queue_actions, self.notifier.publish, self.tasks, clock
+        )
+        self.resync = Resync(
+            self.queue_actions, self.waiting, self.talk, queues, lambda: clock.wall().timestamp()
+        )
         # Supervisors listen, whisper or barge into live calls from their phones (API).
         self.supervision_log = SupervisionLog(sessions)
         self.supervision = Supervision(
@@ -163,7 +222,7 @@ class Engine:
             lambda: {waiter.call_id for waiter in self.waiting.waiters()},
             self.queue_actions,
             self.notifier.publish,
-            lambda: datetime.now(UTC),
+            clock.wall,
         )
         self.callback_store = CallbackStore(sessions)
         self.callbacks = CallbackDialer(
@@ -174,38 +233,25 @@ class Engine:
             self.agents.has_agent_on_duty,
             self.notifier.publish,
             self.tasks,
+            clock,
         )
-        # The web side: the live board (dashboard, /metrics) and the agents' screen pop.
-        self.live = LiveBoard(
-            waiting=self.waiting.callers,
-            talking=self.talk.talking,
-            agents=self.agents.agents,
-            queues=queues,
-            flows=lambda: self.flows,
-            service_level=self.service_level,
-            reports=self.report_repository,
-            kpi=self.kpi,
-        )
-        self.notifier.subscribe(self.live.on_event)
-        self.screen_pop = ScreenPop(
-            self.directory, lambda: self.flows.lines, self.tasks, run=self.database.api.run
-        )
-        self.notifier.subscribe(self.screen_pop)
-        self.queues_reloader.applied.append(self._apply_queues)
-        self.agi: FastAgiServer | None = None
-        self._servers: list[asyncio.Server] = []
-        self._http: web.AppRunner | None = None
-        # HTTP limits from the settings; start() lowers the caps to the fd budget.
-        self.http_limits = HttpLimits(
-            header_timeout=settings.http_header_timeout,
-            keepalive_timeout=settings.http_keepalive_timeout,
-            body_timeout=settings.http_body_timeout,
-            max_body_bytes=settings.http_max_body_bytes,
-            max_connections=settings.http_max_connections,
-            max_streams=settings.http_max_streams,
-        )
-        self.streams = StreamSlots(self.http_limits.max_streams)
-        self.http_guard: ConnectionGuard | None = None
+        self.ami_events = self._ami_events()
+
+    def _ami_events(self) -> AmiEvents:
+        """Asterisk's AMI events, each parsed once, to whoever declared it reads them; in
+        this order, so what they publish for one event comes in this order."""
+        events = AmiEvents()
+        translator = AmiEventTranslator(self.notifier, self.clock)
+        for subscriber in (
+            translator,
+            self.waiting,
+            self.talk,
+            self.agents,
+            self.callbacks,
+            self.fallback_sweep,
+        ):
+            events.subscribe(subscriber.AMI_EVENTS, subscriber.on_ami)
+        return events
 
     @property
     def queues(self) -> QueuesConfig:
@@ -259,7 +305,7 @@ class Engine:
         s = self.settings
         await asyncio.to_thread(migrate, s.database_url)
         # what a crashed engine last saw of the agents is not current any more
-        await asyncio.to_thread(self.agent_log.close_open, datetime.now(UTC))
+        await asyncio.to_thread(self.agent_log.close_open, self.clock.wall())
         self.tasks.spawn(self.journal.run(), name="journal")
         self.tasks.spawn(self.reports.run(), name="reports")
         self.tasks.spawn(self.agent_log.run(), name="agent-log")
@@ -269,14 +315,9 @@ class Engine:
         self.tasks.spawn(self.callbacks.run(), name="callbacks")
         self.tasks.spawn(self.database.probe.run(), name="database-probe")
         self.tasks.spawn(self.recordings.run(), name="recordings-retention")
-        translator = AmiEventTranslator(self.notifier)
-        for pattern in ("UserEvent", "QueueCallerJoin", "Hangup"):
-            self.ami.on_event(pattern, translator)
-        for monitor in (self.waiting, self.talk, self.agents, self.callbacks):
-            for pattern in monitor.AMI_EVENTS:
-                self.ami.on_event(pattern, monitor.on_ami)
+        for name in self.ami_events.names():  # each event parsed once, then dispatched
+            self.ami.on_event(name, self.ami_events)
         self.ami.on_event("FullyBooted", self._ami_ready)
-        self.ami.on_event("UserEvent", self.fallback_sweep.on_ami)
         if s.asterisk_config_dir:
             await asyncio.to_thread(write_queues_conf, self.queues, s.asterisk_config_dir)
         self.tasks.spawn(self._connect_ami(), name="ami-connect")
@@ -373,7 +414,7 @@ class Engine:
         app[keys.PUBLISH] = self.notifier.publish
         app[keys.FLOWS] = self.flow_reloader
         app[keys.VALIDATE_FLOWS] = lambda: self._validate_flows(self.queues)
-        app[keys.NOW] = lambda: datetime.now(UTC)
+        app[keys.NOW] = self.clock.wall
         app[keys.QUEUES] = lambda: self.queues
         app[keys.SUBSCRIBER_CHANGED] = self.screen_pop.subscriber_changed
         app[keys.SUPERVISION] = self.supervision
@@ -412,7 +453,7 @@ class Engine:
         await self.reports.stop()
         await self.agent_log.stop()
         # the engine no longer sees the agents: their time stops counting now
-        await asyncio.to_thread(self.agent_log.close_open, datetime.now(UTC))
+        await asyncio.to_thread(self.agent_log.close_open, self.clock.wall())
         self.waiting.close()
         self.talk.close()
         await self.ami.close()

@@ -32,7 +32,11 @@ class FakeClock:
     async def advance(self, seconds: float) -> None:
         """Move time on by `seconds`, running each timer at its time and the tasks it
         starts before the next one."""
-        end = self.t + seconds
+        await self.advance_to(self.t + seconds)
+
+    async def advance_to(self, end: float) -> None:
+        """Move time on to `end` exactly (never back), as `advance` does."""
+        end = max(self.t, end)
         await settle()
         while self._timers and self._timers[0][0] <= end:
             when, _, timer = heapq.heappop(self._timers)

@@ -1,18 +1,20 @@
 """Turn Asterisk's AMI events about the engine's calls into domain events."""
 
-from collections.abc import Mapping
-
+from ivr.clock import Clock, LoopClock
 from ivr.events.model import CallEnded, CallFellBack, CallQueued, CallStarted, Event
 from ivr.events.notifier import Notifier
-from ivr.telephony import names
+from ivr.telephony.ami_events import AmiEvent, Hangup, IvrFallback, QueueCallerJoin
 
 
 class AmiEventTranslator:
     """Follows the calls the engine saw (or the dialplan's fallback announced), so the
     journal is not filled with every channel Asterisk has."""
 
-    def __init__(self, notifier: Notifier) -> None:
+    AMI_EVENTS: tuple[type[AmiEvent], ...] = (IvrFallback, QueueCallerJoin, Hangup)
+
+    def __init__(self, notifier: Notifier, clock: Clock | None = None) -> None:
         self._notifier = notifier
+        self._clock = clock or LoopClock()
         self._calls: set[str] = set()
         notifier.subscribe(self._learn)
 
@@ -20,29 +22,23 @@ class AmiEventTranslator:
         if isinstance(event, CallStarted):
             self._calls.add(event.call_id)
 
-    def __call__(self, message: Mapping[str, str]) -> None:
-        name = message.get("Event", "")
-        uid = message.get("Uniqueid", "")
-        if name == "UserEvent" and message.get("UserEvent") == names.EVENT_FALLBACK:
-            self._calls.add(uid)
+    def on_ami(self, event: AmiEvent) -> None:
+        if isinstance(event, IvrFallback):
+            self._calls.add(event.call_id)
             self._notifier.publish(
                 CallFellBack(
-                    uid,
-                    message.get("Line", ""),
-                    message.get("CallerIDNum", ""),
-                    message.get("Queue", ""),
-                    message.get("Reason", ""),
+                    event.call_id,
+                    event.line,
+                    event.caller_number,
+                    event.queue,
+                    event.reason,
+                    at=self._clock.wall(),
                 )
             )
-        elif uid not in self._calls:
-            return
-        elif name == "QueueCallerJoin":
-            position = message.get("Position", "0")
+        elif isinstance(event, QueueCallerJoin) and event.call_id in self._calls:
             self._notifier.publish(
-                CallQueued(
-                    uid, message.get("Queue", ""), int(position) if position.isdigit() else 0
-                )
+                CallQueued(event.call_id, event.queue, event.position, at=self._clock.wall())
             )
-        elif name == "Hangup":
-            self._calls.discard(uid)
-            self._notifier.publish(CallEnded(uid, message.get("Cause-txt", "")))
+        elif isinstance(event, Hangup) and event.call_id in self._calls:
+            self._calls.discard(event.call_id)
+            self._notifier.publish(CallEnded(event.call_id, event.cause, at=self._clock.wall()))

@@ -16,9 +16,10 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
+from ivr.clock import Clock, LoopClock
 from ivr.events.model import CallbackAttempted, Event
 from ivr.queues.model import QueuesConfig
 from ivr.routing.escalation import Waiting, callback_may_dial
@@ -26,6 +27,7 @@ from ivr.routing.phone import callable_number
 from ivr.storage.callbacks import CallbackStore, PendingCallback
 from ivr.tasks import TaskSet
 from ivr.telephony import names
+from ivr.telephony.ami_events import AmiEvent, OriginateResponse
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ class Originator(Protocol):
 
 
 class CallbackDialer:
-    AMI_EVENTS = ("OriginateResponse",)
+    AMI_EVENTS: tuple[type[AmiEvent], ...] = (OriginateResponse,)
 
     def __init__(
         self,
@@ -60,6 +62,7 @@ class CallbackDialer:
         is_served: Callable[[str], bool],
         publish: Callable[[Event], None],
         tasks: TaskSet,
+        clock: Clock | None = None,
     ) -> None:
         self._queues = queues
         self._store = store
@@ -68,14 +71,17 @@ class CallbackDialer:
         self._is_served = is_served
         self._publish = publish
         self._tasks = tasks
+        self._clock = clock or LoopClock()
         self._pending: dict[str, asyncio.Future[str]] = {}  # ActionID -> Reason
         self._dialling: set[str] = set()  # queues with a callback being dialled
         self._ids = itertools.count(1)
 
-    def on_ami(self, message: Message) -> None:
-        future = self._pending.get(message.get("ActionID", ""))
+    def on_ami(self, event: AmiEvent) -> None:
+        if not isinstance(event, OriginateResponse):
+            return
+        future = self._pending.get(event.action_id)
         if future is not None and not future.done():
-            future.set_result(message.get("Reason", "0"))
+            future.set_result(event.reason)
 
     async def run(self) -> None:
         reopened = await asyncio.to_thread(self._store.reopen_interrupted)
@@ -87,10 +93,19 @@ class CallbackDialer:
                 await self.dial_due()
             except Exception:
                 log.exception("callbacks: could not read the due callbacks")
-            await asyncio.sleep(policy.poll_interval)
+            await self._sleep(policy.poll_interval)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Wait `seconds` on the clock."""
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        timer = self._clock.call_at(self._clock.now() + seconds, _wake, woken)
+        try:
+            await woken
+        finally:
+            timer.cancel()
 
     async def dial_due(self) -> None:
-        due = await asyncio.to_thread(self._store.due, datetime.now(UTC))
+        due = await asyncio.to_thread(self._store.due, self._clock.wall())
         waiting = self._waiting()
         for callback in due:
             queue = callback.queue
@@ -105,7 +120,7 @@ class CallbackDialer:
     async def _attempt(self, callback: PendingCallback) -> None:
         try:
             attempt = await asyncio.to_thread(
-                self._store.start_attempt, callback.id, datetime.now(UTC)
+                self._store.start_attempt, callback.id, self._clock.wall()
             )
             if attempt:
                 outcome = await self._dial(callback)
@@ -149,9 +164,16 @@ class CallbackDialer:
 
     async def _finish(self, callback: PendingCallback, attempt: int, outcome: str) -> None:
         policy = self._queues().callbacks
-        now = datetime.now(UTC)
+        now = self._clock.wall()
         final = outcome == "answered" or attempt >= policy.attempts
         retry_at = None if final else now + timedelta(seconds=policy.retry_after)
         await asyncio.to_thread(self._store.finish_attempt, callback.id, outcome, now, retry_at)
         log.info("callback %s attempt %d: %s", callback.id, attempt, outcome)
-        self._publish(CallbackAttempted(callback.id, callback.phone, attempt, outcome, final))
+        self._publish(
+            CallbackAttempted(callback.id, callback.phone, attempt, outcome, final, at=now)
+        )
+
+
+def _wake(future: "asyncio.Future[None]") -> None:
+    if not future.done():
+        future.set_result(None)

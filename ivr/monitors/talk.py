@@ -16,7 +16,7 @@ already passed run at once) and drops those that ended meanwhile.
 
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,10 +25,10 @@ from ivr.events.model import CallCompleted, Event, TalkLimitReached
 from ivr.queues.model import QueuesConfig
 from ivr.routing.escalation import TalkMark, talk_marks
 from ivr.tasks import TaskSet
+from ivr.telephony.ami_events import AgentComplete, AgentConnect, AmiEvent, Hangup
 
 log = logging.getLogger(__name__)
 
-Message = Mapping[str, str]
 BEEP = "beep"  # Asterisk's core sound
 COMPLETE_GRACE = 5.0  # s to wait for AgentComplete after the caller's Hangup
 ENDED_BY_LIMIT = "hard_limit"  # CallCompleted.ended_by of a call the engine ended
@@ -74,7 +74,7 @@ class TalksResynced:
 
 
 class TalkMonitor:
-    AMI_EVENTS = ("AgentConnect", "AgentComplete", "Hangup")
+    AMI_EVENTS: tuple[type[AmiEvent], ...] = (AgentConnect, AgentComplete, Hangup)
 
     def __init__(
         self,
@@ -101,25 +101,29 @@ class TalkMonitor:
             for timer in talk.timers:
                 timer.cancel()
 
-    def on_ami(self, message: Message) -> None:
-        name = message.get("Event", "")
-        call_id = message.get("Uniqueid", "")
+    def on_ami(self, event: AmiEvent) -> None:
+        if not isinstance(event, AgentConnect | AgentComplete | Hangup):
+            return
         if self._since_snapshot is not None:
-            self._since_snapshot.append(call_id)
-        if name == "AgentConnect":
-            self._connected(call_id, message)
-        elif name == "AgentComplete":
-            self._completed(call_id, message.get("Reason", ""))
-        elif name == "Hangup":
-            self._hung_up(call_id)
+            self._since_snapshot.append(event.call_id)
+        match event:
+            case AgentConnect():
+                self._connected(event)
+            case AgentComplete():
+                self._completed(event.call_id, event.reason)
+            case Hangup():
+                self._hung_up(event.call_id)
 
     def _completed(self, call_id: str, ended_by: str) -> None:
         talk = self._forget(call_id)
         if talk is not None:
             ended = talk.ended if talk.ended is not None else self._now()
             ended_by = ENDED_BY_LIMIT if talk.limited else ended_by
+            talked = ended - talk.started
             self._publish(
-                CallCompleted(call_id, talk.queue, talk.agent, ended - talk.started, ended_by)
+                CallCompleted(
+                    call_id, talk.queue, talk.agent, talked, ended_by, at=self._clock.wall()
+                )
             )
 
     def _hung_up(self, call_id: str) -> None:
@@ -138,19 +142,18 @@ class TalkMonitor:
     def _now(self) -> float:
         return self._clock.now()
 
-    def _connected(self, call_id: str, message: Message) -> None:
-        queue = message.get("Queue", "")
-        spec = self._queues().queues.get(queue)
+    def _connected(self, event: AgentConnect) -> None:
+        spec = self._queues().queues.get(event.queue)
         if spec is None:
             return
-        self._forget(call_id)
+        self._forget(event.call_id)
         self._start(
             Talk(
-                call_id,
-                queue,
-                message.get("MemberName", ""),
-                message.get("DestChannel", ""),
-                message.get("Channel", ""),
+                event.call_id,
+                event.queue,
+                event.member_name,
+                event.dest_channel,
+                event.channel,
                 self._now(),
                 talk_marks(spec),
             )
@@ -219,7 +222,13 @@ class TalkMonitor:
         elapsed = self._now() - talk.started
         self._publish(
             TalkLimitReached(
-                call_id, talk.queue, talk.agent, talk.agent_channel, mark.level, elapsed
+                call_id,
+                talk.queue,
+                talk.agent,
+                talk.agent_channel,
+                mark.level,
+                elapsed,
+                at=self._clock.wall(),
             )
         )
         if mark.level == "hard_limit":

@@ -45,17 +45,24 @@ from ivr.routing.escalation import (
 from ivr.routing.phone import callable_number
 from ivr.tasks import TaskSet
 from ivr.telephony import names
+from ivr.telephony.ami_events import (
+    AgentConnect,
+    AmiEvent,
+    Hangup,
+    IvrCallbackAccepted,
+    IvrCallbackAnswered,
+    QueueCallerAbandon,
+    QueueCallerJoin,
+    QueueCallerLeave,
+)
 
 log = logging.getLogger(__name__)
 
-Message = Mapping[str, str]
 PromptSound = Callable[[str, str, Mapping[str, str]], Awaitable[str | None]]
 LATE_AFTER = 0.5  # s: a step run later than this after its time is published as late
 RECENT_HANGUPS = 1000  # hangups remembered during a resync (a snapshot may predate them)
 GONE = "gone while the engine did not hear"  # CallEnded's cause for a dropped ghost
-CHANGES_A_CALLER = frozenset(
-    ("QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "AgentConnect", "Hangup")
-)
+CHANGES_A_CALLER = (QueueCallerJoin, QueueCallerLeave, QueueCallerAbandon, AgentConnect, Hangup)
 
 
 @dataclass(frozen=True)
@@ -185,13 +192,14 @@ class _Route:
 class WaitingMonitor:
     """Feed it the AMI queue events (`on_ami`) and the engine's CallRouted (`on_event`)."""
 
-    AMI_EVENTS = (
-        "QueueCallerJoin",
-        "QueueCallerLeave",
-        "QueueCallerAbandon",
-        "AgentConnect",
-        "Hangup",
-        "UserEvent",
+    AMI_EVENTS: tuple[type[AmiEvent], ...] = (
+        QueueCallerJoin,
+        QueueCallerLeave,
+        QueueCallerAbandon,
+        AgentConnect,
+        Hangup,
+        IvrCallbackAccepted,
+        IvrCallbackAnswered,
     )
 
     def __init__(
@@ -252,45 +260,36 @@ class WaitingMonitor:
                 event.line, event.caller, event.caller_class, event.priority, event.language
             )
 
-    def on_ami(self, message: Message) -> None:
-        name = message.get("Event", "")
-        call_id = message.get("Uniqueid", "")
-        if self._since_snapshot is not None and name in CHANGES_A_CALLER:
-            self._since_snapshot.append(call_id)
-        if name == "QueueCallerJoin":
-            self._joined(call_id, message)
-        elif name == "QueueCallerLeave":
-            self._left(call_id)
-        elif name == "QueueCallerAbandon":
-            self._abandoned(call_id, message.get("Queue", ""))
-        elif name == "AgentConnect":
-            self._answered(call_id, message)
-        elif name == "Hangup":
-            self._forget(call_id)
-            self._routes.pop(call_id, None)
-        elif name == "UserEvent":
-            user_event = message.get("UserEvent")
-            # The call's id and number come from the channel's own headers (Uniqueid,
-            # CallerIDNum), never from fields the dialplan filled in.
-            if user_event == names.EVENT_CALLBACK_ACCEPTED:
-                self._callback_accepted(call_id, message)
-            elif user_event == names.EVENT_CALLBACK_ANSWERED:
-                self._routes[call_id] = _Route(
-                    message.get("Line", ""),
-                    message.get("CallerIDNum", ""),
-                    message.get("Class", ""),
-                    int(message.get("QueuePriority") or 0),
-                    "",
+    def on_ami(self, event: AmiEvent) -> None:
+        if self._since_snapshot is not None and isinstance(event, CHANGES_A_CALLER):
+            self._since_snapshot.append(event.call_id)
+        match event:
+            case QueueCallerJoin():
+                self._joined(event)
+            case QueueCallerLeave():
+                self._left(event.call_id)
+            case QueueCallerAbandon():
+                self._abandoned(event.call_id, event.queue)
+            case AgentConnect():
+                self._answered(event)
+            case Hangup():
+                self._forget(event.call_id)
+                self._routes.pop(event.call_id, None)
+            case IvrCallbackAccepted():
+                self._callback_accepted(event)
+            case IvrCallbackAnswered():
+                self._routes[event.call_id] = _Route(
+                    event.line, event.caller_number, event.caller_class, event.priority, ""
                 )
 
     def _now(self) -> float:
         return self._clock.now()
 
-    def _joined(self, call_id: str, message: Message) -> None:
-        queue = message.get("Queue", "")
+    def _joined(self, event: QueueCallerJoin) -> None:
+        call_id, queue = event.call_id, event.queue
         waiter = self._waiters.get(call_id)
         if waiter is not None:  # moved here from another queue: same clock, same ladder
-            waiter.queue, waiter.channel = queue, message.get("Channel", waiter.channel)
+            waiter.queue, waiter.channel = queue, event.channel or waiter.channel
             waiter.in_queue, waiter.moving = True, False
             self._schedule(waiter)
             return
@@ -304,11 +303,11 @@ class WaitingMonitor:
         route = self._routes.get(call_id) or _Route("", "", "unknown", 0, "")
         waiter = Waiter(
             call_id=call_id,
-            channel=message.get("Channel", ""),
+            channel=event.channel,
             queue=queue,
             first_queue=queue,
             line=route.line,
-            caller=route.caller or message.get("CallerIDNum", ""),
+            caller=route.caller or event.caller_number,
             caller_class=route.caller_class,
             priority=route.priority,
             language=route.language,
@@ -335,25 +334,29 @@ class WaitingMonitor:
             return
         waiter = self._forget(call_id)
         if waiter is not None:
-            self._publish(CallAbandoned(call_id, queue, self._waited(waiter)))
+            self._publish(
+                CallAbandoned(call_id, queue, self._waited(waiter), at=self._clock.wall())
+            )
 
-    def _answered(self, call_id: str, message: Message) -> None:
-        waiter = self._forget(call_id)
+    def _answered(self, event: AgentConnect) -> None:
+        waiter = self._forget(event.call_id)
         if waiter is None:
             return
         wait = self._waited(waiter)
         self._publish(
             CallAnswered(
-                call_id,
-                message.get("Queue", waiter.queue),
-                message.get("MemberName", ""),
-                message.get("DestChannel", ""),
+                event.call_id,
+                event.queue or waiter.queue,
+                event.member_name,
+                event.dest_channel,
                 wait,
                 target_met=TARGET not in waiter.done and wait <= waiter.target,
+                at=self._clock.wall(),
             )
         )
 
-    def _callback_accepted(self, call_id: str, message: Message) -> None:
+    def _callback_accepted(self, event: IvrCallbackAccepted) -> None:
+        call_id = event.call_id
         waiter = self._forget(call_id)
         if waiter is None:
             log.warning("callback accepted by %s, who is not waiting", call_id)
@@ -366,12 +369,13 @@ class WaitingMonitor:
         self._publish(
             CallbackRequested(
                 call_id,
-                waiter.line or message.get("Line", ""),
+                waiter.line or event.line,
                 waiter.caller,  # the caller's own number, never one given in the event
                 "",
                 waiter.first_queue,
-                waiter.caller_class if known else message.get("Class") or "unknown",
+                waiter.caller_class if known else event.caller_class or "unknown",
                 promised_by=self._clock.wall() + timedelta(seconds=policy.promise),
+                at=self._clock.wall(),
                 waiting_since=waiter.joined_at,
             )
         )
@@ -412,7 +416,7 @@ class WaitingMonitor:
             elif waiter.call_id not in alive:
                 self._forget(waiter.call_id)
                 self._routes.pop(waiter.call_id, None)
-                self._publish(CallEnded(waiter.call_id, GONE))
+                self._publish(CallEnded(waiter.call_id, GONE, at=self._clock.wall()))
                 dropped.append(waiter.call_id)
             else:
                 waiter.in_queue = False
@@ -509,7 +513,11 @@ class WaitingMonitor:
             if mark.step is None:  # the target itself: nothing to act on
                 waiter.done.add(mark.index)
                 waited = self._waited(waiter)
-                self._publish(AnswerTargetMissed(waiter.call_id, waiter.queue, waiter.line, waited))
+                self._publish(
+                    AnswerTargetMissed(
+                        waiter.call_id, waiter.queue, waiter.line, waited, at=self._clock.wall()
+                    )
+                )
             else:
                 waiter.running.add(mark.index)  # taken: the same step is never tried twice
                 steps.append(mark)
@@ -565,6 +573,7 @@ class WaitingMonitor:
                     late=max(0.0, late),
                     failed=True,
                     attempt=attempt,
+                    at=self._clock.wall(),
                 )
             )
             return
@@ -584,6 +593,7 @@ class WaitingMonitor:
                 waited,
                 late=late if late >= LATE_AFTER else 0.0,
                 attempt=attempt,
+                at=self._clock.wall(),
             )
         )
 

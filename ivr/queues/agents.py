@@ -9,15 +9,29 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from ivr.clock import Clock, LoopClock
 from ivr.events.model import AgentChanged, AgentRang, Event
 from ivr.queues.model import AgentSpec, QueuesConfig
 from ivr.telephony.ami import AmiActionError
+from ivr.telephony.ami_events import (
+    AgentConnect,
+    AgentEvent,
+    AgentRingNoAnswer,
+    AmiEvent,
+    MemberEvent,
+    QueueMember,
+    QueueMemberAdded,
+    QueueMemberPause,
+    QueueMemberRemoved,
+    QueueMemberStatus,
+    parse,
+)
 
 log = logging.getLogger(__name__)
 
-Message = Mapping[str, str]
+Message = Mapping[str, Any]
 
 # app_queue member Status (AST_DEVICE_*): the phone's own state for a PJSIP/<id> interface
 # (or a state_interface). With ringinuse = no app_queue rings only "idle" (NOT_INUSE) and
@@ -86,13 +100,13 @@ class AgentState:
 
 
 class AgentBoard:
-    AMI_EVENTS = (
-        "QueueMemberAdded",
-        "QueueMemberRemoved",
-        "QueueMemberPause",
-        "QueueMemberStatus",
-        "AgentConnect",
-        "AgentRingNoAnswer",
+    AMI_EVENTS: tuple[type[AmiEvent], ...] = (
+        QueueMemberAdded,
+        QueueMemberRemoved,
+        QueueMemberPause,
+        QueueMemberStatus,
+        AgentConnect,
+        AgentRingNoAnswer,
     )
 
     def __init__(
@@ -100,10 +114,12 @@ class AgentBoard:
         queues: Callable[[], QueuesConfig],
         actions: MemberActions,
         publish: Callable[[Event], None],
+        clock: Clock | None = None,
     ) -> None:
         self._queues = queues
         self._actions = actions
         self._publish = publish
+        self._clock = clock or LoopClock()
         self._agents: dict[str, AgentState] = {}  # by interface
         self._syncing = False  # sync() publishes the net changes itself
 
@@ -143,7 +159,7 @@ class AgentBoard:
             except AmiActionError as exc:
                 if "already" not in str(exc).lower():
                     raise
-            self._apply({"Queue": queue, "Paused": "1" if paused else "0"}, spec.interface, "")
+            self._apply(QueueMemberAdded(queue, spec.interface, "", paused=paused))
         if paused and reason:
             await self._set_paused(agent_id, True, reason)
         return self.get(agent_id)
@@ -156,7 +172,7 @@ class AgentBoard:
                 await self._actions.remove_member(queue, spec.interface)
             except AmiActionError as exc:  # not a member of that queue
                 log.debug("logout %s from %s: %s", agent_id, queue, exc)
-            self._apply({"Event": "QueueMemberRemoved", "Queue": queue}, spec.interface, "")
+            self._apply(QueueMemberRemoved(queue, spec.interface, ""))
         return self.get(agent_id)
 
     async def pause(self, agent_id: str, reason: str) -> AgentState:
@@ -172,7 +188,7 @@ class AgentBoard:
         if not self.get(agent_id).queues:
             raise AgentError(f"agent {agent_id} is not logged in")
         await self._actions.pause_member(spec.interface, paused, reason)
-        self._apply({"Paused": "1" if paused else "0", "PausedReason": reason}, spec.interface, "")
+        self._apply(QueueMemberPause("", spec.interface, "", paused=paused, reason=reason))
         return self.get(agent_id)
 
     async def sync(self) -> None:
@@ -186,8 +202,9 @@ class AgentBoard:
             for agent in self._agents.values():
                 agent.queues.clear()
             for message in messages:
-                if message.get("Event") == "QueueMember":
-                    self._apply(message, message.get("Location", ""), message.get("Name", ""))
+                member = parse(message)
+                if isinstance(member, QueueMember):
+                    self._apply(member)
         finally:
             self._syncing = False
         for interface, agent in self._agents.items():
@@ -196,54 +213,46 @@ class AgentBoard:
 
     # --- AMI events -------------------------------------------------------------------
 
-    def on_ami(self, message: Message) -> None:
-        interface = message.get("Interface") or message.get("Location", "")
-        event = message.get("Event", "")
-        if event in ("AgentConnect", "AgentRingNoAnswer"):
-            self._rang(message, answered=event == "AgentConnect")
-        elif interface:
-            self._apply(message, interface, message.get("MemberName", ""))
+    def on_ami(self, event: AmiEvent) -> None:
+        if isinstance(event, AgentEvent):
+            self._rang(event, answered=isinstance(event, AgentConnect))
+        elif isinstance(event, MemberEvent) and event.interface:
+            self._apply(event)
 
-    def _rang(self, message: Message, answered: bool) -> None:
-        """Ringing time: AgentConnect gives RingTime in seconds, AgentRingNoAnswer in ms."""
-        try:
-            ring = float(message.get("RingTime", "0") or 0)
-        except ValueError:
-            ring = 0.0
-        interface = message.get("Interface", "")
-        agent = self._state(interface, message.get("MemberName", "")) if interface else None
+    def _rang(self, event: AgentEvent, answered: bool) -> None:
+        interface = event.interface
+        agent = self._state(interface, event.member_name) if interface else None
         self._publish(
             AgentRang(
-                agent=agent.id if agent else message.get("MemberName", ""),
-                queue=message.get("Queue", ""),
-                call_id=message.get("Uniqueid", ""),
-                ring=ring if answered else ring / 1000,
+                agent=agent.id if agent else event.member_name,
+                queue=event.queue,
+                call_id=event.call_id,
+                ring=event.ring,
                 answered=answered,
+                at=self._clock.wall(),
             )
         )
 
-    def _apply(self, message: Message, interface: str, member_name: str) -> None:
-        agent = self._state(interface, member_name)
+    def _apply(self, event: MemberEvent) -> None:
+        agent = self._state(event.interface, event.member_name)
         before = (agent.state, agent.reason)
-        queue = message.get("Queue", "")
-        if message.get("Event") == "QueueMemberRemoved":
+        queue = event.queue
+        if isinstance(event, QueueMemberRemoved):
             agent.queues.discard(queue)
         elif queue:
             agent.queues.add(queue)
-        if "Paused" in message:
-            agent.paused = message["Paused"] == "1"
-            agent.reason = message.get("PausedReason") or message.get("Reason", "")
-            if not agent.paused:
-                agent.reason = ""
-        if "Status" in message:
-            agent.device = _DEVICE_STATES.get(message["Status"], "idle")
-            if message.get("InCall") == "1":
+        if event.paused is not None:
+            agent.paused = event.paused
+            agent.reason = event.reason if event.paused else ""
+        if event.status is not None:
+            agent.device = _DEVICE_STATES.get(event.status, "idle")
+            if event.in_call:
                 agent.device = "in_call"
         if (agent.state, agent.reason) != before and not self._syncing:
             self._changed(agent, queue)
 
     def _changed(self, agent: AgentState, queue: str) -> None:
-        agent.since = datetime.now(UTC)
+        agent.since = self._clock.wall()
         self._publish(AgentChanged(agent.id, queue, agent.state, agent.reason, agent.since))
 
     def _state(self, interface: str, member_name: str) -> AgentState:
@@ -254,6 +263,7 @@ class AgentBoard:
                 id=spec.id if spec else member_name or interface,
                 name=spec.name if spec else member_name,
                 interface=interface,
+                since=self._clock.wall(),
             )
             self._agents[interface] = agent
         return agent

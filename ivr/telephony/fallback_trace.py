@@ -16,7 +16,7 @@ No AMI privilege beyond originate is needed (AMI's DBGet/DBDel need `system`).
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
@@ -24,6 +24,7 @@ from ivr.events.model import CallFellBack, CallStarted
 from ivr.tasks import TaskSet
 from ivr.telephony import names
 from ivr.telephony.agi import AgiChannel
+from ivr.telephony.ami_events import AmiEvent, IvrFallback
 from ivr.telephony.encoding import agi_quote
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ def parse_entry(key: str, value: str) -> list[TraceEvent] | None:
 class FallbackSweep:
     """The `fallback-sweep` AGI route and what starts it (`request`)."""
 
+    AMI_EVENTS: tuple[type[AmiEvent], ...] = (IvrFallback,)
+
     def __init__(
         self,
         record: Record,
@@ -86,9 +89,9 @@ class FallbackSweep:
             self._requested = True
             self._tasks.spawn(self._start(), name="fallback-sweep")
 
-    def on_ami(self, message: Mapping[str, str]) -> None:
+    def on_ami(self, event: AmiEvent) -> None:
         """A live IvrFallback: its trace is in AstDB too; sweep it up."""
-        if message.get("UserEvent") == names.EVENT_FALLBACK:
+        if isinstance(event, IvrFallback):
             self.request()
 
     async def _start(self) -> None:

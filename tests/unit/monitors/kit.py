@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 from ivr.events.model import CallRouted, Event
 from ivr.queues.model import QueuesConfig, parse_queues
 from ivr.telephony import names
+from ivr.telephony.ami_events import AmiEvents
+from tests.fake_clock import FakeClock
 
 E = TypeVar("E")
 
@@ -115,13 +117,18 @@ class Prompts:
         return self.sounds.get(name)
 
 
-def now() -> float:
-    return asyncio.get_running_loop().time()
+async def until(clock: FakeClock, start: float, offset: float) -> None:
+    """Move `clock` on to `start + offset` (not back)."""
+    await clock.advance_to(start + offset)
 
 
-async def until(start: float, offset: float) -> None:
-    """Sleep until loop time `start + offset`."""
-    await asyncio.sleep(max(0.0, start + offset - now()))
+def subscribed(*subscribers: Any) -> AmiEvents:
+    """What the engine's AMI client calls with each raw event: parsed once, dispatched to
+    `subscribers` as the engine subscribes them (their AMI_EVENTS, their on_ami)."""
+    events = AmiEvents()
+    for subscriber in subscribers:
+        events.subscribe(subscriber.AMI_EVENTS, subscriber.on_ami)
+    return events
 
 
 async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> None:

@@ -1,9 +1,10 @@
 """CallbackDialer on a real CallbackStore (SQLite in tmp_path) with a fake Originator that
-answers like Asterisk: the action's response, then OriginateResponse with the ActionID."""
+answers like Asterisk: the action's response, then OriginateResponse with the ActionID; on a
+fake clock."""
 
 import asyncio
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,11 @@ from ivr.storage.reports import write_reports
 from ivr.tasks import TaskSet
 from ivr.telephony import names
 from ivr.telephony.ami import AmiActionError
-from tests.unit.monitors.kit import LINE, Published, eventually, queues
+from ivr.telephony.ami_events import AmiEvents
+from tests.fake_clock import FakeClock
+from tests.unit.monitors.kit import LINE, Published, eventually, queues, subscribed
 
-RETRY = 0.15
+RETRY = 120.0
 CONFIG = queues(
     {"a": {}, "b": {}},
     max_rings=3,
@@ -42,7 +45,7 @@ class Originator:
         self.calls: list[dict[str, Any]] = []
         self.reasons: list[str] = []
         self.failure: Exception | None = None
-        self.dialer: CallbackDialer | None = None
+        self.ami: AmiEvents | None = None  # where its OriginateResponse events go
 
     async def originate(
         self,
@@ -75,9 +78,9 @@ class Originator:
         return {"Response": "Success", "ActionID": action_id, "Message": "Originate queued"}
 
     def respond(self, action_id: str, reason: str) -> None:
-        assert self.dialer is not None
+        assert self.ami is not None
         for to in ("someone-else", action_id):  # another action's response is not ours
-            self.dialer.on_ami(
+            self.ami(
                 {
                     "Event": "OriginateResponse",
                     "Privilege": "call,all",
@@ -104,6 +107,7 @@ class Kit:
         self.ready = {"a": True, "b": True}
         self.asked: list[str] = []
         self.published = Published()
+        self.clock = FakeClock()
         self.dialer = CallbackDialer(
             lambda: CONFIG,
             self.store,
@@ -112,8 +116,9 @@ class Kit:
             self.has_ready_agent,
             self.published,
             tasks,
+            self.clock,
         )
-        self.originator.dialer = self.dialer
+        self.originator.ami = subscribed(self.dialer)
 
     def has_ready_agent(self, queue: str) -> bool:
         self.asked.append(queue)
@@ -128,7 +133,7 @@ class Kit:
         phone: str = PHONE,
     ) -> int:
         """A callback request of a caller who started waiting `waited` seconds ago."""
-        now = datetime.now(UTC)
+        now = self.clock.wall()
         event = CallbackRequested(
             call_id,
             LINE,
@@ -210,7 +215,7 @@ async def test_no_answer_is_retried_then_given_up(kit: Kit) -> None:
     assert kit.status(callback) == ("open", 1, "no_answer")
     await kit.dial()  # not due before retry_after
     assert len(kit.originator.calls) == 1
-    await asyncio.sleep(RETRY)
+    await kit.clock.advance(RETRY)
     await kit.dial()
     assert len(kit.originator.calls) == 2
     assert kit.attempts() == [
@@ -218,7 +223,7 @@ async def test_no_answer_is_retried_then_given_up(kit: Kit) -> None:
         (callback, PHONE, 2, "no_answer", True),  # attempts: 2
     ]
     assert kit.status(callback) == ("failed", 2, "no_answer")
-    await asyncio.sleep(RETRY)
+    await kit.clock.advance(RETRY)
     await kit.dial()
     assert len(kit.originator.calls) == 2
 
@@ -236,7 +241,7 @@ async def test_the_originate_reason_is_the_outcome(kit: Kit, reason: str, outcom
 
 async def test_a_caller_of_its_class_who_waited_longer_goes_first(kit: Kit) -> None:
     callback = kit.request("c1", waited=60)
-    since = datetime.now(UTC) - timedelta(seconds=60)
+    since = kit.clock.wall() - timedelta(seconds=60)
     kit.waiting = [Waiting("a", "vip", since - timedelta(seconds=5))]
     await kit.dial()
     assert kit.originator.calls == [] and kit.attempts() == []
@@ -306,7 +311,7 @@ async def test_run_reopens_interrupted_attempts_and_polls(
     kit: Kit, tasks: TaskSet, caplog: pytest.LogCaptureFixture
 ) -> None:
     callback = kit.request("c1", waited=60)
-    assert kit.store.start_attempt(callback, datetime.now(UTC)) == 1  # then the engine died
+    assert kit.store.start_attempt(callback, kit.clock.wall()) == 1  # then the engine died
     kit.originator.reasons = ["4"]
     runner = tasks.spawn(kit.dialer.run(), name="dialer")
     await eventually(lambda: bool(kit.attempts()))

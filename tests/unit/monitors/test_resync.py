@@ -15,6 +15,7 @@ from ivr.events.model import (
 )
 from ivr.monitors.resync import (
     STATUS_VARIABLES,
+    ChannelState,
     Resync,
     channel_states,
     interface_of,
@@ -41,6 +42,7 @@ from tests.unit.monitors.kit import (
     queue_entry,
     queues,
     routed,
+    subscribed,
 )
 
 CONFIG = queues(
@@ -106,10 +108,11 @@ class Kit:
             retry=RETRY,
         )
         self.talk = TalkMonitor(lambda: CONFIG, self.actions, self.published, tasks, self.clock)
+        self.ami = subscribed(self.waiting, self.talk)
 
     def join(self, call_id: str, queue: str = "a", channel: str = CALLER) -> None:
         self.waiting.on_event(routed(call_id, queue, "vip", 10))
-        self.waiting.on_ami(join(call_id, queue, channel=channel))
+        self.ami(join(call_id, queue, channel=channel))
 
     def steps(self) -> list[tuple[str, str, bool, int, float]]:
         return [
@@ -126,8 +129,9 @@ def kit(tasks: TaskSet) -> Kit:
 # --- the replies, parsed -------------------------------------------------------------------
 
 
-def test_status_replies_become_queued_callers_and_talks() -> None:
-    channels = channel_states(
+def status_reply() -> dict[str, ChannelState]:
+    """A Status reply: a caller waiting (w1), one talking (t1) to an agent's leg."""
+    return channel_states(
         [
             {"Response": "Success", "EventList": "start", "Message": "Channel status will follow"},
             status_event(
@@ -149,6 +153,10 @@ def test_status_replies_become_queued_callers_and_talks() -> None:
             {"Event": "StatusComplete", "Items": "3"},
         ]
     )
+
+
+def test_status_replies_become_queued_callers() -> None:
+    channels = status_reply()
     assert set(channels) == {"w1", "t1", "t1-agent"}
     assert channels["t1"].variables[names.VAR_QUEUED_AT] == "1000"
     queued = queued_callers(
@@ -183,8 +191,11 @@ def test_status_replies_become_queued_callers_and_talks() -> None:
     )
     [entry] = queued_callers([queue_entry("w1", "b", 3)], moved, epoch=1050.0)
     assert (entry.queue, entry.wait, entry.ladder, entry.done) == ("b", 19.5, "a", (0, 2))
+
+
+def test_status_replies_become_talks() -> None:
     # answered at 1000 + 12 s of wait; now is 1050: 38 s of talk
-    [talk] = talks_in_progress(channels, CONFIG, epoch=1050.0)
+    [talk] = talks_in_progress(status_reply(), CONFIG, epoch=1050.0)
     assert talk == Talking("t1", "a", "1001", AGENT, OTHER, 38.0, waited=12.0)
     # without the dialplan's IVR_QUEUED_AT: the agent leg's age (a ring time early at most)
     plain = channel_states(
@@ -285,7 +296,7 @@ async def test_a_caller_alive_but_in_no_queue_is_kept_between_queues(kit: Kit) -
     assert kit.waiting.waiting() == []
     await kit.clock.advance(6)
     assert kit.published.events == []
-    kit.waiting.on_ami(join("k1", "a"))  # back: same clock, due steps at once
+    kit.ami(join("k1", "a"))  # back: same clock, due steps at once
     await kit.clock.advance(0)
     assert [s[1] for s in kit.steps()] == ["raise_priority", "offer_callback"]
 
@@ -313,7 +324,7 @@ async def test_events_newer_than_the_snapshot_win(kit: Kit) -> None:
     waiter = kit.waiting.waiter("n1")
     assert waiter is not None and waiter.in_queue
     kit.waiting.snapshot_asked()
-    kit.waiting.on_ami({"Event": "Hangup", "Uniqueid": "h1", "Channel": OTHER})
+    kit.ami({"Event": "Hangup", "Uniqueid": "h1", "Channel": OTHER})
     result = kit.waiting.resync([Queued("h1", OTHER, "a", 3, 0)], alive={"h1", "n1"})
     assert result.adopted == ()  # hung up since: not adopted as a ghost
 
@@ -394,7 +405,7 @@ async def test_a_talk_that_began_during_the_outage_is_timed_from_its_answer(kit:
 
 
 async def test_a_talk_that_ended_during_the_outage_is_dropped(kit: Kit) -> None:
-    kit.talk.on_ami(
+    kit.ami(
         {
             "Event": "AgentConnect",
             "Uniqueid": "t1",

@@ -1,5 +1,5 @@
-"""TalkMonitor: the warning and guideline beeps to the agent, the optional hard limit
-(times scaled down: the 300 s guideline is 0.1 s here)."""
+"""TalkMonitor: the warning and guideline beeps to the agent, the optional hard limit, on a
+fake clock (times scaled down: the 300 s guideline is 2 s here, within COMPLETE_GRACE)."""
 
 import asyncio
 
@@ -8,6 +8,7 @@ import pytest
 from ivr.events.model import CallCompleted, TalkLimitReached
 from ivr.monitors.talk import BEEP, ENDED_BY_LIMIT, TalkMonitor
 from ivr.tasks import TaskSet
+from tests.fake_clock import FakeClock
 from tests.unit.monitors.kit import (
     AGENT,
     CALLER,
@@ -17,10 +18,11 @@ from tests.unit.monitors.kit import (
     connect,
     hangup,
     queues,
+    subscribed,
     until,
 )
 
-U = 0.05  # the warning; the guideline is 2 U
+U = 1.0  # the warning; the guideline is 2 U
 CONFIG = queues(
     {
         "t": {"talk_warning": U, "talk_guideline": 2 * U, "hard_limit": 0},
@@ -32,12 +34,17 @@ CONFIG = queues(
 
 class Kit:
     def __init__(self, tasks: TaskSet) -> None:
-        self.actions = Actions()
+        self.clock = FakeClock(start=0.0)  # times on it are the offsets themselves, exact
+        self.actions = Actions(self.clock.now)
         self.published = Published()
-        self.monitor = TalkMonitor(lambda: CONFIG, self.actions, self.published, tasks)
+        self.monitor = TalkMonitor(lambda: CONFIG, self.actions, self.published, tasks, self.clock)
+        self.ami = subscribed(self.monitor)
+
+    async def until(self, start: float, offset: float) -> None:
+        await until(self.clock, start, offset)
 
     def connect(self, call_id: str, queue: str) -> float:
-        self.monitor.on_ami(connect(call_id, queue))
+        self.ami(connect(call_id, queue))
         [talk] = [t for t in self.monitor.talking() if t.call_id == call_id]
         return talk.started
 
@@ -62,18 +69,18 @@ async def test_the_warning_then_the_guideline_beep_the_agent(kit: Kit) -> None:
         AGENT,
         CALLER,
     )
-    await until(start, 0.8 * U)
+    await kit.until(start, 0.8 * U)
     assert kit.published.events == [] and kit.actions.calls == []
-    await until(start, 1.5 * U)
+    await kit.until(start, 1.5 * U)
     assert kit.levels() == [("c1", "t", "1001", AGENT, "warning")]
     assert kit.actions.calls == [("whisper", AGENT, BEEP)]
-    await until(start, 2.5 * U)
+    await kit.until(start, 2.5 * U)
     assert [e.level for e in kit.published.of(TalkLimitReached)] == ["warning", "guideline"]
     warning, guideline = kit.published.of(TalkLimitReached)
-    assert U <= warning.talk < 2 * U <= guideline.talk
+    assert (warning.talk, guideline.talk) == (U, 2 * U)
     assert kit.actions.calls == [("whisper", AGENT, BEEP)] * 2
     assert BEEP == "beep"
-    kit.monitor.on_ami(complete("c1", "t", "agent"))
+    kit.ami(complete("c1", "t", "agent"))
     [completed] = kit.published.of(CallCompleted)
     assert (completed.call_id, completed.queue, completed.agent, completed.ended_by) == (
         "c1",
@@ -87,12 +94,12 @@ async def test_the_warning_then_the_guideline_beep_the_agent(kit: Kit) -> None:
 
 async def test_a_call_completed_before_the_guideline_gets_no_guideline_beep(kit: Kit) -> None:
     start = kit.connect("c1", "t")
-    await until(start, 1.4 * U)
-    kit.monitor.on_ami(complete("c1", "t", "caller"))
+    await kit.until(start, 1.4 * U)
+    kit.ami(complete("c1", "t", "caller"))
     completed = kit.published.events[-1]
     assert isinstance(completed, CallCompleted)
-    assert completed.ended_by == "caller" and 1.4 * U <= completed.talk < 2 * U
-    await until(start, 3 * U)
+    assert completed.ended_by == "caller" and completed.talk == 1.4 * U
+    await kit.until(start, 3 * U)
     assert [e.level for e in kit.published.of(TalkLimitReached)] == ["warning"]
     assert kit.actions.calls == [("whisper", AGENT, BEEP)]
     assert len(kit.published.events) == 2
@@ -100,81 +107,84 @@ async def test_a_call_completed_before_the_guideline_gets_no_guideline_beep(kit:
 
 async def test_no_warning_configured_only_the_guideline(kit: Kit) -> None:
     start = kit.connect("c1", "g")
-    await until(start, 2 * U)
+    await kit.until(start, 2 * U)
     assert [e.level for e in kit.published.of(TalkLimitReached)] == ["guideline"]
     assert kit.actions.calls == [("whisper", AGENT, BEEP)]
 
 
 async def test_the_hard_limit_hangs_the_caller_up(kit: Kit) -> None:
     start = kit.connect("c1", "h")
-    await until(start, 2.5 * U)
+    await kit.until(start, 2.5 * U)
     assert [e.level for e in kit.published.of(TalkLimitReached)] == ["guideline", "hard_limit"]
     hard = kit.published.of(TalkLimitReached)[1]
     assert hard.talk >= 2 * U
     assert kit.actions.calls == [("whisper", AGENT, BEEP), ("hangup", CALLER)]
     # recorded at the engine's hangup, without waiting for app_queue's AgentComplete
     [completed] = kit.published.of(CallCompleted)
-    assert completed.ended_by == ENDED_BY_LIMIT and 2 * U <= completed.talk < 2.5 * U
-    kit.monitor.on_ami(hangup("c1"))
-    kit.monitor.on_ami(complete("c1", "h", "caller"))  # app_queue's view: once only
+    assert completed.ended_by == ENDED_BY_LIMIT and completed.talk == 2 * U
+    kit.ami(hangup("c1"))
+    kit.ami(complete("c1", "h", "caller"))  # app_queue's view: once only
     assert len(kit.published.of(CallCompleted)) == 1
 
 
 async def test_a_hangup_event_before_the_hangup_reply_ends_the_talk_at_the_limit(
     kit: Kit,
 ) -> None:
-    kit.actions.hangup = lambda channel: _hung_up_first(kit, channel)  # type: ignore[method-assign]
+    replied = asyncio.Event()
+    kit.actions.hangup = lambda channel: _hung_up_first(kit, replied)  # type: ignore[method-assign]
     start = kit.connect("c1", "h")
-    await until(start, 2.5 * U)
+    await kit.until(start, 2.2 * U)  # the hangup's reply comes 0.2 U after the limit
+    replied.set()
+    await kit.until(start, 2.5 * U)
     [completed] = kit.published.of(CallCompleted)
-    assert completed.ended_by == ENDED_BY_LIMIT and 2 * U <= completed.talk < 2.2 * U
+    assert completed.ended_by == ENDED_BY_LIMIT and completed.talk == 2 * U
 
 
-async def _hung_up_first(kit: Kit, channel: str) -> None:
+async def _hung_up_first(kit: Kit, replied: asyncio.Event) -> None:
     """Asterisk's Hangup event (then AgentComplete, Reason caller) before the reply."""
-    kit.monitor.on_ami(hangup("c1"))
-    kit.monitor.on_ami(complete("c1", "h", "caller"))
-    await asyncio.sleep(0.2 * U)
+    kit.ami(hangup("c1"))
+    kit.ami(complete("c1", "h", "caller"))
+    await replied.wait()
 
 
 async def test_a_failed_hard_limit_hangup_leaves_the_call_to_end_as_usual(kit: Kit) -> None:
     kit.actions.failures["hangup"] = RuntimeError("No such channel")
     start = kit.connect("c1", "h")
-    await until(start, 2.5 * U)
+    await kit.until(start, 2.5 * U)
     assert kit.published.of(CallCompleted) == []
-    kit.monitor.on_ami(complete("c1", "h", "agent"))
+    kit.ami(complete("c1", "h", "agent"))
     [completed] = kit.published.of(CallCompleted)
     assert completed.ended_by == "agent"
 
 
 async def test_a_hangup_stops_the_timers_and_ends_the_talk(kit: Kit) -> None:
     start = kit.connect("c1", "h")
-    kit.monitor.on_ami(hangup("c1"))
+    kit.ami(hangup("c1"))
     assert kit.monitor.talking() == []
-    await until(start, 2.5 * U)
+    await kit.until(start, 2.5 * U)
     assert kit.published.events == [] and kit.actions.calls == []
     # app_queue's AgentComplete may follow the caller's Hangup: the talk ended at the Hangup
-    kit.monitor.on_ami(complete("c1", "h", "caller"))
+    kit.ami(complete("c1", "h", "caller"))
     [completed] = kit.published.of(CallCompleted)
     assert completed.ended_by == "caller" and completed.talk < 0.5 * U
-    kit.monitor.on_ami(complete("c1", "h", "caller"))  # once only
+    kit.ami(complete("c1", "h", "caller"))  # once only
     assert len(kit.published.events) == 1
 
 
 async def test_a_reconnect_restarts_the_timing(kit: Kit) -> None:
     first = kit.connect("c1", "g")
-    await until(first, 0.6 * U)
+    await kit.until(first, 0.6 * U)
     second = kit.connect("c1", "g")
     assert len(kit.monitor.talking()) == 1
-    await until(first, 1.2 * U)
+    await kit.until(first, 1.2 * U)
     assert kit.published.events == []  # the first connect's timer was cancelled
-    await until(second, 1.3 * U)
+    await kit.until(second, 1.3 * U)
     [guideline] = kit.published.of(TalkLimitReached)
-    assert U <= guideline.talk < 1.3 * U
+    assert guideline.talk == U
 
 
 async def test_a_queue_not_in_queues_yaml_is_not_timed(kit: Kit) -> None:
-    kit.monitor.on_ami(connect("c1", "nowhere"))
+    kit.ami(connect("c1", "nowhere"))
     assert kit.monitor.talking() == []
 
 
@@ -183,7 +193,7 @@ async def test_a_failing_whisper_is_logged_not_raised(
 ) -> None:
     kit.actions.failures["whisper"] = RuntimeError("Channel not found")
     start = kit.connect("c1", "t")
-    await until(start, 2.5 * U)
+    await kit.until(start, 2.5 * U)
     assert [e.level for e in kit.published.of(TalkLimitReached)] == ["warning", "guideline"]
     assert kit.actions.names() == ["whisper", "whisper"]
     warnings = [r.getMessage() for r in caplog.records if r.name == "ivr.monitors.talk"]
@@ -201,7 +211,7 @@ async def test_an_agent_behind_a_local_interface_is_beeped_on_the_callers_bridge
     the beep goes to the channel the caller is bridged with, the agent's phone."""
     kit.actions.peers[CALLER] = "PJSIP/1001-00000003"
     start = kit.connect("c1", "t")
-    await until(start, 1.5 * U)
+    await kit.until(start, 1.5 * U)
     assert kit.actions.calls == [("whisper", "PJSIP/1001-00000003", BEEP)]
     assert kit.levels() == [("c1", "t", "1001", AGENT, "warning")]
 
@@ -211,13 +221,13 @@ async def test_a_phone_interface_is_beeped_on_its_own_channel(kit: Kit) -> None:
     lookup; a supervisor in the same bridge changes nothing)."""
     kit.actions.peers[CALLER] = "PJSIP/9001-00000009"
     message = connect("c1", "t") | {"DestChannel": "PJSIP/1001-00000004"}
-    kit.monitor.on_ami(message)
+    kit.ami(message)
     [talk] = kit.monitor.talking()
-    await until(talk.started, 1.5 * U)
+    await kit.until(talk.started, 1.5 * U)
     assert kit.actions.calls == [("whisper", "PJSIP/1001-00000004", BEEP)]
 
 
 async def test_a_local_leg_without_a_single_peer_is_beeped_itself(kit: Kit) -> None:
     start = kit.connect("c1", "t")  # no peer known (several, or the leg is still there)
-    await until(start, 1.5 * U)
+    await kit.until(start, 1.5 * U)
     assert kit.actions.calls == [("whisper", AGENT, BEEP)]

@@ -11,6 +11,8 @@ from ivr.events.model import AgentChanged, AgentRang, Event
 from ivr.queues.agents import AgentBoard, AgentError
 from ivr.queues.model import QueuesConfig, parse_queues
 from ivr.telephony.ami import AmiActionError
+from ivr.telephony.ami_events import AmiEvents
+from tests.fake_clock import FakeClock
 
 OLENA = "Local/1001@ivr-agents"
 PETRO = "PJSIP/1002"
@@ -71,7 +73,10 @@ class Kit:
     def __init__(self) -> None:
         self.members = Members()
         self.events: list[Event] = []
-        self.board = AgentBoard(lambda: CONFIG, self.members, self.events.append)
+        self.clock = FakeClock()
+        self.board = AgentBoard(lambda: CONFIG, self.members, self.events.append, self.clock)
+        self.ami = AmiEvents()  # app_queue's events, parsed once, as the engine gets them
+        self.ami.subscribe(self.board.AMI_EVENTS, self.board.on_ami)
 
     def changes(self) -> list[tuple[str, str, str, str]]:
         return [
@@ -225,7 +230,7 @@ async def test_pause_then_ready(kit: Kit) -> None:
 
 async def test_logout_leaves_every_queue(kit: Kit) -> None:
     await kit.logged_in()
-    kit.board.on_ami(member_event("QueueMemberAdded", Queue="c"))  # added by hand, too
+    kit.ami(member_event("QueueMemberAdded", Queue="c"))  # added by hand, too
     kit.members.errors[("remove", "b")] = error("Unable to remove interface: Not there")
     state = await kit.board.logout("1001")
     assert kit.members.calls == [
@@ -240,14 +245,14 @@ async def test_logout_leaves_every_queue(kit: Kit) -> None:
 
 async def test_an_auto_pause_from_app_queue(kit: Kit) -> None:
     await kit.logged_in()
-    kit.board.on_ami(member_event("QueueMemberPause", Paused="1", PausedReason="Auto-Pause"))
+    kit.ami(member_event("QueueMemberPause", Paused="1", PausedReason="Auto-Pause"))
     state = kit.board.get("1001")
     assert (state.state, state.paused, state.reason) == ("paused", True, "Auto-Pause")
     assert kit.changes() == [("1001", "a", "paused", "Auto-Pause")]
     assert not kit.board.has_ready_agent("a")
-    kit.board.on_ami(member_event("QueueMemberPause", Paused="1", PausedReason="Auto-Pause"))
+    kit.ami(member_event("QueueMemberPause", Paused="1", PausedReason="Auto-Pause"))
     assert len(kit.changes()) == 1  # no change, no event
-    kit.board.on_ami(member_event("QueueMemberPause", Paused="0"))
+    kit.ami(member_event("QueueMemberPause", Paused="0"))
     assert kit.board.get("1001").state == "ready" and kit.board.get("1001").reason == ""
 
 
@@ -255,7 +260,7 @@ async def test_an_older_asterisk_pause_reason(kit: Kit) -> None:
     await kit.logged_in()
     message = member_event("QueueMemberPause", Paused="1", Reason="lunch")
     del message["PausedReason"]
-    kit.board.on_ami(message)
+    kit.ami(message)
     assert kit.board.get("1001").reason == "lunch"
 
 
@@ -275,7 +280,7 @@ async def test_an_older_asterisk_pause_reason(kit: Kit) -> None:
 )
 async def test_the_member_status(kit: Kit, status: str, in_call: str, state: str) -> None:
     await kit.logged_in()
-    kit.board.on_ami(member_event("QueueMemberStatus", Status=status, InCall=in_call))
+    kit.ami(member_event("QueueMemberStatus", Status=status, InCall=in_call))
     assert kit.board.get("1001").state == state
     assert kit.changes() == ([] if state == "ready" else [("1001", "a", state, "")])
     assert kit.board.has_ready_agent("a") is (state == "ready")
@@ -295,32 +300,32 @@ async def test_paused_or_logged_out_agents_are_not_on_duty(kit: Kit) -> None:
 
 async def test_an_invalid_device_is_not_ready(kit: Kit) -> None:
     await kit.logged_in()
-    kit.board.on_ami(member_event("QueueMemberStatus", Status="4"))
+    kit.ami(member_event("QueueMemberStatus", Status="4"))
     assert kit.board.get("1001").state == "unavailable"
     assert not kit.board.has_ready_agent("a")
 
 
 async def test_in_call_then_back_to_ready(kit: Kit) -> None:
     await kit.logged_in()
-    kit.board.on_ami(member_event("QueueMemberStatus", Status="2", InCall="1"))
-    kit.board.on_ami(member_event("QueueMemberStatus", Status="1", InCall="0"))
+    kit.ami(member_event("QueueMemberStatus", Status="2", InCall="1"))
+    kit.ami(member_event("QueueMemberStatus", Status="1", InCall="0"))
     assert [c[2] for c in kit.changes()] == ["in_call", "ready"]
 
 
 async def test_members_added_and_removed_by_others(kit: Kit) -> None:
-    kit.board.on_ami(member_event("QueueMemberAdded", PETRO, MemberName="1002", Queue="b"))
+    kit.ami(member_event("QueueMemberAdded", PETRO, MemberName="1002", Queue="b"))
     assert kit.board.get("1002").state == "ready" and kit.board.has_ready_agent("b")
-    kit.board.on_ami(member_event("QueueMemberRemoved", PETRO, MemberName="1002", Queue="b"))
+    kit.ami(member_event("QueueMemberRemoved", PETRO, MemberName="1002", Queue="b"))
     assert kit.board.get("1002").state == "logged_out"
     assert [c[2] for c in kit.changes()] == ["ready", "logged_out"]
     # a member queues.yaml does not list: known by its member name
-    kit.board.on_ami(member_event("QueueMemberAdded", "PJSIP/7777", MemberName="guest"))
+    kit.ami(member_event("QueueMemberAdded", "PJSIP/7777", MemberName="guest"))
     assert [a.id for a in kit.board.agents()] == ["1001", "1002", "1003", "guest"]
 
 
-async def test_sync_from_queue_status(kit: Kit) -> None:
-    await kit.logged_in("1002")  # in b, but app_queue restarted meanwhile
-    kit.members.queue_status = [
+def queue_status_reply() -> list[Mapping[str, str]]:
+    """QueueStatus after app_queue restarted: Olena paused in a and b, Petro ready in c."""
+    return [
         {"Event": "QueueParams", "Queue": "a", "Max": "0", "Strategy": "rrmemory", "Calls": "0"},
         {
             "Event": "QueueMember",
@@ -366,7 +371,13 @@ async def test_sync_from_queue_status(kit: Kit) -> None:
         {"Event": "QueueEntry", "Queue": "c", "Position": "1", "Channel": "PJSIP/trunk-1"},
         {"Event": "QueueStatusComplete", "EventList": "Complete", "ListItems": "6"},
     ]
+
+
+async def test_sync_from_queue_status(kit: Kit) -> None:
+    await kit.logged_in("1002")  # in b, but app_queue restarted meanwhile
+    kit.members.queue_status = queue_status_reply()
     petro_since = kit.board.get("1002").since
+    await kit.clock.advance(60)
     await kit.board.sync()
     assert kit.members.calls == [("status",)]
     olena, petro = kit.board.get("1001"), kit.board.get("1002")
@@ -377,6 +388,7 @@ async def test_sync_from_queue_status(kit: Kit) -> None:
     assert kit.board.has_ready_agent("c")
     # only the net change is published; Petro stayed ready: his time in state goes on
     assert kit.changes() == [("1001", "", "paused", "lunch")]
+    assert olena.since == kit.clock.wall()
     assert petro.since == petro_since
 
 
@@ -412,7 +424,7 @@ def test_agents_lists_every_configured_agent() -> None:
 
 async def test_ring_events_become_agent_rang_with_seconds(kit: Kit) -> None:
     await kit.board.login("1001")
-    kit.board.on_ami(
+    kit.ami(
         {
             "Event": "AgentRingNoAnswer",
             "Queue": "a",
@@ -422,7 +434,7 @@ async def test_ring_events_become_agent_rang_with_seconds(kit: Kit) -> None:
             "RingTime": "6000",
         }
     )
-    kit.board.on_ami(
+    kit.ami(
         {
             "Event": "AgentConnect",
             "Queue": "a",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from ivr.events.model import CallFellBack, CallStarted, Event
 from ivr.tasks import TaskSet
 from ivr.telephony.agi import AgiReply
+from ivr.telephony.ami_events import AmiEvents
 from ivr.telephony.fallback_trace import (
     FAMILY,
     KEYS_CHARS,
@@ -114,12 +115,14 @@ async def test_requests_meanwhile_are_one_sweep() -> None:
 
     tasks = TaskSet("test")
     sweep = FallbackSweep(lambda _: True, originate, tasks, delay=0.05)
+    ami = AmiEvents()
+    ami.subscribe(sweep.AMI_EVENTS, sweep.on_ami)
     sweep.request()
-    sweep.on_ami({"Event": "UserEvent", "UserEvent": "IvrFallback"})
-    sweep.on_ami({"Event": "UserEvent", "UserEvent": "IvrRoute"})
+    ami({"Event": "UserEvent", "UserEvent": "IvrFallback"})
+    ami({"Event": "UserEvent", "UserEvent": "IvrRoute"})
     await asyncio.sleep(0.2)
     assert originated == [SWEEP_CHANNEL]
-    sweep.on_ami({"Event": "UserEvent", "UserEvent": "IvrFallback"})
+    ami({"Event": "UserEvent", "UserEvent": "IvrFallback"})
     await asyncio.sleep(0.2)
     assert originated == [SWEEP_CHANNEL, SWEEP_CHANNEL]
     await tasks.cancel_all()

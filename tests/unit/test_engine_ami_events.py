@@ -1,0 +1,49 @@
+"""The engine's AMI wiring: the event names it asks Asterisk for come from what its parts
+declare they read, and one raw event reaches each of them, parsed once, in order."""
+
+from pathlib import Path
+
+from ivr.events.model import CallAnswered, CallStarted, Event
+from tests.unit.monitors.kit import CALLER, PHONE, connect, join
+from tests.web.kit import engine_for_tests
+
+
+def test_the_engine_asks_for_the_events_its_parts_read(tmp_path: Path) -> None:
+    engine = engine_for_tests(tmp_path)
+    assert sorted(engine.ami_events.names()) == sorted(
+        [
+            # the translator, the waiting and talk monitors
+            "UserEvent",
+            "QueueCallerJoin",
+            "QueueCallerLeave",
+            "QueueCallerAbandon",
+            "AgentConnect",
+            "AgentComplete",
+            "Hangup",
+            # the agent board
+            "QueueMemberAdded",
+            "QueueMemberRemoved",
+            "QueueMemberPause",
+            "QueueMemberStatus",
+            "AgentRingNoAnswer",
+            # the callback dialer
+            "OriginateResponse",
+        ]
+    )
+
+
+async def test_one_event_reaches_every_part_that_reads_it(tmp_path: Path) -> None:
+    engine = engine_for_tests(tmp_path)
+    published: list[Event] = []
+    engine.notifier.subscribe(published.append)
+    queue = next(iter(engine.queues.queues))
+    engine.notifier.publish(CallStarted("c1", "5552000", PHONE, CALLER))
+    engine.ami_events(join("c1", queue))
+    engine.ami_events(connect("c1", queue))
+    kinds = [type(e).__name__ for e in published]
+    assert kinds == ["CallStarted", "CallQueued", "CallAnswered", "AgentRang"]
+    [answered] = [e for e in published if isinstance(e, CallAnswered)]
+    assert answered.queue == queue
+    assert [t.call_id for t in engine.talk.talking()] == ["c1"]
+    engine.waiting.close()
+    engine.talk.close()
