@@ -38,6 +38,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check ivr tests
 	$(VENV)/bin/ruff format --check ivr tests
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 test: lint sandbox-up postgres
 	IVR_REQUIRE_ASTERISK=1 $(VENV)/bin/pytest -q -p no:cacheprovider --durations=30

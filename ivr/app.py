@@ -13,26 +13,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.calls.inbound import InboundCall
 from ivr.clock import LoopClock
 from ivr.config import Settings
-from ivr.events.from_ami import AmiEventTranslator
 from ivr.events.notifier import Notifier
-from ivr.events.to_ami import AmiAnnouncer
 from ivr.fd_budget import FdBudget, take_budget
 from ivr.flow.context import FlowServices
 from ivr.flow.loader import Validation, validate_library
 from ivr.flow.model import FlowLibrary
-from ivr.flow.problems import Problem
 from ivr.flow.prompts import Text, fill
 from ivr.flow.reload import FlowReloader
+from ivr.monitors.agents import AgentBoard
 from ivr.monitors.callbacks import CallbackDialer
 from ivr.monitors.resync import Resync
 from ivr.monitors.supervise import Supervision
 from ivr.monitors.talk import TalkMonitor
 from ivr.monitors.waiting import WaitingMonitor
-from ivr.queues.actions import QueueActions
-from ivr.queues.agents import AgentBoard
 from ivr.queues.model import QueuesConfig
 from ivr.queues.reload import QueuesReloader, write_queues_conf
-from ivr.recordings import Recordings
 from ivr.speech.espeak import SpeechRenderer
 from ivr.storage.agent_log import AgentLog
 from ivr.storage.batch import BatchWriter, Outbox, WriterStats
@@ -46,6 +41,7 @@ from ivr.storage.guards import DatabaseGuards
 from ivr.storage.journal import CallJournal
 from ivr.storage.kpi import KpiRepository
 from ivr.storage.marks import Marks
+from ivr.storage.recordings import Recordings
 from ivr.storage.reports import ReportRepository, ReportWriter
 from ivr.storage.repository import JournalRepository
 from ivr.storage.service_level import ServiceLevelRepository
@@ -55,8 +51,11 @@ from ivr.tasks import TaskSet
 from ivr.telephony import names
 from ivr.telephony.agi import AgiHandler, FastAgiServer
 from ivr.telephony.ami import AmiClient
+from ivr.telephony.ami_announcer import AmiAnnouncer
 from ivr.telephony.ami_events import AmiEvents
+from ivr.telephony.ami_translator import AmiEventTranslator
 from ivr.telephony.fallback_trace import FallbackSweep
+from ivr.telephony.queue_actions import QueueActions
 from ivr.watchdog.notify import SdNotifier
 from ivr.web import keys
 from ivr.web.app import make_web_app
@@ -67,6 +66,7 @@ from ivr.web.metrics_database import DatabaseCollector
 from ivr.web.screen_pop import ScreenPop
 from ivr.web.server import LINGERING_TIME, ConnectionGuard, GuardedSite
 from ivr.web.tokens import TokenBook, load_tokens
+from ivr.yamlfiles.problems import Problem
 
 log = logging.getLogger(__name__)
 

@@ -115,8 +115,8 @@ def _flow_validate(settings: Settings, target: str) -> int:
     """`ivr flow validate [DIR | FILE]`: a file is checked within its directory (the names
     it uses are defined there) and only its own problems are listed."""
     from ivr.flow.loader import validate_library
-    from ivr.flow.problems import printable
     from ivr.queues.model import load_queues
+    from ivr.yamlfiles.problems import printable
 
     path = Path(target)
     only = path if path.suffix in (".yaml", ".csv") and not path.is_dir() else None

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ivr.flow.problems import Problems
+from ivr.yamlfiles.problems import Problems
 
 CALENDAR_FILE = "calendar.yaml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

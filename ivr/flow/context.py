@@ -14,31 +14,7 @@ from typing import Protocol
 from ivr.events.model import Event
 from ivr.flow.model import FlowLibrary, Line
 from ivr.flow.port import CallPort
-
-
-@dataclass(frozen=True)
-class Subscriber:
-    """A subscriber account: one contract, many phones; the address decides the region
-    office that serves it."""
-
-    id: int
-    contract: str
-    full_name: str
-    address: str
-    city: str
-    region_office: str
-    phones: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Outage:
-    """A mass outage posted for an area (city) and a service ("" = every service)."""
-
-    id: int
-    area: str
-    service: str
-    message: str
-    expected_restore: datetime | None
+from ivr.subscribers import Outage, Subscriber
 
 
 class Directory(Protocol):

@@ -14,7 +14,7 @@ from typing import Any
 
 from ivr.files import UnsafeFile, read_limited
 from ivr.flow.model import Flow, Line, Sphere
-from ivr.flow.problems import NOT_UTF8, Located, Problem, Problems, undecodable
+from ivr.yamlfiles.problems import NOT_UTF8, Located, Problem, Problems, undecodable
 
 LINES_FILE = "lines.yaml"
 LINES_CSV = "lines.csv"

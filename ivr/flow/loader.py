@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 from ivr.flow.calendar import ALWAYS, CALENDAR_FILE, parse_calendar
 from ivr.flow.lines import LINES_CSV, LINES_FILE, add_lines, parse_lines, read_lines_csv
 from ivr.flow.model import Flow, FlowLibrary, Line, Node
-from ivr.flow.problems import Problem, Problems, read_yaml
 from ivr.flow.prompts import EMPTY_CATALOG, PROMPTS_FILE, parse_catalog
 from ivr.flow.steps.base import Checked, FlowSpecError, Ref
 from ivr.flow.steps.registry import STEP_TYPES, StepTypes
+from ivr.yamlfiles.problems import Problem, Problems, read_yaml
 
 T = TypeVar("T")
 MAX_DIRECTORY_BYTES = 2 * 1024 * 1024  # flows/ in all: ~100 times the flows shipped

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ivr.flow.problems import Problems
+from ivr.yamlfiles.problems import Problems
 
 PROMPTS_FILE = "prompts.yaml"
 ANY_LANGUAGE = ""  # the version of a prompt that serves every language

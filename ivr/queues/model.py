@@ -11,9 +11,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ivr.flow.problems import Located, Problem, Problems, in_file_order, validate_yaml_file
-from ivr.flow.problems import Path as KeyPath
 from ivr.queues import validate as v
+from ivr.yamlfiles.problems import Located, Problem, Problems, in_file_order, validate_yaml_file
+from ivr.yamlfiles.problems import Path as KeyPath
 
 log = logging.getLogger(__name__)
 ROOT_KEYS = (

@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.flow.problems import Problem
 from ivr.queues.model import QueuesConfig, load_queues, validate_queues
 from ivr.queues.render import render_queues_conf
 from ivr.watch import ChangeWatcher, Stamp, file_stamp
+from ivr.yamlfiles.problems import Problem
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ivr.flow.problems import Path, Problems
+from ivr.yamlfiles.problems import Path, Problems
 
 STRATEGIES = frozenset(
     {

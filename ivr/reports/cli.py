@@ -91,7 +91,7 @@ def plot_path(text: str) -> Path:
 def calendar_zone(flows_dir: str) -> tzinfo:
     """The flows calendar's time zone (UTC without calendar.yaml)."""
     from ivr.flow.calendar import CALENDAR_FILE, parse_calendar
-    from ivr.flow.problems import Problems, read_yaml
+    from ivr.yamlfiles.problems import Problems, read_yaml
 
     path = Path(flows_dir) / CALENDAR_FILE
     if not path.exists():

@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ivr.events.model import UnreachableReported
-from ivr.flow.context import Subscriber
 from ivr.storage.db import writing
 from ivr.storage.directory import normalise_contract, normalise_phone, subscriber_of
 from ivr.storage.models import (
@@ -32,6 +31,7 @@ from ivr.storage.models import (
     UnreachableReportRecord,
 )
 from ivr.storage.reports import UnreachableReportView, report_row
+from ivr.subscribers import Subscriber
 
 SessionFactory = Callable[[], Session]
 V = TypeVar("V")

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from ivr.flow.context import Outage, Subscriber
 from ivr.storage.db import writing
 from ivr.storage.models import OutageRecord, SubscriberPhone, SubscriberRecord
+from ivr.subscribers import Outage, Subscriber
 
 SessionFactory = Callable[[], Session]
 

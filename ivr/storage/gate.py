@@ -24,10 +24,10 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from ivr.flow.context import Outage, Subscriber
 from ivr.storage.dead_letters import brief
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.health import DatabaseState
+from ivr.subscribers import Outage, Subscriber
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ivr.config import PROJECT_ROOT
-from ivr.flow.problems import Located, Problem, Problems, in_file_order, validate_yaml_file
-from ivr.flow.problems import Path as KeyPath
 from ivr.queues import validate as v
+from ivr.yamlfiles.problems import Located, Problem, Problems, in_file_order, validate_yaml_file
+from ivr.yamlfiles.problems import Path as KeyPath
 
 log = logging.getLogger(__name__)
 TELEPHONY_FILE = PROJECT_ROOT / "telephony.yaml"  # the sandbox's; `ivr asterisk-config --telephony`

@@ -3,8 +3,8 @@
 from dataclasses import asdict
 from typing import Any
 
-from ivr.flow.context import Subscriber
 from ivr.storage.desk import OutageView
+from ivr.subscribers import Subscriber
 
 
 def subscriber_card(subscriber: Subscriber) -> dict[str, Any]:

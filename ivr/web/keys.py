@@ -12,13 +12,13 @@ from prometheus_client import CollectorRegistry
 from ivr.events.model import Event
 from ivr.flow.loader import Validation
 from ivr.flow.reload import FlowReloader
+from ivr.monitors.agents import AgentBoard
 from ivr.monitors.supervise import Supervision
-from ivr.queues.agents import AgentBoard
 from ivr.queues.model import QueuesConfig
-from ivr.recordings import Recordings
 from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.gate import StorageGate
+from ivr.storage.recordings import Recordings
 from ivr.storage.reports import ReportRepository
 from ivr.storage.repository import JournalRepository
 from ivr.storage.service_level import ServiceLevelRepository

@@ -30,9 +30,9 @@ from ivr.events.model import (
     CallRouted,
     Event,
 )
-from ivr.flow.context import Subscriber
 from ivr.flow.model import Line
 from ivr.storage.batch import brief
+from ivr.subscribers import Subscriber
 from ivr.tasks import TaskSet
 from ivr.web.cards import subscriber_card
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.events.model import UnreachableReported
-from ivr.flow.context import Subscriber
 from ivr.storage.desk import Conflict, DeskStore
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.reports import ReportRepository
+from ivr.subscribers import Subscriber
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.flow.context import Directory, Outage, Subscriber
+from ivr.flow.context import Directory
 from ivr.storage.directory import StoreDirectory, normalise_phone
 from ivr.storage.models import SubscriberPhone
+from ivr.subscribers import Outage, Subscriber
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

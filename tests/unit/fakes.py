@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from ivr.flow.context import Outage, Subscriber
+from ivr.subscribers import Outage, Subscriber
 
 
 class NobodyKnown:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ivr.queues.model import RecordingPolicy
-from ivr.recordings import DAY, Recordings
+from ivr.storage.recordings import DAY, Recordings
 
 NOW = 1_800_000_000.0  # the fake wall clock
 
@@ -59,7 +59,7 @@ async def test_the_engine_task_sweeps_at_once_and_then_every_interval(
 ) -> None:
     file_aged(tmp_path, "1600000000.1.wav", 2)
     recordings = store(tmp_path, days=1, interval=0.05)
-    caplog.set_level(logging.INFO, logger="ivr.recordings")
+    caplog.set_level(logging.INFO, logger="ivr.storage.recordings")
     task = asyncio.create_task(recordings.run())
     try:
         for _ in range(100):

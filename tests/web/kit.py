@@ -15,7 +15,7 @@ from ivr.config import PROJECT_ROOT, load_settings
 from ivr.events.model import Event
 from ivr.flow.loader import Validation, validate_library
 from ivr.flow.reload import FlowReloader
-from ivr.queues.agents import AgentBoard
+from ivr.monitors.agents import AgentBoard
 from ivr.queues.model import QueuesConfig, load_queues
 from ivr.storage.db import migrate
 from ivr.storage.desk import DeskStore

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.events.model import CallEnded, CallStarted
 from ivr.queues.model import RecordingPolicy
-from ivr.recordings import Recordings
 from ivr.sandbox.calls.sip.audio import tone, write_wav
 from ivr.storage.journal import write_events
+from ivr.storage.recordings import Recordings
 from ivr.storage.repository import JournalRepository
 from ivr.web import keys
 from ivr.web.app import make_web_app

@@ -5,10 +5,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ivr.flow.context import StepContext, Subscriber
+from ivr.flow.context import StepContext
 from ivr.flow.steps.base import Checked, FlowSpecError, StepResult, StepType, targets_of
 from ivr.flow.steps.schema_parts import StepSchema, node, var
 from ivr.routing.phone import callable_number
+from ivr.subscribers import Subscriber
 
 BY = ("phone", "contract")
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ivr.flow.context import Outage, StepContext
+from ivr.flow.context import StepContext
 from ivr.flow.prompts import PromptRef
 from ivr.flow.steps.base import (
     Checked,
@@ -19,6 +19,7 @@ from ivr.flow.steps.base import (
 )
 from ivr.flow.steps.drawing import shown
 from ivr.flow.steps.schema_parts import StepSchema, node, prompt
+from ivr.subscribers import Outage
 
 
 async def find_outage(ctx: StepContext, service: str) -> Outage | None:

@@ -28,9 +28,9 @@ from ivr.events.model import (
     UnreachableReported,
 )
 from ivr.flow.model import FlowLibrary
+from ivr.monitors.agents import AgentState
 from ivr.monitors.talk import Talk
 from ivr.monitors.waiting import WaitingCaller
-from ivr.queues.agents import AgentState
 from ivr.queues.model import QueuesConfig
 from ivr.web.live import views
 from ivr.web.live.fanout import Fanout

@@ -8,9 +8,9 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from ivr.flow.model import FlowLibrary
+from ivr.monitors.agents import AgentState
 from ivr.monitors.talk import Talk
 from ivr.monitors.waiting import WaitingCaller
-from ivr.queues.agents import AgentState
 from ivr.queues.model import QueuesConfig
 from ivr.routing.escalation import TARGET
 from ivr.storage.kpi import AgentStats

@@ -3,7 +3,7 @@ agent's token acts for its own agent only)."""
 
 from aiohttp import web
 
-from ivr.queues.agents import AgentError, AgentState
+from ivr.monitors.agents import AgentError, AgentState
 from ivr.telephony.ami import AmiError
 from ivr.web.auth import act_for
 from ivr.web.input import read_body

@@ -13,7 +13,7 @@ import pytest
 from ivr.calls.simulate import Simulation, simulate
 from ivr.cli import main
 from ivr.config import PROJECT_ROOT
-from ivr.flow.context import Outage, StepContext, Subscriber
+from ivr.flow.context import StepContext
 from ivr.flow.loader import load_library
 from ivr.flow.model import FlowLibrary
 from ivr.flow.steps.base import StepResult, StepType
@@ -22,6 +22,7 @@ from ivr.queues.model import load_queues
 from ivr.storage.db import open_store
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.seed import DEMO_STORE, load_seed_file, seed_store
+from ivr.subscribers import Outage, Subscriber
 
 QUEUES = load_queues(PROJECT_ROOT / "queues.yaml")
 LIBRARY = load_library(PROJECT_ROOT / "flows", queues=QUEUES.queues, classes=QUEUES.caller_classes)

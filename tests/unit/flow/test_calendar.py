@@ -15,7 +15,7 @@ from ivr.flow.calendar import (
     parse_days,
     parse_range,
 )
-from ivr.flow.problems import Problems, load_located
+from ivr.yamlfiles.problems import Problems, load_located
 
 KYIV = ZoneInfo("Europe/Kyiv")
 

@@ -8,8 +8,8 @@ import pytest
 
 from ivr.files import UnsafeFile, read_limited
 from ivr.flow.loader import MAX_FLOW_FILES, validate_library
-from ivr.flow.problems import Problem, printable
 from ivr.queues.model import validate_queues
+from ivr.yamlfiles.problems import Problem, printable
 from tests.unit.flow.test_loader_corpus import GOOD, problems, write
 
 

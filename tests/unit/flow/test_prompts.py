@@ -10,7 +10,6 @@ import pytest
 from ivr.calls.simulate import ScriptedCaller, TextSpeech
 from ivr.flow.context import CallInfo, FlowServices
 from ivr.flow.loader import load_library, validate_library
-from ivr.flow.problems import Problems, load_located
 from ivr.flow.prompts import (
     EMPTY_CATALOG,
     Prompt,
@@ -24,6 +23,7 @@ from ivr.flow.prompts import (
     placeholders,
 )
 from ivr.flow.runner import new_context, run_flow
+from ivr.yamlfiles.problems import Problems, load_located
 from tests.unit.fakes import NobodyKnown
 
 UK, RU, EN = Text("Привіт"), Text("Привет"), Text("Hello")

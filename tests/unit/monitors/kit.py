@@ -61,7 +61,7 @@ class Actions:
         self.times: list[float] = []
         self.failures: dict[str, Exception] = {}
         self.remembered: list[tuple[str, str, tuple[int, ...]]] = []
-        # the channel variables the dialplan would read, as ivr.queues.actions sets them
+        # the channel variables the dialplan would read, as ivr.telephony.queue_actions sets them
         self.variables: dict[str, dict[str, str]] = {}
         self.peers: dict[str, str] = {}  # caller channel -> BRIDGEPEER
 

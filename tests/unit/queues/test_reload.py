@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr.flow.problems import Problem
 from ivr.queues.model import QueuesConfig
 from ivr.queues.reload import QueuesReloader, write_queues_conf
+from ivr.yamlfiles.problems import Problem
 from tests.unit.queues.yaml_cases import BASE, edit
 
 

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.clock import Clock, Timer
 from ivr.flow.calendar import Calendar
 from ivr.flow.model import FlowLibrary, Line, Sphere
+from ivr.monitors.agents import AgentState
 from ivr.monitors.talk import Talk
 from ivr.monitors.waiting import Waiter
-from ivr.queues.agents import AgentState
 from ivr.queues.model import QueuesConfig, parse_queues
 from ivr.routing.escalation import waiting_marks
 from ivr.storage.kpi import KpiRepository

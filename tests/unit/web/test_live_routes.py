@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.events.model import AgentChanged, CallAnswered, CallEnded, CallRouted
-from ivr.queues.agents import AgentBoard
+from ivr.monitors.agents import AgentBoard
 from ivr.routing.escalation import TARGET
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.service_level import ServiceLevelRepository

@@ -20,8 +20,8 @@ from ivr.events.model import (
     CallFinishedInMenu,
     CallRouted,
 )
-from ivr.flow.context import Subscriber
 from ivr.storage.directory import StoreDirectory
+from ivr.subscribers import Subscriber
 from ivr.tasks import TaskSet
 from ivr.web.screen_pop import ScreenPop
 from tests.unit.web.kit import LINE, library

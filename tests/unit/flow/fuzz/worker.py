@@ -22,9 +22,9 @@ from types import FrameType
 from ivr.config import PROJECT_ROOT
 from ivr.flow.graph import flow_dot
 from ivr.flow.loader import validate_library
-from ivr.flow.problems import Problem, printable
 from ivr.flow.reload import speakable
 from ivr.queues.model import validate_queues
+from ivr.yamlfiles.problems import Problem, printable
 from tests.unit.flow.fuzz.generate import Case, apply, cases
 
 CASE_SECONDS = 2.0  # of CPU: a runaway parse, whatever else the machine is doing

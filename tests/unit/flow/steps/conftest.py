@@ -13,12 +13,13 @@ import pytest
 from ivr.calls.simulate import ScriptedCaller, TextSpeech
 from ivr.events.model import Event
 from ivr.flow.calendar import parse_calendar
-from ivr.flow.context import CallInfo, FlowServices, Outage, StepContext, Subscriber
+from ivr.flow.context import CallInfo, FlowServices, StepContext
 from ivr.flow.loader import Names, parse_flow
 from ivr.flow.model import FlowLibrary, Line, Sphere
-from ivr.flow.problems import Problems
 from ivr.flow.prompts import parse_catalog
 from ivr.flow.runner import FlowOutcome, new_context, run_flow
+from ivr.subscribers import Outage, Subscriber
+from ivr.yamlfiles.problems import Problems
 
 NOON = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # Tuesday 12:00 in Kyiv (UTC+2)
 CALLER = "0441112233"

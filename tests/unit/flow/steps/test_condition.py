@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.flow.context import Outage
 from ivr.flow.steps.base import FlowSpecError
 from ivr.flow.steps.registry import STEP_TYPES
+from ivr.subscribers import Outage
 
 from .conftest import CALLER, EN_LINE, END, IVAN, RU_LINE, UNKNOWN_NUMBER, Env
 

@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
-from ivr.flow.context import Outage
 from ivr.flow.steps.base import FlowSpecError
 from ivr.flow.steps.registry import STEP_TYPES
+from ivr.subscribers import Outage
 
 from .conftest import END, IVAN, NOON, UNKNOWN_NUMBER, Env
 

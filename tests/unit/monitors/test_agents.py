@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ivr.events.model import AgentChanged, AgentRang, Event
-from ivr.queues.agents import AgentBoard, AgentError
+from ivr.monitors.agents import AgentBoard, AgentError
 from ivr.queues.model import QueuesConfig, parse_queues
 from ivr.telephony.ami import AmiActionError
 from ivr.telephony.ami_events import AmiEvents

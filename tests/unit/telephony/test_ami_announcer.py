@@ -23,8 +23,8 @@ from ivr.events.model import (
     TalkLimitReached,
     UnreachableReported,
 )
-from ivr.events.to_ami import AmiAnnouncer, user_event
 from ivr.tasks import TaskSet
+from ivr.telephony.ami_announcer import AmiAnnouncer, user_event
 
 ANNOUNCED: list[tuple[Event, str, dict[str, str]]] = [
     (
@@ -183,7 +183,7 @@ async def test_a_send_error_is_logged_not_raised(caplog: pytest.LogCaptureFixtur
     messages = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
     assert messages == [
         (
-            "ivr.events.to_ami",
+            "ivr.telephony.ami_announcer",
             logging.WARNING,
             "could not send UserEvent IvrEscalation: AMI not connected",
         )

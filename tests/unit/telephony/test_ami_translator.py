@@ -1,10 +1,10 @@
 """AmiEventTranslator: the AMI events of the engine's own calls become domain events, stamped
 by the engine's clock (recorded-style events through the AMI event dispatcher)."""
 
-from ivr.events.from_ami import AmiEventTranslator
 from ivr.events.model import CallEnded, CallFellBack, CallQueued, CallStarted, Event
 from ivr.events.notifier import Notifier
 from ivr.telephony import names
+from ivr.telephony.ami_translator import AmiEventTranslator
 from tests.fake_clock import FakeClock
 from tests.unit.monitors.kit import CALLER, PHONE, hangup, join, subscribed, user_event
 

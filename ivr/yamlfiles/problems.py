@@ -1,7 +1,7 @@
 """Flow-file problems located as file:line:col, for supervisors editing YAML.
 
 Flows and queues.yaml are read here (`read_yaml`): safely (ivr.files), with YAML limits
-(ivr.flow.safe_yaml), each problem one printable line.
+(ivr.yamlfiles.safe_yaml), each problem one printable line.
 """
 
 import unicodedata
@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import yaml
 
 from ivr.files import UnsafeFile, read_limited
-from ivr.flow.safe_yaml import Position, YamlProblem, compose, construct
+from ivr.yamlfiles.safe_yaml import Position, YamlProblem, compose, construct
 
 Path = tuple[str | int, ...]
 MAX_YAML_BYTES = 256 * 1024  # a flow of thousands of lines; parsing it takes about 1 s
