@@ -99,8 +99,8 @@ class Engine:
         # The web side: the live board (dashboard, /metrics) and the agents' screen pop.
         self.live = LiveBoard(
             waiting=self.waiting.callers,
-            talking=self.talk.talking,
-            agents=self.agents.agents,
+            talking=self.talk.calls,
+            agents=self.agents.snapshots,
             queues=queues,
             flows=lambda: self.flows,
             service_level=self.service_level,

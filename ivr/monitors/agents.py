@@ -67,6 +67,32 @@ class MemberActions(Protocol):
     async def status(self) -> list[Message]: ...
 
 
+@dataclass(frozen=True)
+class AgentSnapshot:
+    """An agent as the live board and the API see it (a frozen copy of AgentState)."""
+
+    id: str
+    name: str
+    interface: str
+    state: str
+    paused: bool
+    reason: str
+    queues: frozenset[str]
+    since: datetime
+
+    def view(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "interface": self.interface,
+            "state": self.state,
+            "paused": self.paused,
+            "reason": self.reason,
+            "queues": sorted(self.queues),
+            "since": self.since.isoformat(),
+        }
+
+
 @dataclass
 class AgentState:
     id: str
@@ -86,17 +112,20 @@ class AgentState:
             return self.device
         return "paused" if self.paused else "ready"
 
+    def snapshot(self) -> AgentSnapshot:
+        return AgentSnapshot(
+            self.id,
+            self.name,
+            self.interface,
+            self.state,
+            self.paused,
+            self.reason,
+            frozenset(self.queues),
+            self.since,
+        )
+
     def view(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "interface": self.interface,
-            "state": self.state,
-            "paused": self.paused,
-            "reason": self.reason,
-            "queues": sorted(self.queues),
-            "since": self.since.isoformat(),
-        }
+        return self.snapshot().view()
 
 
 class AgentBoard:
@@ -130,6 +159,10 @@ class AgentBoard:
         for interface, spec in known.items():
             self._state(interface, spec.id)
         return sorted(self._agents.values(), key=lambda a: a.id)
+
+    def snapshots(self) -> list[AgentSnapshot]:
+        """A frozen copy of every agent (for the live board and the API)."""
+        return [agent.snapshot() for agent in self.agents()]
 
     def get(self, agent_id: str) -> AgentState:
         spec = self._spec(agent_id)

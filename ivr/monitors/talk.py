@@ -53,6 +53,19 @@ class Talk:
     ended: float | None = None  # loop time of the caller's Hangup
     limited: bool = False  # the engine hangs it up at the hard limit
 
+    def snapshot(self) -> "TalkingCall":
+        return TalkingCall(self.call_id, self.queue, self.agent, self.started)
+
+
+@dataclass(frozen=True)
+class TalkingCall:
+    """A live talk as the live board sees it (a frozen copy of the monitor's Talk)."""
+
+    call_id: str
+    queue: str
+    agent: str
+    started: float  # loop time of AgentConnect
+
 
 @dataclass(frozen=True)
 class Talking:
@@ -94,6 +107,10 @@ class TalkMonitor:
 
     def talking(self) -> list[Talk]:
         return [talk for talk in self._talks.values() if talk.ended is None]
+
+    def calls(self) -> list[TalkingCall]:
+        """A snapshot of the live talks (for the live board)."""
+        return [talk.snapshot() for talk in self.talking()]
 
     def close(self) -> None:
         """The engine stops: no more marks."""

@@ -28,8 +28,8 @@ from ivr.events.model import (
     UnreachableReported,
 )
 from ivr.flow.model import FlowLibrary
-from ivr.monitors.agents import AgentState
-from ivr.monitors.talk import Talk
+from ivr.monitors.agents import AgentSnapshot
+from ivr.monitors.talk import TalkingCall
 from ivr.monitors.waiting import WaitingCaller
 from ivr.queues.model import QueuesConfig
 from ivr.web.live import views
@@ -71,8 +71,8 @@ class LiveBoard:
         self,
         *,
         waiting: Callable[[], Iterable[WaitingCaller]],  # every waiter (ivr.monitors.waiting)
-        talking: Callable[[], Iterable[Talk]],
-        agents: Callable[[], Iterable[AgentState]],
+        talking: Callable[[], Iterable[TalkingCall]],
+        agents: Callable[[], Iterable[AgentSnapshot]],
         queues: Callable[[], QueuesConfig],
         flows: Callable[[], FlowLibrary],
         service_level: ServiceLevels,

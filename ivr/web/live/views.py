@@ -8,8 +8,8 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from ivr.flow.model import FlowLibrary
-from ivr.monitors.agents import AgentState
-from ivr.monitors.talk import Talk
+from ivr.monitors.agents import AgentSnapshot
+from ivr.monitors.talk import TalkingCall
 from ivr.monitors.waiting import WaitingCaller
 from ivr.queues.model import QueuesConfig
 from ivr.routing.escalation import TARGET
@@ -30,8 +30,8 @@ class Floor:
     now: datetime
     mono: float
     waiting: Sequence[WaitingCaller]
-    talking: Sequence[Talk]
-    agents: Sequence[AgentState]
+    talking: Sequence[TalkingCall]
+    agents: Sequence[AgentSnapshot]
 
     @classmethod
     def of(
@@ -39,8 +39,8 @@ class Floor:
         now: datetime,
         mono: float,
         callers: Iterable[WaitingCaller],
-        talking: Iterable[Talk],
-        agents: Iterable[AgentState],
+        talking: Iterable[TalkingCall],
+        agents: Iterable[AgentSnapshot],
     ) -> "Floor":
         waiting = sorted((w for w in callers if w.in_queue), key=lambda w: w.joined)
         return cls(now, mono, tuple(waiting), tuple(talking), tuple(agents))
@@ -162,7 +162,7 @@ def _queue_view(floor: Floor, kpis: Kpis, name: str, title: str, target: float) 
     }
 
 
-def agent_entry(agent: AgentState, now: datetime, stats: AgentStats | None) -> Snapshot:
+def agent_entry(agent: AgentSnapshot, now: datetime, stats: AgentStats | None) -> Snapshot:
     """An agent on the board: state, time in it, and today's figures."""
     return {
         "id": agent.id,

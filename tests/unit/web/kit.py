@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.clock import Clock, Timer
 from ivr.flow.calendar import Calendar
 from ivr.flow.model import FlowLibrary, Line, Sphere
-from ivr.monitors.agents import AgentState
+from ivr.monitors.agents import AgentSnapshot, AgentState
 from ivr.monitors.talk import Talk
 from ivr.monitors.waiting import Waiter
 from ivr.queues.model import QueuesConfig, parse_queues
@@ -167,14 +167,14 @@ def board(
     clock: Clock,
     *,
     service_level: ServiceLevelRepository | None = None,
-    agents: Callable[[], Iterable[AgentState]] | None = None,
+    agents: Callable[[], Iterable[AgentSnapshot]] | None = None,
     **tuning: Any,
 ) -> LiveBoard:
     """A live board on `live` (or the real `agents` board) and the store's repositories."""
     return LiveBoard(
         waiting=lambda: [w.snapshot() for w in live.waiters],
-        talking=lambda: live.talks,
-        agents=agents or (lambda: live.agents),
+        talking=lambda: [t.snapshot() for t in live.talks],
+        agents=agents or (lambda: [a.snapshot() for a in live.agents]),
         queues=config,
         flows=library,
         service_level=service_level or ServiceLevelRepository(sessions),

@@ -285,7 +285,7 @@ async def test_queues_keep_their_shape(sessions: sessionmaker[Session]) -> None:
         ],
         talks=[talk("t1", "internet"), talk("t2", "internet")],
     )
-    live_board = board(sessions, live, StillClock(), agents=agent_board.agents)
+    live_board = board(sessions, live, StillClock(), agents=agent_board.snapshots)
     app = make_web_app(queue_routes.ROUTES)
     app[keys.LIVE_QUEUES] = live_board.queues_view
     app[keys.SERVICE_LEVEL] = ServiceLevelRepository(sessions)
