@@ -92,6 +92,13 @@ def _clean(axes: Axes, *, grid: Literal["x", "y"] | None = None) -> None:
         axes.set_axisbelow(True)
 
 
+def _nothing(axes: Axes, text: str) -> None:
+    """A grey note in the middle of an empty plot."""
+    axes.text(
+        0.5, 0.5, text, transform=axes.transAxes, ha="center", va="center", color=MUTED, fontsize=16
+    )
+
+
 # --- sla: service level by hour --------------------------------------------------------------
 
 
@@ -156,44 +163,15 @@ def plot_sla(
         hours = by_day(hours)
     unit = "day" if daily else "hour"
     keys = [h.key for h in hours]
-    x = list(range(len(hours)))
     answered = sum(h.answered for h in hours)
     counted = answered + sum(h.abandoned_after_target for h in hours)
     overall = sum(h.within_target for h in hours) / counted if counted else None
     with _figure(14, 8) as figure:
         top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
-        shares = [math.nan if h.share is None else h.share * 100 for h in hours]
-        top.plot(x, shares, color=BLUE, linewidth=2.2, marker="o", markersize=4, zorder=3)
-        low = [(n, s) for n, s in zip(x, shares, strict=True) if s < goal * 100]
-        if low:
-            top.scatter(*zip(*low, strict=True), color=RED, s=30, zorder=4, label="below goal")
-        top.axhline(goal * 100, color=RED, linestyle="--", linewidth=1.5, zorder=2)
-        top.annotate(
-            f"goal\n{percent(goal, 0)}",
-            xy=(1, goal * 100),
-            xycoords=("axes fraction", "data"),
-            xytext=(6, 0),
-            textcoords="offset points",
-            va="center",
-            color=RED,
-            fontsize=14,
-            fontweight="bold",
-        )
-        top.set_ylim(0, 105)
-        top.yaxis.set_major_locator(MultipleLocator(20))
-        top.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f} %"))
+        _share_line(top, hours, goal)
         top.set_title(f"Service level per {unit} (answered within {target})")
         _clean(top, grid="y")
-        bottom.bar(x, [h.answered for h in hours], width=0.85, color=LIGHT_BLUE, label="answered")
-        bottom.bar(
-            x,
-            [h.abandoned for h in hours],
-            width=0.85,
-            bottom=[h.answered for h in hours],
-            color=LIGHT_RED,
-            label="abandoned",
-        )
-        bottom.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        _call_bars(bottom, hours)
         bottom.set_title(f"Calls per {unit}")
         bottom.legend(loc="lower right", ncols=2, bbox_to_anchor=(1, 1.0), borderaxespad=0.1)
         _clean(bottom, grid="y")
@@ -204,16 +182,7 @@ def plot_sla(
                 axes.axvline(n - 0.5, color="#d9d9d9", linewidth=1, zorder=1)
             axes.set_xlim(-0.7, max(len(hours), 1) - 0.3)
         if not counted and not any(h.abandoned for h in hours):
-            top.text(
-                0.5,
-                0.5,
-                "no answered or abandoned calls",
-                transform=top.transAxes,
-                ha="center",
-                va="center",
-                color=MUTED,
-                fontsize=16,
-            )
+            _nothing(top, "no answered or abandoned calls")
         summary = (
             f"overall {percent(overall)} of {answered} answered"
             if overall is not None
@@ -221,6 +190,47 @@ def plot_sla(
         )
         _headline(figure, f"Service level by {unit}", f"{window.label()} · {summary}")
         save(figure, path)
+
+
+def _share_line(top: Axes, hours: Sequence[ServiceLevel], goal: float) -> None:
+    """The service level as a line in percent, red dots below the dashed goal line."""
+    x = list(range(len(hours)))
+    shares = [math.nan if h.share is None else h.share * 100 for h in hours]
+    top.plot(x, shares, color=BLUE, linewidth=2.2, marker="o", markersize=4, zorder=3)
+    low = [(n, s) for n, s in zip(x, shares, strict=True) if s < goal * 100]
+    if low:
+        low_x, low_shares = zip(*low, strict=True)
+        top.scatter(low_x, low_shares, color=RED, s=30, zorder=4, label="below goal")
+    top.axhline(goal * 100, color=RED, linestyle="--", linewidth=1.5, zorder=2)
+    top.annotate(
+        f"goal\n{percent(goal, 0)}",
+        xy=(1, goal * 100),
+        xycoords=("axes fraction", "data"),
+        xytext=(6, 0),
+        textcoords="offset points",
+        va="center",
+        color=RED,
+        fontsize=14,
+        fontweight="bold",
+    )
+    top.set_ylim(0, 105)
+    top.yaxis.set_major_locator(MultipleLocator(20))
+    top.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f} %"))
+
+
+def _call_bars(bottom: Axes, hours: Sequence[ServiceLevel]) -> None:
+    """Answered calls as bars, abandoned ones stacked on top."""
+    x = list(range(len(hours)))
+    bottom.bar(x, [h.answered for h in hours], width=0.85, color=LIGHT_BLUE, label="answered")
+    bottom.bar(
+        x,
+        [h.abandoned for h in hours],
+        width=0.85,
+        bottom=[h.answered for h in hours],
+        color=LIGHT_RED,
+        label="abandoned",
+    )
+    bottom.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
 
 
 # --- lines: service level and abandon rate per line ------------------------------------------
@@ -244,54 +254,8 @@ def plot_lines(rows: Sequence[Row], window: Window, goal: float, path: Path) -> 
     labels = [f"{_line_label(r)}  ({r['offered']})" for r in shown]
     with _figure(14, 3 + 0.55 * max(len(shown), 3)) as figure:
         left, right = figure.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [3, 2]})
-        shares = [(r["service_level"] or 0) * 100 for r in shown]
-        colours = [
-            GREY if r["service_level"] is None else (BLUE if r["service_level"] >= goal else RED)
-            for r in shown
-        ]
-        left.barh(y, shares, color=colours, height=0.7)
-        left.axvline(goal * 100, color=RED, linestyle="--", linewidth=1.5)
-        left.text(
-            goal * 100,
-            len(shown) - 0.4,
-            f" goal {percent(goal, 0)}",
-            color=RED,
-            fontsize=13,
-            va="bottom",
-        )
-        for n, r in zip(y, shown, strict=True):
-            if r["service_level"] is None:
-                left.text(1, n, "no answer yet", va="center", fontsize=13, color=MUTED)
-            elif shares[n] >= 20:  # inside the bar, clear of the goal line
-                left.text(
-                    shares[n] - 1.5,
-                    n,
-                    percent(r["service_level"]),
-                    va="center",
-                    ha="right",
-                    fontsize=14,
-                    color="white",
-                    fontweight="bold",
-                )
-            else:
-                left.text(
-                    shares[n] + 1,
-                    n,
-                    percent(r["service_level"]),
-                    va="center",
-                    fontsize=14,
-                    color=INK,
-                )
-        left.set_xlim(0, 105)
-        left.set_title("Service level")
-        rates = [(r["abandon_rate"] or 0) * 100 for r in shown]
-        right.barh(y, rates, color=LIGHT_RED, height=0.7)
-        top_rate = max([*rates, 10.0])
-        for n, r in zip(y, shown, strict=True):
-            text = "-" if r["abandon_rate"] is None else percent(r["abandon_rate"])
-            right.text(rates[n] + top_rate * 0.02, n, text, va="center", fontsize=13, color=INK)
-        right.set_xlim(0, top_rate * 1.3)
-        right.set_title("Abandoned")
+        _share_bars(left, shown, goal)
+        _abandon_bars(right, shown)
         left.set_yticks(y, labels)
         left.set_ylim(-0.6, len(shown) - 0.1)
         for axes in (left, right):
@@ -300,19 +264,69 @@ def plot_lines(rows: Sequence[Row], window: Window, goal: float, path: Path) -> 
             _clean(axes)
         right.spines["left"].set_visible(False)
         if not shown:
-            left.text(
-                0.5,
-                0.5,
-                "no offered calls",
-                transform=left.transAxes,
-                ha="center",
-                va="center",
-                color=MUTED,
-                fontsize=16,
-            )
+            _nothing(left, "no offered calls")
         note = "(n) = calls offered" + _more(len(busy) - len(shown), "lines")
         _headline(figure, "Lines: service level and abandoned calls", f"{window.label()} · {note}")
         save(figure, path)
+
+
+def _share_bars(left: Axes, shown: Sequence[Row], goal: float) -> None:
+    """Each line's service level as a bar (blue, red below the goal, grey with no answer
+    yet) with its value, and the dashed goal line."""
+    y = list(range(len(shown)))
+    shares = [(r["service_level"] or 0) * 100 for r in shown]
+    colours = [
+        GREY if r["service_level"] is None else (BLUE if r["service_level"] >= goal else RED)
+        for r in shown
+    ]
+    left.barh(y, shares, color=colours, height=0.7)
+    left.axvline(goal * 100, color=RED, linestyle="--", linewidth=1.5)
+    left.text(
+        goal * 100,
+        len(shown) - 0.4,
+        f" goal {percent(goal, 0)}",
+        color=RED,
+        fontsize=13,
+        va="bottom",
+    )
+    for n, r in zip(y, shown, strict=True):
+        if r["service_level"] is None:
+            left.text(1, n, "no answer yet", va="center", fontsize=13, color=MUTED)
+        elif shares[n] >= 20:  # inside the bar, clear of the goal line
+            left.text(
+                shares[n] - 1.5,
+                n,
+                percent(r["service_level"]),
+                va="center",
+                ha="right",
+                fontsize=14,
+                color="white",
+                fontweight="bold",
+            )
+        else:
+            left.text(
+                shares[n] + 1,
+                n,
+                percent(r["service_level"]),
+                va="center",
+                fontsize=14,
+                color=INK,
+            )
+    left.set_xlim(0, 105)
+    left.set_title("Service level")
+
+
+def _abandon_bars(right: Axes, shown: Sequence[Row]) -> None:
+    """Each line's abandon rate as a bar with its value at the end."""
+    y = list(range(len(shown)))
+    rates = [(r["abandon_rate"] or 0) * 100 for r in shown]
+    right.barh(y, rates, color=LIGHT_RED, height=0.7)
+    top_rate = max([*rates, 10.0])
+    for n, r in zip(y, shown, strict=True):
+        text = "-" if r["abandon_rate"] is None else percent(r["abandon_rate"])
+        right.text(rates[n] + top_rate * 0.02, n, text, va="center", fontsize=13, color=INK)
+    right.set_xlim(0, top_rate * 1.3)
+    right.set_title("Abandoned")
 
 
 # --- unreachable: reports per line ---------------------------------------------------------------
@@ -345,16 +359,7 @@ def plot_unreachable(counts: Sequence[Row], window: Window, path: Path) -> None:
         axes.spines["bottom"].set_visible(False)
         _clean(axes)
         if not shown:
-            axes.text(
-                0.5,
-                0.5,
-                "no reports",
-                transform=axes.transAxes,
-                ha="center",
-                va="center",
-                color=MUTED,
-                fontsize=16,
-            )
+            _nothing(axes, "no reports")
         note = f"{total} reports" + _more(len(counts) - len(shown), "lines")
         _headline(figure, "Unreachable-number reports by line", f"{window.label()} · {note}")
         save(figure, path)
@@ -417,16 +422,7 @@ def plot_agents(
         )
         _clean(axes, grid="x")
         if not shown:
-            axes.text(
-                0.5,
-                0.5,
-                "no agent activity",
-                transform=axes.transAxes,
-                ha="center",
-                va="center",
-                color=MUTED,
-                fontsize=16,
-            )
+            _nothing(axes, "no agent activity")
         note = "occupancy = in calls / (logged in - not ready)" + _more(
             len(stats) - len(shown), "agents"
         )

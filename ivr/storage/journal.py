@@ -111,6 +111,17 @@ STEP_SEPARATOR = ","
 
 def event_fields(event: JournalEvent) -> Row:
     """The journal fields one event sets (None: the event does not know)."""
+    fields = _path_fields(event)
+    if fields is None:
+        fields = _queue_fields(event)
+    if fields is None:
+        raise TypeError(f"not a call event: {event!r}")
+    return fields
+
+
+def _path_fields(event: JournalEvent) -> Row | None:
+    """The fields of the call's way in and out: started, routed or fell back or finished in
+    the menu, queued, ended; None for any other event."""
     match event:
         case CallStarted():
             return {
@@ -149,6 +160,13 @@ def event_fields(event: JournalEvent) -> Row:
                 "menu_path": clean_text(">".join(event.menu_path)),
                 "finished_in_menu_at": as_utc(event.at),
             }
+    return None
+
+
+def _queue_fields(event: JournalEvent) -> Row | None:
+    """The fields of what happened in the queue: answered or abandoned, the answer target
+    missed, escalated, over the talk guideline, completed; None for any other event."""
+    match event:
         case CallAnswered():
             return {
                 "queue": clean_text(event.queue),
@@ -178,7 +196,7 @@ def event_fields(event: JournalEvent) -> Row:
                 "talk_seconds": float(event.talk),
                 "ended_by": clean_text(event.ended_by),
             }
-    raise TypeError(f"not a call event: {event!r}")
+    return None
 
 
 def step_entry(event: CallEscalated) -> str:

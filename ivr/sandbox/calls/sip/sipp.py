@@ -71,15 +71,8 @@ def scenario(
     for value in (caller_id, caller_name, caller_host, user, password):
         if any(c in value for c in '<>"&\r\n'):
             raise ValueError(f"caller id/name {value!r}: no <, >, quotes, & or line breaks")
-    on_notify = "".join(
-        _ON_NOTIFY.format(pcap=_keys_plan(keys, speech, 0x5EED0100 + i)
-                          .write_pcap(directory / f"notify-{i + 1}.pcap"))
-        for i, keys in enumerate(keys_on_notify)
-    )  # fmt: skip
-    notify = "".join(
-        _NOTIFY.format(pause_ms=round(after * 1000), cseq=10 + i)
-        for i, after in enumerate(notify_after)
-    )
+    on_notify = _on_notify(directory, keys_on_notify, speech)
+    notify = _notify(notify_after)
     text = (SCENARIOS / f"{template}.xml").read_text(encoding="utf-8")
     filled = text.format(
         play=play,
@@ -97,6 +90,24 @@ def scenario(
     path = directory / f"{template}.xml"
     path.write_text(filled, encoding="utf-8")
     return path
+
+
+def _on_notify(directory: Path, keys_on_notify: Sequence[str], speech: Samples | None) -> str:
+    """The caller's steps answering each in-dialog NOTIFY with its group of keys (each group's
+    pcap written into `directory`)."""
+    return "".join(
+        _ON_NOTIFY.format(pcap=_keys_plan(keys, speech, 0x5EED0100 + i)
+                          .write_pcap(directory / f"notify-{i + 1}.pcap"))
+        for i, keys in enumerate(keys_on_notify)
+    )  # fmt: skip
+
+
+def _notify(notify_after: Sequence[float]) -> str:
+    """The phone's in-dialog NOTIFYs, each after its pause."""
+    return "".join(
+        _NOTIFY.format(pause_ms=round(after * 1000), cseq=10 + i)
+        for i, after in enumerate(notify_after)
+    )
 
 
 def _keys_plan(keys: str, speech: Samples | None, ssrc: int) -> MediaPlan:
