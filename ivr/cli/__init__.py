@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ivr.config import ConfigError, Settings, load_settings
-from ivr.reports.cli import add_report_parser, run_report
+from ivr.reports.cli import SubParsers, add_report_parser, run_report
 from ivr.telephony.sip_cli import add_telephony_parser, run_telephony
 from ivr.telephony.sip_config import TELEPHONY_FILE
 
@@ -408,6 +408,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the engine: FastAGI + AMI + HTTP")
+    _add_supervise(sub)
+    sandbox = sub.add_parser("sandbox", help="the Asterisk 22 sandbox (chroot)")
+    sandbox.add_argument("action", choices=["up", "down", "status"])
+    _add_call(sub)
+    _add_flow(sub)
+    _add_queues(sub)
+    _add_agent(sub)
+    _add_token(sub)
+    _add_store(sub)
+    sub.add_parser("demo", help="sandbox + engine + scripted calls, with a summary")
+    add_report_parser(sub)
+    _add_asterisk_config(sub)
+    add_telephony_parser(sub, TELEPHONY_FILE)
+    return parser
+
+
+def _add_supervise(sub: "SubParsers[argparse.ArgumentParser]") -> None:
     supervise = sub.add_parser(
         "supervise",
         help="run the engine under a watchdog: restart it when it exits or stops pinging",
@@ -426,8 +443,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="-- COMMAND",
         help="the engine's command line (default: ivr serve)",
     )
-    sandbox = sub.add_parser("sandbox", help="the Asterisk 22 sandbox (chroot)")
-    sandbox.add_argument("action", choices=["up", "down", "status"])
+
+
+def _add_call(sub: "SubParsers[argparse.ArgumentParser]") -> None:
     call = sub.add_parser("call", help="place a test call through the sandbox")
     call.add_argument("--line", required=True, help="the dialled number (DID)")
     call.add_argument("--caller", required=True, help="the caller's number (ANI)")
@@ -437,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--timeout", type=float, default=60.0, help="give up after this long")
     call.add_argument("--ami-user", default="ivr-tester")
     call.add_argument("--ami-secret-file", default=None)
+
+
+def _add_flow(sub: "SubParsers[argparse.ArgumentParser]") -> None:
     flow = sub.add_parser("flow", help="work with call flows")
     flow_sub = flow.add_subparsers(dest="flow_command", required=True)
     validate = flow_sub.add_parser("validate", help="check flows/ (exit 1 on errors)")
@@ -461,8 +482,25 @@ def build_parser() -> argparse.ArgumentParser:
     schema = flow_sub.add_parser("schema", help="print the JSON Schema of a flows/ file")
     schema.add_argument("--file", choices=["flow", "lines", "prompts", "calendar"], default="flow")
     schema.add_argument("--out", type=Path, help="write it to this file instead")
+
+
+def _add_queues(sub: "SubParsers[argparse.ArgumentParser]") -> None:
     queues = sub.add_parser("queues", help="check or render queues.yaml")
     queues_sub = queues.add_subparsers(dest="queues_command", required=True)
+    for name, text in (
+        ("validate", "check queues.yaml (exit 1 on errors)"),
+        ("render", "print the queues.conf it renders to"),
+    ):
+        command = queues_sub.add_parser(name, help=text)
+        command.add_argument("file", nargs="?", help="queues file (default: IVR_QUEUES_FILE)")
+        if name == "validate":
+            command.add_argument(
+                "--telephony", type=Path, default=TELEPHONY_FILE,
+                help=f"agents' PJSIP/<id> must be its phones (default: {TELEPHONY_FILE})",
+            )  # fmt: skip
+
+
+def _add_agent(sub: "SubParsers[argparse.ArgumentParser]") -> None:
     agent = sub.add_parser("agent", help="agents: list, login, logout, ready, pause")
     agent_sub = agent.add_subparsers(dest="agent_command", required=True)
     agent_sub.add_parser("list", help="every agent and its state")
@@ -475,6 +513,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
         if verb == "pause":
             action.add_argument("--reason", required=True, help="lunch, training, ...")
+
+
+def _add_token(sub: "SubParsers[argparse.ArgumentParser]") -> None:
     token = sub.add_parser("token", help="API tokens: mint one, or hash one for the config")
     token_sub = token.add_subparsers(dest="token_command", required=True)
     for name, text in (
@@ -484,23 +525,16 @@ def build_parser() -> argparse.ArgumentParser:
         command = token_sub.add_parser(name, help=text)
         command.add_argument("--role", required=True, choices=["admin", "supervisor", "agent"])
         command.add_argument("--agent", help="the agent id (queues.yaml) an agent token is for")
-    for name, text in (
-        ("validate", "check queues.yaml (exit 1 on errors)"),
-        ("render", "print the queues.conf it renders to"),
-    ):
-        command = queues_sub.add_parser(name, help=text)
-        command.add_argument("file", nargs="?", help="queues file (default: IVR_QUEUES_FILE)")
-        if name == "validate":
-            command.add_argument(
-                "--telephony", type=Path, default=TELEPHONY_FILE,
-                help=f"agents' PJSIP/<id> must be its phones (default: {TELEPHONY_FILE})",
-            )  # fmt: skip
+
+
+def _add_store(sub: "SubParsers[argparse.ArgumentParser]") -> None:
     store = sub.add_parser("store", help="the subscriber store")
     store_sub = store.add_subparsers(dest="store_command", required=True)
     seed = store_sub.add_parser("seed", help="load subscribers and outages from a YAML file")
     seed.add_argument("file", help="e.g. data/demo-store.yaml")
-    sub.add_parser("demo", help="sandbox + engine + scripted calls, with a summary")
-    add_report_parser(sub)
+
+
+def _add_asterisk_config(sub: "SubParsers[argparse.ArgumentParser]") -> None:
     conf = sub.add_parser("asterisk-config", help="write Asterisk configs for production")
     conf.add_argument("--out", required=True, type=Path)
     conf.add_argument("--agi-host", default="127.0.0.1:4573", help="the engine's host:port")
@@ -516,8 +550,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave pjsip_auth.conf out (docker: mounted as a secret at run time)",
     )
-    add_telephony_parser(sub, TELEPHONY_FILE)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

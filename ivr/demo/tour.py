@@ -7,8 +7,9 @@ import contextlib
 import re
 import shutil
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ivr.app import Engine
 from ivr.config import PROJECT_ROOT, Settings
@@ -20,7 +21,7 @@ from ivr.sandbox.calls.sip_agent import SipAgent
 from ivr.sandbox.calls.sip_call import place_sip_call
 from ivr.sandbox.calls.tester import tester_ami
 from ivr.storage.db import make_session_factory, open_store
-from ivr.storage.reports import ReportRepository
+from ivr.storage.reports import CallbackView, MeterReadingView, ReportRepository
 from ivr.storage.seed import DEMO_STORE, load_seed_file, seed_store
 from ivr.telephony.ami import AmiClient
 from ivr.web.tokens import Principal, mint_token, token_entry
@@ -84,6 +85,36 @@ async def _call(
     return await place_call(ami, line, caller, keys, timeout=120)
 
 
+@dataclass
+class _Tour:
+    """What the tour's steps share: the demo's own settings, files and callers' reports."""
+
+    settings: Settings
+    var: Path
+    db: Path
+    flows: Path
+    token: str  # the demo supervisor's API token, for this run only
+    results: list[tuple[str, CallReport]] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.settings.http_host}:{self.settings.http_port}"
+
+    @property
+    def api(self) -> str:
+        return f"{self.base}/api/calls?limit=20"
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What the engine stored, read before it stops."""
+
+    journal: Any
+    readings: list[MeterReadingView]
+    unreachable: list[tuple[str, int]]
+    callbacks: list[CallbackView]
+
+
 async def run_demo(settings: Settings) -> int:
     try:
         require("sipp", "sip-tester")
@@ -91,6 +122,38 @@ async def run_demo(settings: Settings) -> int:
     except SipToolMissing as exc:
         print(f"ivr demo: {exc}", file=sys.stderr)
         return 2
+    tour = _start(settings)
+    ami = tester_ami(tour.settings)
+    await ami.connect()
+    agent = _sip_agent(tour.settings)
+    engine = Engine(tour.settings)
+    await engine.start()
+    await engine.ami.wait_connected(10)
+    await engine.queue_actions.reload()  # the demo's queues.conf (scaled times)
+    phone = contextlib.AsyncExitStack()
+    try:
+        queue_results = await _calls(tour, engine, ami, agent, phone)
+        stored = await _stored(tour, engine)
+        print_queue_summary(engine, stored.journal["calls"], queue_results)
+        print(f"\n{agent.summary()}")
+        await engine.live.refresh()  # today's figures now, not at the next 2 s tick
+        await show_dashboard(tour.base, tour.var)
+    finally:
+        for agent_id in engine.queues.agents:
+            await engine.agents.logout(agent_id)
+        await engine.stop()
+        await phone.aclose()
+    await _engine_down_call(tour, ami)
+    await ami.close()
+    _summary(tour, stored)
+    print(f"\n{agent.summary()}")
+    ok = all(r.ok for _, r in tour.results)
+    print("\ndemo", "passed: every caller was served" if ok else "FAILED: a caller was lost")
+    return 0 if ok else 1
+
+
+def _start(settings: Settings) -> _Tour:
+    """Fresh demo files under var/: a copy of flows/, a seeded SQLite store, the settings."""
     var = PROJECT_ROOT / "var"
     db, flows = var / "demo.db", var / "demo-flows"
     var.mkdir(exist_ok=True)
@@ -104,7 +167,7 @@ async def run_demo(settings: Settings) -> int:
     url = f"sqlite:///{db}"
     with open_store(url) as sessions:
         seed_store(sessions, load_seed_file(DEMO_STORE))
-    token = mint_token()  # the demo supervisor's API token, for this run only
+    token = mint_token()
     settings = replace(
         settings,
         database_url=url,
@@ -114,64 +177,67 @@ async def run_demo(settings: Settings) -> int:
         asterisk_config_dir=str(Path(settings.sandbox_dir) / "root" / "etc" / "asterisk"),
         api_tokens=token_entry(Principal("supervisor"), token),
     )
-    base = f"http://{settings.http_host}:{settings.http_port}"
-    ami = tester_ami(settings)
-    await ami.connect()
-    results: list[tuple[str, CallReport]] = []
+    return _Tour(settings, var, db, flows, token)
+
+
+def _sip_agent(settings: Settings) -> SipAgent:
     answer, talk = AGENTS[SIP_AGENT]
-    agent = SipAgent(
+    return SipAgent(
         SIP_AGENT, SIP_LOGS / f"phone-{SIP_AGENT}", Path(settings.sandbox_dir),
         answer_after=float(answer), talk=float(talk), sip_port=PHONE_PORT,
     )  # fmt: skip
-    engine = Engine(settings)
-    await engine.start()
-    await engine.ami.wait_connected(10)
-    await engine.queue_actions.reload()  # the demo's queues.conf (scaled times)
-    phone = contextlib.AsyncExitStack()
-    try:
-        for title, line, caller, keys, sip in DAY:
-            results.append((title, await _call(ami, title, line, caller, keys, sip)))
-        await phone.enter_async_context(agent)
-        print(f"agent {SIP_AGENT}'s SIP phone (baresip) registered as PJSIP/{SIP_AGENT}")
-        queue_results = await run_queue_calls(engine, ami, SIP_LOGS)
-        results += queue_results
-        print("supervisor edits calendar.yaml: no operator hours (the engine reloads it)")
-        _set_operator_hours(flows, '{sun: "00:00-00:01"}')
-        reloaded = await engine.flow_reloader.reload()  # what the watcher does within 0.2 s
-        print(f"flows reloaded: {'ok' if reloaded.ok else reloaded.problems}")
-        results.append((NIGHT[0], await _call(ami, *NIGHT)))
-        await engine.journal.flush()
-        await engine.reports.flush()
-        await engine.agent_log.flush()
-        api = f"{base}/api/calls?limit=20"
-        journal = await fetch_json(api, token)
-        reports = ReportRepository(make_session_factory(engine.db))
-        readings, unreachable = reports.meter_readings(), reports.unreachable_by_line()
-        callbacks = reports.callbacks()
-        print_queue_summary(engine, journal["calls"], queue_results)
-        print(f"\n{agent.summary()}")
-        await engine.live.refresh()  # today's figures now, not at the next 2 s tick
-        await show_dashboard(base, var)
-    finally:
-        for agent_id in engine.queues.agents:
-            await engine.agents.logout(agent_id)
-        await engine.stop()
-        await phone.aclose()
+
+
+async def _calls(
+    tour: _Tour,
+    engine: Engine,
+    ami: AmiClient,
+    agent: SipAgent,
+    phone: contextlib.AsyncExitStack,
+) -> list[tuple[str, CallReport]]:
+    """The day's calls, the queued ones (agent 1001 on his SIP phone), then the calendar
+    edit and the after-hours call; returns the queued calls' reports."""
+    for title, line, caller, keys, sip in DAY:
+        tour.results.append((title, await _call(ami, title, line, caller, keys, sip)))
+    await phone.enter_async_context(agent)
+    print(f"agent {SIP_AGENT}'s SIP phone (baresip) registered as PJSIP/{SIP_AGENT}")
+    queue_results = await run_queue_calls(engine, ami, SIP_LOGS)
+    tour.results += queue_results
+    print("supervisor edits calendar.yaml: no operator hours (the engine reloads it)")
+    _set_operator_hours(tour.flows, '{sun: "00:00-00:01"}')
+    reloaded = await engine.flow_reloader.reload()  # what the watcher does within 0.2 s
+    print(f"flows reloaded: {'ok' if reloaded.ok else reloaded.problems}")
+    tour.results.append((NIGHT[0], await _call(ami, *NIGHT)))
+    return queue_results
+
+
+async def _stored(tour: _Tour, engine: Engine) -> _Stored:
+    await engine.journal.flush()
+    await engine.reports.flush()
+    await engine.agent_log.flush()
+    journal = await fetch_json(tour.api, tour.token)
+    reports = ReportRepository(make_session_factory(engine.db))
+    readings, unreachable = reports.meter_readings(), reports.unreachable_by_line()
+    return _Stored(journal, readings, unreachable, reports.callbacks())
+
+
+async def _engine_down_call(tour: _Tour, ami: AmiClient) -> None:
     print("engine stopped: the next call must take the dialplan's fallback path")
     title = "engine down: fallback"
-    results.append((title, await _call(ami, title, "5551000", STRANGER, ["1"])))
-    await ami.close()
+    tour.results.append((title, await _call(ami, title, "5551000", STRANGER, ["1"])))
 
+
+def _summary(tour: _Tour, stored: _Stored) -> None:
     print()
-    print(_table(results))
-    print(f"\ncall journal ({api}): {len(journal['calls'])} calls in {db}")
-    for row in journal["calls"]:
+    print(_table(tour.results))
+    print(f"\ncall journal ({tour.api}): {len(stored.journal['calls'])} calls in {tour.db}")
+    for row in stored.journal["calls"]:
         print(
             f"  {row['call_id']:<24} line {row['line'] or '-':<8} {row['outcome'] or '-':<13} "
             f"queue {row['queue'] or '-'}"
         )
-    print("\nmeter readings:", [(m.contract, m.reading) for m in readings])
-    print("unreachable reports per line:", unreachable)
+    print("\nmeter readings:", [(m.contract, m.reading) for m in stored.readings])
+    print("unreachable reports per line:", stored.unreachable)
     print(
         "callbacks:",
         [
@@ -181,11 +247,7 @@ async def run_demo(settings: Settings) -> int:
                 f"{c.promised_by:%Y-%m-%d %H:%M} UTC" if c.promised_by else "-",
                 f"{c.status} after {c.attempts} attempt(s): {c.outcome or '-'}",
             )
-            for c in callbacks
+            for c in stored.callbacks
         ],
     )
-    print_reports(settings, var)
-    print(f"\n{agent.summary()}")
-    ok = all(r.ok for _, r in results)
-    print("\ndemo", "passed: every caller was served" if ok else "FAILED: a caller was lost")
-    return 0 if ok else 1
+    print_reports(tour.settings, tour.var)
