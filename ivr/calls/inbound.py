@@ -37,11 +37,12 @@ class InboundCall:
         number = channel.args[0] if channel.args else channel.extension
         call_id = channel.unique_id
         caller = channel.caller_number
+        library, queues = self._flows(), self._queues()  # before any await: a reload now
+        # is for the next call.
+        self._notifier.publish(CallStarted(call_id, number, caller, channel.channel_name))
         # The engine answers, not the dialplan: until the menu is ready the caller hears
         # ringing, so no key is pressed into dead air (AGI drops keys between commands).
         await channel.answer()
-        library, queues = self._flows(), self._queues()
-        self._notifier.publish(CallStarted(call_id, number, caller, channel.channel_name))
         line, flow = library.flow_for(number)
         if line is None:
             log.warning("line %s is not in flows/lines.yaml: default flow %s", number, flow.name)
