@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,11 +122,11 @@ async def burst(
         run.finished = time.monotonic()
     run.asterisk_cpu = cpu_seconds(asterisk_pid) - cpu_before[0]
     run.engine_cpu = cpu_seconds(engine_pid) - cpu_before[1]
-    await _wait_idle(sandbox)
+    await wait_idle(sandbox)
     return run
 
 
-async def _wait_idle(sandbox: Sandbox, limit: float = 120.0) -> None:
+async def wait_idle(sandbox: Sandbox, limit: float = 120.0) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         out = await asyncio.to_thread(sandbox.cli, "core show channels count")
@@ -155,22 +157,42 @@ def start_engine(db: Path) -> subprocess.Popen[bytes]:
     raise SystemExit("bench: the engine did not come up (see var/bench-engine.log)")
 
 
+@dataclass
+class BenchEngine:
+    sandbox: Sandbox
+    engine: subprocess.Popen[bytes]
+    ami: AmiClient
+
+
+@asynccontextmanager
+async def bench_engine(db_name: str) -> AsyncIterator[BenchEngine]:
+    """`ivr serve` on the bench flows with a fresh var/<db_name> store, and a quiet AMI
+    session (UserEvents only) on the sandbox; both end with the block."""
+    settings = load_settings()
+    sandbox = Sandbox(settings.sandbox_dir, settings.queues_file)
+    (PROJECT_ROOT / "var").mkdir(exist_ok=True)
+    db = PROJECT_ROOT / "var" / db_name
+    db.unlink(missing_ok=True)
+    engine = start_engine(db)
+    ami = tester_ami(settings, events="user")
+    try:
+        await ami.connect()
+        yield BenchEngine(sandbox, engine, ami)
+    finally:
+        await ami.close()
+        engine.terminate()
+        engine.wait(10)
+
+
 def median_run(runs: list[Run]) -> Run:
     return sorted(runs, key=lambda r: r.rate)[len(runs) // 2]
 
 
 async def main(calls: int, timeout: float, rounds: int, first_key: float) -> int:
-    settings = load_settings()
-    sandbox = Sandbox(settings.sandbox_dir, settings.queues_file)
-    (PROJECT_ROOT / "var").mkdir(exist_ok=True)
-    db = PROJECT_ROOT / "var" / "bench.db"
-    db.unlink(missing_ok=True)
-    engine = start_engine(db)
-    ami = tester_ami(settings, events="user")  # only IvrBenchDone: a quiet session
-    await ami.connect()
     baselines: list[Run] = []
     measures: list[Run] = []
-    try:
+    async with bench_engine("bench.db") as bench:
+        ami, sandbox, engine = bench.ami, bench.sandbox, bench.engine
         # Warm-up, not counted: Asterisk's first bursts pay for growing its memory and thread
         # pools (mostly kernel time), which would penalise whichever variant runs first.
         for variant in ("dialplan", "engine"):
@@ -179,10 +201,6 @@ async def main(calls: int, timeout: float, rounds: int, first_key: float) -> int
             for variant in ("dialplan", "engine") if i % 2 == 0 else ("engine", "dialplan"):
                 run = await burst(ami, sandbox, variant, calls, timeout, engine.pid, first_key)
                 (baselines if variant == "dialplan" else measures).append(run)
-    finally:
-        await ami.close()
-        engine.terminate()
-        engine.wait(10)
     baseline, measured = median_run(baselines), median_run(measures)
     ratio = measured.rate / baseline.rate if baseline.rate else 0.0
     print(

@@ -33,14 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ivr.config import PROJECT_ROOT, load_settings
 from ivr.sandbox.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, require
 from ivr.sandbox.calls.sip.plan import MediaPlan
 from ivr.sandbox.calls.sip.sipp import Sipp, scenario
-from ivr.sandbox.calls.tester import tester_ami
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
-from tests.bench.burst import _wait_idle, cpu_seconds, start_engine
+from tests.bench.burst import bench_engine, cpu_seconds, wait_idle
 
 DIDS = {"engine": "5567000", "dialplan": "5568000"}  # dialplans/sandbox/ivr-bench-sip.conf
 PROBE_DID = "5567001"  # the engine's menu with a 25 s prompt
@@ -166,7 +164,7 @@ async def sip_round(
     run.engine_cpu = cpu_seconds(engine_pid) - cpu_before[1]
     run.sipp_successful, run.sipp_failed = result.successful, result.failed
     run.peak = peak_concurrent((sipp.logs / "stats.csv").read_text(errors="replace"))
-    await _wait_idle(sandbox)
+    await wait_idle(sandbox)
     ami.off_event("UserEvent", on_done)
     if run.failed:
         print(f"  {variant} round {tag}: SIPp errors: {result.errors[-1500:]}", file=sys.stderr)
@@ -244,17 +242,9 @@ class Bench:
 
 async def main(args: argparse.Namespace) -> int:
     require("sipp", "sip-tester")
-    settings = load_settings()
-    sandbox = Sandbox(settings.sandbox_dir, settings.queues_file)
-    (PROJECT_ROOT / "var").mkdir(exist_ok=True)
-    db = PROJECT_ROOT / "var" / "bench-sip.db"
-    db.unlink(missing_ok=True)
-    engine = start_engine(db)
-    ami = tester_ami(settings, events="user")  # only UserEvents: a quiet session
-    await ami.connect()
-    try:
+    async with bench_engine("bench-sip.db") as session:
         with tempfile.TemporaryDirectory(prefix="ivr-bench-sip-") as tmp:
-            bench = Bench(args, ami, sandbox, Path(tmp), engine.pid)
+            bench = Bench(args, session.ami, session.sandbox, Path(tmp), session.engine.pid)
             print(
                 f"SIP benchmark: {args.calls} SIPp calls at {args.rate:g} calls/s per round, "
                 f"{args.rounds} rounds per variant, key 1 (RFC 4733) {args.key_at} s after answer"
@@ -265,10 +255,6 @@ async def main(args: argparse.Namespace) -> int:
                 await bench.saturate()
             if args.cap:
                 await bench.probe()
-    finally:
-        await ami.close()
-        engine.terminate()
-        engine.wait(10)
     return report(args, bench.runs, bench.probes, bench.saturated)
 
 
