@@ -294,13 +294,11 @@ def _token(args: argparse.Namespace) -> int:
 def _queues_validate(path: str, telephony: Path) -> int:
     from ivr.queues.model import validate_queues
     from ivr.telephony.sip_config import validate_telephony
+    from ivr.yamlfiles.problems import print_problems
 
     sip, _ = validate_telephony(telephony)  # its own problems: `ivr telephony validate`
     config, problems = validate_queues(path, None if sip is None else set(sip.phones))
-    for problem in problems:
-        print(problem)
-    errors = sum(1 for p in problems if not p.warning)
-    warnings = len(problems) - errors
+    errors, warnings = print_problems(problems)
     if config is None:
         print(f"queues: {errors} error(s), {warnings} warning(s) in {path}")
         return 1

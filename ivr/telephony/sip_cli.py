@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ivr.telephony.pjsip_render import render_pjsip_conf, render_rtp_conf, render_trunk_dialplan
 from ivr.telephony.sip_config import validate_telephony
+from ivr.yamlfiles.problems import print_problems
 
 SubParsers = argparse._SubParsersAction  # argparse has no public name for it
 
@@ -22,10 +23,7 @@ def add_telephony_parser(sub: "SubParsers[argparse.ArgumentParser]", default: Pa
 
 def run_telephony(args: argparse.Namespace) -> int:
     config, problems = validate_telephony(args.file)
-    for problem in problems:
-        print(problem)
-    errors = sum(1 for p in problems if not p.warning)
-    warnings = len(problems) - errors
+    errors, warnings = print_problems(problems)
     if config is None:
         print(f"telephony: {errors} error(s), {warnings} warning(s) in {args.file}")
         return 1

@@ -180,6 +180,14 @@ def read_yaml(
     return located
 
 
+def print_problems(problems: list[Problem]) -> tuple[int, int]:
+    """Print each problem on its line (a CLI's validate command); (errors, warnings)."""
+    for problem in problems:
+        print(problem)
+    errors = sum(1 for p in problems if not p.warning)
+    return errors, len(problems) - errors
+
+
 def in_file_order(problems: list[Problem]) -> list[Problem]:
     """In file order, each once (a broken default is met by every entry using it)."""
     return sorted(dict.fromkeys(problems), key=lambda p: p.position or (0, 0))
