@@ -108,7 +108,9 @@ class WaitingActions(Protocol):
     async def move_to_queue(self, channel: str, queue: str, priority: int) -> None: ...
     async def set_variables(self, channel: str, values: Mapping[str, str]) -> None: ...
     async def whisper(self, channel: str, sound: str) -> None: ...
-    async def remember_steps(self, channel: str, ladder: str, done: Sequence[int]) -> None: ...
+    async def remember_ladder(
+        self, channel: str, ladder: str, done: Sequence[int], priority: int
+    ) -> None: ...
 
 
 @dataclass
@@ -579,11 +581,6 @@ class WaitingMonitor:
             return
         waiter.done.add(mark.index)
         waiter.retry_at.pop(mark.index, None)
-        try:  # on the channel: an engine started later does not run it again
-            steps = sorted(waiter.done - {TARGET})
-            await self._actions.remember_steps(waiter.channel, waiter.first_queue, steps)
-        except Exception as exc:
-            log.warning("could not keep %s's steps on its channel: %s", waiter.call_id, exc)
         self._publish(
             CallEscalated(
                 waiter.call_id,
@@ -596,14 +593,19 @@ class WaitingMonitor:
                 at=self._clock.wall(),
             )
         )
+        try:  # on the channel: a key press re-queues with the raise, a later engine skips
+            steps = sorted(waiter.done - {TARGET})  # the steps done (one AMI round trip)
+            await self._actions.remember_ladder(
+                waiter.channel, waiter.first_queue, steps, waiter.priority
+            )
+        except Exception as exc:
+            log.warning("could not keep %s's ladder on its channel: %s", waiter.call_id, exc)
 
     async def _run_step(self, waiter: Waiter, step: EscalationStep) -> str:
         if step.action == "raise_priority":
             old, new = waiter.priority, raised_priority(waiter.priority, step)
             await self._actions.change_priority(waiter.queue, waiter.channel, new)
-            # kept on the channel too: a caller re-queued by a key press keeps the raise
-            await self._actions.set_variables(waiter.channel, {names.VAR_PRIORITY: str(new)})
-            waiter.priority = new
+            waiter.priority = new  # kept on the channel with the steps (remember_ladder)
             return f"priority {old} -> {new}"
         if step.action == "overflow":
             if step.queue == waiter.queue:

@@ -3,6 +3,7 @@
 Every value is encoded by AmiClient (no CR/LF in headers; `Variable` values escaped).
 """
 
+import asyncio
 from collections.abc import Mapping, Sequence
 
 from panoramisk.message import Message
@@ -83,16 +84,29 @@ class QueueActions:
         )
 
     async def set_variables(self, channel: str, values: Mapping[str, str]) -> None:
-        for name, value in values.items():
-            await self._ami.send(
-                {"Action": "Setvar", "Channel": channel, "Variable": name, "Value": value}
+        """One Setvar per value, all sent at once: Asterisk runs a session's actions in
+        order, so this costs one round trip, not one per value."""
+        await asyncio.gather(
+            *(
+                self._ami.send(
+                    {"Action": "Setvar", "Channel": channel, "Variable": name, "Value": value}
+                )
+                for name, value in values.items()
             )
+        )
 
-    async def remember_steps(self, channel: str, ladder: str, done: Sequence[int]) -> None:
-        """Keep on the channel which steps of which queue's ladder ran (read at a resync)."""
+    async def remember_ladder(
+        self, channel: str, ladder: str, done: Sequence[int], priority: int
+    ) -> None:
+        """Keep on the channel which steps of which queue's ladder ran (read at a resync)
+        and the priority they gave (a caller re-queued by a key press keeps it)."""
         await self.set_variables(
             channel,
-            {names.VAR_LADDER: ladder, names.VAR_STEPS_DONE: " ".join(map(str, done))},
+            {
+                names.VAR_LADDER: ladder,
+                names.VAR_STEPS_DONE: " ".join(map(str, done)),
+                names.VAR_PRIORITY: str(priority),
+            },
         )
 
     async def move_to_queue(self, channel: str, queue: str, priority: int) -> None:

@@ -64,6 +64,7 @@ class Actions:
         # the channel variables the dialplan would read, as ivr.telephony.queue_actions sets them
         self.variables: dict[str, dict[str, str]] = {}
         self.peers: dict[str, str] = {}  # caller channel -> BRIDGEPEER
+        self.ladder_kept: asyncio.Event | None = None  # set: remember_ladder waits for it
 
     def names(self) -> list[str]:
         return [call[0] for call in self.calls]
@@ -93,9 +94,14 @@ class Actions:
     async def whisper(self, channel: str, sound: str) -> None:
         self._do("whisper", channel, sound)
 
-    async def remember_steps(self, channel: str, ladder: str, done: Sequence[int]) -> None:
+    async def remember_ladder(
+        self, channel: str, ladder: str, done: Sequence[int], priority: int
+    ) -> None:
         """Kept apart from `calls`: bookkeeping on the channel, not an action on the call."""
+        if self.ladder_kept is not None:
+            await self.ladder_kept.wait()
         self.remembered.append((channel, ladder, tuple(done)))
+        self.variables.setdefault(channel, {})[names.VAR_PRIORITY] = str(priority)
 
     async def hangup(self, channel: str) -> None:
         self._do("hangup", channel)
