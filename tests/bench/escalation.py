@@ -23,6 +23,7 @@ import math
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,14 +47,27 @@ WAITER_CONTEXT = "ivr-bench-waiter"
 CALLER_CONTEXT = "ivr-test-caller"
 QUEUE_FLOWS = PROJECT_ROOT / "tests" / "e2e" / "queue_flows"  # small flows, no speech
 SPEC_MS = 250.0
-BASELINE_CALLERS = 5
+BASELINE_CALLERS = 3  # per run
 STEP_GAP = 1.0  # the second step comes this long after the first
+# every bench caller (the ;1 halves; only this benchmark originates into its context)
+WAITERS = f"/^Local.s@{WAITER_CONTEXT}-[0-9a-f]+;1$/"
 
 
 @dataclass(frozen=True)
 class MarkSpec:
     name: str
     after: float
+
+
+def rss_kib(pid: int | None) -> int:
+    """A process's resident set size (0 when unknown)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (OSError, TypeError):
+        return 0
+    return next(
+        (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0
+    )
 
 
 def mark_specs(target: float) -> tuple[MarkSpec, ...]:
@@ -208,6 +222,7 @@ class Measure:
     originate_errors: int = 0
     asterisk_cpu: float = 0.0
     engine_cpu: float = 0.0
+    engine_rss_kib: int = 0  # with every caller of the measurement waiting
 
     @property
     def expected(self) -> int:
@@ -297,7 +312,7 @@ async def measure(
     specs = mark_specs(target)
     last_after = max(s.after for s in specs)
     join_limit = max(30.0, count * 0.2)
-    hold = int(join_limit + last_after + 120)  # the caller hangs itself up after this
+    hold = int(join_limit + last_after + 120)  # the caller gives up after this
     prefix = f"bench-esc-{label}-{int(time.time() * 1000)}-"
     callers = {f"{prefix}{i:05d}-q": Caller(i) for i in range(count)}
     listener = Listener(callers)
@@ -319,12 +334,11 @@ async def measure(
                     "CallerID": f"38044{i:07d}",
                     "ChannelId": f"{prefix}{i:05d}-c",
                     "OtherChannelId": f"{prefix}{i:05d}-q",
-                    "Timeout": "30000",
+                    "Timeout": str(hold * 1000),  # never answered: it rings this long
                     "Async": "true",
                     "Variable": [
                         f"{names.VAR_QUEUE}={QUEUE}",
                         f"{names.VAR_PRIORITY}=0",
-                        f"IVR_TEST_HOLD={hold}",
                     ],
                 },
                 timeout=30,
@@ -341,6 +355,7 @@ async def measure(
                 await asyncio.sleep(pause)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(listener.all_joined.wait(), join_limit)
+        result.engine_rss_kib = rss_kib(pids[1])
         stamps = [c.joined for c in callers.values() if c.joined is not None]
         if stamps:  # the last joiner's last mark, and a margin for lateness
             wait = max(stamps) + last_after + 5.0 - loop.time()
@@ -350,9 +365,7 @@ async def measure(
         result.asterisk_cpu = cpu_seconds(pids[0]) - cpu_before[0]
         result.engine_cpu = cpu_seconds(pids[1]) - cpu_before[1]
     finally:
-        channels = [f"{prefix}{i:05d}-c" for i in range(count)]
-        for start in range(0, count, 50):
-            await asyncio.gather(*(hang_up(ami, ch) for ch in channels[start : start + 50]))
+        await hang_up(ami, WAITERS)  # one action for them all
         listener.hanging_up = True
         listener.check_left()
         with contextlib.suppress(TimeoutError):  # every caller who joined has left the queue
@@ -437,22 +450,156 @@ def report(name: str, m: Measure) -> None:
 
 
 def ratio(a: float, b: float) -> str:
-    return f"{a / b:.2f}" if b > 0 else "n/a (baseline <= 0 ms)"
+    return f"{a / b:.2f}" if b > 0 else "n/a"
 
 
-async def run(callers: int, target: float, batch: int, pause: float) -> int:
+def spec_ms(callers: int) -> float:
+    """The p99 target at a load: 250 ms up to 500 waiting callers, 500 ms up to 2000."""
+    return SPEC_MS if callers <= 500 else 2 * SPEC_MS
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else math.nan
+
+
+@dataclass
+class Curve:
+    """Every run's measurement at each load (callers -> one Measure per run)."""
+
+    baseline: list[Measure] = field(default_factory=list)
+    levels: dict[int, list[Measure]] = field(default_factory=dict)
+
+    def add(self, callers: int, measured: Measure) -> None:
+        self.levels.setdefault(callers, []).append(measured)
+
+
+def curve_row(label: str, runs: list[Measure]) -> str:
+    """Medians over the runs (and the spread of p99) of one load."""
+    marks = [stats(m.all_latencies()) for m in runs]
+    got = [m for m in marks if m is not None]
+    if not got:
+        return f"  {label:>7}  no marks"
+    p99s = [g[1] for g in got]
+    rates = [(m.joined - 1) / m.join_span for m in runs if m.join_span > 0]
+    return (
+        f"  {label:>7} {median([g[0] for g in got]):>8.1f} {median(p99s):>8.1f}"
+        f" {min(p99s):>7.1f}-{max(p99s):<7.1f} {median([g[2] for g in got]):>8.1f}"
+        f" {median([m.engine_cpu for m in runs]):>8.2f}"
+        f" {median([m.asterisk_cpu for m in runs]):>8.2f}"
+        f" {median(rates):>7.0f}"
+    )
+
+
+def report_curve(curve: Curve, runs: int) -> list[str]:
+    """Print the curve; the targets missed."""
+    print(
+        f"\nthe curve: median of {runs} run(s) (p99 spread min-max); ms after each mark's time; "
+        "CPU seconds during the load's measurement"
+    )
+    print(
+        f"  {'callers':>7} {'p50':>8} {'p99':>8} {'p99 spread':>15} {'max':>8}"
+        f" {'engine':>8} {'asterisk':>8} {'joins/s':>7}"
+    )
+    print(curve_row("1", curve.baseline))
+    missed: list[str] = []
+    base = [s for m in curve.baseline if (s := stats(m.all_latencies())) is not None]
+    for callers, runs_at in curve.levels.items():
+        print(curve_row(str(callers), runs_at))
+    for callers, runs_at in curve.levels.items():
+        p99 = median([s[1] for m in runs_at if (s := stats(m.all_latencies())) is not None])
+        limit = spec_ms(callers)
+        met = p99 <= limit
+        print(
+            f"target at {callers}: p99 <= {limit:.0f} ms: median p99 {p99:.1f} ms, "
+            f"{ratio(p99, median([b[1] for b in base]))} x the 1-caller p99: "
+            f"{'met' if met else 'NOT met'}"
+        )
+        if not met:
+            missed.append(f"p99 {p99:.1f} ms at {callers} waiting callers (target {limit:.0f})")
+    return missed
+
+
+def rss_row(curve: Curve, idle_kib: int) -> None:
+    """The engine's RSS with each load waiting, against its RSS with nobody waiting."""
+    parts = []
+    for callers, runs_at in curve.levels.items():
+        kib = median([float(m.engine_rss_kib) for m in runs_at if m.engine_rss_kib])
+        grown = kib - idle_kib
+        parts.append(f"{callers}: +{grown / 1024:.1f} MiB ({grown / callers:.1f} KiB/caller)")
+    print(
+        f"engine RSS {idle_kib / 1024:.1f} MiB with nobody waiting; with the load waiting: "
+        + ", ".join(parts)
+    )
+
+
+def failures_of(name: str, m: Measure, log: Path) -> list[str]:
+    failures = []
+    if m.joined < m.callers:
+        failures.append(f"{name}: {m.callers - m.joined} callers never joined")
+    if m.missing:
+        failures.append(f"{name}: {m.missing} marks missing")
+    if m.failed_steps:
+        failures.append(
+            f"{name}: {m.failed_steps} escalation steps failed (see {log}; 'No such "
+            "queue': another session reloaded the sandbox's queues.conf)"
+        )
+    if m.originate_errors:
+        failures.append(f"{name}: {m.originate_errors} originates refused")
+    return failures
+
+
+async def one_run(
+    ami: AmiClient,
+    queues: Path,
+    args: argparse.Namespace,
+    pids: tuple[int | None, int | None],
+    curve: Curve,
+    log: Path,
+    run: int,
+) -> list[str]:
+    """The 1-caller baseline, then each load, into `curve`; the failures."""
+    failures: list[str] = []
+    baseline = Measure(0, mark_specs(args.target))
+    for i in range(BASELINE_CALLERS):
+        await ensure_queue(ami, queues)
+        single = await measure(ami, f"r{run}b{i}", 1, args.target, args.batch, args.pause, pids)
+        baseline.merge(single)
+        if not single.joined:
+            raise SystemExit(
+                f"bench: a caller did not join {QUEUE} (did another session reload the sandbox?)"
+            )
+    curve.baseline.append(baseline)
+    failures += failures_of(f"run {run} baseline", baseline, log)
+    for callers in args.levels:
+        await asyncio.sleep(1.0)
+        await ensure_queue(ami, queues)
+        loaded = await measure(
+            ami, f"r{run}n{callers}", callers, args.target, args.batch, args.pause, pids
+        )
+        curve.add(callers, loaded)
+        if args.verbose:
+            report(f"run {run}: {callers} waiting callers", loaded)
+        failures += failures_of(f"run {run}, {callers} callers", loaded, log)
+        left = await empty_queue(ami)
+        if left:
+            failures.append(f"{len(left)} callers still in {QUEUE}")
+    return failures
+
+
+async def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     sandbox = Sandbox(settings.sandbox_dir, settings.queues_file)
     if not sandbox.is_running():
         raise SystemExit("bench: the Asterisk sandbox is not running (make sandbox-up)")
-    if f"Context '{WAITER_CONTEXT}'" not in sandbox.cli(f"dialplan show {WAITER_CONTEXT}"):
-        sandbox.up()  # the sandbox predates [ivr-bench-waiter]: write and reload its config
+    if "Queue(${IVR_QUEUE},rt)" not in sandbox.cli(f"dialplan show {WAITER_CONTEXT}"):
+        sandbox.up()  # the sandbox predates this [ivr-bench-waiter]: write and reload its config
     (PROJECT_ROOT / "var").mkdir(exist_ok=True)
     log = PROJECT_ROOT / "var" / "bench-escalation-engine.log"
     failures: list[str] = []
+    curve = Curve()
     with tempfile.TemporaryDirectory(prefix="ivr-bench-escalation-") as tmp:
         work = Path(tmp)
-        queues = write_queues(work, target)
+        queues = write_queues(work, args.target)
         engine, _ = start_engine(work, queues, sandbox.root / "etc" / "asterisk", log)
         ami = tester_ami(settings, events="agent,user")  # joins and UserEvents: quiet
         try:
@@ -462,22 +609,10 @@ async def run(callers: int, target: float, batch: int, pause: float) -> int:
             if stale:
                 raise SystemExit(f"bench: cannot empty {QUEUE}: {stale[:5]}")
             pids = (sandbox.pid(), engine.pid)
-            baseline = Measure(0, mark_specs(target))
-            for i in range(BASELINE_CALLERS):
-                await ensure_queue(ami, queues)
-                single = await measure(ami, f"b{i}", 1, target, batch, pause, pids)
-                baseline.merge(single)
-                if not single.joined:
-                    raise SystemExit(
-                        f"bench: a caller did not join {QUEUE} (see {sandbox.log_file}; "
-                        "did another session reload the sandbox?)"
-                    )
-            await asyncio.sleep(1.0)
-            await ensure_queue(ami, queues)
-            loaded = await measure(ami, "n", callers, target, batch, pause, pids)
-            left = await empty_queue(ami)
-            if left:
-                failures.append(f"{len(left)} callers still in {QUEUE}")
+            idle_kib = rss_kib(engine.pid)
+            for i in range(args.runs):
+                failures += await one_run(ami, queues, args, pids, curve, log, i + 1)
+                print(f"run {i + 1} of {args.runs} done", flush=True)
         finally:
             with contextlib.suppress(Exception):
                 await empty_queue(ami, limit=10)
@@ -489,58 +624,39 @@ async def run(callers: int, target: float, batch: int, pause: float) -> int:
                 engine.kill()
                 engine.wait(5)
     print(
-        f"escalation benchmark: answer target {target:g} s, ladder raise_priority at "
-        f"{target:g} s and {target + STEP_GAP:g} s, no agent; latency = UserEvent arrival - "
-        "QueueCallerJoin arrival - due time (bench's AMI session)"
+        f"escalation benchmark: answer target {args.target:g} s, ladder raise_priority at "
+        f"{args.target:g} s and {args.target + STEP_GAP:g} s, no agent; latency = UserEvent "
+        "arrival - QueueCallerJoin arrival - due time (bench's AMI session); callers join "
+        f"{args.batch} at a time every {args.pause:g} s and wait without hold audio"
     )
-    report(f"baseline ({BASELINE_CALLERS} x 1 waiting caller)", baseline)
-    report(f"loaded ({callers} waiting callers)", loaded)
-    span = loaded.join_span
-    rate = (loaded.joined - 1) / span if span > 0 else 0.0
+    last = max(curve.levels) if curve.levels else 0
+    if last:
+        report(f"last run, {last} waiting callers", curve.levels[last][-1])
+    failures += report_curve(curve, args.runs)
+    rss_row(curve, idle_kib)
     print(
-        f"  joins spread over {span:.1f} s ({rate:.0f}/s); cpu during the loaded run: "
-        f"asterisk {loaded.asterisk_cpu:.1f} s, engine {loaded.engine_cpu:.1f} s"
+        "(engine: the lateness of the engine's own timer is the 'engine p50/p99' of the "
+        "table above, its Wait minus the due time; the rest is the join's and the "
+        "UserEvent's way through AMI, and for a step its QueueChangePriorityCaller)"
     )
-    base, load = stats(baseline.all_latencies()), stats(loaded.all_latencies())
-    if base and load:
-        print(f"ratio p50({callers})/p50(1): {ratio(load[0], base[0])}")
-        print(f"ratio p99({callers})/p99(1): {ratio(load[1], base[1])}")
-    met = load is not None and load[1] <= SPEC_MS
-    p99_text = f"{load[1]:.1f} ms" if load else "n/a"
-    print(
-        "(engine p50/p99: the lateness of the engine's own timer, its Wait minus the due "
-        "time; the rest is the join's and the UserEvent's way through AMI, and for a step "
-        "its QueueChangePriorityCaller)"
-    )
-    print(
-        f"target: every escalation within {SPEC_MS:.0f} ms of its time; "
-        f"p99 {p99_text}: {'met' if met else 'NOT met'}"
-        + (f" (max {load[2]:.1f} ms)" if load else "")
-    )
-    for name, m in (("baseline", baseline), ("loaded", loaded)):
-        if m.joined < m.callers:
-            failures.append(f"{name}: {m.callers - m.joined} callers never joined")
-        if m.missing:
-            failures.append(f"{name}: {m.missing} marks missing")
-        if m.failed_steps:
-            failures.append(
-                f"{name}: {m.failed_steps} escalation steps failed (see {log}; 'No such "
-                "queue': another session reloaded the sandbox's queues.conf)"
-            )
-        if m.originate_errors:
-            failures.append(f"{name}: {m.originate_errors} originates refused")
     for failure in failures:
         print("bench: FAILED:", failure)
     if not failures:
-        print("bench: all marks seen, every caller hung up")
+        print("bench: all marks seen, every caller hung up, targets met")
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--callers", type=int, default=500)
+    parser.add_argument(
+        "--levels",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[100, 500, 1000, 2000],
+        help="waiting callers of each measurement, comma-separated",
+    )
+    parser.add_argument("--runs", type=int, default=5, help="the curve's runs (medians)")
     parser.add_argument("--target", type=float, default=2.0, help="answer target T, seconds")
     parser.add_argument("--batch", type=int, default=50, help="originates sent together")
     parser.add_argument("--pause", type=float, default=0.2, help="seconds between batches")
-    args = parser.parse_args()
-    raise SystemExit(asyncio.run(run(args.callers, args.target, args.batch, args.pause)))
+    parser.add_argument("--verbose", action="store_true", help="every measurement's table")
+    raise SystemExit(asyncio.run(run(parser.parse_args())))
