@@ -20,7 +20,7 @@ events/s = events / (the server's first byte after Login -> BenchEnd dispatched 
 counted). Prints the median and the spread of both, their ratio, and the target
 (engine >= 20 000 events/s): met / NOT met. No Asterisk needed.
 
-    python -m tests.bench.ami_ingest [--events 100000] [--repeats 3] [--profile]
+    python -m tests.bench.ami_ingest [--events 200000] [--repeats 5] [--profile]
 """
 
 import argparse
@@ -344,8 +344,8 @@ async def run(events: int, repeats: int, profile: bool) -> int:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="cProfile one more engine run")
     args = parser.parse_args()
     raise SystemExit(asyncio.run(run(args.events, args.repeats, args.profile)))
