@@ -6,6 +6,14 @@ QueueAdd, runs coroutine callbacks fire-and-forget, never checks Ping replies, r
 actions (Originate included) after a reconnect but only once FullyBooted arrives, has no action
 timeout, and decodes each TCP read on its own (a UTF-8 character split across reads is lost).
 This module keeps panoramisk's Manager, AMIProtocol, Action and Message and replaces those paths.
+
+Reading is defended and cheap per event (a burst brings thousands a second;
+tests.bench.ami_ingest measures it): messages are split on CRLFCRLF only, and decoded once
+per read up to the last one (so no UTF-8 character is cut); an unterminated message over
+8 MiB drops the connection; an event no callback's pattern matches is dropped before it is
+parsed, unless it could answer a pending action (it has an ActionID); patterns are matched
+once per event name; a callback that raises is logged, never fatal. ami_message.py parses
+(keys validated, a repeated header in a UserEvent refused).
 """
 
 import asyncio
