@@ -301,9 +301,18 @@ class AmiEvents:
 
     def __init__(self) -> None:
         self._subscribers: list[tuple[tuple[type[AmiEvent], ...], Callable[[Any], None]]] = []
+        self._handlers: dict[type[AmiEvent], list[Callable[[Any], None]]] = {}  # per type
 
     def subscribe(self, kinds: Iterable[type[E]], handler: Callable[[E], None]) -> None:
         self._subscribers.append((tuple(kinds), handler))
+        self._handlers.clear()
+
+    def _handlers_of(self, kind: type[AmiEvent]) -> list[Callable[[Any], None]]:
+        handlers = self._handlers.get(kind)
+        if handlers is None:
+            handlers = [h for kinds, h in self._subscribers if issubclass(kind, kinds)]
+            self._handlers[kind] = handlers
+        return handlers
 
     def names(self) -> list[str]:
         """The Event headers the subscribers' types need, each once."""
@@ -319,9 +328,7 @@ class AmiEvents:
         event = parse(message)
         if event is None:
             return
-        for kinds, handler in self._subscribers:
-            if not isinstance(event, kinds):
-                continue
+        for handler in self._handlers_of(type(event)):
             try:
                 handler(event)
             except Exception:

@@ -336,6 +336,65 @@ async def test_a_pattern_registered_again_dispatches_once(fake: FakeAmi, connect
     assert seen == ["X", "Y"]
 
 
+async def test_a_message_end_split_across_reads(fake: FakeAmi, connect: Connect) -> None:
+    client = await connect()
+    seen: list[str] = []
+    client.on_event("UserEvent", lambda event: seen.append(event["UserEvent"]))
+    writer = fake.sessions[0].writer
+    for part in (b"Event: UserEvent\r\nUserEvent: A\r\n\r", b"\n\r\nEvent: UserEvent", b"\r\n"):
+        writer.write(part)
+        await writer.drain()
+        await asyncio.sleep(0.05)
+    assert seen == ["A"]
+    writer.write(b"UserEvent: B\r\n\r\n")
+    await eventually(lambda: seen == ["A", "B"])
+
+
+async def test_an_event_nobody_reads_is_dropped_until_a_callback_wants_it(
+    fake: FakeAmi, connect: Connect
+) -> None:
+    client = await connect()
+    seen: list[str] = []
+    client.on_event("Queue*", lambda event: seen.append(event["Event"]))
+    writer = fake.sessions[0].writer
+    writer.write(b"Event: Hangup\r\nUniqueid: 1.1\r\n\r\nEvent: QueueCallerJoin\r\n\r\n")
+    await eventually(lambda: seen == ["QueueCallerJoin"])
+    client.on_event("Hang*", lambda event: seen.append(event["Uniqueid"]))
+    writer.write(b"Event: Hangup\r\nUniqueid: 1.2\r\n\r\n")
+    await eventually(lambda: seen == ["QueueCallerJoin", "1.2"])
+
+
+async def test_an_event_list_nobody_subscribed_to_still_resolves(
+    fake: FakeAmi, connect: Connect
+) -> None:
+    messages = trace_messages("ami_queue_status.trace")
+
+    def queue_status(session: FakeSession, headers: Headers) -> None:
+        session.send("Event: QueueMember\nQueue: other")  # not this action's: dropped
+        for message in messages:
+            session.send(message, first(headers, "ActionID"))
+
+    fake.handlers["queuestatus"] = queue_status
+    client = await connect()
+    response = await client.send({"Action": "QueueStatus", "Queue": "support"})
+    assert isinstance(response, list)
+    assert [m.get("Event", m.get("Response")) for m in response] == [
+        "Success",
+        "QueueParams",
+        "QueueMember",
+        "QueueEntry",
+        "QueueStatusComplete",
+    ]
+
+
+async def test_shutdown_closes_the_connection_without_a_callback(
+    fake: FakeAmi, connect: Connect
+) -> None:
+    client = await connect(reconnect_delay=0.05)
+    fake.sessions[0].send("Event: Shutdown\nShutdown: Uncleanly\nRestart: True")
+    await eventually(lambda: fake.logins == 2 and client.connected)
+
+
 # --- 5. reconnect --------------------------------------------------------------------------
 
 

@@ -186,3 +186,14 @@ def test_a_failing_subscriber_does_not_keep_the_event_from_the_others(
     bus(hangup("c1"))
     assert len(after.events) == 1
     assert "AMI event subscriber" in caplog.text and "boom" in caplog.text
+
+
+def test_a_subscriber_added_after_events_flowed_gets_the_next_ones() -> None:
+    bus = AmiEvents()
+    early, late = Seen(), Seen()
+    bus.subscribe([Hangup], early)
+    bus(hangup("c1"))  # the handlers of Hangup are now known
+    bus.subscribe([AmiEvent], late)
+    bus(hangup("c2"))
+    assert [e.call_id for e in early.events] == ["c1", "c2"]  # type: ignore[attr-defined]
+    assert [e.call_id for e in late.events] == ["c2"]  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ivr.telephony.ami_message import parse_message
+from ivr.telephony.ami_message import AmiMessage, parse_message
 
 SMUGGLERS = ["\r", "\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
 
@@ -73,3 +73,28 @@ def test_legacy_command_output_is_the_body() -> None:
     message = parse_message("Response: Follows\r\nPrivilege: Command\r\ncore output\r\n")
     assert message is not None
     assert message.content == "core output"
+
+
+def test_keys_are_read_in_any_case_and_content_is_kept() -> None:
+    message = parse_message("Response: Follows\r\nActionID: a1\r\nPrivilege: Command\r\nout\r\n")
+    assert message is not None
+    assert message.get("actionid") == message["ACTIONID"] == message.action_id == "a1"
+    assert "privilege" in message and "Uniqueid" not in message
+    assert message.get("Uniqueid", "none") == "none"
+    assert message.content == "out"
+    assert sorted(message) == ["ActionID", "Privilege", "Response", "content"]
+
+
+def test_a_header_repeated_in_another_case_refuses_a_user_event() -> None:
+    text = "Event: UserEvent\r\nUserEvent: IvrFallback\r\nQueue: a\r\nQUEUE: b"
+    assert parse_message(text) is None
+    output = parse_message("Response: Success\r\nOutput: 1\r\noutput: 2")
+    assert output is not None and output["Output"] == ["1", "2"]
+
+
+def test_a_message_built_from_headers_reads_like_a_parsed_one() -> None:
+    built = AmiMessage({"Event": "Hangup", "Uniqueid": "1.1"})
+    parsed = parse_message("Event: Hangup\r\nUniqueid: 1.1")
+    assert parsed is not None
+    assert dict(built.items()) == dict(parsed.items())
+    assert built.get("event") == "Hangup" and built.content == ""
