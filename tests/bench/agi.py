@@ -23,10 +23,12 @@ menu (none presses) and after they hang up; per menu in KiB. Target: <= MEMORY_L
 import argparse
 import asyncio
 import functools
+import gc
 import itertools
 import json
 import random
 import resource
+import socket
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
@@ -38,8 +40,7 @@ from ivr.sandbox.calls.tester import tester_ami
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.agi import AgiChannel, FastAgiServer
 from ivr.telephony.ami import AmiClient
-from tests.bench.burst import bench_engine, cpu_seconds, wait_idle
-from tests.bench.escalation import free_port
+from tests.bench.burst import SETTLE_SECONDS, bench_engine, cpu_seconds
 
 COMMAND = "GET VARIABLE UNIQUEID"
 P99_TARGET_MS = 5.0
@@ -67,6 +68,7 @@ class Round:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     bench_cpu: float = 0.0
     asterisk_cpu: float = 0.0
+    gc_pauses: list[tuple[int, float]] = field(default_factory=list)  # (generation, seconds)
 
     @property
     def missing(self) -> int:
@@ -75,6 +77,27 @@ class Round:
     @property
     def lost(self) -> int:
         return self.failed + self.missing
+
+
+class GcWatch:
+    """Records the bench process's garbage-collector pauses into the round being measured."""
+
+    def __init__(self) -> None:
+        self.round: Round | None = None
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self.round is not None:
+            pause = time.perf_counter() - self._started
+            self.round.gc_pauses.append((info["generation"], pause))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def process_cpu() -> float:
@@ -198,19 +221,33 @@ async def hang_up_all(ami: AmiClient, sandbox: Sandbox, pattern: str) -> None:
         await ami.send({"Action": "Hangup", "Channel": f"/{pattern}/"}, timeout=30)
     except Exception as exc:  # none left is an error reply too
         print(f"bench: hangup {pattern}: {exc}")
-    await wait_idle(sandbox, limit=60)
+    await wait_gone(sandbox, pattern.lstrip("^"))
+
+
+async def wait_gone(sandbox: Sandbox, prefix: str, limit: float = 60.0) -> None:
+    """Wait until Asterisk has no channel named `prefix`... (other benches' may remain)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        out = await asyncio.to_thread(sandbox.cli, "core show channels concise")
+        if not any(row.startswith(prefix) for row in out.splitlines()):
+            await asyncio.sleep(SETTLE_SECONDS)  # let Asterisk finish tearing threads down
+            return
+        await asyncio.sleep(1)
+    print(f"bench: channels {prefix}... still up after {limit:.0f} s")
 
 
 async def play_rounds(
-    rounds: list[Round], sandbox: Sandbox, commands: int, interval: float
+    rounds: list[Round], sandbox: Sandbox, commands: int, interval: float, watch: GcWatch
 ) -> None:
     asterisk_pid = sandbox.pid()
     for rnd in rounds:
+        watch.round = None
         try:
             await asyncio.wait_for(rnd.go.wait(), CONNECT_LIMIT)
         except TimeoutError:
             rnd.go.set()  # measure those that came; the others count as lost
         cpu = process_cpu(), cpu_seconds(asterisk_pid)
+        watch.round = rnd
         limit = commands * interval + 30
         try:
             await asyncio.wait_for(rnd.done.wait(), limit)
@@ -219,6 +256,7 @@ async def play_rounds(
             print(f"bench: round {rnd.index} ({rnd.variant}) did not finish in {limit:.0f} s")
             return
         finally:
+            watch.round = None
             rnd.bench_cpu = process_cpu() - cpu[0]
             rnd.asterisk_cpu = cpu_seconds(asterisk_pid) - cpu[1]
         if rnd.missing:
@@ -248,11 +286,17 @@ async def round_trips(sessions: int, commands: int, interval: float, pairs: int)
     )
     ami = tester_ami(settings, events="off")
     prefix = f"bench-agi-{int(time.time())}-"
+    watch = GcWatch()
+    gc.callbacks.append(watch)
+    # The bench's start-up heap (imports, servers) goes out of the collector's sight, so a
+    # full collection of it does not stall whichever round it falls in (gc pauses printed).
+    gc.freeze()
     try:
         await ami.connect()
         await originate_all(ami, prefix, sessions, f"{ports[rounds[0].variant]}/0")
-        await play_rounds(rounds, sandbox, commands, interval)
+        await play_rounds(rounds, sandbox, commands, interval, watch)
     finally:
+        gc.callbacks.remove(watch)
         await hang_up_all(ami, sandbox, f"^Local/s@{AGI_CONTEXT}-")
         await ami.close()
         limit.close()
@@ -366,6 +410,13 @@ def figures(samples: list[float]) -> tuple[float, float, float]:
     )
 
 
+def gc_summary(rnd: Round) -> str:
+    """Collections of generations 0/1/2 in the round, and the longest pause."""
+    counts = [sum(1 for g, _ in rnd.gc_pauses if g == gen) for gen in range(3)]
+    longest = max((p for _, p in rnd.gc_pauses), default=0.0)
+    return f"{'/'.join(map(str, counts))} ({longest * 1e3:.1f})"
+
+
 def report_round_trips(rounds: list[Round], commands: int, interval: float) -> bool:
     sessions = rounds[0].sessions
     offered = f"{sessions / interval:.0f} commands/s offered" if interval else "closed loop"
@@ -375,7 +426,8 @@ def report_round_trips(rounds: list[Round], commands: int, interval: float) -> b
     )
     print(
         f"{'round':>5} {'variant':<7} {'lost':>5} {'commands':>8} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'max ms':>7} {'bench cpu us/cmd':>16} {'asterisk cpu us/cmd':>19}"
+        f"{'max ms':>7} {'bench cpu us/cmd':>16} {'asterisk cpu us/cmd':>19} "
+        f"{'gc pauses (max ms)':>18}"
     )
     for rnd in rounds:
         p50, p99, top = figures(rnd.samples)
@@ -383,7 +435,7 @@ def report_round_trips(rounds: list[Round], commands: int, interval: float) -> b
         print(
             f"{rnd.index:>5} {rnd.variant:<7} {rnd.lost:>5} {len(rnd.samples):>8} {p50:>7.2f} "
             f"{p99:>7.2f} {top:>7.2f} {rnd.bench_cpu / n * 1e6:>16.0f} "
-            f"{rnd.asterisk_cpu / n * 1e6:>19.0f}"
+            f"{rnd.asterisk_cpu / n * 1e6:>19.0f} {gc_summary(rnd):>18}"
         )
     pooled = {
         v: [s for r in rounds if r.variant == v for s in r.samples] for v in ("engine", "limit")
