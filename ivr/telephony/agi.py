@@ -101,6 +101,7 @@ class AgiChannel(Request):  # type: ignore[misc]
             self.args.append(arg)
         self._lock = asyncio.Lock()  # one command on the wire at a time
         self._desynchronised = False
+        self._expired = False  # a command's timer went off (the connection is aborted)
 
     def __repr__(self) -> str:
         return f"<AgiChannel {self.channel_name} {self.unique_id} /{self.route}>"
@@ -139,19 +140,29 @@ class AgiChannel(Request):  # type: ignore[misc]
             )
         limit = self.timeout if timeout is None else timeout
         async with self._lock:
+            # A bare timer, not asyncio.timeout, whose Timeout object and cancel/uncancel of
+            # the task cost ~2 us more per command: a fifth of this stack's CPU overhead over
+            # a plain stream round trip (make bench-agi).
+            expiry = asyncio.get_running_loop().call_later(limit, self._expire)
             try:
-                async with asyncio.timeout(limit):
-                    self.writer.write(f"{line}\n".encode(self.encoding))
-                    await self.writer.drain()
-                    return await self._read_reply()
-            except TimeoutError:
-                # A late reply would be taken for the next command's: give up on this session.
-                self._desynchronised = True
-                self.writer.close()
-                raise AgiError(f"no reply to {line.split(' ', 1)[0]} within {limit}s") from None
-            except ConnectionError as exc:
+                self.writer.write(f"{line}\n".encode(self.encoding))
+                await self.writer.drain()
+                return await self._read_reply()
+            except (AgiError, ConnectionError) as exc:
+                if self._expired:
+                    raise AgiError(f"no reply to {line.split(' ', 1)[0]} within {limit}s") from None
+                if isinstance(exc, AgiError):
+                    raise
                 self.hung_up = True
                 raise AgiHangup(f"connection to Asterisk lost: {exc}") from exc
+            finally:
+                expiry.cancel()
+
+    def _expire(self) -> None:
+        """No reply in time. A late one would be taken for the next command's: give up on
+        this session, and abort the connection, which ends the pending write or read."""
+        self._expired = self._desynchronised = True
+        self.writer.transport.abort()
 
     async def _read_line(self) -> str:
         try:
@@ -160,6 +171,8 @@ class AgiChannel(Request):  # type: ignore[misc]
             self._desynchronised = True
             raise AgiError("AGI reply line too long") from exc
         if not raw.endswith(b"\n"):
+            if self._expired:  # our own abort, not Asterisk's
+                raise AgiError("connection aborted: no reply in time")
             self.hung_up = True
             raise AgiHangup("Asterisk closed the AGI connection")
         return raw.decode(self.encoding, "replace").rstrip("\r\n")

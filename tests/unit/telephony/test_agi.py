@@ -602,6 +602,37 @@ async def test_command_timeout(serve: Serve) -> None:
     assert type(second) is AgiError and "out of sync" in str(second)
 
 
+async def test_timeout_aborts_the_session_without_calling_it_a_hangup(serve: Serve) -> None:
+    states: list[tuple[bool, str]] = []
+
+    async def route(channel: AgiChannel) -> None:
+        reply = await expect_call(channel, "ANSWER")
+        states.append((channel.hung_up, str(reply)))
+
+    _, port = await serve({"r": route}, command_timeout=0.05)
+    asterisk = await FakeAsterisk.open(port, headers("r"))
+    await asterisk.expect("ANSWER")
+    await asterisk.expect_eof()  # aborted at the timeout, before the route returned
+    await asyncio.sleep(0.05)
+    assert states == [(False, "no reply to ANSWER within 0.05s")]
+
+
+async def test_reply_in_time_disarms_the_timer(serve: Serve) -> None:
+    results: list[object] = []
+
+    async def route(channel: AgiChannel) -> None:
+        results.append(await expect_call(channel, "ANSWER"))
+        await asyncio.sleep(0.1)  # past the first command's limit: its timer must be gone
+        results.append(await expect_call(channel, "NOOP"))
+
+    _, port = await serve({"r": route}, command_timeout=0.05)
+    asterisk = await FakeAsterisk.open(port, headers("r"))
+    await asterisk.expect("ANSWER", "200 result=0")
+    await asterisk.expect("NOOP", "200 result=0")
+    await asterisk.expect_eof()
+    assert [type(r) for r in results] == [AgiReply, AgiReply]
+
+
 async def test_per_command_timeout_overrides_default(serve: Serve) -> None:
     results: list[object] = []
 
