@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 IVR := $(VENV)/bin/ivr
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit e2e bench bench-escalation bench-soak bench-sip bench-ami sandbox-up sandbox-down system-deps postgres clean
+.PHONY: demo test lint unit e2e bench bench-escalation bench-soak bench-sip bench-ami bench-agi sandbox-up sandbox-down system-deps postgres clean
 
 # Installer steps print one line each; their output goes to $(INSTALL_LOG) (shown on failure).
 INSTALL_LOG := var/install.log
@@ -48,7 +48,8 @@ unit: $(STAMP)
 
 # Every benchmark, even when one misses its targets; fails if any did. BENCH_ARGS go to
 # the burst benchmark, ESCALATION_ARGS to the escalation one, SOAK_ARGS to the soak,
-# SIP_ARGS to the SIP one, AMI_ARGS to the AMI ingest one (it needs no Asterisk).
+# SIP_ARGS to the SIP one, AMI_ARGS to the AMI ingest one (it needs no Asterisk), AGI_ARGS
+# to the AGI one.
 bench: sandbox-up
 	status=0; \
 	$(PY) -m tests.bench.burst $(BENCH_ARGS) || status=1; \
@@ -56,6 +57,7 @@ bench: sandbox-up
 	$(PY) -m tests.bench.soak $(SOAK_ARGS) || status=1; \
 	$(PY) -m tests.bench.sip $(SIP_ARGS) || status=1; \
 	$(PY) -m tests.bench.ami_ingest $(AMI_ARGS) || status=1; \
+	$(PY) -m tests.bench.agi $(AGI_ARGS) || status=1; \
 	exit $$status
 
 bench-escalation: sandbox-up
@@ -69,5 +71,8 @@ bench-sip: sandbox-up
 
 bench-ami: $(STAMP)
 	$(PY) -m tests.bench.ami_ingest $(AMI_ARGS)
+
+bench-agi: sandbox-up
+	$(PY) -m tests.bench.agi $(AGI_ARGS)
 
 clean: sandbox-down

@@ -2,9 +2,11 @@
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
+from weakref import ref
 
 import pytest
 
@@ -600,6 +602,88 @@ async def test_command_timeout(serve: Serve) -> None:
     first, second = results
     assert type(first) is AgiError and "within 0.1s" in str(first)
     assert type(second) is AgiError and "out of sync" in str(second)
+
+
+async def test_timeout_aborts_the_session_without_calling_it_a_hangup(serve: Serve) -> None:
+    states: list[tuple[bool, str]] = []
+
+    async def route(channel: AgiChannel) -> None:
+        reply = await expect_call(channel, "ANSWER")
+        states.append((channel.hung_up, str(reply)))
+
+    _, port = await serve({"r": route}, command_timeout=0.05)
+    asterisk = await FakeAsterisk.open(port, headers("r"))
+    await asterisk.expect("ANSWER")
+    await asterisk.expect_eof()  # aborted at the timeout, before the route returned
+    await asyncio.sleep(0.05)
+    assert states == [(False, "no reply to ANSWER within 0.05s")]
+
+
+async def test_reply_in_time_disarms_the_timer(serve: Serve) -> None:
+    results: list[object] = []
+
+    async def route(channel: AgiChannel) -> None:
+        results.append(await expect_call(channel, "ANSWER"))
+        await asyncio.sleep(0.1)  # past the first command's limit: its timer must be gone
+        results.append(await expect_call(channel, "NOOP"))
+
+    _, port = await serve({"r": route}, command_timeout=0.05)
+    asterisk = await FakeAsterisk.open(port, headers("r"))
+    await asterisk.expect("ANSWER", "200 result=0")
+    await asterisk.expect("NOOP", "200 result=0")
+    await asterisk.expect_eof()
+    assert [type(r) for r in results] == [AgiReply, AgiReply]
+
+
+async def test_a_later_command_keeps_its_own_limit(serve: Serve) -> None:
+    results: list[object] = []
+
+    async def route(channel: AgiChannel) -> None:
+        results.append(await expect_call(channel, "ANSWER"))
+        # still running when the first command's 0.05 s limit falls due
+        results.append(await channel.command("EXEC Wait 0.15", timeout=STEP))
+
+    _, port = await serve({"r": route}, command_timeout=0.05)
+    asterisk = await FakeAsterisk.open(port, headers("r"))
+    await asterisk.expect("ANSWER", "200 result=0")
+    await asterisk.expect("EXEC Wait 0.15")
+    await asyncio.sleep(0.15)
+    asterisk.send("200 result=0\n")
+    await asterisk.expect_eof()
+    assert [type(r) for r in results] == [AgiReply, AgiReply]
+
+
+async def test_a_shorter_limit_after_a_longer_one_applies(serve: Serve) -> None:
+    results: list[object] = []
+
+    async def route(channel: AgiChannel) -> None:
+        results.append(await channel.command("ANSWER", timeout=STEP))
+        results.append(await expect_call(channel, "NOOP"))
+
+    _, port = await serve({"r": route}, command_timeout=0.05)
+    asterisk = await FakeAsterisk.open(port, headers("r"))
+    await asterisk.expect("ANSWER", "200 result=0")
+    await asterisk.expect("NOOP")  # never answered
+    started = asyncio.get_running_loop().time()
+    await asterisk.expect_eof()
+    assert asyncio.get_running_loop().time() - started < STEP / 2
+    assert str(results[1]) == "no reply to NOOP within 0.05s"
+
+
+async def test_the_session_timer_ends_with_the_session(serve: Serve) -> None:
+    channels: list[ref[AgiChannel]] = []
+
+    async def route(channel: AgiChannel) -> None:
+        channels.append(ref(channel))
+        await channel.answer()
+
+    server, port = await serve({"r": route}, command_timeout=STEP)
+    asterisk = await FakeAsterisk.open(port, headers("r"))
+    await asterisk.expect("ANSWER", "200 result=0")
+    await asterisk.expect_eof()
+    await server.close(grace=STEP)  # the session is over
+    gc.collect()
+    assert channels[0]() is None  # no timer keeps it for STEP seconds
 
 
 async def test_per_command_timeout_overrides_default(serve: Serve) -> None:
