@@ -2,6 +2,7 @@
 
 queues.conf is tested in tests/unit/queues/."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from ivr.config import PROJECT_ROOT
 from ivr.queues.model import load_queues
 from ivr.sandbox.asterisk_conf import (
+    ENGINE_EVENTS,
     ENGINE_READ,
     ENGINE_WRITE,
     AmiUser,
@@ -16,6 +18,7 @@ from ivr.sandbox.asterisk_conf import (
     render_asterisk_config,
 )
 from ivr.sandbox.chroot import SandboxError, host_debian_mirror
+from ivr.telephony.ami_events import AmiEvent, UserEvent
 
 QUEUES = load_queues(PROJECT_ROOT / "queues.yaml")
 ENGINE = AmiUser("ivr-engine", "s3cret", ENGINE_READ, ENGINE_WRITE)
@@ -59,3 +62,27 @@ def test_mirror_is_read_from_host_sources(tmp_path: Path) -> None:
 def test_mirror_missing_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SandboxError, match="no Debian archive"):
         host_debian_mirror(tmp_path)
+
+
+def _concrete_events(kind: type[AmiEvent]) -> list[type[AmiEvent]]:
+    found = [kind] if kind.EVENT else []
+    for sub in kind.__subclasses__():
+        found += _concrete_events(sub)
+    return found
+
+
+def test_the_engine_event_filter_lets_every_event_the_engine_reads_through() -> None:
+    """Asterisk matches ENGINE_EVENTS (POSIX ERE with GNU \\s, as Python's re reads it)
+    against the event's text: every typed event must pass, its look-alikes must not."""
+    texts = [
+        f"Event: {kind.EVENT}\r\nPrivilege: call,all\r\n"
+        + (f"UserEvent: {kind.USER_EVENT}\r\n" if issubclass(kind, UserEvent) else "")
+        for kind in _concrete_events(AmiEvent)
+        if kind is not UserEvent  # the base of the dialplan's own, never sent as such
+    ]
+    assert len(texts) > 10
+    for text in texts:
+        assert re.search(ENGINE_EVENTS, text) is not None, text
+    for name in ("HangupRequest", "SoftHangupRequest", "AgentCalled", "Newchannel", "VarSet"):
+        assert re.search(ENGINE_EVENTS, f"Event: {name}\r\nPrivilege: call,all\r\n") is None
+    assert re.search(ENGINE_EVENTS, "Event: UserEvent\r\nUserEvent: IvrBenchDone\r\n") is None
