@@ -24,6 +24,10 @@ Headers = dict[str, list[str]]
 Handler = Callable[["FakeSession", Headers], None]
 
 
+# the messages of a QueueStatus reply's event list, in order
+QUEUE_STATUS_LIST = ["Success", "QueueParams", "QueueMember", "QueueEntry", "QueueStatusComplete"]
+
+
 def trace_messages(name: str) -> list[str]:
     """The messages of a fixture trace (LF lines, blank line between messages)."""
     lines = [line for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines()]
@@ -378,13 +382,7 @@ async def test_an_event_list_nobody_subscribed_to_still_resolves(
     client = await connect()
     response = await client.send({"Action": "QueueStatus", "Queue": "support"})
     assert isinstance(response, list)
-    assert [m.get("Event", m.get("Response")) for m in response] == [
-        "Success",
-        "QueueParams",
-        "QueueMember",
-        "QueueEntry",
-        "QueueStatusComplete",
-    ]
+    assert [m.get("Event", m.get("Response")) for m in response] == QUEUE_STATUS_LIST
 
 
 async def test_shutdown_closes_the_connection_without_a_callback(
@@ -463,13 +461,7 @@ async def test_event_list_resolves_to_its_messages(fake: FakeAmi, connect: Conne
     client.on_event("Queue*", dispatched.append)
     response = await client.send({"Action": "QueueStatus", "Queue": "support"})
     assert isinstance(response, list)
-    assert [m.get("Event", m.get("Response")) for m in response] == [
-        "Success",
-        "QueueParams",
-        "QueueMember",
-        "QueueEntry",
-        "QueueStatusComplete",
-    ]
+    assert [m.get("Event", m.get("Response")) for m in response] == QUEUE_STATUS_LIST
     assert response[3]["CallerIDName"] == 'Иванов, Пётр "Ген"'
     assert dispatched == []
     assert pending_actions(client) == {}
