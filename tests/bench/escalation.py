@@ -519,15 +519,15 @@ def report_curve(curve: Curve, runs: int) -> list[str]:
     return missed
 
 
-def rss_row(curve: Curve, idle_kib: int) -> None:
-    """The engine's RSS with each load waiting, against its RSS with nobody waiting."""
+def rss_row(curve: Curve, start_kib: int) -> None:
+    """The engine's RSS with each load waiting in the first run, over its RSS at start: an
+    upper bound per caller (freed memory is reused, so later runs show less growth)."""
     parts = []
     for callers, runs_at in curve.levels.items():
-        kib = median([float(m.engine_rss_kib) for m in runs_at if m.engine_rss_kib])
-        grown = kib - idle_kib
+        grown = runs_at[0].engine_rss_kib - start_kib
         parts.append(f"{callers}: +{grown / 1024:.1f} MiB ({grown / callers:.1f} KiB/caller)")
     print(
-        f"engine RSS {idle_kib / 1024:.1f} MiB with nobody waiting; with the load waiting: "
+        f"engine RSS {start_kib / 1024:.1f} MiB at start; with each load waiting, first run: "
         + ", ".join(parts)
     )
 
