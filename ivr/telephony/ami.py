@@ -404,9 +404,14 @@ class AmiClient:
         timeout_ms: int = 30000,
         async_: bool = True,
         action_id: str | None = None,
+        channel_ids: tuple[str, str] | None = None,
+        reply_timeout: float | None = None,
     ) -> Message:
-        """Originate a call. With async_ the ack returns at once and the outcome arrives as
-        an OriginateResponse event (same ActionID); without it, when the call is answered."""
+        """Originate a call. With async_ the ack returns at once (within `reply_timeout`,
+        default the client's action timeout) and the outcome arrives as an
+        OriginateResponse event (same ActionID); without it, when the call is answered.
+        `channel_ids`: the uniqueids of the channel and of a Local channel's other half
+        (ChannelId, OtherChannelId)."""
         headers: dict[str, str | list[str]] = {
             "Action": "Originate",
             "Channel": channel,
@@ -427,7 +432,9 @@ class AmiClient:
             headers["Variable"] = [ami_variable(name, value) for name, value in variables.items()]
         if action_id is not None:
             headers["ActionID"] = action_id
-        timeout = None if async_ else timeout_ms / 1000 + self.action_timeout
+        if channel_ids is not None:
+            headers["ChannelId"], headers["OtherChannelId"] = channel_ids
+        timeout = reply_timeout if async_ else timeout_ms / 1000 + self.action_timeout
         return _single(await self.send(headers, timeout))
 
     async def user_event(self, name: str, **fields: str) -> Message:

@@ -199,20 +199,13 @@ def plan_rounds(pairs: int, sessions: int, ports: dict[str, int]) -> list[Round]
 
 async def originate_all(ami: AmiClient, prefix: str, count: int, first_hop: str) -> None:
     async def originate(i: int) -> None:
-        await ami.send(
-            {
-                "Action": "Originate",
-                "Channel": f"Local/s@{AGI_CONTEXT}/n",
-                "Context": "ivr-test-caller",
-                "Exten": "hold",
-                "Priority": "1",
-                "ChannelId": f"{prefix}{i:05d}-c",
-                "OtherChannelId": f"{prefix}{i:05d}-a",
-                "Timeout": "30000",
-                "Async": "true",
-                "Variable": [f"BENCH_AGI_NEXT={first_hop}", f"IVR_TEST_HOLD={CALL_HOLD}"],
-            },
-            timeout=60,
+        await ami.originate(
+            f"Local/s@{AGI_CONTEXT}/n",
+            context="ivr-test-caller",
+            exten="hold",
+            channel_ids=(f"{prefix}{i:05d}-c", f"{prefix}{i:05d}-a"),
+            variables={"BENCH_AGI_NEXT": first_hop, "IVR_TEST_HOLD": str(CALL_HOLD)},
+            reply_timeout=60,
         )
 
     await asyncio.gather(*(originate(i) for i in range(count)))
@@ -350,21 +343,14 @@ async def hold_menus(ami: AmiClient, prefix: str, count: int) -> int:
     """Place `count` callers into the bench_hold menu; the menus open once all are in."""
     await asyncio.gather(
         *(
-            ami.send(
-                {
-                    "Action": "Originate",
-                    "Channel": f"Local/{HOLD_LINE}@ivr-bench-engine/n",
-                    "Context": "ivr-test-caller",
-                    "Exten": "hold",
-                    "Priority": "1",
-                    "CallerID": f"38044{i:07d}",
-                    "ChannelId": f"{prefix}{i:05d}-c",
-                    "OtherChannelId": f"{prefix}{i:05d}-m",
-                    "Timeout": "30000",
-                    "Async": "true",
-                    "Variable": f"IVR_TEST_HOLD={CALL_HOLD}",
-                },
-                timeout=60,
+            ami.originate(
+                f"Local/{HOLD_LINE}@ivr-bench-engine/n",
+                context="ivr-test-caller",
+                exten="hold",
+                caller_id=f"38044{i:07d}",
+                channel_ids=(f"{prefix}{i:05d}-c", f"{prefix}{i:05d}-m"),
+                variables={"IVR_TEST_HOLD": str(CALL_HOLD)},
+                reply_timeout=60,
             )
             for i in range(count)
         )

@@ -94,23 +94,17 @@ async def burst(ami: AmiClient, callers: int, batch: int) -> None:
 
     async def originate(i: int) -> None:
         try:
-            await ami.send(
-                {
-                    "Action": "Originate",
-                    "Channel": "Local/s@ivr-bench-waiter/n",
-                    "Context": "ivr-test-caller",
-                    "Exten": "hold",
-                    "Priority": "1",
-                    "CallerID": f"38044{i:07d}",
-                    "Timeout": "30000",
-                    "Async": "true",
-                    "Variable": [
-                        f"{names.VAR_QUEUE}={QUEUE}",
-                        f"{names.VAR_PRIORITY}={i % 3}",
-                        f"IVR_TEST_HOLD={2 + i % 4}",
-                    ],
+            await ami.originate(
+                "Local/s@ivr-bench-waiter/n",
+                context="ivr-test-caller",
+                exten="hold",
+                caller_id=f"38044{i:07d}",
+                variables={
+                    names.VAR_QUEUE: QUEUE,
+                    names.VAR_PRIORITY: str(i % 3),
+                    "IVR_TEST_HOLD": str(2 + i % 4),
                 },
-                timeout=30,
+                reply_timeout=30,
             )
         except AmiError as exc:
             print(f"record: originate {i} failed: {exc}", file=sys.stderr)

@@ -97,21 +97,14 @@ async def burst(
     ami.on_event("UserEvent", on_done)
 
     async def originate(i: int) -> None:
-        await ami.send(
-            {
-                "Action": "Originate",
-                "Channel": f"Local/{LINE}@ivr-bench-{variant}/n",
-                "Context": "ivr-bench-caller",
-                "Exten": "press",
-                "Priority": "1",
-                "CallerID": f"38044{i:07d}",
-                "ChannelId": f"{prefix}{i:05d}-c",
-                "OtherChannelId": f"{prefix}{i:05d}-m",
-                "Timeout": "30000",
-                "Async": "true",
-                "Variable": f"BENCH_FIRST_KEY={first_key}",
-            },
-            timeout=60,
+        await ami.originate(
+            f"Local/{LINE}@ivr-bench-{variant}/n",
+            context="ivr-bench-caller",
+            exten="press",
+            caller_id=f"38044{i:07d}",
+            channel_ids=(f"{prefix}{i:05d}-c", f"{prefix}{i:05d}-m"),
+            variables={"BENCH_FIRST_KEY": str(first_key)},
+            reply_timeout=60,
         )
 
     run.started = time.monotonic()

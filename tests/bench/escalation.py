@@ -324,24 +324,15 @@ async def measure(
 
     async def originate(i: int) -> None:
         try:
-            await ami.send(
-                {
-                    "Action": "Originate",
-                    "Channel": f"Local/s@{WAITER_CONTEXT}/n",
-                    "Context": CALLER_CONTEXT,
-                    "Exten": "hold",
-                    "Priority": "1",
-                    "CallerID": f"38044{i:07d}",
-                    "ChannelId": f"{prefix}{i:05d}-c",
-                    "OtherChannelId": f"{prefix}{i:05d}-q",
-                    "Timeout": str(hold * 1000),  # never answered: it rings this long
-                    "Async": "true",
-                    "Variable": [
-                        f"{names.VAR_QUEUE}={QUEUE}",
-                        f"{names.VAR_PRIORITY}=0",
-                    ],
-                },
-                timeout=30,
+            await ami.originate(
+                f"Local/s@{WAITER_CONTEXT}/n",
+                context=CALLER_CONTEXT,
+                exten="hold",
+                caller_id=f"38044{i:07d}",
+                channel_ids=(f"{prefix}{i:05d}-c", f"{prefix}{i:05d}-q"),
+                variables={names.VAR_QUEUE: QUEUE, names.VAR_PRIORITY: "0"},
+                timeout_ms=hold * 1000,  # never answered: it rings this long
+                reply_timeout=30,
             )
         except AmiError as exc:
             result.originate_errors += 1

@@ -57,21 +57,14 @@ async def batch(ami: AmiClient, prefix: str, first: int, size: int, timeout: flo
     try:
         await asyncio.gather(
             *(
-                ami.send(
-                    {
-                        "Action": "Originate",
-                        "Channel": f"Local/{LINE}@ivr-bench-engine/n",
-                        "Context": "ivr-bench-caller",
-                        "Exten": "press",
-                        "Priority": "1",
-                        "CallerID": f"38044{i:07d}",
-                        "ChannelId": f"{prefix}{i:06d}-c",
-                        "OtherChannelId": f"{prefix}{i:06d}-m",
-                        "Timeout": "30000",
-                        "Async": "true",
-                        "Variable": "BENCH_FIRST_KEY=0.5",
-                    },
-                    timeout=60,
+                ami.originate(
+                    f"Local/{LINE}@ivr-bench-engine/n",
+                    context="ivr-bench-caller",
+                    exten="press",
+                    caller_id=f"38044{i:07d}",
+                    channel_ids=(f"{prefix}{i:06d}-c", f"{prefix}{i:06d}-m"),
+                    variables={"BENCH_FIRST_KEY": "0.5"},
+                    reply_timeout=60,
                 )
                 for i in range(first, first + size)
             )

@@ -31,18 +31,12 @@ async def test_the_engine_user_gets_hangup_but_not_hangup_request(
     tester.on_event("*", on_tester)
     await engine_ami.connect()
     try:
-        await tester.send(
-            {
-                "Action": "Originate",
-                "Channel": "Local/hold@ivr-test-caller/n",
-                "Context": "ivr-test-caller",
-                "Exten": "hold",
-                "Priority": "1",
-                "ChannelId": call,
-                "OtherChannelId": call.replace("-c", "-o"),
-                "Async": "true",
-                "Variable": "IVR_TEST_HOLD=1",  # then Hangup(): a HangupRequest
-            }
+        await tester.originate(
+            "Local/hold@ivr-test-caller/n",
+            context="ivr-test-caller",
+            exten="hold",
+            channel_ids=(call, call.replace("-c", "-o")),
+            variables={"IVR_TEST_HOLD": "1"},  # then Hangup(): a HangupRequest
         )
         await eventually(lambda: ("Hangup", call) in seen, timeout=10)
     finally:

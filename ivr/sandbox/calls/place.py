@@ -176,20 +176,14 @@ async def place_call(
     started = time.monotonic()
     ami.on_event("*", watcher)
     try:
-        await ami.send(
-            {
-                "Action": "Originate",
-                "Channel": f"Local/{line}@{INBOUND_CONTEXT}/n",
-                "Context": CALLER_CONTEXT,
-                "Exten": "hold",
-                "Priority": "1",
-                "CallerID": f'"{caller_name}" <{caller}>' if caller_name else caller,
-                "ChannelId": caller_side,
-                "OtherChannelId": menu_side,
-                "Timeout": str(int(timeout * 1000)),
-                "Async": "true",
-                "ActionID": watcher.action_id,
-            }
+        await ami.originate(
+            f"Local/{line}@{INBOUND_CONTEXT}/n",
+            context=CALLER_CONTEXT,
+            exten="hold",
+            caller_id=f'"{caller_name}" <{caller}>' if caller_name else caller,
+            channel_ids=(caller_side, menu_side),
+            timeout_ms=int(timeout * 1000),
+            action_id=watcher.action_id,
         )
         await watcher.follow(talk, timeout)
     finally:

@@ -223,7 +223,11 @@ async def test_async_originate_resolves_on_ack_and_dispatches_the_outcome(
     outcomes: list[Any] = []
     client.on_event("OriginateResponse", outcomes.append)
     response = await client.originate(
-        "PJSIP/agent1", application="Playback", data="tt-monkeys", action_id="orig-1"
+        "PJSIP/agent1",
+        application="Playback",
+        data="tt-monkeys",
+        action_id="orig-1",
+        channel_ids=("call-1-c", "call-1-o"),
     )
     assert response["Message"] == "Originate successfully queued"
     await eventually(lambda: len(outcomes) == 1)
@@ -235,6 +239,7 @@ async def test_async_originate_resolves_on_ack_and_dispatches_the_outcome(
         ["Playback"],
         ["tt-monkeys"],
     )
+    assert (sent["ChannelId"], sent["OtherChannelId"]) == (["call-1-c"], ["call-1-o"])
 
 
 # --- 2. QueueAdd ---------------------------------------------------------------------------
