@@ -31,19 +31,17 @@ import itertools
 import json
 import random
 import resource
-import socket
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ivr.config import load_settings
 from ivr.sandbox.calls.tester import tester_ami
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.agi import AgiChannel, FastAgiServer
 from ivr.telephony.ami import AmiClient
-from tests.bench.burst import SETTLE_SECONDS, bench_engine, cpu_seconds
+from tests.bench.burst import SETTLE_SECONDS, bench_engine, cpu_seconds, free_port, rss_kib
 
 COMMAND = "GET VARIABLE UNIQUEID"
 P99_TARGET_MS = 5.0
@@ -95,12 +93,6 @@ class GcWatch:
         elif self.round is not None:
             pause = time.perf_counter() - self._started
             self.round.gc_pauses.append((info["generation"], pause))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def process_cpu() -> float:
@@ -302,13 +294,6 @@ async def round_trips(sessions: int, commands: int, interval: float, pairs: int)
 
 
 # --- memory per active menu -----------------------------------------------------------------
-
-
-def rss_kib(pid: int) -> int:
-    for row in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if row.startswith("VmRSS:"):
-            return int(row.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 def agi_active() -> int:

@@ -8,6 +8,7 @@ calls lost. Targets: 0 lost, ratio >= 0.8.
 import argparse
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -27,6 +28,21 @@ LINE = "7000"
 EXPECTED_QUEUE = "connections"  # the caller presses 1
 RATIO_TARGET = 0.8
 SETTLE_SECONDS = 3.0
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rss_kib(pid: int) -> int:
+    """A process's resident memory (VmRSS), in KiB."""
+    for row in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if row.startswith("VmRSS:"):
+            return int(row.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 def cpu_seconds(pid: int | None) -> float:

@@ -22,7 +22,6 @@ import json
 import math
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,7 +38,7 @@ from ivr.sandbox.calls.tester import tester_ami
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony import names
 from ivr.telephony.ami import AmiClient, AmiError
-from tests.bench.burst import cpu_seconds
+from tests.bench.burst import cpu_seconds, free_port, rss_kib
 from tests.e2e.queues_kit import fast_queues
 
 QUEUE = "bench_escalation"  # a queue of its own: other engines on the sandbox ignore it
@@ -57,17 +56,6 @@ WAITERS = f"/^Local.s@{WAITER_CONTEXT}-[0-9a-f]+;1$/"
 class MarkSpec:
     name: str
     after: float
-
-
-def rss_kib(pid: int | None) -> int:
-    """A process's resident set size (0 when unknown)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except (OSError, TypeError):
-        return 0
-    return next(
-        (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0
-    )
 
 
 def mark_specs(target: float) -> tuple[MarkSpec, ...]:
@@ -90,12 +78,6 @@ def write_queues(directory: Path, target: float) -> Path:
     ]
     bench = {"title": "escalation benchmark", "answer_target": target, "escalation": ladder}
     return fast_queues(directory, agents={}, queues={QUEUE: bench})
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def health(port: int) -> Mapping[str, Any]:
@@ -346,7 +328,7 @@ async def measure(
                 await asyncio.sleep(pause)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(listener.all_joined.wait(), join_limit)
-        result.engine_rss_kib = rss_kib(pids[1])
+        result.engine_rss_kib = rss_kib(pids[1]) if pids[1] is not None else 0
         stamps = [c.joined for c in callers.values() if c.joined is not None]
         if stamps:  # the last joiner's last mark, and a margin for lateness
             wait = max(stamps) + last_after + 5.0 - loop.time()

@@ -13,23 +13,19 @@ import argparse
 import asyncio
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ivr.config import PROJECT_ROOT, load_settings
 from ivr.sandbox.calls.tester import tester_ami
 from ivr.telephony.ami import AmiClient
-from tests.bench.burst import EXPECTED_QUEUE, LINE, start_engine
+from tests.bench.burst import EXPECTED_QUEUE, LINE, rss_kib, start_engine
 
 SETTLE_SECONDS = 2.0  # after a checkpoint's last call: the engine journals its hangups
 
 
 def rss_mb(pid: int) -> float:
     """Resident memory of a process (VmRSS), in MB."""
-    for row in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if row.startswith("VmRSS:"):
-            return int(row.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    return rss_kib(pid) / 1024
 
 
 @dataclass
