@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.calls.inbound import InboundCall
 from ivr.clock import LoopClock
-from ivr.config import Settings
+from ivr.config import ConfigError, Settings
 from ivr.events.notifier import Notifier
 from ivr.fd_budget import FdBudget, take_budget
 from ivr.flow.context import FlowServices
@@ -20,6 +20,8 @@ from ivr.flow.loader import Validation, validate_library
 from ivr.flow.model import FlowLibrary
 from ivr.flow.prompts import Text, fill
 from ivr.flow.reload import FlowReloader
+from ivr.ha.claims import SharedClaims
+from ivr.ha.ownership import Ownership
 from ivr.monitors.agents import AgentBoard
 from ivr.monitors.callbacks import CallbackDialer
 from ivr.monitors.resync import Resync
@@ -41,6 +43,7 @@ from ivr.storage.guards import DatabaseGuards
 from ivr.storage.journal import CallJournal
 from ivr.storage.kpi import KpiRepository
 from ivr.storage.marks import Marks
+from ivr.storage.ownership import CLAIMS_KEPT, ClaimStore, LeaseStore
 from ivr.storage.recordings import Recordings
 from ivr.storage.reports import ReportRepository, ReportWriter
 from ivr.storage.repository import JournalRepository
@@ -190,6 +193,7 @@ class Engine:
             settings.ami_host, settings.ami_port, settings.ami_user, settings.resolved_ami_secret()
         )
         self.queue_actions = QueueActions(self.ami)
+        self._ownership(settings, sessions)
         # Calls the dialplan's fallback served (engine down): journalled from AstDB.
         self.fallback_sweep = FallbackSweep(
             self.journal.put,
@@ -207,23 +211,23 @@ class Engine:
             self.notifier.publish,
             self.tasks,
             clock,
+            claims=self.claims,
+            acting=self.acting,
         )
         self.notifier.subscribe(self.waiting.on_event)
         self.talk = TalkMonitor(
-            queues, self.queue_actions, self.notifier.publish, self.tasks, clock
+            queues,
+            self.queue_actions,
+            self.notifier.publish,
+            self.tasks,
+            clock,
+            claims=self.claims,
+            acting=self.acting,
         )
         self.resync = Resync(
             self.queue_actions, self.waiting, self.talk, queues, lambda: clock.wall().timestamp()
         )
-        # Supervisors listen, whisper or barge into live calls from their phones (API).
-        self.supervision_log = SupervisionLog(sessions)
-        self.supervision = Supervision(
-            self.talk.talking,
-            lambda: {waiter.call_id for waiter in self.waiting.waiters()},
-            self.queue_actions,
-            self.notifier.publish,
-            clock.wall,
-        )
+        self._supervision(sessions)
         self.callback_store = CallbackStore(sessions)
         self.callbacks = CallbackDialer(
             queues,
@@ -234,8 +238,47 @@ class Engine:
             self.notifier.publish,
             self.tasks,
             clock,
+            acting=self.acting,
         )
+        self.ownership.gained.append(self._take_over)
+        self.ownership.lost.append(self._stand_by)
         self.ami_events = self._ami_events()
+
+    def _supervision(self, sessions: sessionmaker[Session]) -> None:
+        """Supervisors listen, whisper or barge into live calls from their phones (API)."""
+        self.supervision_log = SupervisionLog(sessions)
+        self.supervision = Supervision(
+            self.talk.talking,
+            lambda: {waiter.call_id for waiter in self.waiting.waiters()},
+            self.queue_actions,
+            self.notifier.publish,
+            self.clock.wall,
+        )
+
+    def _ownership(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+        """The lease on this Asterisk's live actions (its own connection: a busy pool does
+        not delay a renewal), and the claims of live steps."""
+        ttl = settings.lease_ttl
+        self.lease_db = make_engine(
+            settings.database_url,
+            timeouts=DbTimeouts(connect=ttl, statement=ttl, lock=ttl, pool=ttl),
+        )
+        engine_id = settings.resolved_engine_id()
+        self.ownership = Ownership(
+            LeaseStore(make_session_factory(self.lease_db)),
+            settings.asterisk_name,
+            engine_id,
+            self.clock,
+            self.tasks,
+            ttl=ttl,
+            renew=settings.lease_renew,
+        )
+        self.claim_store = ClaimStore(sessions, settings.asterisk_name, engine_id)
+        self.claims = SharedClaims(self.claim_store, self.clock.wall, timeout=ttl)
+
+    def acting(self) -> bool:
+        """This engine owns the Asterisk's live actions now (else it stands by)."""
+        return self.ownership.acting
 
     def _ami_events(self) -> AmiEvents:
         """Asterisk's AMI events, each parsed once, to whoever declared it reads them; in
@@ -304,8 +347,8 @@ class Engine:
     async def start(self) -> None:
         s = self.settings
         await asyncio.to_thread(migrate, s.database_url)
-        # what a crashed engine last saw of the agents is not current any more
-        await asyncio.to_thread(self.agent_log.close_open, self.clock.wall())
+        await self._own_or_refuse()
+        self.tasks.spawn(self.ownership.run(), name="ownership")
         self.tasks.spawn(self.journal.run(), name="journal")
         self.tasks.spawn(self.reports.run(), name="reports")
         self.tasks.spawn(self.agent_log.run(), name="agent-log")
@@ -316,7 +359,7 @@ class Engine:
         self.tasks.spawn(self.database.probe.run(), name="database-probe")
         self.tasks.spawn(self.recordings.run(), name="recordings-retention")
         for name in self.ami_events.names():  # each event parsed once, then dispatched
-            self.ami.on_event(name, self.ami_events)
+            self.ami.on_event(name, self._owned_event)
         self.ami.on_event("FullyBooted", self._ami_ready)
         if s.asterisk_config_dir:
             await asyncio.to_thread(write_queues_conf, self.queues, s.asterisk_config_dir)
@@ -386,15 +429,57 @@ class Engine:
         await self.ami.connect(wait=None)
 
     def _ami_ready(self, _: Mapping[str, str]) -> None:
-        """(Re)connected: apply queues.conf, learn who is logged in, who waits and talks."""
-        self.tasks.spawn(self._sync_queues(), name="queues-sync")
-        self.tasks.spawn(self.resync.run(), name="resync")  # who waits and talks now
-        self.fallback_sweep.request()
-
-    async def _sync_queues(self) -> None:
+        """(Re)connected: apply queues.conf; the owner learns who is logged in, who waits
+        and talks."""
         if self.settings.asterisk_config_dir:
-            await self.queue_actions.reload()
+            self.tasks.spawn(self.queue_actions.reload(), name="queues-reload")
+        if self.acting():
+            self.tasks.spawn(self._resync(), name="resync")
+
+    async def _resync(self) -> None:
+        """Who is logged in, who waits and talks now; the fallback calls to journal."""
+        self.fallback_sweep.request()
         await self.agents.sync()
+        await self.resync.run()
+
+    def _owned_event(self, message: Mapping[str, str]) -> None:
+        """AMI events drive the live actions and their journal on the owner only (a
+        standby's would repeat them)."""
+        if self.acting():
+            self.ami_events(message)
+
+    async def _own_or_refuse(self) -> None:
+        """Take the lease, or stand by. SQLite serves one engine only: a second is refused
+        (after a lease time, so an engine restarted after a crash gets its lease back)."""
+        own = self.ownership
+        await own.renew_once()
+        if self.db.dialect.name != "sqlite":
+            return
+        for _ in range(round(own.ttl / own.renew) + 2):
+            if own.acting:
+                return
+            await asyncio.sleep(own.renew)
+            await own.renew_once()
+        if not own.acting:
+            raise ConfigError(
+                f"the database is SQLite, which serves one engine, and engine {own.holder!r} "
+                f"uses it: run several engines on PostgreSQL (IVR_DATABASE_URL=postgresql://...)"
+            )
+
+    async def _take_over(self) -> None:
+        """This engine owns the live actions now: what another engine (or this one before
+        a restart) left is taken up from Asterisk and the database."""
+        # what the last owner saw of the agents is not current any more
+        await asyncio.to_thread(self.agent_log.close_open, self.clock.wall())
+        await asyncio.to_thread(self.claim_store.purge, self.clock.wall() - CLAIMS_KEPT)
+        if self.ami.connected:  # else at FullyBooted
+            await self._resync()
+
+    def _stand_by(self) -> None:
+        """Another engine owns the live actions (or the lease ran out): stop acting."""
+        self.waiting.reset()
+        self.talk.reset()
+        self.callbacks.stand_by()
 
     def web_app(self, tokens: TokenBook) -> web.Application:
         """The HTTP app (every route module), given what its handlers work with."""
@@ -435,6 +520,8 @@ class Engine:
         return {
             "ok": self.agi is not None,
             "ami_connected": self.ami.connected,
+            "owner": self.acting(),  # of the Asterisk's live actions; else standing by
+            "lease_holder": self.ownership.holder,
             "agi_active": self.agi.active if self.agi else 0,
             "journal_pending": self.journal.pending,
             "database": self.database.health(),
@@ -452,8 +539,9 @@ class Engine:
         await self.journal.stop()
         await self.reports.stop()
         await self.agent_log.stop()
-        # the engine no longer sees the agents: their time stops counting now
-        await asyncio.to_thread(self.agent_log.close_open, self.clock.wall())
+        if self.acting():  # the engine no longer sees the agents: their time stops now
+            await asyncio.to_thread(self.agent_log.close_open, self.clock.wall())
+        await self.ownership.release()  # a standby takes over at once
         self.waiting.close()
         self.talk.close()
         await self.ami.close()
@@ -461,3 +549,4 @@ class Engine:
         self.watchdog.close()
         self.database.close()
         self.db.dispose()
+        self.lease_db.dispose()

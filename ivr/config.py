@@ -2,6 +2,7 @@
 
 import math
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -83,6 +84,18 @@ class Settings:
     db_statement_timeout: float = 15.0
     db_pool_timeout: float = 5.0
     db_probe_interval: float = 5.0
+    # Several engines (PostgreSQL only): all serve menus; one at a time owns the live actions
+    # on the Asterisk (answer-target ladder, talk marks, callbacks, agent sync), through a
+    # lease in the database renewed every lease_renew s and lost after lease_ttl s without
+    # the database. asterisk_name names the Asterisk in the database; engine_id names this
+    # engine ("" = host:pid).
+    asterisk_name: str = "asterisk"
+    engine_id: str = ""
+    lease_ttl: float = 3.0
+    lease_renew: float = 1.0
+
+    def resolved_engine_id(self) -> str:
+        return self.engine_id or f"{socket.gethostname()}:{os.getpid()}"
 
     def resolved_outbox_dir(self) -> Path:
         return Path(self.outbox_dir or Path(self.var_dir) / "outbox")
@@ -149,6 +162,10 @@ ENV_SETTINGS: Mapping[str, str] = {
     "IVR_DB_STATEMENT_TIMEOUT": "db_statement_timeout",
     "IVR_DB_POOL_TIMEOUT": "db_pool_timeout",
     "IVR_DB_PROBE_INTERVAL": "db_probe_interval",
+    "IVR_ASTERISK_NAME": "asterisk_name",
+    "IVR_ENGINE_ID": "engine_id",
+    "IVR_LEASE_TTL": "lease_ttl",
+    "IVR_LEASE_RENEW": "lease_renew",
 }
 # Settings that must be above zero (fd_reserve: zero or more).
 POSITIVE = (
@@ -163,6 +180,8 @@ POSITIVE = (
     "db_api_timeout",
     "db_pool_timeout",
     "db_probe_interval",
+    "lease_ttl",
+    "lease_renew",
 )
 ENV_BINDS: Mapping[str, tuple[str, str]] = {
     "IVR_AGI_BIND": ("agi_host", "agi_port"),
@@ -194,6 +213,8 @@ def _check_range(name: str, value: Any, source: str) -> None:
         raise ConfigError(f"{source}: {name} must be 0 (every event) or more, got {value!r}")
     if name == "db_statement_timeout" and not (value >= 0 and math.isfinite(value)):
         raise ConfigError(f"{source}: {name} must be 0 (none) or more seconds, got {value!r}")
+    if name == "asterisk_name" and not value:
+        raise ConfigError(f"{source}: {name} must not be empty")
     if name == "fd_reserve" and value < 0:
         raise ConfigError(f"{source}: {name} must be 0 (automatic) or more, got {value!r}")
 
@@ -232,4 +253,10 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     for var, (host_name, port_name) in ENV_BINDS.items():
         if var in env:
             values[host_name], values[port_name] = _split_bind(env[var], var)
-    return replace(Settings(), **values)
+    settings = replace(Settings(), **values)
+    if settings.lease_renew >= settings.lease_ttl:
+        raise ConfigError(
+            f"lease_renew ({settings.lease_renew:g} s) must be below lease_ttl "
+            f"({settings.lease_ttl:g} s): the lease would run out between renewals"
+        )
+    return settings
