@@ -38,7 +38,7 @@ from ivr.storage.db import DbTimeouts, make_engine, make_session_factory, migrat
 from ivr.storage.dead_letters import DeadLetterStore
 from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
-from ivr.storage.gate import GuardedDirectory
+from ivr.storage.gate import GuardedDirectory, StorageGate
 from ivr.storage.guards import DatabaseGuards
 from ivr.storage.journal import CallJournal
 from ivr.storage.kpi import KpiRepository
@@ -74,6 +74,7 @@ from ivr.yamlfiles.problems import Problem
 log = logging.getLogger(__name__)
 
 DEAD_LETTER_FILE = "dead_letters.jsonl"  # in the var/ directory
+CLAIM_WORKERS = 4  # threads claiming live steps (a burst of due steps after a takeover)
 
 
 class Engine:
@@ -264,6 +265,10 @@ class Engine:
             timeouts=DbTimeouts(connect=ttl, statement=ttl, lock=ttl, pool=ttl),
         )
         engine_id = settings.resolved_engine_id()
+        # their own threads: a database that hangs them holds up no other storage call
+        state = self.database.state
+        self.lease_gate = StorageGate("lease", 1, ttl, state)
+        self.claims_gate = StorageGate("claims", CLAIM_WORKERS, ttl, state)
         self.ownership = Ownership(
             LeaseStore(make_session_factory(self.lease_db)),
             settings.asterisk_name,
@@ -272,9 +277,12 @@ class Engine:
             self.tasks,
             ttl=ttl,
             renew=settings.lease_renew,
+            run=self.lease_gate.run,
         )
         self.claim_store = ClaimStore(sessions, settings.asterisk_name, engine_id)
-        self.claims = SharedClaims(self.claim_store, self.clock.wall, timeout=ttl)
+        self.claims = SharedClaims(
+            self.claim_store, self.clock.wall, timeout=ttl, run=self.claims_gate.run
+        )
 
     def acting(self) -> bool:
         """This engine owns the Asterisk's live actions now (else it stands by)."""
@@ -471,7 +479,7 @@ class Engine:
         a restart) left is taken up from Asterisk and the database."""
         # what the last owner saw of the agents is not current any more
         await asyncio.to_thread(self.agent_log.close_open, self.clock.wall())
-        await asyncio.to_thread(self.claim_store.purge, self.clock.wall() - CLAIMS_KEPT)
+        await self.claims_gate.run(self.claim_store.purge, self.clock.wall() - CLAIMS_KEPT)
         if self.ami.connected:  # else at FullyBooted
             await self._resync()
 
@@ -548,5 +556,7 @@ class Engine:
         await self.tasks.cancel_all()
         self.watchdog.close()
         self.database.close()
+        self.lease_gate.close()
+        self.claims_gate.close()
         self.db.dispose()
         self.lease_db.dispose()

@@ -11,7 +11,7 @@ the database), and later `on_loss` if it loses it.
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 from ivr.clock import Clock, Timer
@@ -19,6 +19,9 @@ from ivr.storage.ownership import Lease
 from ivr.tasks import TaskSet
 
 log = logging.getLogger(__name__)
+
+
+Run = Callable[..., Awaitable[Any]]
 
 
 class Leases(Protocol):
@@ -36,10 +39,12 @@ class Ownership:
         tasks: TaskSet,
         ttl: float = 3.0,
         renew: float = 1.0,
+        run: Run = asyncio.to_thread,
     ) -> None:
         if not 0 < renew < ttl:
             raise ValueError(f"lease renewal ({renew} s) must be above 0 and below ttl ({ttl} s)")
         self._leases = leases
+        self._run = run  # runs a blocking store call off the loop (a guarded thread pool)
         self.name = name
         self.engine = engine
         self._clock = clock
@@ -66,7 +71,7 @@ class Ownership:
         sent = self._clock.now()
         try:
             lease = await asyncio.wait_for(
-                asyncio.to_thread(self._leases.take, self.name, self.engine, self.ttl),
+                self._run(self._leases.take, self.name, self.engine, self.ttl),
                 timeout=self.ttl,
             )
         except Exception as exc:  # the database is down or slow: the lease runs out
@@ -110,6 +115,8 @@ class Ownership:
             return
         self._lose()
         try:
-            await asyncio.to_thread(self._leases.release, self.name, self.engine)
+            await asyncio.wait_for(
+                self._run(self._leases.release, self.name, self.engine), self.ttl
+            )
         except Exception as exc:
             log.warning("lease %s not released (it runs out in %g s): %s", self.name, self.ttl, exc)
