@@ -171,7 +171,7 @@ class IvrRoute(UserEvent):
     USER_EVENT = names.EVENT_ROUTE
     queue: str = ""
     priority: int = 0  # QueuePriority
-    language: str = ""  # Language
+    language: str = ""  # MenuLanguage (the channel's own Language header is Asterisk's)
 
 
 @dataclass(frozen=True)
@@ -259,7 +259,7 @@ def _user_event(m: Message) -> UserEvent | None:
             *head,
             queue=_text(m, "Queue"),
             priority=_integer(_text(m, "QueuePriority")),
-            language=_text(m, "Language"),
+            language=_text(m, "MenuLanguage"),
         )
     if kind is IvrCallbackAnswered:
         return IvrCallbackAnswered(*head, priority=_integer(_text(m, "QueuePriority")))

@@ -108,7 +108,7 @@ def test_the_engine_s_user_events() -> None:
     assert answered == IvrCallbackAnswered("c2", PHONE, "", "", priority=5)
     odd = parse(user_event(names.EVENT_CALLBACK_ANSWERED, "c2", QueuePriority="high"))
     assert odd == IvrCallbackAnswered("c2", PHONE, "", "", priority=0)
-    route = user_event(names.EVENT_ROUTE, "c1", Queue="a", QueuePriority="10", Language="uk")
+    route = user_event(names.EVENT_ROUTE, "c1", Queue="a", QueuePriority="10", MenuLanguage="uk")
     assert parse(route) == IvrRoute("c1", PHONE, "", "", queue="a", priority=10, language="uk")
 
 
