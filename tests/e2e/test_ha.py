@@ -17,6 +17,8 @@ import pytest
 
 from ivr.app import Engine
 from ivr.config import PROJECT_ROOT, Settings
+from ivr.sandbox.calls.place import place_call
+from ivr.sandbox.calls.tester import agent_behaves
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import engine_settings, eventually, journal_row, pg_url, started
@@ -169,6 +171,59 @@ async def standby_journal(engine: Engine, routes: Mapping[str, int]) -> str:
         if record is not None and record.escalations and "late" in record.escalations:
             return str(record.escalations)
     return "no late step journalled"
+
+
+async def test_a_talk_timer_goes_on_through_a_takeover_each_mark_once(
+    sandbox: Sandbox,
+    settings: Settings,
+    tester: AmiClient,
+    tmp_path: Path,
+    pg_schema: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An answered call's talk marks: the owner is killed half a second into the talk; the
+    warning (2 s) falls due during the takeover and beeps the agent late, once; the
+    guideline (6 s) beeps on time, once (ChanSpy on the agent's channel each time)."""
+    queues = fast_queues(
+        tmp_path, agents={"2001": agent("2001", "first_line")}, talk_warning=2, talk_guideline=6
+    )
+    database = pg_url(pg_schema)
+    owner = await asyncio.to_thread(
+        subprocess_engine, settings, tmp_path, "engine-a", database, queues
+    )
+    lines: list[str] = []
+    log = AmiLog()
+    tester.on_event("*", log)
+    try:
+        async with queue_engine(
+            sandbox, settings, tmp_path, queues, database_url=database, engine_id="engine-b"
+        ) as standby:
+            await agent_behaves(tester, "2001", "0", "10")
+            await standby.agents.login("2001")
+            talk = asyncio.create_task(
+                place_call(tester, "5551000", "+380440000061", ["2"], talk=15, timeout=40)
+            )
+            _, connect = await log.wait_for(lambda e: e.get("Event") == "AgentConnect", timeout=30)
+            await asyncio.sleep(0.5)
+            killed = time.monotonic()
+            owner.kill()
+            await eventually(standby.acting, timeout=15)
+            lines.append(f"talk: takeover {time.monotonic() - killed:.2f} s after kill -9")
+            report = await talk
+    finally:
+        owner.stop()
+        tester.off_event("*", log)
+        with capsys.disabled():
+            print("\n" + "\n".join(lines))
+    agent_channel = str(connect["DestChannel"])
+    limits = [e for _, e in log.find(lambda e: e.get("UserEvent") == "IvrTalkLimit")]
+    spies = [e for _, e in log.find(lambda e: e.get("Event") == "ChanSpyStart")]
+    lines.append(f"talk marks: {[(e['Level'], e['Talk']) for e in limits]}")
+    assert [e["CallID"] for e in limits] == [report.call_id, report.call_id]
+    assert [e["Level"] for e in limits] == ["warning", "guideline"]
+    assert [e["SpyeeChannel"] for e in spies] == [agent_channel, agent_channel]
+    warning, guideline = (float(e["Talk"]) for e in limits)
+    assert 2 <= warning <= 2 + TAKEOVER and 6 <= guideline < 6.5
 
 
 async def test_an_owner_cut_off_from_the_database_stops_and_a_standby_takes_over(
