@@ -63,15 +63,19 @@ def _run(coro: object) -> None:
     uvloop.run(coro)  # type: ignore[arg-type]
 
 
-def _sandbox(settings: Settings, action: str) -> int:
+def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     from ivr.sandbox.chroot import Sandbox
+    from ivr.sandbox.peer import PeerSandbox, peer_dir
 
+    action = args.action
     sandbox = Sandbox(
         settings.sandbox_dir,
         settings.queues_file,
         ami_port=settings.ami_port,
         agi_host=f"{settings.agi_host}:{settings.agi_port}",
     )
+    if args.peer:  # the second Asterisk, in its own network namespace
+        sandbox = PeerSandbox(peer_dir(settings.sandbox_dir), sandbox, agi_target=args.agi_target)
     if action == "up":
         status = sandbox.up()
     elif action == "down":
@@ -409,6 +413,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_supervise(sub)
     sandbox = sub.add_parser("sandbox", help="the Asterisk 22 sandbox (chroot)")
     sandbox.add_argument("action", choices=["up", "down", "status"])
+    sandbox.add_argument(
+        "--peer",
+        action="store_true",
+        help="the second Asterisk (HA tests): its own chroot copy in network namespace ivr-ast2",
+    )
+    sandbox.add_argument(
+        "--agi-target",
+        default="",
+        metavar="HOST:PORT",
+        help="with --peer: where its FastAGI goes (default 10.87.0.1:4573, the host side)",
+    )
     _add_call(sub)
     _add_flow(sub)
     _add_queues(sub)
@@ -564,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "supervise":
             return _supervise(args)
         if args.command == "sandbox":
-            return _sandbox(settings, args.action)
+            return _sandbox(settings, args)
         if args.command == "call":
             return _call(settings, args)
         if args.command == "flow" and args.flow_command == "simulate":
