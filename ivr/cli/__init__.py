@@ -64,7 +64,8 @@ def _run(coro: object) -> None:
 
 
 def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
-    from ivr.sandbox.chroot import Sandbox
+    from ivr.sandbox.chroot import Sandbox, SandboxError
+    from ivr.sandbox.netns import PeerNetwork
     from ivr.sandbox.peer import PeerSandbox, peer_dir
 
     action = args.action
@@ -75,7 +76,11 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
         agi_host=f"{settings.agi_host}:{settings.agi_port}",
     )
     if args.peer:  # the second Asterisk, in its own network namespace
-        sandbox = PeerSandbox(peer_dir(settings.sandbox_dir), sandbox, agi_target=args.agi_target)
+        network = PeerNetwork()
+        target = args.agi_target or f"{network.host_address}:{settings.agi_port}"
+        sandbox = PeerSandbox(peer_dir(settings.sandbox_dir), sandbox, network, target)
+    elif args.agi_target:
+        raise SandboxError("--agi-target is the second Asterisk's: use it with --peer")
     if action == "up":
         status = sandbox.up()
     elif action == "down":
@@ -422,7 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--agi-target",
         default="",
         metavar="HOST:PORT",
-        help="with --peer: where its FastAGI goes (default 10.87.0.1:4573, the host side)",
+        help="with --peer: where its FastAGI goes (default 10.87.0.1, the host side, at the "
+        "engine's AGI port)",
     )
     _add_call(sub)
     _add_flow(sub)
