@@ -3,6 +3,8 @@ in to its AMI, a carrier's SIP call to it is served a menu by an engine's FastAG
 host, and the first sandbox goes on working beside it, each with its own engine."""
 
 import asyncio
+import re
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +13,8 @@ import pytest
 from ivr.app import Engine
 from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
+from ivr.sandbox.chroot_copy import COPY_STAMP
+from ivr.sandbox.netns import ensure_network
 from ivr.sandbox.peer import PeerEndpoints, PeerSandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import journal_row, peer_engine_settings, peer_tester, started
@@ -112,3 +116,23 @@ async def test_sip_calls_to_both_asterisks_get_menus_from_their_engines(
     # no call crossed over: each engine has only its own Asterisk's calls
     assert all(engine.repository.get(i) is None for i in second_ids)
     assert all(peer_engine.repository.get(i) is None for i in first_ids)
+
+
+def test_up_again_reloads_it_and_reuses_its_copy_and_namespace(
+    sandbox: Sandbox, second_asterisk_sandbox: PeerSandbox
+) -> None:
+    box = second_asterisk_sandbox
+    copied = (box.root / COPY_STAMP).stat().st_mtime_ns
+    pid = box.pid()
+    assert pid is not None and pid != sandbox.pid()  # its own pid file, not the copied one
+    assert box.up().running
+    assert box.pid() == pid  # reloaded, not restarted
+    assert (box.root / COPY_STAMP).stat().st_mtime_ns == copied  # not copied again
+    ensure_network(box.network)  # again: nothing to add
+    host_side = subprocess.run(
+        ["ip", "-o", "-4", "addr", "show", "dev", box.network.host_interface],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert sorted(re.findall(r" inet (\S+) ", host_side)) == ["10.87.0.1/24", "10.87.0.3/24"]
+    # the copy's log is its own: no line of the first Asterisk's calls copied with it
+    assert "127.0.0.1:4573" not in box.log_file.read_text(errors="replace")
