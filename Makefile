@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 IVR := $(VENV)/bin/ivr
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit e2e bench bench-escalation bench-soak bench-sip bench-ami bench-agi bench-takeover sandbox-up sandbox-down system-deps postgres clean
+.PHONY: demo test lint unit e2e bench bench-escalation bench-soak bench-sip bench-ami bench-agi bench-takeover sandbox-up sandbox-down sandbox-peer-up sandbox-peer-down system-deps postgres clean
 
 # Installer steps print one line each; their output goes to $(INSTALL_LOG) (shown on failure).
 INSTALL_LOG := var/install.log
@@ -27,6 +27,13 @@ sandbox-up: $(STAMP) system-deps
 
 sandbox-down: $(STAMP)
 	$(IVR) sandbox down
+
+# The second Asterisk (HA tests): a copy of the sandbox in network namespace ivr-ast2.
+sandbox-peer-up: sandbox-up
+	@$(QUIET) "second Asterisk up (namespace ivr-ast2)" $(IVR) sandbox up --peer
+
+sandbox-peer-down: $(STAMP)
+	$(IVR) sandbox down --peer
 
 postgres:
 	@bash scripts/postgres.sh

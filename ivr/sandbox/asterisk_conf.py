@@ -126,6 +126,7 @@ TESTER_WRITE = "originate,call,agent,user,system,command"
 class AsteriskSettings:
     ami_port: int = 5038
     ami_bind: str = "127.0.0.1"
+    ami_permit: str = "127.0.0.1/255.255.255.255"  # the only network AMI users log in from
     agi_host: str = "127.0.0.1:4573"
     agi_deadline: int = 300
     fallback_prompt: str = "pls-hold-while-try"
@@ -173,7 +174,7 @@ def _manager_conf(settings: AsteriskSettings, users: tuple[AmiUser, ...]) -> str
             f"[{user.name}]",
             f"secret = {user.secret}",
             "deny = 0.0.0.0/0.0.0.0",
-            "permit = 127.0.0.1/255.255.255.255",
+            f"permit = {settings.ami_permit}",
             f"read = {user.read}",
             f"write = {user.write}",
             "writetimeout = 5000",

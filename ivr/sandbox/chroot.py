@@ -27,7 +27,7 @@ from ivr.sandbox.asterisk_conf import (
     render_asterisk_config,
 )
 from ivr.telephony.pjsip_render import AUTH_FILE, required_secrets
-from ivr.telephony.sip_config import TELEPHONY_FILE, load_telephony
+from ivr.telephony.sip_config import TELEPHONY_FILE, TelephonyConfig, load_telephony
 
 PACKAGES = ("asterisk", "asterisk-core-sounds-en-gsm", "asterisk-moh-opsound-gsm")
 ENGINE_USER = "ivr-engine"
@@ -132,7 +132,7 @@ class Sandbox:
             ),
             AmiUser(TESTER_USER, self.secret(TESTER_USER), TESTER_READ, TESTER_WRITE),
         )
-        telephony = load_telephony(self.telephony_file)
+        telephony = self.telephony()
         phones, trunks = required_secrets(telephony)
         files = render_asterisk_config(
             self.settings,
@@ -152,6 +152,10 @@ class Sandbox:
         (etc / "manager.conf").chmod(0o600)
         (etc / AUTH_FILE).chmod(0o600)
 
+    def telephony(self) -> TelephonyConfig:
+        """The SIP transports, trunks and phones this Asterisk gets (telephony.yaml)."""
+        return load_telephony(self.telephony_file)
+
     # -- run ---------------------------------------------------------------------------
     def up(self, boot_timeout: float = 60.0) -> SandboxStatus:
         self.build()
@@ -164,7 +168,7 @@ class Sandbox:
         # /var/run is an absolute symlink to /run: use chroot paths that do not cross it.
         for sub in ("run/asterisk", "var/log/asterisk", "var/spool/asterisk"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
-        subprocess.run(["chroot", str(self.root), "/usr/sbin/asterisk", "-g"], check=True)
+        subprocess.run(self._start_argv(), check=True)
         deadline = time.monotonic() + boot_timeout
         while time.monotonic() < deadline:
             if self._cli_ok("core waitfullybooted"):
@@ -208,6 +212,10 @@ class Sandbox:
         return self.root / "var" / "log" / "asterisk" / "messages.log"
 
     # -- helpers -----------------------------------------------------------------------
+    def _start_argv(self) -> list[str]:
+        """The command that starts Asterisk (it daemonises: `-g` keeps core dumps)."""
+        return ["chroot", str(self.root), "/usr/sbin/asterisk", "-g"]
+
     def _load_missing_modules(self) -> None:
         shown = self.cli("module show")
         loaded = set(re.findall(r"^(\S+\.so)\s", shown, re.MULTILINE))

@@ -16,6 +16,8 @@ from ivr.app import Engine
 from ivr.config import PROJECT_ROOT, Settings, load_settings
 from ivr.sandbox.calls.tester import tester_ami
 from ivr.sandbox.chroot import Sandbox, SandboxError
+from ivr.sandbox.netns import PeerNetwork
+from ivr.sandbox.peer import PeerEndpoints, PeerSandbox, peer_dir
 from ivr.storage.db import make_engine, make_session_factory, migrate, open_store
 from ivr.storage.repository import CallRecordView
 from ivr.storage.seed import DEMO_STORE, load_seed_file, seed_store
@@ -37,6 +39,48 @@ def sandbox(settings: Settings) -> Iterator[Sandbox]:
     except (SandboxError, OSError) as exc:
         pytest.fail(f"the Asterisk sandbox is required and could not start: {exc}")
     yield box
+
+
+@pytest.fixture(scope="session")
+def second_asterisk_sandbox(sandbox: Sandbox, settings: Settings) -> Iterator[PeerSandbox]:
+    """The second Asterisk (HA tests): a copy of the sandbox chroot (made once, reused) in
+    network namespace ivr-ast2, up for the session, FastAGI to 10.87.0.1:<agi_port>."""
+    peer = PeerSandbox(
+        peer_dir(settings.sandbox_dir),
+        sandbox,
+        agi_target=f"{PeerNetwork().host_address}:{settings.agi_port}",
+    )
+    try:
+        peer.up()
+    except (SandboxError, OSError) as exc:
+        pytest.fail(f"the second Asterisk (ivr sandbox up --peer) could not start: {exc}")
+    yield peer
+    peer.down()  # its chroot copy and namespace stay for the next run
+
+
+@pytest.fixture(scope="session")
+def second_asterisk(second_asterisk_sandbox: PeerSandbox) -> PeerEndpoints:
+    """The second Asterisk's AMI (host, port, users and secrets) and SIP addresses."""
+    return second_asterisk_sandbox.endpoints()
+
+
+def peer_engine_settings(
+    settings: Settings, peer: PeerEndpoints, tmp_path: Path, **changes: object
+) -> Settings:
+    """An engine for the second Asterisk: its AMI, FastAGI on the host side of the
+    namespace's link, prompts into its chroot (engine_settings otherwise)."""
+    agi_host, _, agi_port = peer.agi_target.rpartition(":")
+    changes.setdefault("http_port", 18090)
+    return engine_settings(
+        settings, tmp_path, ami_host=peer.ami_host, ami_port=peer.ami_port,
+        ami_user=peer.engine_user, ami_secret=peer.engine_secret,
+        sandbox_dir=str(peer.sandbox_dir), agi_host=agi_host, agi_port=int(agi_port), **changes,
+    )  # fmt: skip
+
+
+def peer_tester(peer: PeerEndpoints) -> AmiClient:
+    """The second Asterisk's test-call AMI user (reads AGI and dialplan events)."""
+    return AmiClient(peer.ami_host, peer.ami_port, peer.tester_user, peer.tester_secret)
 
 
 @pytest.fixture
