@@ -10,9 +10,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.asterisk_site import AsteriskSite, SiteServices
 from ivr.calls.inbound import InboundCall
 from ivr.clock import LoopClock
-from ivr.config import ConfigError, Settings
+from ivr.config import Settings
 from ivr.events.notifier import Notifier
 from ivr.fd_budget import FdBudget, take_budget
 from ivr.flow.context import FlowServices
@@ -20,11 +21,8 @@ from ivr.flow.loader import Validation, validate_library
 from ivr.flow.model import FlowLibrary
 from ivr.flow.prompts import Text, fill
 from ivr.flow.reload import FlowReloader
-from ivr.ha.claims import SharedClaims
 from ivr.ha.ownership import Ownership
 from ivr.monitors.agents import AgentBoard
-from ivr.monitors.callbacks import CallbackDialer
-from ivr.monitors.resync import Resync
 from ivr.monitors.supervise import Supervision
 from ivr.monitors.talk import TalkMonitor
 from ivr.monitors.waiting import WaitingMonitor
@@ -43,7 +41,6 @@ from ivr.storage.guards import DatabaseGuards
 from ivr.storage.journal import CallJournal
 from ivr.storage.kpi import KpiRepository
 from ivr.storage.marks import Marks
-from ivr.storage.ownership import CLAIMS_KEPT, ClaimStore, LeaseStore
 from ivr.storage.recordings import Recordings
 from ivr.storage.reports import ReportRepository, ReportWriter
 from ivr.storage.repository import JournalRepository
@@ -54,10 +51,6 @@ from ivr.tasks import TaskSet
 from ivr.telephony import names
 from ivr.telephony.agi import AgiHandler, FastAgiServer
 from ivr.telephony.ami import AmiClient
-from ivr.telephony.ami_announcer import AmiAnnouncer
-from ivr.telephony.ami_events import AmiEvents
-from ivr.telephony.ami_translator import AmiEventTranslator
-from ivr.telephony.fallback_trace import FallbackSweep
 from ivr.telephony.queue_actions import QueueActions
 from ivr.watchdog.notify import SdNotifier
 from ivr.web import keys
@@ -188,121 +181,70 @@ class Engine:
         return sessions
 
     def _telephony(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
-        """AMI, and what works on it: agents, waiting and talking callers, supervision,
-        callbacks, the fallback sweep; the AMI events each of them reads."""
-        self.ami = AmiClient(
-            settings.ami_host, settings.ami_port, settings.ami_user, settings.resolved_ami_secret()
-        )
-        self.queue_actions = QueueActions(self.ami)
-        self._ownership(settings, sessions)
-        # Calls the dialplan's fallback served (engine down): journalled from AstDB.
-        self.fallback_sweep = FallbackSweep(
-            self.journal.put,
-            lambda channel: self.ami.originate(channel, application="NoOp"),
-            self.tasks,
-        )
-        self.notifier.subscribe(AmiAnnouncer(self.queue_actions.user_event, self.tasks))
-        queues = lambda: self.queues  # noqa: E731 - read per use: a reload swaps it
-        clock = self.clock
-        self.agents = AgentBoard(queues, self.queue_actions, self.notifier.publish, clock)
-        self.waiting = WaitingMonitor(
-            queues,
-            self.queue_actions,
-            self._prompt_sound,
-            self.notifier.publish,
-            self.tasks,
-            clock,
-            claims=self.claims,
-            acting=self.acting,
-        )
-        self.notifier.subscribe(self.waiting.on_event)
-        self.talk = TalkMonitor(
-            queues,
-            self.queue_actions,
-            self.notifier.publish,
-            self.tasks,
-            clock,
-            claims=self.claims,
-            acting=self.acting,
-        )
-        self.resync = Resync(
-            self.queue_actions, self.waiting, self.talk, queues, lambda: clock.wall().timestamp()
-        )
-        self._supervision(sessions)
-        self.callback_store = CallbackStore(sessions)
-        self.callbacks = CallbackDialer(
-            queues,
-            self.callback_store,
-            self.ami,
-            self.waiting.waiting,
-            self.agents.has_agent_on_duty,
-            self.notifier.publish,
-            self.tasks,
-            clock,
-            acting=self.acting,
-        )
-        self.ownership.gained.append(self._take_over)
-        self.ownership.lost.append(self._stand_by)
-        self.ami_events = self._ami_events()
-
-    def _supervision(self, sessions: sessionmaker[Session]) -> None:
-        """Supervisors listen, whisper or barge into live calls from their phones (API)."""
-        self.supervision_log = SupervisionLog(sessions)
-        self.supervision = Supervision(
-            self.talk.talking,
-            lambda: {waiter.call_id for waiter in self.waiting.waiters()},
-            self.queue_actions,
-            self.notifier.publish,
-            self.clock.wall,
-        )
-
-    def _ownership(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
-        """The lease on this Asterisk's live actions (its own connection: a busy pool does
-        not delay a renewal), and the claims of live steps."""
+        """One site per Asterisk server: its AMI session and what works on it. The lease
+        and the step claims get their own connection and threads (a busy pool or a hung
+        database delays no renewal and no other storage call)."""
         ttl = settings.lease_ttl
         self.lease_db = make_engine(
             settings.database_url,
             timeouts=DbTimeouts(connect=ttl, statement=ttl, lock=ttl, pool=ttl),
         )
-        engine_id = settings.resolved_engine_id()
-        # their own threads: a database that hangs them holds up no other storage call
+        servers = settings.asterisk_servers()
         state = self.database.state
-        self.lease_gate = StorageGate("lease", 1, ttl, state)
+        self.lease_gate = StorageGate("lease", len(servers), ttl, state)
         self.claims_gate = StorageGate("claims", CLAIM_WORKERS, ttl, state)
-        self.ownership = Ownership(
-            LeaseStore(make_session_factory(self.lease_db)),
-            settings.asterisk_name,
-            engine_id,
-            self.clock,
-            self.tasks,
-            ttl=ttl,
-            renew=settings.lease_renew,
-            run=self.lease_gate.run,
+        services = SiteServices(
+            settings=settings,
+            notifier=self.notifier,
+            tasks=self.tasks,
+            clock=self.clock,
+            queues=lambda: self.queues,
+            prompt_sound=self._prompt_sound,
+            journal_put=self.journal.put,
+            sessions=sessions,
+            lease_sessions=make_session_factory(self.lease_db),
+            lease_gate=self.lease_gate,
+            claims_gate=self.claims_gate,
+            # agents' rows are not per Asterisk: closed at a takeover only with one
+            close_agent_log=self.agent_log.close_open if len(servers) == 1 else None,
         )
-        self.claim_store = ClaimStore(sessions, settings.asterisk_name, engine_id)
-        self.claims = SharedClaims(
-            self.claim_store, self.clock.wall, timeout=ttl, run=self.claims_gate.run
-        )
+        self.sites = [AsteriskSite(server, services) for server in servers]
+        self.site = self.sites[0]  # the API's agents and supervision act through it
+        self.supervision_log = SupervisionLog(sessions)
+        self.callback_store = CallbackStore(sessions)
+
+    # The first Asterisk's parts, by their old names (tests, the API's agents/supervision).
+    @property
+    def ami(self) -> AmiClient:
+        return self.site.ami
+
+    @property
+    def queue_actions(self) -> QueueActions:
+        return self.site.queue_actions
+
+    @property
+    def agents(self) -> AgentBoard:
+        return self.site.agents
+
+    @property
+    def waiting(self) -> WaitingMonitor:
+        return self.site.waiting
+
+    @property
+    def talk(self) -> TalkMonitor:
+        return self.site.talk
+
+    @property
+    def supervision(self) -> Supervision:
+        return self.site.supervision
+
+    @property
+    def ownership(self) -> Ownership:
+        return self.site.ownership
 
     def acting(self) -> bool:
-        """This engine owns the Asterisk's live actions now (else it stands by)."""
-        return self.ownership.acting
-
-    def _ami_events(self) -> AmiEvents:
-        """Asterisk's AMI events, each parsed once, to whoever declared it reads them; in
-        this order, so what they publish for one event comes in this order."""
-        events = AmiEvents()
-        translator = AmiEventTranslator(self.notifier, self.clock)
-        for subscriber in (
-            translator,
-            self.waiting,
-            self.talk,
-            self.agents,
-            self.callbacks,
-            self.fallback_sweep,
-        ):
-            events.subscribe(subscriber.AMI_EVENTS, subscriber.on_ami)
-        return events
+        """This engine owns the (first) Asterisk's live actions now (else it stands by)."""
+        return self.site.acting()
 
     @property
     def queues(self) -> QueuesConfig:
@@ -321,8 +263,8 @@ class Engine:
         if not self.settings.asterisk_config_dir:
             return
         await asyncio.to_thread(write_queues_conf, queues, self.settings.asterisk_config_dir)
-        if self.ami.connected:
-            await self.queue_actions.reload()
+        for site in self.sites:
+            await site.reload_queues()
 
     async def _prompt_sound(
         self, name: str, language: str, values: Mapping[str, str]
@@ -349,29 +291,27 @@ class Engine:
             names.ROUTE_INBOUND: InboundCall(
                 lambda: self.flows, lambda: self.queues, self.notifier, self.services
             ),
-            names.ROUTE_FALLBACK_SWEEP: self.fallback_sweep,
+            # the sweep's AGI reads the AstDB of whichever Asterisk calls it
+            names.ROUTE_FALLBACK_SWEEP: self.site.fallback_sweep,
         }
 
     async def start(self) -> None:
         s = self.settings
         await asyncio.to_thread(migrate, s.database_url)
-        await self._own_or_refuse()
-        self.tasks.spawn(self.ownership.run(), name="ownership")
+        for site in self.sites:  # SQLite serves one engine: a second is refused here
+            await site.own_or_refuse(only_engine=self.db.dialect.name == "sqlite")
         self.tasks.spawn(self.journal.run(), name="journal")
         self.tasks.spawn(self.reports.run(), name="reports")
         self.tasks.spawn(self.agent_log.run(), name="agent-log")
         self.tasks.spawn(self.live.run(), name="live-board")
         self.tasks.spawn(self.flow_reloader.watch(), name="flows-watch")
         self.tasks.spawn(self.queues_reloader.watch(), name="queues-watch")
-        self.tasks.spawn(self.callbacks.run(), name="callbacks")
         self.tasks.spawn(self.database.probe.run(), name="database-probe")
         self.tasks.spawn(self.recordings.run(), name="recordings-retention")
-        for name in self.ami_events.names():  # each event parsed once, then dispatched
-            self.ami.on_event(name, self._owned_event)
-        self.ami.on_event("FullyBooted", self._ami_ready)
         if s.asterisk_config_dir:
             await asyncio.to_thread(write_queues_conf, self.queues, s.asterisk_config_dir)
-        self.tasks.spawn(self._connect_ami(), name="ami-connect")
+        for site in self.sites:
+            site.start()
         budget = take_budget(s.fd_reserve, GuardedSite.BACKLOG)
         self._fit_http_to(budget)
         self.agi = FastAgiServer(self.routes(), command_timeout=s.agi_command_timeout)
@@ -432,63 +372,6 @@ class Engine:
                 budget.reserve,
             )
 
-    async def _connect_ami(self) -> None:
-        """AGI calls are served even while AMI is unreachable; the client keeps retrying."""
-        await self.ami.connect(wait=None)
-
-    def _ami_ready(self, _: Mapping[str, str]) -> None:
-        """(Re)connected: apply queues.conf; the owner learns who is logged in, who waits
-        and talks."""
-        if self.settings.asterisk_config_dir:
-            self.tasks.spawn(self.queue_actions.reload(), name="queues-reload")
-        if self.acting():
-            self.tasks.spawn(self._resync(), name="resync")
-
-    async def _resync(self) -> None:
-        """Who is logged in, who waits and talks now; the fallback calls to journal."""
-        self.fallback_sweep.request()
-        await self.agents.sync()
-        await self.resync.run()
-
-    def _owned_event(self, message: Mapping[str, str]) -> None:
-        """AMI events drive the live actions and their journal on the owner only (a
-        standby's would repeat them)."""
-        if self.acting():
-            self.ami_events(message)
-
-    async def _own_or_refuse(self) -> None:
-        """Take the lease, or stand by. SQLite serves one engine only: a second is refused
-        (after a lease time, so an engine restarted after a crash gets its lease back)."""
-        own = self.ownership
-        await own.renew_once()
-        if self.db.dialect.name != "sqlite":
-            return
-        for _ in range(round(own.ttl / own.renew) + 2):
-            if own.acting:
-                return
-            await asyncio.sleep(own.renew)
-            await own.renew_once()
-        if not own.acting:
-            raise ConfigError(
-                f"the database is SQLite, which serves one engine, and engine {own.holder!r} "
-                f"uses it: run several engines on PostgreSQL (IVR_DATABASE_URL=postgresql://...)"
-            )
-
-    async def _take_over(self) -> None:
-        """This engine owns the live actions now: what another engine (or this one before
-        a restart) left is taken up from Asterisk and the database."""
-        # what the last owner saw of the agents is not current any more
-        await asyncio.to_thread(self.agent_log.close_open, self.clock.wall())
-        await self.claims_gate.run(self.claim_store.purge, self.clock.wall() - CLAIMS_KEPT)
-        if self.ami.connected:  # else at FullyBooted
-            await self._resync()
-
-    def _stand_by(self) -> None:
-        """Another engine owns the live actions (or the lease ran out): stop acting."""
-        self.waiting.reset()
-        self.talk.reset()
-        self.callbacks.stand_by()
-
     def web_app(self, tokens: TokenBook) -> web.Application:
         """The HTTP app (every route module), given what its handlers work with."""
         app = make_web_app(limits=self.http_limits)
@@ -527,9 +410,8 @@ class Engine:
     def health(self) -> Mapping[str, Any]:
         return {
             "ok": self.agi is not None,
-            "ami_connected": self.ami.connected,
-            "owner": self.acting(),  # of the Asterisk's live actions; else standing by
-            "lease_holder": self.ownership.holder,
+            **self.site.health(),  # the first Asterisk's (ami_connected, owner, lease_holder)
+            "asterisks": {site.name: site.health() for site in self.sites},
             "agi_active": self.agi.active if self.agi else 0,
             "journal_pending": self.journal.pending,
             "database": self.database.health(),
@@ -547,12 +429,10 @@ class Engine:
         await self.journal.stop()
         await self.reports.stop()
         await self.agent_log.stop()
-        if self.acting():  # the engine no longer sees the agents: their time stops now
+        if len(self.sites) == 1 and self.acting():  # no one sees the agents: time stops now
             await asyncio.to_thread(self.agent_log.close_open, self.clock.wall())
-        await self.ownership.release()  # a standby takes over at once
-        self.waiting.close()
-        self.talk.close()
-        await self.ami.close()
+        for site in self.sites:  # a standby takes over at once
+            await site.stop()
         await self.tasks.cancel_all()
         self.watchdog.close()
         self.database.close()

@@ -30,7 +30,6 @@ from ivr.events.model import (
     CallbackRequested,
     CallEnded,
     CallEscalated,
-    CallRouted,
     Event,
 )
 from ivr.monitors.claims import SoleEngine, StepClaims, always, ladder_step
@@ -194,7 +193,7 @@ class _Route:
 
 
 class WaitingMonitor:
-    """Feed it the AMI queue events (`on_ami`) and the engine's CallRouted (`on_event`)."""
+    """Feed it the AMI events: the dialplan's IvrRoute (the menu's route), the queue's."""
 
     AMI_EVENTS: tuple[type[AmiEvent], ...] = (
         QueueCallerJoin,
@@ -270,12 +269,6 @@ class WaitingMonitor:
 
     # --- inputs -----------------------------------------------------------------------
 
-    def on_event(self, event: Event) -> None:
-        if isinstance(event, CallRouted) and self._acting():
-            self._routes[event.call_id] = _Route(
-                event.line, event.caller, event.caller_class, event.priority, event.language
-            )
-
     def on_ami(self, event: AmiEvent) -> None:
         if self._since_snapshot is not None and isinstance(event, CHANGES_A_CALLER):
             self._since_snapshot.append(event.call_id)
@@ -291,16 +284,13 @@ class WaitingMonitor:
             case Hangup():
                 self._forget(event.call_id)
                 self._routes.pop(event.call_id, None)
-            case IvrRoute():  # a menu another engine ran (this one's CallRouted came first)
-                self._routes.setdefault(
-                    event.call_id,
-                    _Route(
-                        event.line,
-                        event.caller_number,
-                        event.caller_class,
-                        event.priority,
-                        event.language,
-                    ),
+            case IvrRoute():  # the menu's route, whichever engine ran it (before the join)
+                self._routes[event.call_id] = _Route(
+                    event.line,
+                    event.caller_number,
+                    event.caller_class,
+                    event.priority,
+                    event.language,
                 )
             case IvrCallbackAccepted():
                 self._callback_accepted(event)
