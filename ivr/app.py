@@ -21,9 +21,11 @@ from ivr.flow.model import FlowLibrary
 from ivr.flow.prompts import Text, fill
 from ivr.flow.reload import FlowReloader
 from ivr.ha.claims import SharedClaims
+from ivr.ha.live import LivePublisher, LiveReader
 from ivr.ha.ownership import Ownership
 from ivr.monitors.agents import AgentBoard
 from ivr.monitors.callbacks import CallbackDialer
+from ivr.monitors.live_json import floor_from_json, floor_json
 from ivr.monitors.resync import Resync
 from ivr.monitors.supervise import Supervision
 from ivr.monitors.talk import TalkMonitor
@@ -42,6 +44,7 @@ from ivr.storage.gate import GuardedDirectory, StorageGate
 from ivr.storage.guards import DatabaseGuards
 from ivr.storage.journal import CallJournal
 from ivr.storage.kpi import KpiRepository
+from ivr.storage.live_state import LiveStateStore
 from ivr.storage.marks import Marks
 from ivr.storage.ownership import CLAIMS_KEPT, ClaimStore, LeaseStore
 from ivr.storage.recordings import Recordings
@@ -64,6 +67,7 @@ from ivr.web import keys
 from ivr.web.app import make_web_app
 from ivr.web.limits import HttpLimits, StreamSlots
 from ivr.web.live.board import LiveBoard
+from ivr.web.live.sources import LiveSources
 from ivr.web.metrics import metrics_registry
 from ivr.web.metrics_database import DatabaseCollector
 from ivr.web.screen_pop import ScreenPop
@@ -101,10 +105,12 @@ class Engine:
         self._telephony(settings, sessions)
         queues = lambda: self.queues  # noqa: E731 - read per use: a reload swaps it
         # The web side: the live board (dashboard, /metrics) and the agents' screen pop.
+        self._live_state(settings, sessions)
         self.live = LiveBoard(
-            waiting=self.waiting.callers,
-            talking=self.talk.calls,
-            agents=self.agents.snapshots,
+            waiting=self.live_sources.waiting,
+            talking=self.live_sources.talking,
+            agents=self.live_sources.agents,
+            live_status=self.live_sources.status,
             queues=queues,
             flows=lambda: self.flows,
             service_level=self.service_level,
@@ -284,6 +290,53 @@ class Engine:
             self.claim_store, self.clock.wall, timeout=ttl, run=self.claims_gate.run
         )
 
+    def _live_state(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+        """The live floor shared through the database: the owner publishes what its
+        monitors see, the other engines read it; the board shows the one that applies."""
+        self.live_gate = StorageGate("live", 2, settings.lease_ttl, self.database.state)
+        store = LiveStateStore(sessions)
+
+        def payload() -> dict[str, Any]:
+            now = self.clock.now()
+            return floor_json(
+                now, self.waiting.callers(), self.talk.calls(), self.agents.snapshots()
+            )
+
+        self.live_publisher = LivePublisher(
+            store,
+            settings.asterisk_name,
+            self.ownership.engine,
+            payload,
+            self.acting,
+            run=self.live_gate.run,
+        )
+        self.live_reader = LiveReader(
+            store,
+            floor_from_json,
+            self.clock,
+            run=self.live_gate.run,
+            needed=lambda: not self.acting(),  # several Asterisks: always
+        )
+        self.live_sources = LiveSources(
+            settings.asterisk_name,
+            self.ownership.engine,
+            self.acting,
+            waiting=self.waiting.callers,
+            talking=self.talk.calls,
+            agents=self.agents.snapshots,
+            shared=self.live_reader,
+        )
+
+    def live_health(self) -> dict[str, Any]:
+        """/health's live_state: each Asterisk's live data (source, owner, age) and the
+        last publish or read error."""
+        return {
+            "asterisks": self.live_sources.status(),
+            "published": self.live_publisher.published,
+            "publish_error": self.live_publisher.last_error,
+            "read_error": self.live_reader.last_error,
+        }
+
     def acting(self) -> bool:
         """This engine owns the Asterisk's live actions now (else it stands by)."""
         return self.ownership.acting
@@ -361,6 +414,8 @@ class Engine:
         self.tasks.spawn(self.reports.run(), name="reports")
         self.tasks.spawn(self.agent_log.run(), name="agent-log")
         self.tasks.spawn(self.live.run(), name="live-board")
+        self.tasks.spawn(self.live_publisher.run(), name="live-publisher")
+        self.tasks.spawn(self.live_reader.run(), name="live-reader")
         self.tasks.spawn(self.flow_reloader.watch(), name="flows-watch")
         self.tasks.spawn(self.queues_reloader.watch(), name="queues-watch")
         self.tasks.spawn(self.callbacks.run(), name="callbacks")
@@ -530,6 +585,7 @@ class Engine:
             "ami_connected": self.ami.connected,
             "owner": self.acting(),  # of the Asterisk's live actions; else standing by
             "lease_holder": self.ownership.holder,
+            "live_state": self.live_health(),
             "agi_active": self.agi.active if self.agi else 0,
             "journal_pending": self.journal.pending,
             "database": self.database.health(),
@@ -558,5 +614,6 @@ class Engine:
         self.database.close()
         self.lease_gate.close()
         self.claims_gate.close()
+        self.live_gate.close()
         self.db.dispose()
         self.lease_db.dispose()
