@@ -29,6 +29,8 @@ async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
     engine = Engine(
         replace(settings, database_url=url, var_dir=str(tmp_path / "var"), api_tokens=tokens)
     )
+    await engine.ownership.renew_once()  # the lease, as start() takes it: the board is local
+    assert engine.acting()
     yield engine
     await engine.tasks.cancel_all()
     engine.db.dispose()
