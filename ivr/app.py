@@ -569,6 +569,7 @@ class Engine:
         app[keys.SUPERVISION_LOG] = self.supervision_log
         app[keys.AGENTS] = self.agents
         app[keys.LIVE_QUEUES] = self.live.queues_view
+        app[keys.LIVE_AGENTS] = self.live.agent_views
         app[keys.SERVICE_LEVEL] = self.service_level
         app[keys.BOARD] = self.live
         app[keys.SCREEN_POP] = self.screen_pop
