@@ -1,8 +1,8 @@
 """Two engines on one PostgreSQL and the real Asterisk: the standby (its own process, so
 no memory is shared) shows on its dashboard, API and /metrics the caller waiting on the
 owner's Asterisk and the owner's agents, within about 2 s, from the live state the owner
-writes to the database; the caller gone, he goes from the standby's board too. Figures are
-printed (pytest -s)."""
+writes to the database (its supervisors' page says where the data comes from); the caller
+gone, he goes from the standby's board too. Figures are printed (pytest -s)."""
 
 import asyncio
 import json
@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import expect
 
 from ivr.config import Settings
 from ivr.sandbox.calls.place import place_call
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
+from tests.e2e.browser import WALL, chromium, new_page
 from tests.e2e.conftest import eventually, pg_url
 from tests.e2e.engine_subprocess import EngineSubprocess
 from tests.e2e.queues_kit import AmiLog, agent, event, fast_queues, queue_engine
@@ -48,6 +50,22 @@ async def shown_waiting(engine: EngineSubprocess, call_id: str, timeout: float) 
             return loop.time()
         await asyncio.sleep(0.05)
     pytest.fail(f"{call_id} not on the standby's board within {timeout} s")
+
+
+async def standby_page_shows(standby: EngineSubprocess, call_id: str) -> None:
+    """The supervisors' page on the standby (headless Chromium): the caller's row, and
+    where the live data comes from."""
+    errors: list[str] = []
+    async with chromium() as browser, new_page(browser, errors, WALL) as page:
+        await page.goto(f"http://127.0.0.1:{standby.http_port}/dashboard")
+        rows = page.get_by_test_id("waiting-row")
+        await expect(rows).to_have_count(1)
+        await expect(rows.first).to_have_attribute("data-call-id", call_id)
+        await expect(rows.first).to_have_attribute("data-queue", "first_line")
+        source = page.get_by_test_id("live-source")
+        await expect(source).to_contain_text("live from engine-a")
+        await expect(source).to_have_attribute("data-state", "live")
+    assert errors == [], errors
 
 
 async def test_the_standby_shows_the_caller_waiting_on_the_owner_s_asterisk(
@@ -103,6 +121,7 @@ async def test_the_standby_shows_the_caller_waiting_on_the_owner_s_asterisk(
             assert 'ivr_waiting_callers{queue="first_line"} 1.0' in metrics
             health = standby.health()["live_state"]
             assert isinstance(health, dict) and health["read_error"] is None
+            await standby_page_shows(standby, call_id)
 
             await tester.send({"Action": "Hangup", "Channel": join["Channel"]}, timeout=5)
             gone = time.monotonic()
