@@ -40,10 +40,14 @@ def floor_json(
     talking: Iterable[TalkingCall],
     agents: Iterable[AgentSnapshot],
 ) -> dict[str, Any]:
-    """The floor at loop time `now`, JSON-ready."""
+    """The floor at loop time `now`, JSON-ready. Callers on the same ladder share it (a
+    mass outage puts thousands of callers on a few ladders)."""
+    ladders: dict[tuple[Mark, ...], int] = {}
+    callers = [_caller_json(now, caller, ladders) for caller in waiting]
     return {
         "format": FORMAT,
-        "waiting": [_caller_json(now, caller) for caller in waiting],
+        "ladders": [[_mark_json(mark) for mark in marks] for marks in ladders],
+        "waiting": callers,
         "talking": [
             {"call_id": t.call_id, "queue": t.queue, "agent": t.agent, "talked": now - t.started}
             for t in talking
@@ -58,8 +62,9 @@ def floor_from_json(payload: Mapping[str, Any], written: float) -> LiveFloor:
     if payload.get("format") != FORMAT:
         raise LiveJsonError(f"live state format {payload.get('format')!r}, not {FORMAT}")
     try:
+        ladders = [tuple(_mark(m) for m in marks) for marks in payload["ladders"]]
         return LiveFloor(
-            tuple(_caller(c, written) for c in payload["waiting"]),
+            tuple(_caller(c, written, ladders) for c in payload["waiting"]),
             tuple(
                 TalkingCall(t["call_id"], t["queue"], t["agent"], written - float(t["talked"]))
                 for t in payload["talking"]
@@ -70,7 +75,9 @@ def floor_from_json(payload: Mapping[str, Any], written: float) -> LiveFloor:
         raise LiveJsonError(f"live state not readable: {type(exc).__name__} {exc}") from exc
 
 
-def _caller_json(now: float, caller: WaitingCaller) -> dict[str, Any]:
+def _caller_json(
+    now: float, caller: WaitingCaller, ladders: dict[tuple[Mark, ...], int]
+) -> dict[str, Any]:
     return {
         "call_id": caller.call_id,
         "queue": caller.queue,
@@ -79,13 +86,15 @@ def _caller_json(now: float, caller: WaitingCaller) -> dict[str, Any]:
         "priority": caller.priority,
         "waited": now - caller.joined,
         "joined_at": caller.joined_at.isoformat(),
-        "marks": [_mark_json(mark) for mark in caller.marks],
+        "ladder": ladders.setdefault(caller.marks, len(ladders)),  # its marks
         "done": sorted(caller.done),
         "in_queue": caller.in_queue,
     }
 
 
-def _caller(data: Mapping[str, Any], written: float) -> WaitingCaller:
+def _caller(
+    data: Mapping[str, Any], written: float, ladders: list[tuple[Mark, ...]]
+) -> WaitingCaller:
     return WaitingCaller(
         call_id=str(data["call_id"]),
         queue=str(data["queue"]),
@@ -94,7 +103,7 @@ def _caller(data: Mapping[str, Any], written: float) -> WaitingCaller:
         priority=int(data["priority"]),
         joined=written - float(data["waited"]),
         joined_at=datetime.fromisoformat(data["joined_at"]),
-        marks=tuple(_mark(m) for m in data["marks"]),
+        marks=ladders[int(data["ladder"])],
         done=frozenset(int(index) for index in data["done"]),
         in_queue=bool(data["in_queue"]),
     )

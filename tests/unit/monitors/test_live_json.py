@@ -76,3 +76,14 @@ def test_another_format_or_a_broken_payload_is_refused() -> None:
     broken = {**payload, "waiting": [{"call_id": "x"}]}
     with pytest.raises(LiveJsonError, match="not readable: KeyError"):
         floor_from_json(broken, 0.0)
+
+
+def test_callers_on_one_ladder_share_it_in_the_payload() -> None:
+    """A mass outage puts thousands of callers on a few ladders: each is written once."""
+    other = replace(CALLER, call_id="1733570000.13", marks=MARKS[:1])
+    callers = [CALLER, replace(CALLER, call_id="1733570000.14"), other]
+    payload = floor_json(WRITER_NOW, callers, [], [])
+    assert [c["ladder"] for c in payload["waiting"]] == [0, 0, 1]
+    assert len(payload["ladders"]) == 2
+    floor = floor_from_json(json.loads(json.dumps(payload)), WRITER_NOW)
+    assert [c.marks for c in floor.waiting] == [MARKS, MARKS, MARKS[:1]]
