@@ -110,6 +110,15 @@ async def test_two_asterisks_three_engines_the_owner_killed_ladders_go_on(
                 routes = {
                     str(r["Uniqueid"]): int(r["QueuePriority"]) for r in calls.routes.values()
                 }
+
+                # e3 owns neither Asterisk: its board shows the second's callers from e1's row
+                def on_e3_board() -> bool:
+                    return set(routes) <= {c.call_id for c in third.live_sources.waiting()}
+
+                await eventually(on_e3_board, timeout=3)
+                shown = {s["asterisk"]: s for s in third.live_sources.status()}
+                assert shown["ast2"]["source"] == "shared" and shown["ast2"]["owner"] == "e1"
+                lines.append(f"e3's board: {len(routes)} callers waiting on ast2, {shown['ast2']}")
                 await asyncio.sleep(1.0)
                 killed = time.monotonic()
                 owner.kill()
