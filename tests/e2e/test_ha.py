@@ -48,6 +48,13 @@ class Step:
     seen: float  # tester's loop time
 
 
+def ladder_queues(tmp_path: Path) -> Path:
+    """queues.yaml: first_line with the four-step LADDER and nobody to answer it."""
+    return fast_queues(
+        tmp_path, agents={"2001": agent("2001", "senior")}, answer_target=2, escalation=LADDER
+    )
+
+
 def steps_announced(log: AmiLog) -> list[Step]:
     out = []
     for seen, e in log.find(lambda e: e.get("UserEvent") == "IvrEscalation"):
@@ -121,9 +128,7 @@ async def test_kill_9_the_owner_while_50_sip_callers_wait_on_a_ladder(
     pg_schema: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    queues = fast_queues(
-        tmp_path, agents={"2001": agent("2001", "senior")}, answer_target=2, escalation=LADDER
-    )
+    queues = ladder_queues(tmp_path)
     database = pg_url(pg_schema)
     owner = await asyncio.to_thread(
         subprocess_engine, settings, tmp_path, "engine-a", database, queues
@@ -237,9 +242,7 @@ async def test_an_owner_cut_off_from_the_database_stops_and_a_standby_takes_over
     """The owner's PostgreSQL connection freezes (a network cut: nothing passes, nothing is
     closed): it stops acting within the lease time; the standby takes the lease once it
     ran out, and the ladders go on, each step once."""
-    queues = fast_queues(
-        tmp_path, agents={"2001": agent("2001", "senior")}, answer_target=2, escalation=LADDER
-    )
+    queues = ladder_queues(tmp_path)
     lines: list[str] = []
     with TcpProxy(5432) as proxy:
         async with queue_engine(

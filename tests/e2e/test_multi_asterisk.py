@@ -18,9 +18,16 @@ from ivr.sandbox.peer import PeerEndpoints, PeerSandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import engine_settings, eventually, peer_tester, pg_url
 from tests.e2e.engine_subprocess import start_engine
-from tests.e2e.queues_kit import AmiLog, agent, fast_queues, queue_engine, queue_flows
+from tests.e2e.queues_kit import AmiLog, queue_engine, queue_flows
 from tests.e2e.sip_menu import sip_callers_in_queue
-from tests.e2e.test_ha import LADDER, STEPS, TAKEOVER, check_ladders, priorities, steps_announced
+from tests.e2e.test_ha import (
+    STEPS,
+    TAKEOVER,
+    check_ladders,
+    ladder_queues,
+    priorities,
+    steps_announced,
+)
 from tests.unit.engine_process import free_port
 
 pytestmark = pytest.mark.postgres
@@ -74,9 +81,7 @@ async def test_two_asterisks_three_engines_the_owner_killed_ladders_go_on(
     pg_schema: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    queues = fast_queues(
-        tmp_path, agents={"2001": agent("2001", "senior")}, answer_target=2, escalation=LADDER
-    )
+    queues = ladder_queues(tmp_path)
     database = pg_url(pg_schema)
     common = both_asterisks(settings, second_asterisk, tmp_path)
     agi_host, _, agi_port = second_asterisk.agi_target.rpartition(":")
