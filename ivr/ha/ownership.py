@@ -78,21 +78,26 @@ class Ownership:
             if self._until is not None:
                 log.warning("lease %s not renewed: %s", self.name, exc or type(exc).__name__)
             return
-        self.holder = lease.holder
+        before, self.holder = self.holder, lease.holder
         if lease.held_by(self.engine):
-            self._held_until(sent + min(self.ttl, lease.remaining))
+            self._held_until(sent + min(self.ttl, lease.remaining), before)
         elif self._until is not None:
             log.warning("lease %s: %s holds it now", self.name, lease.holder)
             self._lose()
 
-    def _held_until(self, until: float) -> None:
+    def _held_until(self, until: float, before: str) -> None:
+        """Acting until `until`; `before`: who held the lease at the last renewal."""
         gained = self._until is None
         self._until = until
         if self._expiry is not None:
             self._expiry.cancel()
         self._expiry = self._clock.call_at(until, self._expired)
-        if gained:
-            log.warning("now the owner of %s's live actions (lease %g s)", self.name, self.ttl)
+        if gained and before not in ("", self.engine):  # a takeover: the admin's business
+            log.warning(
+                "took over %s's live actions from %s (lease %g s)", self.name, before, self.ttl
+            )
+        elif gained:
+            log.info("now the owner of %s's live actions (lease %g s)", self.name, self.ttl)
             for handler in self.gained:
                 self._tasks.spawn(handler(), name=f"owner-of-{self.name}")
 
