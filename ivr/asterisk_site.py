@@ -244,7 +244,6 @@ class AsteriskSite:
         """Another engine owns the live actions (or the lease ran out): stop acting."""
         self.waiting.reset()
         self.talk.reset()
-        self.callbacks.stand_by()
 
     async def reload_queues(self) -> None:
         if self.ami.connected:

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 Message = Mapping[str, str]
 # OriginateResponse Reason (the outbound channel's last control frame)
+# s past an attempt's ring time after which it cannot still be ringing (the dialer waits
+# the ring time + 30 s for the OriginateResponse, then records the outcome)
+ATTEMPT_GRACE = 60.0
 OUTCOMES = {"4": "answered", "3": "no_answer", "1": "no_answer", "5": "busy", "8": "congestion"}
 
 
@@ -67,7 +70,6 @@ class CallbackDialer:
         acting: Callable[[], bool] = always,
     ) -> None:
         self._acting = acting  # False: another engine owns the live actions (it dials)
-        self._resumed = False  # interrupted attempts reopened since this engine acts
         self._queues = queues
         self._store = store
         self._originator = originator
@@ -92,22 +94,18 @@ class CallbackDialer:
             policy = self._queues().callbacks
             try:
                 if self._acting():
-                    await self._resume()
+                    await self._reopen_interrupted(policy.ring_timeout_ms / 1000)
                     await self.dial_due()
             except Exception:
                 log.exception("callbacks: could not read the due callbacks")
             await self._sleep(policy.poll_interval)
 
-    def stand_by(self) -> None:
-        """Another engine dials now; when this one acts again it reopens what was cut off."""
-        self._resumed = False
-
-    async def _resume(self) -> None:
-        """Reopen the attempts an engine left in `dialling` (killed, or cut off)."""
-        if self._resumed:
-            return
-        reopened = await asyncio.to_thread(self._store.reopen_interrupted)
-        self._resumed = True
+    async def _reopen_interrupted(self, ring: float) -> None:
+        """Reopen the attempts an engine left in `dialling` (killed, or cut off from the
+        database), once they cannot be ringing any more: a takeover never rings a
+        customer twice at once."""
+        before = self._clock.wall() - timedelta(seconds=ring + ATTEMPT_GRACE)
+        reopened = await asyncio.to_thread(self._store.reopen_interrupted, before)
         if reopened:
             log.warning("callbacks: %d interrupted attempts are open again", reopened)
 

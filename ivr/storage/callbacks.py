@@ -134,10 +134,14 @@ class CallbackStore:
                 outcome,
             )
 
-    def reopen_interrupted(self) -> int:
-        """At start-up: requests left `dialling` by a crash are open again (due at once,
-        or at their next_attempt_at). Returns how many."""
+    def reopen_interrupted(self, started_before: datetime | None = None) -> int:
+        """Requests left `dialling` by a crash (of this engine, or of the owner another took
+        over from) are open again (due at once, or at their next_attempt_at); with
+        `started_before`, only attempts started before then (younger ones may still ring).
+        Returns how many."""
         reopen = update(_r).where(_r.status == DIALLING).values(status=OPEN)
+        if started_before is not None:
+            reopen = reopen.where(_r.last_attempt_at < started_before)
         with writing(self._session_factory) as session:
             return _rowcount(session.execute(reopen))
 

@@ -200,3 +200,15 @@ def test_reopen_interrupted(sessions: sessionmaker[Session], store: CallbackStor
         "c3": ("open", 0),
     }
     assert store.start_attempt(by_call["c0"], now) == 2
+
+
+def test_reopen_leaves_attempts_that_may_still_ring(
+    sessions: sessionmaker[Session], store: CallbackStore
+) -> None:
+    write_reports(sessions, [request(n, created=n) for n in range(2)])
+    by_call = ids(store, sessions)
+    now = T0 + timedelta(hours=1)
+    store.start_attempt(by_call["c0"], now - timedelta(minutes=5))  # a dead engine's
+    store.start_attempt(by_call["c1"], now)  # another engine's, ringing now
+    assert store.reopen_interrupted(started_before=now - timedelta(seconds=90)) == 1
+    assert [c.call_id for c in store.due(now)] == ["c0"]

@@ -311,10 +311,13 @@ async def test_run_reopens_interrupted_attempts_and_polls(
     kit: Kit, tasks: TaskSet, caplog: pytest.LogCaptureFixture
 ) -> None:
     callback = kit.request("c1", waited=60)
-    assert kit.store.start_attempt(callback, kit.clock.wall()) == 1  # then the engine died
+    recent = kit.request("c2", waited=50)
+    long_ago = kit.clock.wall() - timedelta(minutes=5)
+    assert kit.store.start_attempt(callback, long_ago) == 1  # then the engine died
+    assert kit.store.start_attempt(recent, kit.clock.wall()) == 1  # another's, still ringing
     kit.originator.reasons = ["4"]
     runner = tasks.spawn(kit.dialer.run(), name="dialer")
     await eventually(lambda: bool(kit.attempts()))
     runner.cancel()
-    assert kit.attempts() == [(callback, PHONE, 2, "answered", True)]
+    assert kit.attempts() == [(callback, PHONE, 2, "answered", True)]  # not `recent`
     assert "callbacks: 1 interrupted attempts are open again" in caplog.text
