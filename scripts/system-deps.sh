@@ -15,6 +15,7 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v tesseract >/dev/null || missing+=(tesseract-ocr)
 command -v sipp >/dev/null || missing+=(sip-tester)  # SIP carrier/callers in ivr/sandbox/calls/sip
 command -v tcpdump >/dev/null || missing+=(tcpdump)  # RTP capture of what a party hears
+command -v dnsmasq >/dev/null || missing+=(dnsmasq-base)  # the sandbox's DNS: SRV records of the engines (hagi://)
 [[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 [[ -e /usr/lib/baresip/modules/aufile.so ]] || missing+=(baresip-core)  # agents' phones
 if ((${#missing[@]})); then

@@ -1,0 +1,83 @@
+"""The sandbox DNS server's SRV records (hagi://) and the IVR_AGI URL base."""
+
+from pathlib import Path
+
+import pytest
+
+from ivr.config import PROJECT_ROOT
+from ivr.queues.model import load_queues
+from ivr.sandbox.asterisk_conf import AsteriskSettings, agi_url, render_asterisk_config
+from ivr.sandbox.dns import (
+    DNS_ADDRESS,
+    RESOLV_CONF,
+    SrvTarget,
+    dnsmasq_command,
+    render_agi_srv,
+)
+
+
+def test_one_srv_record_per_engine_under_the_agi_service_name() -> None:
+    text = render_agi_srv(
+        "engines.ivr.sandbox", [SrvTarget("127.0.0.1", 4601), SrvTarget("127.0.0.1", 4602, 20, 5)]
+    )
+
+    records = [line for line in text.splitlines() if not line.startswith("#")]
+    assert records == [
+        "srv-host=_agi._tcp.engines.ivr.sandbox,127.0.0.1,4601,10,10",
+        "srv-host=_agi._tcp.engines.ivr.sandbox,127.0.0.1,4602,20,5",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "targets", "error"),
+    [
+        ("engines..example", [SrvTarget("127.0.0.1", 4573)], "DNS name"),
+        ("engines.example,x", [SrvTarget("127.0.0.1", 4573)], "DNS name"),
+        ("engines.example\nsrv-host=x", [SrvTarget("127.0.0.1", 4573)], "DNS name"),
+        ("engines.example", [], "no FastAGI target"),
+        ("engines.example", [SrvTarget("127.0.0.1", 0)], "port 0"),
+        ("engines.example", [SrvTarget("127.0.0.1", 70000)], "port 70000"),
+        ("engines.example", [SrvTarget("127.0.0.1", 4573, weight=-1)], "priority/weight"),
+        ("engines.example", [SrvTarget("127.0.0.1,1", 4573)], "target host"),
+    ],
+)
+def test_bad_records_are_refused_with_the_reason(
+    name: str, targets: list[SrvTarget], error: str
+) -> None:
+    with pytest.raises(ValueError, match=error):
+        render_agi_srv(name, targets)
+
+
+def test_dnsmasq_answers_on_its_loopback_address_only_and_forwards_nothing(tmp_path: Path) -> None:
+    command = dnsmasq_command(tmp_path / "srv.conf", tmp_path / "pid", tmp_path / "log")
+
+    assert f"--listen-address={DNS_ADDRESS}" in command
+    assert {"--bind-interfaces", "--no-resolv", "--no-hosts", "--port=53"} <= set(command)
+    assert DNS_ADDRESS != "127.0.0.53"  # systemd-resolved's
+    assert RESOLV_CONF.splitlines()[0] == f"nameserver {DNS_ADDRESS}"
+
+
+@pytest.mark.parametrize(
+    "url", ["agi://127.0.0.1:4573", "agi://engine.example", "hagi://engines.example"]
+)
+def test_agi_url_bases_accepted(url: str) -> None:
+    assert agi_url(url) == url
+    conf = render_asterisk_config(
+        AsteriskSettings(agi_url=url), load_queues(PROJECT_ROOT / "queues.yaml"), (), sandbox=False
+    )["extensions.conf"]
+    assert f"IVR_AGI={url}\n" in conf
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "127.0.0.1:4573",  # no scheme
+        "agi://127.0.0.1:4573/inbound",  # a route: the dialplan adds it
+        "hagi://engines.example:4573",  # a port disables the SRV lookup
+        "agi://a,b",  # the comma starts AGI()'s arguments: not a failover list
+        "agi://host ${EVIL}",
+    ],
+)
+def test_bad_agi_url_bases_are_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="FastAGI URL"):
+        agi_url(url)
