@@ -1,11 +1,13 @@
 """The sandbox DNS server's SRV records (hagi://) and the IVR_AGI URL base."""
 
+import os
 from pathlib import Path
 
 import pytest
 
 from ivr.config import PROJECT_ROOT
 from ivr.queues.model import load_queues
+from ivr.sandbox import dns
 from ivr.sandbox.asterisk_conf import AsteriskSettings, agi_url, render_asterisk_config
 from ivr.sandbox.dns import (
     DNS_ADDRESS,
@@ -81,3 +83,21 @@ def test_agi_url_bases_accepted(url: str) -> None:
 def test_bad_agi_url_bases_are_refused(url: str) -> None:
     with pytest.raises(ValueError, match="FastAGI URL"):
         agi_url(url)
+
+
+def test_a_missing_dnsmasq_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(dns.shutil, "which", lambda *args, **kwargs: None)
+
+    with pytest.raises(dns.DnsError, match="apt-get install -y dnsmasq-base"):
+        dns.SandboxDns(tmp_path).publish("engines.example", [SrvTarget("127.0.0.1", 4573)])
+
+
+def test_no_pid_of_a_process_that_is_not_our_dnsmasq(tmp_path: Path) -> None:
+    server = dns.SandboxDns(tmp_path)
+    server.pid_file.write_text(f"{os.getpid()}\n")  # a live process, but not dnsmasq
+
+    assert server.pid() is None
+    server.stop()  # nothing of ours runs: this process is left alone
+    assert not server.pid_file.exists()
