@@ -23,6 +23,8 @@ from ivr.telephony.ami import AmiClient
 from ivr.telephony.fallback_trace import FAMILY
 from tests.e2e.conftest import clear_fallback_trace, engine_settings
 from tests.e2e.engine_subprocess import EngineSubprocess, start_engine
+from tests.e2e.sip_menu import CHANNEL as SIP
+from tests.e2e.sip_menu import sip_callers_through_the_menu
 from tests.unit.engine_process import free_port
 
 LINE = "5552000"  # "1" routes to connections
@@ -191,4 +193,42 @@ async def test_kill_9_mid_burst_loses_no_call_and_none_falls_back(
         f" queued: {sum(1 for r in reports if r.queued_in)}, fallbacks: 0;"
         f" calls mid-menu on A retried on B: {len(retried)}; routed by A: {len(by_a)},"
         f" by B: {len(by_b)} (by both: {len(by_a & by_b)})"
+    )
+
+
+async def test_kill_9_mid_menu_over_sip_sends_no_caller_to_the_fallback(
+    pair: Pair, sandbox: Sandbox, tester: AmiClient, tmp_path: Path
+) -> None:
+    """SIPp carrier callers keying RFC 4733 DTMF; engine A killed once the first of them is
+    routed: the others, mid-menu on A, take the menu again on B and are queued."""
+    callers = 16
+    events = UserEvents()
+    killed = asyncio.Event()
+
+    def on_route(event: object) -> None:
+        events(event)
+        channel = str(event.get("Channel", ""))  # type: ignore[attr-defined]
+        routed_sip = event.get("UserEvent") == names.EVENT_ROUTE and channel.startswith(SIP)  # type: ignore[attr-defined]
+        if routed_sip and not killed.is_set():
+            killed.set()
+            pair.a.kill()  # at once, in the event callback: the others are mid-menu
+
+    tester.on_event("UserEvent", on_route)
+    try:
+        sip = await sip_callers_through_the_menu(
+            sandbox, tester, tmp_path / "sipp", callers, DTMF, line=LINE
+        )
+    finally:
+        tester.off_event("UserEvent", on_route)
+
+    assert killed.is_set()
+    assert len(sip.joined) == callers, sip.joined
+    assert len(sip.routes) == callers, sorted(sip.routes)  # each routed by an engine
+    assert {r["Queue"] for r in sip.routes.values()} == {"connections"}
+    assert not events.of(names.EVENT_FALLBACK), events.of(names.EVENT_FALLBACK)
+    retried = events.of(names.EVENT_MENU_RETRY)
+    assert retried, "no SIP caller was mid-menu on engine A at the kill"
+    print(
+        f"\n{callers} SIP callers, engine A killed at the first route: all queued by an"
+        f" engine, {len(retried)} retried on B, 0 fallbacks"
     )
