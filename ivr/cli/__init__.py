@@ -411,6 +411,11 @@ def _agi_url(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _agi_host(text: str) -> str:
+    _agi_url(f"agi://{text}")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ivr", description=__doc__)
     parser.add_argument("--config", help="settings file (YAML); IVR_* variables override it")
@@ -546,10 +551,12 @@ def _add_store(sub: "SubParsers[argparse.ArgumentParser]") -> None:
 def _add_asterisk_config(sub: "SubParsers[argparse.ArgumentParser]") -> None:
     conf = sub.add_parser("asterisk-config", help="write Asterisk configs for production")
     conf.add_argument("--out", required=True, type=Path)
-    conf.add_argument("--agi-host", default="127.0.0.1:4573", help="the engine's host:port")
+    conf.add_argument(
+        "--agi-host", default="127.0.0.1:4573", type=_agi_host, help="the engine's host:port"
+    )
     conf.add_argument(
         "--agi-url",
-        default="",
+        default=None,
         type=_agi_url,
         help="IVR_AGI instead of agi://<--agi-host>: hagi://<name> for engines behind DNS SRV",
     )

@@ -101,3 +101,35 @@ def test_no_pid_of_a_process_that_is_not_our_dnsmasq(tmp_path: Path) -> None:
     assert server.pid() is None
     server.stop()  # nothing of ours runs: this process is left alone
     assert not server.pid_file.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], "IVR_AGI=agi://127.0.0.1:4573"),
+        (["--agi-host", "10.0.0.5:4573"], "IVR_AGI=agi://10.0.0.5:4573"),
+        (["--agi-url", "hagi://engines.example"], "IVR_AGI=hagi://engines.example"),
+    ],
+)
+def test_asterisk_config_writes_the_agi_url(
+    args: list[str], expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ivr.cli import main
+
+    monkeypatch.setenv("IVR_AMI_SECRET", "x")
+    out = tmp_path / "conf"
+    assert main(["asterisk-config", "--out", str(out), "--without-sip-secrets", *args]) == 0
+    assert f"{expected}\n" in (out / "extensions.conf").read_text()
+
+
+@pytest.mark.parametrize(
+    "args", [["--agi-url", "hagi://engines.example:4573"], ["--agi-host", "a,b"]]
+)
+def test_asterisk_config_refuses_a_bad_agi_url(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ivr.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["asterisk-config", "--out", str(tmp_path), *args])
+    assert "FastAGI URL" in capsys.readouterr().err
