@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 IVR := $(VENV)/bin/ivr
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit e2e bench bench-escalation bench-soak bench-sip bench-ami bench-agi sandbox-up sandbox-down system-deps postgres clean
+.PHONY: demo test lint unit e2e bench bench-escalation bench-soak bench-sip bench-ami bench-agi bench-takeover sandbox-up sandbox-down sandbox-peer-up sandbox-peer-down system-deps postgres clean
 
 # Installer steps print one line each; their output goes to $(INSTALL_LOG) (shown on failure).
 INSTALL_LOG := var/install.log
@@ -27,6 +27,13 @@ sandbox-up: $(STAMP) system-deps
 
 sandbox-down: $(STAMP)
 	$(IVR) sandbox down
+
+# The second Asterisk (HA tests): a copy of the sandbox in network namespace ivr-ast2.
+sandbox-peer-up: sandbox-up
+	@$(QUIET) "second Asterisk up (namespace ivr-ast2)" $(IVR) sandbox up --peer
+
+sandbox-peer-down: $(STAMP)
+	$(IVR) sandbox down --peer
 
 postgres:
 	@bash scripts/postgres.sh
@@ -49,8 +56,8 @@ unit: $(STAMP)
 # Every benchmark, even when one misses its targets; fails if any did. BENCH_ARGS go to
 # the burst benchmark, ESCALATION_ARGS to the escalation one, SOAK_ARGS to the soak,
 # SIP_ARGS to the SIP one, AMI_ARGS to the AMI ingest one (it needs no Asterisk), AGI_ARGS
-# to the AGI one.
-bench: sandbox-up
+# to the AGI one, TAKEOVER_ARGS to the takeover one (it needs PostgreSQL too).
+bench: sandbox-up postgres
 	status=0; \
 	$(PY) -m tests.bench.burst $(BENCH_ARGS) || status=1; \
 	$(PY) -m tests.bench.escalation $(ESCALATION_ARGS) || status=1; \
@@ -58,6 +65,7 @@ bench: sandbox-up
 	$(PY) -m tests.bench.sip $(SIP_ARGS) || status=1; \
 	$(PY) -m tests.bench.ami_ingest $(AMI_ARGS) || status=1; \
 	$(PY) -m tests.bench.agi $(AGI_ARGS) || status=1; \
+	$(PY) -m tests.bench.takeover $(TAKEOVER_ARGS) || status=1; \
 	exit $$status
 
 bench-escalation: sandbox-up
@@ -74,5 +82,8 @@ bench-ami: $(STAMP)
 
 bench-agi: sandbox-up
 	$(PY) -m tests.bench.agi $(AGI_ARGS)
+
+bench-takeover: sandbox-up postgres
+	$(PY) -m tests.bench.takeover $(TAKEOVER_ARGS)
 
 clean: sandbox-down

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.asterisk_site import AsteriskSite, SiteServices
 from ivr.calls.inbound import InboundCall
 from ivr.clock import LoopClock
 from ivr.config import Settings
@@ -20,9 +21,8 @@ from ivr.flow.loader import Validation, validate_library
 from ivr.flow.model import FlowLibrary
 from ivr.flow.prompts import Text, fill
 from ivr.flow.reload import FlowReloader
+from ivr.ha.ownership import Ownership
 from ivr.monitors.agents import AgentBoard
-from ivr.monitors.callbacks import CallbackDialer
-from ivr.monitors.resync import Resync
 from ivr.monitors.supervise import Supervision
 from ivr.monitors.talk import TalkMonitor
 from ivr.monitors.waiting import WaitingMonitor
@@ -36,7 +36,7 @@ from ivr.storage.db import DbTimeouts, make_engine, make_session_factory, migrat
 from ivr.storage.dead_letters import DeadLetterStore
 from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
-from ivr.storage.gate import GuardedDirectory
+from ivr.storage.gate import GuardedDirectory, StorageGate
 from ivr.storage.guards import DatabaseGuards
 from ivr.storage.journal import CallJournal
 from ivr.storage.kpi import KpiRepository
@@ -51,10 +51,6 @@ from ivr.tasks import TaskSet
 from ivr.telephony import names
 from ivr.telephony.agi import AgiHandler, FastAgiServer
 from ivr.telephony.ami import AmiClient
-from ivr.telephony.ami_announcer import AmiAnnouncer
-from ivr.telephony.ami_events import AmiEvents
-from ivr.telephony.ami_translator import AmiEventTranslator
-from ivr.telephony.fallback_trace import FallbackSweep
 from ivr.telephony.queue_actions import QueueActions
 from ivr.watchdog.notify import SdNotifier
 from ivr.web import keys
@@ -71,6 +67,7 @@ from ivr.yamlfiles.problems import Problem
 log = logging.getLogger(__name__)
 
 DEAD_LETTER_FILE = "dead_letters.jsonl"  # in the var/ directory
+CLAIM_WORKERS = 4  # threads claiming live steps (a burst of due steps after a takeover)
 
 
 class Engine:
@@ -184,74 +181,70 @@ class Engine:
         return sessions
 
     def _telephony(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
-        """AMI, and what works on it: agents, waiting and talking callers, supervision,
-        callbacks, the fallback sweep; the AMI events each of them reads."""
-        self.ami = AmiClient(
-            settings.ami_host, settings.ami_port, settings.ami_user, settings.resolved_ami_secret()
+        """One site per Asterisk server: its AMI session and what works on it. The lease
+        and the step claims get their own connection and threads (a busy pool or a hung
+        database delays no renewal and no other storage call)."""
+        ttl = settings.lease_ttl
+        self.lease_db = make_engine(
+            settings.database_url,
+            timeouts=DbTimeouts(connect=ttl, statement=ttl, lock=ttl, pool=ttl),
         )
-        self.queue_actions = QueueActions(self.ami)
-        # Calls the dialplan's fallback served (engine down): journalled from AstDB.
-        self.fallback_sweep = FallbackSweep(
-            self.journal.put,
-            lambda channel: self.ami.originate(channel, application="NoOp"),
-            self.tasks,
+        servers = settings.asterisk_servers()
+        state = self.database.state
+        self.lease_gate = StorageGate("lease", len(servers), ttl, state)
+        self.claims_gate = StorageGate("claims", CLAIM_WORKERS, ttl, state)
+        services = SiteServices(
+            settings=settings,
+            notifier=self.notifier,
+            tasks=self.tasks,
+            clock=self.clock,
+            queues=lambda: self.queues,
+            prompt_sound=self._prompt_sound,
+            journal_put=self.journal.put,
+            sessions=sessions,
+            lease_sessions=make_session_factory(self.lease_db),
+            lease_gate=self.lease_gate,
+            claims_gate=self.claims_gate,
+            # agents' rows are not per Asterisk: closed at a takeover only with one
+            close_agent_log=self.agent_log.close_open if len(servers) == 1 else None,
         )
-        self.notifier.subscribe(AmiAnnouncer(self.queue_actions.user_event, self.tasks))
-        queues = lambda: self.queues  # noqa: E731 - read per use: a reload swaps it
-        clock = self.clock
-        self.agents = AgentBoard(queues, self.queue_actions, self.notifier.publish, clock)
-        self.waiting = WaitingMonitor(
-            queues,
-            self.queue_actions,
-            self._prompt_sound,
-            self.notifier.publish,
-            self.tasks,
-            clock,
-        )
-        self.notifier.subscribe(self.waiting.on_event)
-        self.talk = TalkMonitor(
-            queues, self.queue_actions, self.notifier.publish, self.tasks, clock
-        )
-        self.resync = Resync(
-            self.queue_actions, self.waiting, self.talk, queues, lambda: clock.wall().timestamp()
-        )
-        # Supervisors listen, whisper or barge into live calls from their phones (API).
+        self.sites = [AsteriskSite(server, services) for server in servers]
+        self.site = self.sites[0]  # the API's agents and supervision act through it
         self.supervision_log = SupervisionLog(sessions)
-        self.supervision = Supervision(
-            self.talk.talking,
-            lambda: {waiter.call_id for waiter in self.waiting.waiters()},
-            self.queue_actions,
-            self.notifier.publish,
-            clock.wall,
-        )
         self.callback_store = CallbackStore(sessions)
-        self.callbacks = CallbackDialer(
-            queues,
-            self.callback_store,
-            self.ami,
-            self.waiting.waiting,
-            self.agents.has_agent_on_duty,
-            self.notifier.publish,
-            self.tasks,
-            clock,
-        )
-        self.ami_events = self._ami_events()
 
-    def _ami_events(self) -> AmiEvents:
-        """Asterisk's AMI events, each parsed once, to whoever declared it reads them; in
-        this order, so what they publish for one event comes in this order."""
-        events = AmiEvents()
-        translator = AmiEventTranslator(self.notifier, self.clock)
-        for subscriber in (
-            translator,
-            self.waiting,
-            self.talk,
-            self.agents,
-            self.callbacks,
-            self.fallback_sweep,
-        ):
-            events.subscribe(subscriber.AMI_EVENTS, subscriber.on_ami)
-        return events
+    # The first Asterisk's parts, by their old names (tests, the API's agents/supervision).
+    @property
+    def ami(self) -> AmiClient:
+        return self.site.ami
+
+    @property
+    def queue_actions(self) -> QueueActions:
+        return self.site.queue_actions
+
+    @property
+    def agents(self) -> AgentBoard:
+        return self.site.agents
+
+    @property
+    def waiting(self) -> WaitingMonitor:
+        return self.site.waiting
+
+    @property
+    def talk(self) -> TalkMonitor:
+        return self.site.talk
+
+    @property
+    def supervision(self) -> Supervision:
+        return self.site.supervision
+
+    @property
+    def ownership(self) -> Ownership:
+        return self.site.ownership
+
+    def acting(self) -> bool:
+        """This engine owns the (first) Asterisk's live actions now (else it stands by)."""
+        return self.site.acting()
 
     @property
     def queues(self) -> QueuesConfig:
@@ -270,8 +263,8 @@ class Engine:
         if not self.settings.asterisk_config_dir:
             return
         await asyncio.to_thread(write_queues_conf, queues, self.settings.asterisk_config_dir)
-        if self.ami.connected:
-            await self.queue_actions.reload()
+        for site in self.sites:
+            await site.reload_queues()
 
     async def _prompt_sound(
         self, name: str, language: str, values: Mapping[str, str]
@@ -298,29 +291,27 @@ class Engine:
             names.ROUTE_INBOUND: InboundCall(
                 lambda: self.flows, lambda: self.queues, self.notifier, self.services
             ),
-            names.ROUTE_FALLBACK_SWEEP: self.fallback_sweep,
+            # the sweep's AGI reads the AstDB of whichever Asterisk calls it
+            names.ROUTE_FALLBACK_SWEEP: self.site.fallback_sweep,
         }
 
     async def start(self) -> None:
         s = self.settings
         await asyncio.to_thread(migrate, s.database_url)
-        # what a crashed engine last saw of the agents is not current any more
-        await asyncio.to_thread(self.agent_log.close_open, self.clock.wall())
+        for site in self.sites:  # SQLite serves one engine: a second is refused here
+            await site.own_or_refuse(only_engine=self.db.dialect.name == "sqlite")
         self.tasks.spawn(self.journal.run(), name="journal")
         self.tasks.spawn(self.reports.run(), name="reports")
         self.tasks.spawn(self.agent_log.run(), name="agent-log")
         self.tasks.spawn(self.live.run(), name="live-board")
         self.tasks.spawn(self.flow_reloader.watch(), name="flows-watch")
         self.tasks.spawn(self.queues_reloader.watch(), name="queues-watch")
-        self.tasks.spawn(self.callbacks.run(), name="callbacks")
         self.tasks.spawn(self.database.probe.run(), name="database-probe")
         self.tasks.spawn(self.recordings.run(), name="recordings-retention")
-        for name in self.ami_events.names():  # each event parsed once, then dispatched
-            self.ami.on_event(name, self.ami_events)
-        self.ami.on_event("FullyBooted", self._ami_ready)
         if s.asterisk_config_dir:
             await asyncio.to_thread(write_queues_conf, self.queues, s.asterisk_config_dir)
-        self.tasks.spawn(self._connect_ami(), name="ami-connect")
+        for site in self.sites:
+            site.start()
         budget = take_budget(s.fd_reserve, GuardedSite.BACKLOG)
         self._fit_http_to(budget)
         self.agi = FastAgiServer(self.routes(), command_timeout=s.agi_command_timeout)
@@ -381,21 +372,6 @@ class Engine:
                 budget.reserve,
             )
 
-    async def _connect_ami(self) -> None:
-        """AGI calls are served even while AMI is unreachable; the client keeps retrying."""
-        await self.ami.connect(wait=None)
-
-    def _ami_ready(self, _: Mapping[str, str]) -> None:
-        """(Re)connected: apply queues.conf, learn who is logged in, who waits and talks."""
-        self.tasks.spawn(self._sync_queues(), name="queues-sync")
-        self.tasks.spawn(self.resync.run(), name="resync")  # who waits and talks now
-        self.fallback_sweep.request()
-
-    async def _sync_queues(self) -> None:
-        if self.settings.asterisk_config_dir:
-            await self.queue_actions.reload()
-        await self.agents.sync()
-
     def web_app(self, tokens: TokenBook) -> web.Application:
         """The HTTP app (every route module), given what its handlers work with."""
         app = make_web_app(limits=self.http_limits)
@@ -434,7 +410,8 @@ class Engine:
     def health(self) -> Mapping[str, Any]:
         return {
             "ok": self.agi is not None,
-            "ami_connected": self.ami.connected,
+            **self.site.health(),  # the first Asterisk's (ami_connected, owner, lease_holder)
+            "asterisks": {site.name: site.health() for site in self.sites},
             "agi_active": self.agi.active if self.agi else 0,
             "journal_pending": self.journal.pending,
             "database": self.database.health(),
@@ -452,12 +429,14 @@ class Engine:
         await self.journal.stop()
         await self.reports.stop()
         await self.agent_log.stop()
-        # the engine no longer sees the agents: their time stops counting now
-        await asyncio.to_thread(self.agent_log.close_open, self.clock.wall())
-        self.waiting.close()
-        self.talk.close()
-        await self.ami.close()
+        if len(self.sites) == 1 and self.acting():  # no one sees the agents: time stops now
+            await asyncio.to_thread(self.agent_log.close_open, self.clock.wall())
+        for site in self.sites:  # a standby takes over at once
+            await site.stop()
         await self.tasks.cancel_all()
         self.watchdog.close()
         self.database.close()
+        self.lease_gate.close()
+        self.claims_gate.close()
         self.db.dispose()
+        self.lease_db.dispose()

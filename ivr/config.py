@@ -2,6 +2,8 @@
 
 import math
 import os
+import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -83,6 +85,28 @@ class Settings:
     db_statement_timeout: float = 15.0
     db_pool_timeout: float = 5.0
     db_probe_interval: float = 5.0
+    # Several engines (PostgreSQL only): all serve menus; one at a time owns the live actions
+    # on the Asterisk (answer-target ladder, talk marks, callbacks, agent sync), through a
+    # lease in the database renewed every lease_renew s and lost after lease_ttl s without
+    # the database. asterisk_name names the Asterisk in the database; engine_id names this
+    # engine ("" = host:pid).
+    asterisk_name: str = "asterisk"
+    # Several Asterisk servers: "name=host:port" each, separated by spaces or commas (the
+    # AMI user is ami_user on each; an ami_secret_file with "{asterisk}" in its path names
+    # one secret file per server). "" = one Asterisk, asterisk_name at ami_host:ami_port.
+    asterisks: str = ""
+    engine_id: str = ""
+    lease_ttl: float = 3.0
+    lease_renew: float = 1.0
+
+    def asterisk_servers(self) -> tuple["AsteriskServer", ...]:
+        """The Asterisk servers this engine works with, each with its AMI endpoint."""
+        if not self.asterisks.strip():
+            return (AsteriskServer(self.asterisk_name, self.ami_host, self.ami_port),)
+        return parse_asterisks(self.asterisks, "asterisks")
+
+    def resolved_engine_id(self) -> str:
+        return self.engine_id or f"{socket.gethostname()}:{os.getpid()}"
 
     def resolved_outbox_dir(self) -> Path:
         return Path(self.outbox_dir or Path(self.var_dir) / "outbox")
@@ -97,11 +121,13 @@ class Settings:
             return Path(self.recordings_dir)
         return Path(self.sandbox_dir) / "root" / asterisk_path.lstrip("/")
 
-    def resolved_ami_secret(self) -> str:
-        """The AMI secret: given directly, or read from ami_secret_file."""
+    def resolved_ami_secret(self, asterisk: str = "") -> str:
+        """The AMI secret: given directly, or read from ami_secret_file (its "{asterisk}"
+        replaced by the server's name)."""
         if self.ami_secret:
             return self.ami_secret
-        path = Path(self.ami_secret_file or sandbox_secret_file(self.sandbox_dir, self.ami_user))
+        named = self.ami_secret_file.replace("{asterisk}", asterisk or self.asterisk_name)
+        path = Path(named or sandbox_secret_file(self.sandbox_dir, self.ami_user))
         try:
             return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
@@ -109,6 +135,34 @@ class Settings:
                 f"AMI secret: set IVR_AMI_SECRET or IVR_AMI_SECRET_FILE "
                 f"(cannot read {path}: {exc.strerror})"
             ) from exc
+
+
+@dataclass(frozen=True)
+class AsteriskServer:
+    """One Asterisk the engine works with: its name (in the database) and AMI endpoint."""
+
+    name: str
+    ami_host: str
+    ami_port: int
+
+
+_ASTERISK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def parse_asterisks(text: str, source: str) -> tuple[AsteriskServer, ...]:
+    """ "ast1=10.0.0.1:5038 ast2=10.0.0.2:5038" -> the servers; a clear error otherwise."""
+    servers: list[AsteriskServer] = []
+    for entry in text.replace(",", " ").split():
+        name, sep, endpoint = entry.partition("=")
+        if not sep or not _ASTERISK_NAME.fullmatch(name):
+            raise ConfigError(f"{source}: expected name=host:port, got {entry!r}")
+        host, port = _split_bind(endpoint, source)
+        if any(server.name == name for server in servers):
+            raise ConfigError(f"{source}: Asterisk {name!r} is listed twice")
+        servers.append(AsteriskServer(name, host, port))
+    if not servers:
+        raise ConfigError(f"{source}: no Asterisk listed")
+    return tuple(servers)
 
 
 def sandbox_secret_file(sandbox_dir: str | Path, user: str) -> Path:
@@ -149,6 +203,11 @@ ENV_SETTINGS: Mapping[str, str] = {
     "IVR_DB_STATEMENT_TIMEOUT": "db_statement_timeout",
     "IVR_DB_POOL_TIMEOUT": "db_pool_timeout",
     "IVR_DB_PROBE_INTERVAL": "db_probe_interval",
+    "IVR_ASTERISK_NAME": "asterisk_name",
+    "IVR_ASTERISKS": "asterisks",
+    "IVR_ENGINE_ID": "engine_id",
+    "IVR_LEASE_TTL": "lease_ttl",
+    "IVR_LEASE_RENEW": "lease_renew",
 }
 # Settings that must be above zero (fd_reserve: zero or more).
 POSITIVE = (
@@ -163,6 +222,8 @@ POSITIVE = (
     "db_api_timeout",
     "db_pool_timeout",
     "db_probe_interval",
+    "lease_ttl",
+    "lease_renew",
 )
 ENV_BINDS: Mapping[str, tuple[str, str]] = {
     "IVR_AGI_BIND": ("agi_host", "agi_port"),
@@ -194,6 +255,10 @@ def _check_range(name: str, value: Any, source: str) -> None:
         raise ConfigError(f"{source}: {name} must be 0 (every event) or more, got {value!r}")
     if name == "db_statement_timeout" and not (value >= 0 and math.isfinite(value)):
         raise ConfigError(f"{source}: {name} must be 0 (none) or more seconds, got {value!r}")
+    if name == "asterisk_name" and not _ASTERISK_NAME.fullmatch(value):
+        raise ConfigError(f"{source}: {name} must be a name (letters, digits, _ . -)")
+    if name == "asterisks" and value.strip():
+        parse_asterisks(value, source)
     if name == "fd_reserve" and value < 0:
         raise ConfigError(f"{source}: {name} must be 0 (automatic) or more, got {value!r}")
 
@@ -232,4 +297,10 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     for var, (host_name, port_name) in ENV_BINDS.items():
         if var in env:
             values[host_name], values[port_name] = _split_bind(env[var], var)
-    return replace(Settings(), **values)
+    settings = replace(Settings(), **values)
+    if settings.lease_renew >= settings.lease_ttl:
+        raise ConfigError(
+            f"lease_renew ({settings.lease_renew:g} s) must be below lease_ttl "
+            f"({settings.lease_ttl:g} s): the lease would run out between renewals"
+        )
+    return settings

@@ -98,6 +98,7 @@ class InboundCall:
             f"{names.VAR_QUEUE}={decision.queue}",
             f"{names.VAR_PRIORITY}={decision.priority}",
             f"{names.VAR_CALLER_CLASS}={decision.caller_class}",
+            f"{names.VAR_LANGUAGE}={ctx.language}",
             f"{names.VAR_MENU_PATH}={path}",
             f"{names.VAR_STATUS}={names.STATUS_OK}",
         )

@@ -63,15 +63,24 @@ def _run(coro: object) -> None:
     uvloop.run(coro)  # type: ignore[arg-type]
 
 
-def _sandbox(settings: Settings, action: str) -> int:
-    from ivr.sandbox.chroot import Sandbox
+def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
+    from ivr.sandbox.chroot import Sandbox, SandboxError
+    from ivr.sandbox.netns import PeerNetwork
+    from ivr.sandbox.peer import PeerSandbox, peer_dir
 
+    action = args.action
     sandbox = Sandbox(
         settings.sandbox_dir,
         settings.queues_file,
         ami_port=settings.ami_port,
         agi_url=f"agi://{settings.agi_host}:{settings.agi_port}",
     )
+    if args.peer:  # the second Asterisk, in its own network namespace
+        network = PeerNetwork()
+        target = args.agi_target or f"{network.host_address}:{settings.agi_port}"
+        sandbox = PeerSandbox(peer_dir(settings.sandbox_dir), sandbox, network, target)
+    elif args.agi_target:
+        raise SandboxError("--agi-target is the second Asterisk's: use it with --peer")
     if action == "up":
         status = sandbox.up()
     elif action == "down":
@@ -425,6 +434,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_supervise(sub)
     sandbox = sub.add_parser("sandbox", help="the Asterisk 22 sandbox (chroot)")
     sandbox.add_argument("action", choices=["up", "down", "status"])
+    sandbox.add_argument(
+        "--peer",
+        action="store_true",
+        help="the second Asterisk (HA tests): its own chroot copy in network namespace ivr-ast2",
+    )
+    sandbox.add_argument(
+        "--agi-target",
+        default="",
+        metavar="HOST:PORT",
+        help="with --peer: where its FastAGI goes (default 10.87.0.1, the host side, at the "
+        "engine's AGI port)",
+    )
     _add_call(sub)
     _add_flow(sub)
     _add_queues(sub)
@@ -588,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "supervise":
             return _supervise(args)
         if args.command == "sandbox":
-            return _sandbox(settings, args.action)
+            return _sandbox(settings, args)
         if args.command == "call":
             return _call(settings, args)
         if args.command == "flow" and args.flow_command == "simulate":

@@ -21,6 +21,7 @@ from typing import Protocol
 
 from ivr.clock import Clock, LoopClock
 from ivr.events.model import CallbackAttempted, Event
+from ivr.monitors.claims import always
 from ivr.queues.model import QueuesConfig
 from ivr.routing.escalation import Waiting, callback_may_dial
 from ivr.routing.phone import callable_number
@@ -63,7 +64,10 @@ class CallbackDialer:
         publish: Callable[[Event], None],
         tasks: TaskSet,
         clock: Clock | None = None,
+        acting: Callable[[], bool] = always,
     ) -> None:
+        self._acting = acting  # False: another engine owns the live actions (it dials)
+        self._resumed = False  # interrupted attempts reopened since this engine acts
         self._queues = queues
         self._store = store
         self._originator = originator
@@ -84,16 +88,28 @@ class CallbackDialer:
             future.set_result(event.reason)
 
     async def run(self) -> None:
-        reopened = await asyncio.to_thread(self._store.reopen_interrupted)
-        if reopened:
-            log.warning("callbacks: %d interrupted attempts are open again", reopened)
         while True:
             policy = self._queues().callbacks
             try:
-                await self.dial_due()
+                if self._acting():
+                    await self._resume()
+                    await self.dial_due()
             except Exception:
                 log.exception("callbacks: could not read the due callbacks")
             await self._sleep(policy.poll_interval)
+
+    def stand_by(self) -> None:
+        """Another engine dials now; when this one acts again it reopens what was cut off."""
+        self._resumed = False
+
+    async def _resume(self) -> None:
+        """Reopen the attempts an engine left in `dialling` (killed, or cut off)."""
+        if self._resumed:
+            return
+        reopened = await asyncio.to_thread(self._store.reopen_interrupted)
+        self._resumed = True
+        if reopened:
+            log.warning("callbacks: %d interrupted attempts are open again", reopened)
 
     async def _sleep(self, seconds: float) -> None:
         """Wait `seconds` on the clock."""

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from ivr.clock import Clock, LoopClock, Timer
 from ivr.events.model import CallCompleted, Event, TalkLimitReached
+from ivr.monitors.claims import SoleEngine, StepClaims, always, talk_mark
 from ivr.queues.model import QueuesConfig
 from ivr.routing.escalation import TalkMark, talk_marks
 from ivr.tasks import TaskSet
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 BEEP = "beep"  # Asterisk's core sound
 COMPLETE_GRACE = 5.0  # s to wait for AgentComplete after the caller's Hangup
 ENDED_BY_LIMIT = "hard_limit"  # CallCompleted.ended_by of a call the engine ended
+CLAIM_RETRY = 1.0  # s: a mark whose claim the database did not answer is tried again
 
 
 class TalkActions(Protocol):
@@ -96,12 +98,16 @@ class TalkMonitor:
         publish: Callable[[Event], None],
         tasks: TaskSet,
         clock: Clock | None = None,
+        claims: StepClaims | None = None,
+        acting: Callable[[], bool] = always,
     ) -> None:
         self._queues = queues
         self._actions = actions
         self._publish = publish
         self._tasks = tasks
         self._clock = clock or LoopClock()
+        self._claims = claims or SoleEngine()
+        self._acting = acting  # False: another engine owns the live actions (standby)
         self._talks: dict[str, Talk] = {}
         self._since_snapshot: deque[str] | None = None  # see resync
 
@@ -232,14 +238,38 @@ class TalkMonitor:
                 timer.cancel()
         return talk
 
+    def reset(self) -> None:
+        """Another engine owns the live actions now: forget every talk (the next takeover
+        adopts them afresh from Asterisk, marks passed meanwhile run then)."""
+        self.close()
+        self._talks.clear()
+
     def _reached(self, call_id: str, mark: TalkMark) -> None:
         talk = self._talks.get(call_id)
-        if talk is None:
+        if talk is None or not self._acting():
             return
+        self._tasks.spawn(self._claimed_mark(talk, mark), name=f"talk-{mark.level}-{call_id}")
+
+    async def _claimed_mark(self, talk: Talk, mark: TalkMark) -> None:
+        """Claim the mark for this engine (an engine before a takeover may have reached
+        it already), then say so and act."""
+        try:
+            if not await self._claims.claim(talk.call_id, talk_mark(mark.level)):
+                log.info("talk %s on %s was reached already", mark.level, talk.call_id)
+                return
+        except Exception as exc:  # no database: tried again (the lease may run out first)
+            log.warning("talk %s on %s not claimed: %s", mark.level, talk.call_id, exc)
+            again = self._now() + CLAIM_RETRY
+            talk.timers.append(self._clock.call_at(again, self._reached, talk.call_id, mark))
+            return
+        if self._talks.get(talk.call_id) is talk and talk.ended is None:
+            self._reach(talk, mark)
+
+    def _reach(self, talk: Talk, mark: TalkMark) -> None:
         elapsed = self._now() - talk.started
         self._publish(
             TalkLimitReached(
-                call_id,
+                talk.call_id,
                 talk.queue,
                 talk.agent,
                 talk.agent_channel,

@@ -30,9 +30,9 @@ from ivr.events.model import (
     CallbackRequested,
     CallEnded,
     CallEscalated,
-    CallRouted,
     Event,
 )
+from ivr.monitors.claims import SoleEngine, StepClaims, always, ladder_step
 from ivr.monitors.talk import Talking
 from ivr.queues.model import EscalationStep, QueuesConfig
 from ivr.routing.escalation import (
@@ -51,6 +51,7 @@ from ivr.telephony.ami_events import (
     Hangup,
     IvrCallbackAccepted,
     IvrCallbackAnswered,
+    IvrRoute,
     QueueCallerAbandon,
     QueueCallerJoin,
     QueueCallerLeave,
@@ -192,7 +193,7 @@ class _Route:
 
 
 class WaitingMonitor:
-    """Feed it the AMI queue events (`on_ami`) and the engine's CallRouted (`on_event`)."""
+    """Feed it the AMI events: the dialplan's IvrRoute (the menu's route), the queue's."""
 
     AMI_EVENTS: tuple[type[AmiEvent], ...] = (
         QueueCallerJoin,
@@ -200,6 +201,7 @@ class WaitingMonitor:
         QueueCallerAbandon,
         AgentConnect,
         Hangup,
+        IvrRoute,
         IvrCallbackAccepted,
         IvrCallbackAnswered,
     )
@@ -213,6 +215,8 @@ class WaitingMonitor:
         tasks: TaskSet,
         clock: Clock | None = None,
         retry: Retry = Retry(),
+        claims: StepClaims | None = None,
+        acting: Callable[[], bool] = always,
     ) -> None:
         self._queues = queues
         self._actions = actions
@@ -221,6 +225,8 @@ class WaitingMonitor:
         self._tasks = tasks
         self._clock = clock or LoopClock()
         self._retry = retry
+        self._claims = claims or SoleEngine()
+        self._acting = acting  # False: another engine owns the live actions (standby)
         self._routes: dict[str, _Route] = {}
         self._waiters: dict[str, Waiter] = {}
         # call ids with a queue event or a hangup since the resync's snapshot was asked for
@@ -254,13 +260,14 @@ class WaitingMonitor:
             self._cancel(waiter)
             waiter.in_queue = False
 
-    # --- inputs -----------------------------------------------------------------------
+    def reset(self) -> None:
+        """Another engine owns the live actions now: forget every caller (the next
+        takeover adopts them afresh from Asterisk)."""
+        self.close()
+        self._waiters.clear()
+        self._routes.clear()
 
-    def on_event(self, event: Event) -> None:
-        if isinstance(event, CallRouted):
-            self._routes[event.call_id] = _Route(
-                event.line, event.caller, event.caller_class, event.priority, event.language
-            )
+    # --- inputs -----------------------------------------------------------------------
 
     def on_ami(self, event: AmiEvent) -> None:
         if self._since_snapshot is not None and isinstance(event, CHANGES_A_CALLER):
@@ -277,6 +284,14 @@ class WaitingMonitor:
             case Hangup():
                 self._forget(event.call_id)
                 self._routes.pop(event.call_id, None)
+            case IvrRoute():  # the menu's route, whichever engine ran it (before the join)
+                self._routes[event.call_id] = _Route(
+                    event.line,
+                    event.caller_number,
+                    event.caller_class,
+                    event.priority,
+                    event.language,
+                )
             case IvrCallbackAccepted():
                 self._callback_accepted(event)
             case IvrCallbackAnswered():
@@ -508,6 +523,8 @@ class WaitingMonitor:
         if waiter is None or not waiter.in_queue:
             return
         waiter.timer = None
+        if not self._acting():  # standing by: the owner acts; a takeover resyncs
+            return
         now = self._now()
         due = [m for m in waiter.pending() if waiter.due_at(m) <= now]
         steps: list[Mark] = []
@@ -534,11 +551,28 @@ class WaitingMonitor:
             for mark in marks:
                 if self._waiters.get(waiter.call_id) is not waiter or not waiter.in_queue:
                     return  # gone or between queues: the rest runs when (if) he is back
-                await self._try_step(waiter, mark)
+                if not self._acting():
+                    return  # the lease ran out: the next owner runs the rest
+                if await self._claimed(waiter, mark):
+                    await self._try_step(waiter, mark)
         finally:
             waiter.running.difference_update(m.index for m in marks)
             if self._waiters.get(waiter.call_id) is waiter and waiter.in_queue:
                 self._schedule(waiter)
+
+    async def _claimed(self, waiter: Waiter, mark: Mark) -> bool:
+        """Claim the step for this engine; a step claimed already (by an engine before a
+        takeover) counts as done. A claim that cannot be made is retried like a failure."""
+        step = ladder_step(waiter.first_queue, mark.index)
+        try:
+            if await self._claims.claim(waiter.call_id, step):
+                return True
+        except Exception as exc:
+            self._failed(waiter, mark, f"not claimed: {exc}")
+            return False
+        log.info("escalation %d for %s was taken already", mark.index, waiter.call_id)
+        waiter.done.add(mark.index)
+        return False
 
     async def _try_step(self, waiter: Waiter, mark: Mark) -> None:
         step = mark.step
@@ -549,35 +583,8 @@ class WaitingMonitor:
         try:
             detail = await self._run_step(waiter, step)
         except Exception as exc:  # an AMI error or timeout, AMI down, a vanished channel
-            waiter.failures[mark.index] = attempt
-            if attempt < self._retry.attempts:
-                retry = self._retry.delay(attempt)
-                waiter.retry_at[mark.index] = self._now() + retry
-                then = f"retried in {retry:g} s"
-            else:
-                waiter.given_up.add(mark.index)
-                then = "given up"
-            log.warning(
-                "escalation %s for %s failed: %s (attempt %d, %s)",
-                step.action,
-                waiter.call_id,
-                exc,
-                attempt,
-                then,
-            )
-            self._publish(
-                CallEscalated(
-                    waiter.call_id,
-                    queue,
-                    step.action,
-                    f"failed: {exc}",
-                    waited,
-                    late=max(0.0, late),
-                    failed=True,
-                    attempt=attempt,
-                    at=self._clock.wall(),
-                )
-            )
+            await self._unclaim(waiter, mark)
+            self._failed(waiter, mark, str(exc))
             return
         waiter.done.add(mark.index)
         waiter.retry_at.pop(mark.index, None)
@@ -600,6 +607,49 @@ class WaitingMonitor:
             )
         except Exception as exc:
             log.warning("could not keep %s's ladder on its channel: %s", waiter.call_id, exc)
+
+    def _failed(self, waiter: Waiter, mark: Mark, reason: str) -> None:
+        """Count a failed attempt: retried with backoff, or given up after the last."""
+        step = mark.step
+        assert step is not None
+        waited = self._waited(waiter)
+        attempt = waiter.failures.get(mark.index, 0) + 1
+        waiter.failures[mark.index] = attempt
+        if attempt < self._retry.attempts:
+            retry = self._retry.delay(attempt)
+            waiter.retry_at[mark.index] = self._now() + retry
+            then = f"retried in {retry:g} s"
+        else:
+            waiter.given_up.add(mark.index)
+            then = "given up"
+        log.warning(
+            "escalation %s for %s failed: %s (attempt %d, %s)",
+            step.action,
+            waiter.call_id,
+            reason,
+            attempt,
+            then,
+        )
+        self._publish(
+            CallEscalated(
+                waiter.call_id,
+                waiter.queue,
+                step.action,
+                f"failed: {reason}",
+                waited,
+                late=max(0.0, waited - mark.after),
+                failed=True,
+                attempt=attempt,
+                at=self._clock.wall(),
+            )
+        )
+
+    async def _unclaim(self, waiter: Waiter, mark: Mark) -> None:
+        """A step that failed is free again for its retry (here, or on the next owner)."""
+        try:
+            await self._claims.release(waiter.call_id, ladder_step(waiter.first_queue, mark.index))
+        except Exception as exc:
+            log.warning("claim of %s's step %d not released: %s", waiter.call_id, mark.index, exc)
 
     async def _run_step(self, waiter: Waiter, step: EscalationStep) -> str:
         if step.action == "raise_priority":

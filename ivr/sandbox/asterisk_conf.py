@@ -116,7 +116,7 @@ ENGINE_WRITE = "originate,call,agent,user"
 ENGINE_EVENTS = (
     r"(Event: (QueueCaller(Join|Leave|Abandon)|QueueMember[A-Za-z]*|QueueEntry"
     r"|Agent(Connect|RingNoAnswer|Complete)|Hangup|OriginateResponse"
-    r"|FullyBooted|Shutdown|Reload)\s|UserEvent: Ivr(Fallback|Callback))"
+    r"|FullyBooted|Shutdown|Reload)\s|UserEvent: Ivr(Fallback|Route|Callback))"
 )
 # Sandbox-only user for test calls: reads AGI events to know when a menu waits for DTMF.
 TESTER_READ = "call,agent,user,system,agi,dialplan"
@@ -144,6 +144,7 @@ def agi_url(value: str) -> str:
 class AsteriskSettings:
     ami_port: int = 5038
     ami_bind: str = "127.0.0.1"
+    ami_permit: str = "127.0.0.1/255.255.255.255"  # the only network AMI users log in from
     agi_url: str = "agi://127.0.0.1:4573"
     agi_deadline: int = 300
     fallback_prompt: str = "pls-hold-while-try"
@@ -191,7 +192,7 @@ def _manager_conf(settings: AsteriskSettings, users: tuple[AmiUser, ...]) -> str
             f"[{user.name}]",
             f"secret = {user.secret}",
             "deny = 0.0.0.0/0.0.0.0",
-            "permit = 127.0.0.1/255.255.255.255",
+            f"permit = {settings.ami_permit}",
             f"read = {user.read}",
             f"write = {user.write}",
             "writetimeout = 5000",

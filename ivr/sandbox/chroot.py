@@ -28,7 +28,7 @@ from ivr.sandbox.asterisk_conf import (
 )
 from ivr.sandbox.dns import RESOLV_CONF, SANDBOX_AGI_NAME, DnsError, SandboxDns, SrvTarget
 from ivr.telephony.pjsip_render import AUTH_FILE, required_secrets
-from ivr.telephony.sip_config import TELEPHONY_FILE, load_telephony
+from ivr.telephony.sip_config import TELEPHONY_FILE, TelephonyConfig, load_telephony
 
 PACKAGES = ("asterisk", "asterisk-core-sounds-en-gsm", "asterisk-moh-opsound-gsm")
 ENGINE_USER = "ivr-engine"
@@ -134,7 +134,7 @@ class Sandbox:
             ),
             AmiUser(TESTER_USER, self.secret(TESTER_USER), TESTER_READ, TESTER_WRITE),
         )
-        telephony = load_telephony(self.telephony_file)
+        telephony = self.telephony()
         phones, trunks = required_secrets(telephony)
         files = render_asterisk_config(
             self.settings,
@@ -162,16 +162,23 @@ class Sandbox:
         except (DnsError, ValueError) as exc:
             raise SandboxError(f"sandbox DNS: {exc}") from None
 
-    # -- run ---------------------------------------------------------------------------
-    def up(self, boot_timeout: float = 60.0) -> SandboxStatus:
-        self.build()
-        self.write_config()
-        # the chroot's resolver is the sandbox's dnsmasq (hagi:// SRV lookups), nothing else
+    def _start_dns(self) -> None:
+        """The chroot's resolver is the sandbox's dnsmasq (hagi:// SRV lookups), nothing else."""
         resolv = self.root / "etc" / "resolv.conf"
         if resolv.is_symlink():  # never write through a link out of the chroot
             resolv.unlink()
         resolv.write_text(RESOLV_CONF)
         self.serve_agi_srv()
+
+    def telephony(self) -> TelephonyConfig:
+        """The SIP transports, trunks and phones this Asterisk gets (telephony.yaml)."""
+        return load_telephony(self.telephony_file)
+
+    # -- run ---------------------------------------------------------------------------
+    def up(self, boot_timeout: float = 60.0) -> SandboxStatus:
+        self.build()
+        self.write_config()
+        self._start_dns()
         if self.is_running():
             self.cli("core reload")  # every module: dialplan, manager users, queues
             self._load_missing_modules()  # a reload does not load modules added since boot
@@ -180,7 +187,7 @@ class Sandbox:
         # /var/run is an absolute symlink to /run: use chroot paths that do not cross it.
         for sub in ("run/asterisk", "var/log/asterisk", "var/spool/asterisk"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
-        subprocess.run(["chroot", str(self.root), "/usr/sbin/asterisk", "-g"], check=True)
+        subprocess.run(self._start_argv(), check=True)
         deadline = time.monotonic() + boot_timeout
         while time.monotonic() < deadline:
             if self._cli_ok("core waitfullybooted"):
@@ -225,6 +232,10 @@ class Sandbox:
         return self.root / "var" / "log" / "asterisk" / "messages.log"
 
     # -- helpers -----------------------------------------------------------------------
+    def _start_argv(self) -> list[str]:
+        """The command that starts Asterisk (it daemonises: `-g` keeps core dumps)."""
+        return ["chroot", str(self.root), "/usr/sbin/asterisk", "-g"]
+
     def _load_missing_modules(self) -> None:
         shown = self.cli("module show")
         loaded = set(re.findall(r"^(\S+\.so)\s", shown, re.MULTILINE))

@@ -360,3 +360,25 @@ class SupervisionRecord(Base):
     agent: Mapped[str]
     mode: Mapped[str]  # listen | whisper | barge
     phone: Mapped[str]
+
+
+class LeaseRecord(Base):
+    """Which engine owns an Asterisk's live actions, until when (ivr.storage.ownership)."""
+
+    __tablename__ = "ownership_leases"
+
+    name: Mapped[str] = mapped_column(primary_key=True)  # the Asterisk's name
+    holder: Mapped[str]  # the engine's id
+    expires_at: Mapped[float] = mapped_column(Double)  # epoch s, by the database's clock
+
+
+class LiveStepClaim(Base):
+    """A live step (ladder step, talk mark) claimed on a call before it ran: once, ever."""
+
+    __tablename__ = "live_step_claims"
+
+    asterisk: Mapped[str] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(primary_key=True)
+    step: Mapped[str] = mapped_column(primary_key=True)  # "ladder/2", "talk/warning"
+    engine: Mapped[str]
+    claimed_at: Mapped[datetime] = mapped_column(index=True)

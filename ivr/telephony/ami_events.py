@@ -165,6 +165,16 @@ class IvrFallback(UserEvent):
 
 
 @dataclass(frozen=True)
+class IvrRoute(UserEvent):
+    """The dialplan queues a caller the engine (any engine) routed."""
+
+    USER_EVENT = names.EVENT_ROUTE
+    queue: str = ""
+    priority: int = 0  # QueuePriority
+    language: str = ""  # MenuLanguage (the channel's own Language header is Asterisk's)
+
+
+@dataclass(frozen=True)
 class IvrCallbackAccepted(UserEvent):
     USER_EVENT = names.EVENT_CALLBACK_ACCEPTED
 
@@ -244,13 +254,21 @@ def _user_event(m: Message) -> UserEvent | None:
     head = (_text(m, "Uniqueid"), _text(m, "CallerIDNum"), _text(m, "Line"), _text(m, "Class"))
     if kind is IvrFallback:
         return IvrFallback(*head, queue=_text(m, "Queue"), reason=_text(m, "Reason"))
+    if kind is IvrRoute:
+        return IvrRoute(
+            *head,
+            queue=_text(m, "Queue"),
+            priority=_integer(_text(m, "QueuePriority")),
+            language=_text(m, "MenuLanguage"),
+        )
     if kind is IvrCallbackAnswered:
         return IvrCallbackAnswered(*head, priority=_integer(_text(m, "QueuePriority")))
     return kind(*head)
 
 
 USER_EVENTS: Mapping[str, type[UserEvent]] = {
-    kind.USER_EVENT: kind for kind in (IvrFallback, IvrCallbackAccepted, IvrCallbackAnswered)
+    kind.USER_EVENT: kind
+    for kind in (IvrFallback, IvrRoute, IvrCallbackAccepted, IvrCallbackAnswered)
 }
 
 # Event header -> its parser: the events the engine reads.

@@ -10,6 +10,7 @@ VAR_STATUS: Final = "IVR_STATUS"  # "ok" once the engine finished; anything else
 VAR_QUEUE: Final = "IVR_QUEUE"  # app_queue queue name
 VAR_PRIORITY: Final = "IVR_PRIORITY"  # becomes QUEUE_PRIO
 VAR_CALLER_CLASS: Final = "IVR_CLASS"  # caller class (new_connection, existing_service, ...)
+VAR_LANGUAGE: Final = "IVR_LANGUAGE"  # the menu's language (the line's), for the queue side
 VAR_MENU_PATH: Final = "IVR_PATH"  # the menu path, e.g. "main:1>internet:2"
 VAR_LINE: Final = "IVR_LINE"  # the dialled line (DID); set by the dialplan
 VAR_FALLBACK: Final = "IVR_FALLBACK"  # "1" when the dialplan took the fallback path

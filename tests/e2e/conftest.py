@@ -3,21 +3,27 @@
 import asyncio
 import re
 import shutil
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from ivr.app import Engine
 from ivr.config import PROJECT_ROOT, Settings, load_settings
 from ivr.sandbox.calls.tester import tester_ami
 from ivr.sandbox.chroot import Sandbox, SandboxError
-from ivr.storage.db import open_store
+from ivr.sandbox.netns import PeerNetwork
+from ivr.sandbox.peer import PeerEndpoints, PeerSandbox, peer_dir
+from ivr.storage.db import make_engine, make_session_factory, migrate, open_store
 from ivr.storage.repository import CallRecordView
 from ivr.storage.seed import DEMO_STORE, load_seed_file, seed_store
 from ivr.telephony.ami import AmiClient
 from ivr.telephony.fallback_trace import FAMILY as FALLBACK_FAMILY
+from tests.storage.conftest import PG_URL
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +39,48 @@ def sandbox(settings: Settings) -> Iterator[Sandbox]:
     except (SandboxError, OSError) as exc:
         pytest.fail(f"the Asterisk sandbox is required and could not start: {exc}")
     yield box
+
+
+@pytest.fixture(scope="session")
+def second_asterisk_sandbox(sandbox: Sandbox, settings: Settings) -> Iterator[PeerSandbox]:
+    """The second Asterisk (HA tests): a copy of the sandbox chroot (made once, reused) in
+    network namespace ivr-ast2, up for the session, FastAGI to 10.87.0.1:<agi_port>."""
+    peer = PeerSandbox(
+        peer_dir(settings.sandbox_dir),
+        sandbox,
+        agi_target=f"{PeerNetwork().host_address}:{settings.agi_port}",
+    )
+    try:
+        peer.up()
+    except (SandboxError, OSError) as exc:
+        pytest.fail(f"the second Asterisk (ivr sandbox up --peer) could not start: {exc}")
+    yield peer
+    peer.down()  # its chroot copy and namespace stay for the next run
+
+
+@pytest.fixture(scope="session")
+def second_asterisk(second_asterisk_sandbox: PeerSandbox) -> PeerEndpoints:
+    """The second Asterisk's AMI (host, port, users and secrets) and SIP addresses."""
+    return second_asterisk_sandbox.endpoints()
+
+
+def peer_engine_settings(
+    settings: Settings, peer: PeerEndpoints, tmp_path: Path, **changes: object
+) -> Settings:
+    """An engine for the second Asterisk: its AMI, FastAGI on the host side of the
+    namespace's link, prompts into its chroot (engine_settings otherwise)."""
+    agi_host, _, agi_port = peer.agi_target.rpartition(":")
+    changes.setdefault("http_port", 18090)
+    return engine_settings(
+        settings, tmp_path, ami_host=peer.ami_host, ami_port=peer.ami_port,
+        ami_user=peer.engine_user, ami_secret=peer.engine_secret,
+        sandbox_dir=str(peer.sandbox_dir), agi_host=agi_host, agi_port=int(agi_port), **changes,
+    )  # fmt: skip
+
+
+def peer_tester(peer: PeerEndpoints) -> AmiClient:
+    """The second Asterisk's test-call AMI user (reads AGI and dialplan events)."""
+    return AmiClient(peer.ami_host, peer.ami_port, peer.tester_user, peer.tester_secret)
 
 
 @pytest.fixture
@@ -65,13 +113,14 @@ def clear_fallback_trace(settings: Settings) -> None:
 def engine_settings(settings: Settings, tmp_path: Path, **changes: object) -> Settings:
     """The engine on its own database (seeded with the demo subscribers) and on a copy of
     the shipped flows where operators always work."""
-    url = f"sqlite:///{tmp_path / 'ivr.db'}"
-    with open_store(url) as sessions:
-        seed_store(sessions, load_seed_file(DEMO_STORE))
+    if "database_url" not in changes:  # given: PostgreSQL (pg_schema), seeded already
+        changes["database_url"] = f"sqlite:///{tmp_path / 'ivr.db'}"
+        with open_store(str(changes["database_url"])) as sessions:
+            seed_store(sessions, load_seed_file(DEMO_STORE))
     if "flows_dir" not in changes:
         changes["flows_dir"] = str(flows_copy(tmp_path))
     changes.setdefault("var_dir", str(tmp_path / "var"))  # its own outbox
-    return replace(settings, database_url=url, flows_poll_interval=0.2, **changes)  # type: ignore[arg-type]
+    return replace(settings, flows_poll_interval=0.2, **changes)  # type: ignore[arg-type]
 
 
 async def started(settings: Settings) -> Engine:
@@ -115,3 +164,30 @@ async def eventually(check: Callable[[], object], timeout: float = 5.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             pytest.fail(f"still not true after {timeout} s: {check}")
         await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """A fresh PostgreSQL schema with the demo subscribers, dropped afterwards (the
+    database of tests/storage/conftest.py: it fails, never skips, when unreachable)."""
+    admin = make_engine(PG_URL)
+    schema = f"ivr_e2e_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    migrate(PG_URL, schema)
+    seeded = make_engine(PG_URL, schema)
+    seed_store(make_session_factory(seeded), load_seed_file(DEMO_STORE))
+    seeded.dispose()
+    yield schema
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+def pg_url(schema: str, port: int | None = None) -> str:
+    """The test PostgreSQL's URL on `schema` (through a proxy on `port`, if given)."""
+    upstream = make_url(PG_URL)
+    url = upstream.set(query={"options": f"-csearch_path={schema}"})
+    if port is not None:
+        url = url.set(port=port)
+    return url.render_as_string(hide_password=False)

@@ -11,7 +11,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.config import PROJECT_ROOT, Settings
+from ivr.config import ENV_SETTINGS, PROJECT_ROOT, Settings
 from tests.unit.engine_process import free_port
 
 
@@ -48,13 +48,15 @@ class EngineSubprocess:
 def engine_env(settings: Settings, http_port: int) -> dict[str, str]:
     """The environment of an engine process: these settings, nothing from the caller's IVR_*."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
-    return clean | {
-        "IVR_DATABASE_URL": settings.database_url,
-        "IVR_FLOWS_DIR": settings.flows_dir,
-        "IVR_VAR_DIR": settings.var_dir,
-        "IVR_AGI_BIND": f"{settings.agi_host}:{settings.agi_port}",
-        "IVR_HTTP_BIND": f"127.0.0.1:{http_port}",
-    }
+    given = {var: str(getattr(settings, name)) for var, name in ENV_SETTINGS.items()}
+    return (
+        clean
+        | {var: value for var, value in given.items() if value}
+        | {
+            "IVR_AGI_BIND": f"{settings.agi_host}:{settings.agi_port}",
+            "IVR_HTTP_BIND": f"127.0.0.1:{http_port}",
+        }
+    )
 
 
 def start_engine(settings: Settings, log_file: Path, timeout: float = 30.0) -> EngineSubprocess:

@@ -157,6 +157,15 @@ async def hang_up_everything(sandbox: Sandbox) -> None:
         await asyncio.sleep(0.1)
 
 
+def queue_flows(tmp_path: Path) -> Path:
+    """A copy of the queue-test flows in tmp_path/flows."""
+    flows = tmp_path / "flows"
+    flows.mkdir(exist_ok=True)
+    for source in QUEUE_FLOWS.iterdir():
+        (flows / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    return flows
+
+
 @contextlib.asynccontextmanager
 async def queue_engine(
     sandbox: Sandbox,
@@ -174,10 +183,7 @@ async def queue_engine(
     supervisor TOKEN by default); `changes`: other settings (ami_port: a fault proxy)."""
     if hang_up:
         await hang_up_everything(sandbox)
-    flows = tmp_path / "flows"
-    flows.mkdir(exist_ok=True)
-    for source in QUEUE_FLOWS.iterdir():
-        (flows / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    flows = queue_flows(tmp_path)
     custom = engine_settings(
         settings,
         tmp_path,

@@ -5,8 +5,8 @@ interface) and a caller who talks to them."""
 
 import asyncio
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,10 +40,29 @@ class SipMenuCalls:
 async def sip_callers_through_the_menu(
     sandbox: Sandbox, tester: AmiClient, directory: Path, callers: int, keys: list[str],
     line: str = "5551000", caller_id: str = "380441234567", local_port: int = 5060,
-    media_port: int = MEDIA_PORT,
+    media_port: int = MEDIA_PORT, target: str = ASTERISK_SIP, carrier_ip: str = CARRIER_IP,
 ) -> SipMenuCalls:  # fmt: skip
-    """`callers` SIPp calls to `line` at once, each keying `keys` group by group; returns
-    once every caller joined a queue (then Asterisk hangs them up)."""
+    """`callers` SIPp calls from `carrier_ip` to `line` at `target` (host:port of Asterisk's
+    SIP) at once, each keying `keys` group by group; returns once every caller joined a
+    queue (then Asterisk hangs them up)."""
+    async with sip_callers_in_queue(
+        sandbox, tester, directory, callers, keys, line, caller_id, local_port, media_port,
+        target=target, carrier_ip=carrier_ip,
+    ) as calls:  # fmt: skip
+        pass
+    return calls
+
+
+@asynccontextmanager
+async def sip_callers_in_queue(
+    sandbox: Sandbox, tester: AmiClient, directory: Path, callers: int, keys: list[str],
+    line: str = "5551000", caller_id: str = "380441234567", local_port: int = 5060,
+    media_port: int = MEDIA_PORT, hold: float = 90.0, target: str = ASTERISK_SIP,
+    carrier_ip: str = CARRIER_IP,
+) -> AsyncIterator[SipMenuCalls]:  # fmt: skip
+    """`callers` SIPp calls from `carrier_ip` to `line` at `target` at once, each keying
+    `keys` group by group; the block runs once every caller joined a queue, where they wait
+    (up to `hold` s); then Asterisk hangs them up."""
     calls = SipMenuCalls()
     notifies: list[asyncio.Task[Any]] = []
 
@@ -62,21 +81,20 @@ async def sip_callers_through_the_menu(
         elif name == "QueueCallerJoin":
             calls.joined.setdefault(channel, time.time())
 
-    caller = scenario("caller", directory, hold=90.0, caller_id=caller_id, keys_on_notify=keys)
+    caller = scenario("caller", directory, hold=hold, caller_id=caller_id, keys_on_notify=keys)
     tester.on_event("*", on_event)
     try:
         with Sipp(
-            caller, target=ASTERISK_SIP, service=line, local_ip=CARRIER_IP,
-            local_port=local_port, media_port=media_port, calls=callers, rate=callers,
-            timeout=100.0,
+            caller, target=target, service=line, local_ip=carrier_ip, local_port=local_port,
+            media_port=media_port, calls=callers, rate=callers, timeout=hold + 10.0,
         ) as sipp:  # fmt: skip
             await eventually(lambda: len(calls.joined) >= callers, timeout=80)
+            yield calls
             await hang_up_everything(sandbox)
             calls.result = await asyncio.to_thread(sipp.wait, 30)
     finally:
         tester.off_event("*", on_event)
     calls.replies = list(await asyncio.gather(*notifies))
-    return calls
 
 
 def sip_agent(agent_id: str, *queues: str) -> dict[str, Any]:

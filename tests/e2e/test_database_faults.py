@@ -9,22 +9,17 @@ callers are identified again and /health says ok."""
 import asyncio
 import statistics
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from ivr.config import Settings
 from ivr.sandbox.calls.place import CallReport, place_call
 from ivr.sandbox.chroot import Sandbox
-from ivr.storage.db import make_engine, make_session_factory, migrate
-from ivr.storage.seed import DEMO_STORE, load_seed_file, seed_store
 from ivr.telephony.ami import AmiClient
 from ivr.web.tokens import Principal, token_entry
 from tests.e2e.conftest import flows_copy, started
@@ -42,23 +37,6 @@ SIP_CALLERS = 5  # carrier callers (SIPp) at once while the database is frozen
 SIP_KEYS = ["2", "10000001", "1"]  # the same keys, as RFC 4733 groups
 TOKEN = "supervisor-token-db-faults"
 PORT = 18083
-
-
-@pytest.fixture
-def pg_schema() -> Iterator[str]:
-    """A fresh schema with the demo subscribers, dropped afterwards."""
-    admin = make_engine(PG_URL)
-    schema = f"ivr_e2e_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    migrate(PG_URL, schema)
-    seeded: Engine = make_engine(PG_URL, schema)
-    seed_store(make_session_factory(seeded), load_seed_file(DEMO_STORE))
-    seeded.dispose()
-    yield schema
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 async def burst(tester: AmiClient, dtmf: list[str]) -> list[CallReport]:

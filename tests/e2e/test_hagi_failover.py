@@ -221,7 +221,7 @@ async def test_kill_9_mid_menu_over_sip_sends_no_caller_to_the_fallback(
     finally:
         tester.off_event("UserEvent", on_route)
 
-    assert killed.is_set()
+    assert killed.is_set(), f"no IvrRoute of a SIP caller seen: {events.seen}"
     assert len(sip.joined) == callers, sip.joined
     assert len(sip.routes) == callers, sorted(sip.routes)  # each routed by an engine
     assert {r["Queue"] for r in sip.routes.values()} == {"connections"}

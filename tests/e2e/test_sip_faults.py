@@ -21,7 +21,6 @@ from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import eventually
 from tests.e2e.queues_kit import hang_up_everything
-from tests.e2e.test_database_faults import pg_schema  # noqa: F401 (a fixture)
 from tests.e2e.test_watchdog import RELEASED_WITHIN, engine_pids, ready_count, supervised_engine
 
 CALLERS = 10

@@ -82,6 +82,8 @@ TABLES = {
     "dead_letters",
     "outbox_marks",
     "supervision_log",
+    "ownership_leases",
+    "live_step_claims",
 }
 
 
@@ -105,7 +107,7 @@ def test_migrate_creates_the_table_and_is_idempotent(
     index = indexes["ix_call_journal_call_id"]
     assert (index["column_names"], bool(index["unique"])) == (["call_id"], True)
     with engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0008"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0009"
 
 
 def test_migration_0002_adds_the_directory_and_report_tables(
@@ -444,6 +446,21 @@ def test_migration_0008_adds_the_supervision_log_and_goes_back(
     assert "supervision_log" not in inspect(engine).get_table_names()
     migrate(db_url, db_schema)
     assert "supervision_log" in inspect(engine).get_table_names()
+
+
+def test_migration_0009_adds_the_lease_and_claim_tables_and_goes_back(
+    db_url: str, db_schema: str | None, engine: Engine
+) -> None:
+    migrate(db_url, db_schema)
+    claims = {c["name"] for c in inspect(engine).get_columns("live_step_claims")}
+    assert claims == {"asterisk", "call_id", "step", "engine", "claimed_at"}
+    config = alembic_config(db_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0008")
+    assert not {"ownership_leases", "live_step_claims"} & set(inspect(engine).get_table_names())
+    migrate(db_url, db_schema)
+    assert {"ownership_leases", "live_step_claims"} <= set(inspect(engine).get_table_names())
 
 
 def test_sqlite_file_gets_its_directory_wal_and_busy_timeout(tmp_path: Path) -> None:

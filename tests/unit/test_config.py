@@ -84,3 +84,39 @@ def test_database_timeouts_come_from_the_environment_and_are_checked() -> None:
         load_settings(env={"IVR_DB_STATEMENT_TIMEOUT": "-1"})
     with pytest.raises(ConfigError, match="db_api_timeout must be a finite number above 0"):
         load_settings(env={"IVR_DB_API_TIMEOUT": "0"})
+
+
+def test_one_asterisk_by_default_several_when_listed(tmp_path: Path) -> None:
+    [only] = load_settings(env={"IVR_ASTERISK_NAME": "ast-kyiv"}).asterisk_servers()
+    assert (only.name, only.ami_host, only.ami_port) == ("ast-kyiv", "127.0.0.1", 5038)
+    for name in ("ast1", "ast2"):
+        (tmp_path / f"{name}.secret").write_text(f"secret-of-{name}\n")
+    settings = load_settings(
+        env={
+            "IVR_ASTERISKS": "ast1=127.0.0.1:5038, ast2=10.87.0.2:5039",
+            "IVR_AMI_SECRET_FILE": str(tmp_path / "{asterisk}.secret"),
+        }
+    )
+    servers = settings.asterisk_servers()
+    assert [(s.name, s.ami_host, s.ami_port) for s in servers] == [
+        ("ast1", "127.0.0.1", 5038),
+        ("ast2", "10.87.0.2", 5039),
+    ]
+    assert settings.resolved_ami_secret("ast2") == "secret-of-ast2"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"IVR_ASTERISKS": "ast1"}, "expected name=host:port"),
+        ({"IVR_ASTERISKS": "ast1=10.0.0.1"}, "expected host:port"),
+        ({"IVR_ASTERISKS": "a=h:1 a=h:2"}, "listed twice"),
+        ({"IVR_ASTERISKS": "bad name!=h:1"}, "expected name=host:port"),
+        ({"IVR_ASTERISK_NAME": ""}, "must be a name"),
+        ({"IVR_LEASE_TTL": "1", "IVR_LEASE_RENEW": "1"}, "must be below lease_ttl"),
+        ({"IVR_LEASE_TTL": "0"}, "above 0"),
+    ],
+)
+def test_bad_high_availability_settings_are_clear_errors(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(env=env)

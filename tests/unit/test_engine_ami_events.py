@@ -10,7 +10,7 @@ from tests.web.kit import engine_for_tests
 
 def test_the_engine_asks_for_the_events_its_parts_read(tmp_path: Path) -> None:
     engine = engine_for_tests(tmp_path)
-    assert sorted(engine.ami_events.names()) == sorted(
+    assert sorted(engine.site.ami_events.names()) == sorted(
         [
             # the translator, the waiting and talk monitors
             "UserEvent",
@@ -38,8 +38,8 @@ async def test_one_event_reaches_every_part_that_reads_it(tmp_path: Path) -> Non
     engine.notifier.subscribe(published.append)
     queue = next(iter(engine.queues.queues))
     engine.notifier.publish(CallStarted("c1", "5552000", PHONE, CALLER))
-    engine.ami_events(join("c1", queue))
-    engine.ami_events(connect("c1", queue))
+    engine.site.ami_events(join("c1", queue))
+    engine.site.ami_events(connect("c1", queue))
     kinds = [type(e).__name__ for e in published]
     assert kinds == ["CallStarted", "CallQueued", "CallAnswered", "AgentRang"]
     [answered] = [e for e in published if isinstance(e, CallAnswered)]

@@ -178,5 +178,5 @@ def engine_for_tests(base: Path) -> Engine:
         var_dir=str(base / "var"),
     )
     engine = Engine(settings)
-    engine.agents = AgentBoard(lambda: engine.queues, Members(), engine.notifier.publish)
+    engine.site.agents = AgentBoard(lambda: engine.queues, Members(), engine.notifier.publish)
     return engine

@@ -4,10 +4,10 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ivr.events.model import CallRouted, Event
+from ivr.events.model import Event
 from ivr.queues.model import QueuesConfig, parse_queues
 from ivr.telephony import names
-from ivr.telephony.ami_events import AmiEvents
+from ivr.telephony.ami_events import AmiEvents, IvrRoute
 from tests.fake_clock import FakeClock
 
 E = TypeVar("E")
@@ -246,9 +246,10 @@ def routed(
     caller_class: str = "vip",
     priority: int = 10,
     language: str = "uk",
-) -> CallRouted:
-    return CallRouted(
-        call_id, LINE, PHONE, queue, caller_class, priority, ("main:1",), language=language
+) -> IvrRoute:
+    """The dialplan's IvrRoute for a call the menu routed (as parsed from AMI)."""
+    return IvrRoute(
+        call_id, PHONE, LINE, caller_class, queue=queue, priority=priority, language=language
     )
 
 

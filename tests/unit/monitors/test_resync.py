@@ -111,7 +111,7 @@ class Kit:
         self.ami = subscribed(self.waiting, self.talk)
 
     def join(self, call_id: str, queue: str = "a", channel: str = CALLER) -> None:
-        self.waiting.on_event(routed(call_id, queue, "vip", 10))
+        self.waiting.on_ami(routed(call_id, queue, "vip", 10))
         self.ami(join(call_id, queue, channel=channel))
 
     def steps(self) -> list[tuple[str, str, bool, int, float]]:

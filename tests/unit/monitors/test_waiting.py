@@ -100,7 +100,7 @@ class Kit:
         self, call_id: str, queue: str, caller_class: str = "vip", priority: int = 10
     ) -> float:
         """Route the call (CallRouted) and queue it; returns the clock's time of the join."""
-        self.monitor.on_event(routed(call_id, queue, caller_class, priority))
+        self.monitor.on_ami(routed(call_id, queue, caller_class, priority))
         self.ami(join(call_id, queue))
         waiter = self.monitor.waiter(call_id)
         assert waiter is not None
@@ -209,7 +209,7 @@ async def test_the_offer_confirms_with_a_beep_without_the_confirm_prompt(kit: Ki
     "number", ["anonymous", "", "<unknown>", "380441234567,Phone:380990000000", "1"]
 )
 async def test_no_offer_to_a_caller_who_cannot_be_called_back(kit: Kit, number: str) -> None:
-    kit.monitor.on_event(replace(routed("c1", "c"), caller=number))
+    kit.monitor.on_ami(replace(routed("c1", "c"), caller_number=number))
     kit.ami({**join("c1", "c"), "CallerIDNum": number})
     waiter = kit.monitor.waiter("c1")
     assert waiter is not None

@@ -16,6 +16,7 @@ from ivr.telephony.ami_events import (
     IvrCallbackAccepted,
     IvrCallbackAnswered,
     IvrFallback,
+    IvrRoute,
     MemberEvent,
     OriginateResponse,
     QueueCallerAbandon,
@@ -107,7 +108,8 @@ def test_the_engine_s_user_events() -> None:
     assert answered == IvrCallbackAnswered("c2", PHONE, "", "", priority=5)
     odd = parse(user_event(names.EVENT_CALLBACK_ANSWERED, "c2", QueuePriority="high"))
     assert odd == IvrCallbackAnswered("c2", PHONE, "", "", priority=0)
-    assert parse(user_event(names.EVENT_ROUTE, "c1")) is None  # the engine's own announcement
+    route = user_event(names.EVENT_ROUTE, "c1", Queue="a", QueuePriority="10", MenuLanguage="uk")
+    assert parse(route) == IvrRoute("c1", PHONE, "", "", queue="a", priority=10, language="uk")
 
 
 def test_originate_response() -> None:

@@ -1,0 +1,1 @@
+"""High availability: which engine owns an Asterisk's live actions (the others stand by)."""
