@@ -1,6 +1,7 @@
 """The one wiring point: builds every object of the engine and starts/stops them."""
 
 import asyncio
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -21,8 +22,10 @@ from ivr.flow.loader import Validation, validate_library
 from ivr.flow.model import FlowLibrary
 from ivr.flow.prompts import Text, fill
 from ivr.flow.reload import FlowReloader
+from ivr.ha.live import LivePublisher, LiveReader
 from ivr.ha.ownership import Ownership
 from ivr.monitors.agents import AgentBoard
+from ivr.monitors.live_json import floor_from_json, floor_json
 from ivr.monitors.supervise import Supervision
 from ivr.monitors.talk import TalkMonitor
 from ivr.monitors.waiting import WaitingMonitor
@@ -40,6 +43,7 @@ from ivr.storage.gate import GuardedDirectory, StorageGate
 from ivr.storage.guards import DatabaseGuards
 from ivr.storage.journal import CallJournal
 from ivr.storage.kpi import KpiRepository
+from ivr.storage.live_state import LiveStateStore
 from ivr.storage.marks import Marks
 from ivr.storage.recordings import Recordings
 from ivr.storage.reports import ReportRepository, ReportWriter
@@ -57,6 +61,7 @@ from ivr.web import keys
 from ivr.web.app import make_web_app
 from ivr.web.limits import HttpLimits, StreamSlots
 from ivr.web.live.board import LiveBoard
+from ivr.web.live.sources import LiveSources, LocalFloor
 from ivr.web.metrics import metrics_registry
 from ivr.web.metrics_database import DatabaseCollector
 from ivr.web.screen_pop import ScreenPop
@@ -94,10 +99,12 @@ class Engine:
         self._telephony(settings, sessions)
         queues = lambda: self.queues  # noqa: E731 - read per use: a reload swaps it
         # The web side: the live board (dashboard, /metrics) and the agents' screen pop.
+        self._live_state(settings, sessions)
         self.live = LiveBoard(
-            waiting=self.waiting.callers,
-            talking=self.talk.calls,
-            agents=self.agents.snapshots,
+            waiting=self.live_sources.waiting,
+            talking=self.live_sources.talking,
+            agents=self.live_sources.agents,
+            live_status=self.live_sources.status,
             queues=queues,
             flows=lambda: self.flows,
             service_level=self.service_level,
@@ -242,6 +249,63 @@ class Engine:
     def ownership(self) -> Ownership:
         return self.site.ownership
 
+    def _live_state(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+        """The live floor shared through the database: the owner of each Asterisk
+        publishes what its monitors see, the other engines read it; the board shows, per
+        Asterisk, the one that applies."""
+        self.live_gate = StorageGate("live", 2, settings.lease_ttl, self.database.state)
+        store = LiveStateStore(sessions)
+        self.live_publishers = [
+            LivePublisher(
+                store,
+                site.name,
+                site.ownership.engine,
+                functools.partial(self._floor, site),
+                site.acting,
+                run=self.live_gate.run,
+            )
+            for site in self.sites
+        ]
+        self.live_reader = LiveReader(
+            store,
+            floor_from_json,
+            self.clock,
+            run=self.live_gate.run,
+            needed=lambda: not all(site.acting() for site in self.sites),
+        )
+        self.live_sources = LiveSources(
+            [
+                LocalFloor(
+                    site.name,
+                    site.ownership.engine,
+                    site.acting,
+                    waiting=site.waiting.callers,
+                    talking=site.talk.calls,
+                    agents=site.agents.snapshots,
+                )
+                for site in self.sites
+            ],
+            shared=self.live_reader,
+        )
+
+    def _floor(self, site: AsteriskSite) -> dict[str, Any]:
+        """What a site's monitors see now, as the shared row's JSON."""
+        return floor_json(
+            self.clock.now(), site.waiting.callers(), site.talk.calls(), site.agents.snapshots()
+        )
+
+    def live_health(self) -> dict[str, Any]:
+        """/health's live_state: each Asterisk's live data (source, owner, age) and the
+        last publish or read error."""
+        return {
+            "asterisks": self.live_sources.status(),
+            "published": sum(p.published for p in self.live_publishers),
+            "publish_error": next(
+                (p.last_error for p in self.live_publishers if p.last_error), None
+            ),
+            "read_error": self.live_reader.last_error,
+        }
+
     def acting(self) -> bool:
         """This engine owns the (first) Asterisk's live actions now (else it stands by)."""
         return self.site.acting()
@@ -304,6 +368,9 @@ class Engine:
         self.tasks.spawn(self.reports.run(), name="reports")
         self.tasks.spawn(self.agent_log.run(), name="agent-log")
         self.tasks.spawn(self.live.run(), name="live-board")
+        for publisher in self.live_publishers:
+            self.tasks.spawn(publisher.run(), name=f"live-publisher-{publisher.asterisk}")
+        self.tasks.spawn(self.live_reader.run(), name="live-reader")
         self.tasks.spawn(self.flow_reloader.watch(), name="flows-watch")
         self.tasks.spawn(self.queues_reloader.watch(), name="queues-watch")
         self.tasks.spawn(self.database.probe.run(), name="database-probe")
@@ -397,6 +464,7 @@ class Engine:
         app[keys.SUPERVISION_LOG] = self.supervision_log
         app[keys.AGENTS] = self.agents
         app[keys.LIVE_QUEUES] = self.live.queues_view
+        app[keys.LIVE_AGENTS] = self.live.agent_views
         app[keys.SERVICE_LEVEL] = self.service_level
         app[keys.BOARD] = self.live
         app[keys.SCREEN_POP] = self.screen_pop
@@ -412,6 +480,7 @@ class Engine:
             "ok": self.agi is not None,
             **self.site.health(),  # the first Asterisk's (ami_connected, owner, lease_holder)
             "asterisks": {site.name: site.health() for site in self.sites},
+            "live_state": self.live_health(),
             "agi_active": self.agi.active if self.agi else 0,
             "journal_pending": self.journal.pending,
             "database": self.database.health(),
@@ -438,5 +507,6 @@ class Engine:
         self.database.close()
         self.lease_gate.close()
         self.claims_gate.close()
+        self.live_gate.close()
         self.db.dispose()
         self.lease_db.dispose()

@@ -133,6 +133,7 @@ class AsteriskSite:
             self.queue_actions,
             publish,
             clock.wall,
+            standby=self._standby_note,
         )
         self.callbacks = CallbackDialer(
             s.queues,
@@ -165,6 +166,16 @@ class AsteriskSite:
     def acting(self) -> bool:
         """This engine owns the Asterisk's live actions now (else it stands by)."""
         return self.ownership.acting
+
+    def _standby_note(self) -> str | None:
+        """Why this engine cannot act on a live call of this Asterisk, if it cannot."""
+        if self.acting():
+            return None
+        owner = self.ownership.holder or "none yet"
+        return (
+            f"this engine stands by for Asterisk {self.name}: ask the engine that owns its "
+            f"live calls ({owner}, see /health lease_holder)"
+        )
 
     # --- running ----------------------------------------------------------------------
 

@@ -13,4 +13,18 @@ if [ -r "$sip_file" ]; then
 else
   echo "ivr-asterisk: no SIP passwords at $sip_file: phones cannot register" >&2
 fi
+# Several engines (active/active menus): the dialplan's IVR_AGI is hagi://engines.ivr, and
+# this container answers its SRV records itself: a dnsmasq on 127.0.0.2 names every engine
+# in IVR_ENGINES ("host:port ..."), and forwards any other name to Docker's DNS.
+if [ -n "${IVR_ENGINES:-}" ]; then
+  srv=""
+  for engine in $IVR_ENGINES; do
+    srv="$srv --srv-host=_agi._tcp.engines.ivr,${engine%:*},${engine##*:},10,10"
+  done
+  upstream=$(awk '/^nameserver/ {print $2; exit}' /etc/resolv.conf)
+  # shellcheck disable=SC2086 # one --srv-host per engine
+  dnsmasq --listen-address=127.0.0.2 --bind-interfaces --no-hosts --no-resolv \
+    --server="${upstream:-127.0.0.11}" --user=root $srv
+  echo "nameserver 127.0.0.2" > /etc/resolv.conf
+fi
 exec "$@"

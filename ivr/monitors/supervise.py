@@ -66,7 +66,9 @@ class Supervision:
         actions: SpyActions,
         publish: Callable[[Event], None],
         now: Callable[[], datetime],
+        standby: Callable[[], str | None] = lambda: None,
     ) -> None:
+        self._standby = standby  # why this engine does not see the live calls, if it does not
         self._talking = talking
         self._waiting = waiting
         self._actions = actions
@@ -81,6 +83,9 @@ class Supervision:
                 return talk
         if call_id in self._waiting():
             raise MonitorRefused(409, f"call {call_id}: waiting in a queue, not with an agent")
+        standby = self._standby()
+        if standby is not None:
+            raise MonitorRefused(409, standby)
         raise MonitorRefused(404, f"call {call_id[:64]!r}: no such live call")
 
     async def check_phone(self, phone: str) -> str:

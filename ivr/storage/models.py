@@ -382,3 +382,15 @@ class LiveStepClaim(Base):
     step: Mapped[str] = mapped_column(primary_key=True)  # "ladder/2", "talk/warning"
     engine: Mapped[str]
     claimed_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LiveStateRecord(Base):
+    """What an Asterisk's owner sees live (waiting callers, talks, agents), rewritten about
+    once a second, so every engine shows the whole floor (ivr.storage.live_state)."""
+
+    __tablename__ = "live_state"
+
+    asterisk: Mapped[str] = mapped_column(primary_key=True)  # the Asterisk's name
+    engine: Mapped[str]  # the owner that wrote it
+    written_at: Mapped[float] = mapped_column(Double)  # epoch s, by the database's clock
+    payload: Mapped[str]  # JSON (ivr.monitors.live_json)

@@ -63,6 +63,8 @@ SUPERVISION_LOG = web.AppKey("supervision_log", SupervisionLog)
 AGENTS = web.AppKey("agents", AgentBoard)
 # what GET /api/queues shows: each queue now (ivr.web.live.board.LiveBoard.queues_view)
 LIVE_QUEUES: web.AppKey[Callable[[], Mapping[str, Any]]] = web.AppKey("live_queues")
+# what GET /api/agents lists: every agent now (ivr.web.live.board.LiveBoard.agent_views)
+LIVE_AGENTS: web.AppKey[Callable[[], list[dict[str, object]]]] = web.AppKey("live_agents")
 SERVICE_LEVEL = web.AppKey("service_level", ServiceLevelRepository)
 BOARD = web.AppKey("board", LiveBoard)  # the dashboard and the agent view
 SCREEN_POP = web.AppKey("screen_pop", ScreenPop)

@@ -9,8 +9,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from ivr.app import Engine
 from ivr.config import PROJECT_ROOT, Settings, load_settings
@@ -179,9 +181,26 @@ def pg_schema() -> Iterator[str]:
     seed_store(make_session_factory(seeded), load_seed_file(DEMO_STORE))
     seeded.dispose()
     yield schema
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    drop_schema(admin, schema)
     admin.dispose()
+
+
+def drop_schema(admin: SqlEngine, schema: str) -> None:
+    """DROP SCHEMA, not held up for ever by a session a killed engine's host left behind
+    (a lock held past lock_timeout: the database's other sessions are ended, then again)."""
+    try:
+        with admin.begin() as conn:
+            conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    except OperationalError:
+        with admin.begin() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
 
 def pg_url(schema: str, port: int | None = None) -> str:

@@ -84,6 +84,7 @@ TABLES = {
     "supervision_log",
     "ownership_leases",
     "live_step_claims",
+    "live_state",
 }
 
 
@@ -107,7 +108,7 @@ def test_migrate_creates_the_table_and_is_idempotent(
     index = indexes["ix_call_journal_call_id"]
     assert (index["column_names"], bool(index["unique"])) == (["call_id"], True)
     with engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0009"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0010"
 
 
 def test_migration_0002_adds_the_directory_and_report_tables(
@@ -461,6 +462,21 @@ def test_migration_0009_adds_the_lease_and_claim_tables_and_goes_back(
     assert not {"ownership_leases", "live_step_claims"} & set(inspect(engine).get_table_names())
     migrate(db_url, db_schema)
     assert {"ownership_leases", "live_step_claims"} <= set(inspect(engine).get_table_names())
+
+
+def test_migration_0010_adds_the_live_state_table_and_goes_back(
+    db_url: str, db_schema: str | None, engine: Engine
+) -> None:
+    migrate(db_url, db_schema)
+    columns = {c["name"] for c in inspect(engine).get_columns("live_state")}
+    assert columns == {"asterisk", "engine", "written_at", "payload"}
+    config = alembic_config(db_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0009")
+    assert "live_state" not in inspect(engine).get_table_names()
+    migrate(db_url, db_schema)
+    assert "live_state" in inspect(engine).get_table_names()
 
 
 def test_sqlite_file_gets_its_directory_wal_and_busy_timeout(tmp_path: Path) -> None:

@@ -124,3 +124,20 @@ def test_asterisk_and_the_engine_share_the_recordings_directory() -> None:
     assert any(v.startswith(mount) for v in services["engine"]["volumes"])
     assert services["engine"]["environment"]["IVR_RECORDINGS_DIR"] == directory
     assert "recordings" in compose["volumes"]
+
+
+def test_two_engines_serve_menus_behind_hagi_and_share_one_database() -> None:
+    compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    services = compose["services"]
+    engines = [services["engine"], services["engine-2"]]
+    agi = ["127.0.0.1:4573", engines[1]["environment"]["IVR_AGI_BIND"]]
+    assert agi[0] != agi[1]
+    assert services["asterisk"]["environment"]["IVR_ENGINES"].split() == agi
+    assert {e["network_mode"] for e in engines} == {"service:asterisk"}
+    assert len({e["environment"]["IVR_ENGINE_ID"] for e in engines}) == 2
+    assert len({e["environment"]["IVR_DATABASE_URL"] for e in engines}) == 1
+    assert all(e["environment"]["IVR_DATABASE_URL"].startswith("postgresql") for e in engines)
+    assert all(e["restart"] == "unless-stopped" and e["init"] is True for e in engines)
+    assert "8081:8081" in services["asterisk"]["ports"]
+    entrypoint = (DOCKER / "asterisk" / "entrypoint.sh").read_text()
+    assert "--srv-host=_agi._tcp.engines.ivr" in entrypoint

@@ -162,6 +162,7 @@ class Kit:
         app[keys.SUBSCRIBER_CHANGED] = self.changed.append
         app[keys.AGENTS] = self.board
         app[keys.LIVE_QUEUES] = lambda: live_queues(self.board)
+        app[keys.LIVE_AGENTS] = lambda: [a.view() for a in self.board.agents()]
         app[keys.SERVICE_LEVEL] = ServiceLevelRepository(self.sessions)
         return app
 

@@ -51,8 +51,14 @@ class Rig:
         self.waiting = {"1733500000.77"}
         self.log = SupervisionLog(kit.sessions)
         self.published = kit.published
+        self.standby: str | None = None  # this engine stands by: why
         self.supervision = Supervision(
-            lambda: self.talks, lambda: self.waiting, self.asterisk, kit.publish, kit.clock.now
+            lambda: self.talks,
+            lambda: self.waiting,
+            self.asterisk,
+            kit.publish,
+            kit.clock.now,
+            standby=lambda: self.standby,
         )
         kit.storage = StorageGate("api", 2, 10.0, DatabaseState())
         self.app = kit.app()
@@ -157,3 +163,14 @@ async def test_asterisk_not_answering_is_503_and_nothing_rings(rig: Rig, api: Cl
     status, body = await post(api, {"mode": "listen", "phone": "9001"})
     assert status == 503 and "Asterisk does not answer" in body["error"], body
     assert rig.log.recent() == []
+
+
+async def test_a_standby_engine_says_which_engine_owns_the_live_calls(
+    rig: Rig, api: Client
+) -> None:
+    note = "this engine stands by for Asterisk ast1: ask the engine that owns its live calls"
+    rig.talks.clear()  # a standby's monitors hold no talk
+    rig.standby = f"{note} (e1, see /health lease_holder)"
+    got, answer = await post(api, {"mode": "listen", "phone": "9001"})
+    assert got == 409 and note in answer["error"], answer
+    assert rig.asterisk.spied == []

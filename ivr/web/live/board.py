@@ -78,6 +78,7 @@ class LiveBoard:
         service_level: ServiceLevels,
         reports: UnreachableCounts,
         kpi: AgentKpis,
+        live_status: Callable[[], list[dict[str, Any]]] = list,  # where the floor comes from
         clock: Clock | None = None,
         interval: float = 2.0,
         debounce: float = 0.3,
@@ -87,6 +88,7 @@ class LiveBoard:
         self._waiting = waiting
         self._talking = talking
         self._agents = agents
+        self._live_status = live_status
         self._queues = queues
         self._flows = flows
         self._clock = clock or LoopClock()
@@ -152,7 +154,9 @@ class LiveBoard:
     def snapshot(self) -> views.Snapshot:
         """The board now (JSON-ready; the contract's dashboard snapshot)."""
         floor, kpis = self.floor(), self.kpis
-        return views.dashboard(floor, kpis, self._queues(), self._flows(), self.timezone())
+        board = views.dashboard(floor, kpis, self._queues(), self._flows(), self.timezone())
+        board["live"] = self._live_status()  # per Asterisk: local or shared, owner, age
+        return board
 
     def queues_view(self) -> Mapping[str, Any]:
         """GET /api/queues: each queue now, who waits (longest first) and its agents."""
@@ -163,6 +167,10 @@ class LiveBoard:
     def knows_agent(self, agent_id: str) -> bool:
         """Listed in queues.yaml."""
         return agent_id in self._queues().agents
+
+    def agent_views(self) -> list[dict[str, object]]:
+        """Every agent (GET /api/agents), from wherever the floor comes from."""
+        return [agent.view() for agent in self._agents()]
 
     def agent_view(self, agent_id: str) -> dict[str, object] | None:
         return next((a.view() for a in self._agents() if a.id == agent_id), None)

@@ -7,13 +7,14 @@ from ivr.monitors.agents import AgentError, AgentState
 from ivr.telephony.ami import AmiError
 from ivr.web.auth import act_for
 from ivr.web.input import read_body
-from ivr.web.keys import AGENTS
+from ivr.web.keys import AGENTS, LIVE_AGENTS
 from ivr.web.reply import error, reply
 from ivr.web.route import ANY_ROLE, PUBLIC, Route
 
 
 async def list_agents(request: web.Request) -> web.Response:
-    return reply({"agents": [a.view() for a in request.app[AGENTS].agents()]})
+    """What the live board shows: a standby lists the agents its Asterisk's owner sees."""
+    return reply({"agents": request.app[LIVE_AGENTS]()})
 
 
 async def login(request: web.Request) -> web.StreamResponse:

@@ -231,7 +231,28 @@ class Dashboard {
     this.renderQueues(snapshot.queues || [], snapshot.waiting || []);
     this.renderLines(snapshot.lines || []);
     this.renderUnreachable(snapshot.unreachable || [], snapshot.lines || []);
+    this.renderSource(snapshot.live || []);
     this.tick();
+  }
+
+  // Where the waiting, talking and agents come from: this engine (it owns the Asterisk's
+  // live actions), the owner's row in the database (with its age), or nowhere (stale/none).
+  renderSource(live) {
+    const many = live.length > 1;
+    const text = live.map((a) => {
+      const name = many ? `${a.asterisk}: ` : "";
+      const age = a.age == null ? "" : `${a.age.toFixed(1)} s old`;
+      if (a.source === "local") return `${name}live here`;
+      if (a.source === "shared") return `${name}live from ${a.owner}, ${age}`;
+      if (a.source === "stale") return `${name}no live data: ${a.owner} silent, ${age}`;
+      return `${name}no live data: no owner yet`;
+    });
+    const badge = byId("live-source");
+    badge.dataset.state = live.every((a) => a.source === "local" || a.source === "shared")
+      ? "live"
+      : "stale";
+    setText(badge, text.join(" · "));
+    badge.title = live.map((a) => `${a.asterisk}: ${a.source}, owner ${a.owner ?? "none"}`).join("\n");
   }
 
   renderTotals(snapshot) {

@@ -241,6 +241,7 @@ async def test_snapshot_joins_the_live_floor_and_todays_kpis(
         ],
         "callbacks": {"open": 2, "dialling": 1, "done": 1, "failed": 0},
         "unreachable": [{"line": "5559000", "reports": 2}, {"line": LINE, "reports": 1}],
+        "live": [],  # the board's live_status (ivr.web.live.sources): none given here
     }
 
 

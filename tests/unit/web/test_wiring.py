@@ -13,22 +13,32 @@ from aiohttp.test_utils import TestClient, TestServer
 from ivr.app import Engine
 from ivr.config import ConfigError, load_settings
 from ivr.events.model import CallAnswered, CallRouted, CallStarted
-from ivr.storage.db import migrate
+from ivr.monitors.live_json import floor_json
+from ivr.monitors.waiting import WaitingCaller
+from ivr.storage.db import make_session_factory, migrate
+from ivr.storage.live_state import LiveStateStore
+from ivr.storage.ownership import LeaseStore
 from ivr.web.tokens import Principal, token_entry
 
 TOKEN = "agent-1001-token-0001"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
+def new_engine(tmp_path: Path) -> Engine:
     url = f"sqlite:///{tmp_path / 'ivr.db'}"
     migrate(url)
     tokens = token_entry(Principal("agent", "1001"), TOKEN)  # as IVR_API_TOKENS holds it
     settings = load_settings(env={})
-    engine = Engine(
+    return Engine(
         replace(settings, database_url=url, var_dir=str(tmp_path / "var"), api_tokens=tokens)
     )
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
+    engine = new_engine(tmp_path)
+    await engine.ownership.renew_once()  # the lease, as start() takes it: the board is local
+    assert engine.acting()
     yield engine
     await engine.tasks.cancel_all()
     engine.db.dispose()
@@ -147,3 +157,39 @@ async def test_health_and_metrics_show_the_outbox_backlog(
     assert 'ivr_outbox_rows{writer="journal"} 0.0' in metrics
     assert 'ivr_outbox_oldest_age_seconds{writer="journal"}' not in metrics
     await engine.journal.stop()
+
+
+async def test_a_standby_shows_the_owner_s_live_row(tmp_path: Path) -> None:
+    """Another engine holds the lease and wrote its row: this one's board, /api/agents
+    and /health show that row (the caller waiting 12 s, the owner's agent), not its own
+    monitors."""
+    engine = new_engine(tmp_path)
+    sessions = make_session_factory(engine.db)
+    name = engine.settings.asterisk_name
+    LeaseStore(sessions).take(name, "engine-x", ttl=30)
+    await engine.ownership.renew_once()
+    assert not engine.acting()
+    caller = WaitingCaller(
+        "c7", "internet", "5551000", "unknown", 0, 100.0, engine.clock.wall(), (), frozenset(), True
+    )
+    agent = engine.agents.snapshots()[0]
+    LiveStateStore(sessions).write(name, "engine-x", floor_json(112.0, [caller], [], [agent]))
+    await engine.live_reader.refresh()
+    try:
+        async with TestClient(TestServer(engine.web_app(engine.tokens))) as client:
+            board = await (await client.get("/api/dashboard")).json()
+            listed = await (await client.get("/api/agents")).json()
+            health = await (await client.get("/health")).json()
+    finally:
+        await engine.tasks.cancel_all()
+        engine.db.dispose()
+    assert [(w["call_id"], round(w["wait"])) for w in board["waiting"]] == [("c7", 12)]
+    assert [a["id"] for a in board["agents"]] == [a["id"] for a in listed["agents"]] == [agent.id]
+    [live] = board["live"]
+    assert (live["asterisk"], live["source"], live["owner"]) == (name, "shared", "engine-x")
+    [seen] = health["live_state"]["asterisks"]
+    assert (seen["source"], seen["owner"], health["live_state"]["read_error"]) == (
+        "shared",
+        "engine-x",
+        None,
+    )
