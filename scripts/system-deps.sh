@@ -4,6 +4,8 @@
 # dashboard and agent view in the browser tests, tesseract reads their screenshots back. The SIP
 # test parties (ivr/sandbox/calls/sip/): sip-tester (sipp, its RFC 4733 DTMF pcaps), baresip-core (its
 # aufile, sndfile, alsa, cons and ctrl_tcp modules) and tcpdump to capture RTP on loopback.
+# dnsmasq-base (the binary, no system service): the sandbox's own DNS server for hagi:// SRV
+# records (ivr/sandbox/dns.py), on 127.0.0.2 only.
 set -euo pipefail
 missing=()
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
@@ -15,6 +17,7 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v tesseract >/dev/null || missing+=(tesseract-ocr)
 command -v sipp >/dev/null || missing+=(sip-tester)  # SIP carrier/callers in ivr/sandbox/calls/sip
 command -v tcpdump >/dev/null || missing+=(tcpdump)  # RTP capture of what a party hears
+[[ -x /usr/sbin/dnsmasq ]] || command -v dnsmasq >/dev/null || missing+=(dnsmasq-base)
 [[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 [[ -e /usr/lib/baresip/modules/aufile.so ]] || missing+=(baresip-core)  # agents' phones
 if ((${#missing[@]})); then

@@ -26,5 +26,7 @@ if [ -n "${IVR_ENGINES:-}" ]; then
   dnsmasq --listen-address=127.0.0.2 --bind-interfaces --no-hosts --no-resolv \
     --server="${upstream:-127.0.0.11}" --user=root $srv
   echo "nameserver 127.0.0.2" > /etc/resolv.conf
+  # the image's dialplan says agi://127.0.0.1:4573 (one engine): several go behind hagi://
+  sed -i 's|^IVR_AGI=.*|IVR_AGI=hagi://engines.ivr|' /etc/asterisk/extensions.conf
 fi
 exec "$@"

@@ -2,6 +2,8 @@
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from ivr.calls.menu import run_menu
 from ivr.events.model import CallFinishedInMenu, CallRouted, CallStarted
@@ -15,6 +17,18 @@ from ivr.telephony.agi import AgiChannel
 from ivr.telephony.call_port import AgiCallPort
 
 log = logging.getLogger(__name__)
+
+
+def _call_start(arg: list[str]) -> datetime | None:
+    """The call's start the dialplan passes on a retry (IVR_START, epoch seconds), if valid."""
+    try:
+        value = float(arg[0]) if arg else None
+    except ValueError:
+        log.warning("retry start %r is not an epoch time: the call starts now", arg[0])
+        return None
+    if value is None or not 0 < value < 1e11:
+        return None
+    return datetime.fromtimestamp(value, UTC)
 
 
 class InboundCall:
@@ -39,7 +53,11 @@ class InboundCall:
         caller = channel.caller_number
         library, queues = self._flows(), self._queues()  # before any await: a reload now
         # is for the next call.
-        self._notifier.publish(CallStarted(call_id, number, caller, channel.channel_name))
+        started = CallStarted(call_id, number, caller, channel.channel_name)
+        if retry_started_at := _call_start(channel.args[1:2]):
+            # the dialplan's one more try after an engine died mid-menu: the call's start
+            started = replace(started, at=retry_started_at)
+        self._notifier.publish(started)
         # The engine answers, not the dialplan: until the menu is ready the caller hears
         # ringing, so no key is pressed into dead air (AGI drops keys between commands).
         await channel.answer()

@@ -73,7 +73,7 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
         settings.sandbox_dir,
         settings.queues_file,
         ami_port=settings.ami_port,
-        agi_host=f"{settings.agi_host}:{settings.agi_port}",
+        agi_url=f"agi://{settings.agi_host}:{settings.agi_port}",
     )
     if args.peer:  # the second Asterisk, in its own network namespace
         network = PeerNetwork()
@@ -374,7 +374,9 @@ def _asterisk_config(settings: Settings, args: argparse.Namespace) -> int:
     secrets_file = args.sip_secrets or Path(settings.var_dir) / "sip-secrets.conf"
     passwords = None if args.without_sip_secrets else sip_secrets(telephony, secrets_file)
     files = render_asterisk_config(
-        AsteriskSettings(ami_port=settings.ami_port, agi_host=args.agi_host),
+        AsteriskSettings(
+            ami_port=settings.ami_port, agi_url=args.agi_url or f"agi://{args.agi_host}"
+        ),
         load_queues(settings.queues_file),
         (AmiUser(settings.ami_user, secret, ENGINE_READ, ENGINE_WRITE, ENGINE_EVENTS),),
         sandbox=False,
@@ -407,6 +409,20 @@ def _dtmf(text: str) -> tuple[str, ...]:
         return parse_dtmf(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("--dtmf: ")) from None
+
+
+def _agi_url(text: str) -> str:
+    from ivr.sandbox.asterisk_conf import agi_url
+
+    try:
+        return agi_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _agi_host(text: str) -> str:
+    _agi_url(f"agi://{text}")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -556,7 +572,15 @@ def _add_store(sub: "SubParsers[argparse.ArgumentParser]") -> None:
 def _add_asterisk_config(sub: "SubParsers[argparse.ArgumentParser]") -> None:
     conf = sub.add_parser("asterisk-config", help="write Asterisk configs for production")
     conf.add_argument("--out", required=True, type=Path)
-    conf.add_argument("--agi-host", default="127.0.0.1:4573", help="the engine's host:port")
+    conf.add_argument(
+        "--agi-host", default="127.0.0.1:4573", type=_agi_host, help="the engine's host:port"
+    )
+    conf.add_argument(
+        "--agi-url",
+        default=None,
+        type=_agi_url,
+        help="IVR_AGI instead of agi://<--agi-host>: hagi://<name> for engines behind DNS SRV",
+    )
     conf.add_argument("--telephony", type=Path, default=TELEPHONY_FILE, help="telephony.yaml")
     conf.add_argument(
         "--sip-secrets",

@@ -4,6 +4,7 @@ Modules are trimmed to what the engine needs; AMI listens on loopback only, with
 least-privilege engine user. Secrets are passed in, never written into the repository.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,12 +123,29 @@ TESTER_READ = "call,agent,user,system,agi,dialplan"
 TESTER_WRITE = "originate,call,agent,user,system,command"
 
 
+# IVR_AGI: where the dialplan reaches the engines' FastAGI, a URL base the route names follow
+# (`AGI(${IVR_AGI}/inbound,...)`): one engine `agi://host:port`, several `hagi://<name>`
+# (Asterisk looks up the SRV records `_agi._tcp.<name>` and connects to the next one when a
+# target refuses or does not accept within 2 s; a port in a hagi:// URL disables the lookup).
+AGI_URL = re.compile(r"(agi://[A-Za-z0-9.\[\]:-]+|hagi://[A-Za-z0-9.-]+)")
+
+
+def agi_url(value: str) -> str:
+    """`value` checked as an IVR_AGI URL base (no route, no arguments); ValueError says why."""
+    if not AGI_URL.fullmatch(value):
+        raise ValueError(
+            f"FastAGI URL {value!r}: expected agi://host[:port] (one engine) or "
+            "hagi://name (engines behind the SRV records _agi._tcp.name), no path"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class AsteriskSettings:
     ami_port: int = 5038
     ami_bind: str = "127.0.0.1"
     ami_permit: str = "127.0.0.1/255.255.255.255"  # the only network AMI users log in from
-    agi_host: str = "127.0.0.1:4573"
+    agi_url: str = "agi://127.0.0.1:4573"
     agi_deadline: int = 300
     fallback_prompt: str = "pls-hold-while-try"
 
@@ -194,7 +212,7 @@ def _extensions_conf(
         "clearglobalvars = yes",
         "",
         "[globals]",
-        f"IVR_AGI_HOST={settings.agi_host}",
+        f"IVR_AGI={agi_url(settings.agi_url)}",
         f"IVR_AGI_DEADLINE={settings.agi_deadline}",
         f"IVR_FALLBACK_QUEUE={queues.fallback_queue}",
         f"IVR_FALLBACK_PROMPT={settings.fallback_prompt}",

@@ -26,6 +26,7 @@ from ivr.sandbox.asterisk_conf import (
     AsteriskSettings,
     render_asterisk_config,
 )
+from ivr.sandbox.dns import RESOLV_CONF, SANDBOX_AGI_NAME, DnsError, SandboxDns, SrvTarget
 from ivr.telephony.pjsip_render import AUTH_FILE, required_secrets
 from ivr.telephony.sip_config import TELEPHONY_FILE, TelephonyConfig, load_telephony
 
@@ -74,7 +75,7 @@ class Sandbox:
         directory: str | Path,
         queues_file: str | Path,
         ami_port: int = 5038,
-        agi_host: str = "127.0.0.1:4573",
+        agi_url: str = "agi://127.0.0.1:4573",
         telephony_file: str | Path = TELEPHONY_FILE,
     ) -> None:
         self.dir = Path(directory)
@@ -82,7 +83,8 @@ class Sandbox:
         self.secrets_dir = self.dir / "secrets"
         self.queues_file = Path(queues_file)
         self.telephony_file = Path(telephony_file)
-        self.settings = AsteriskSettings(ami_port=ami_port, agi_host=agi_host)
+        self.settings = AsteriskSettings(ami_port=ami_port, agi_url=agi_url)
+        self.dns = SandboxDns(self.dir / "dns")
 
     # -- build -------------------------------------------------------------------------
     def build(self) -> None:
@@ -152,6 +154,22 @@ class Sandbox:
         (etc / "manager.conf").chmod(0o600)
         (etc / AUTH_FILE).chmod(0o600)
 
+    def serve_agi_srv(self, name: str = SANDBOX_AGI_NAME, ports: tuple[int, ...] = (4573,)) -> None:
+        """DNS SRV records for `hagi://<name>`: the engines' FastAGI ports on 127.0.0.1, all
+        one priority (calls spread over them; Asterisk tries the next when one is down)."""
+        try:
+            self.dns.publish(name, [SrvTarget("127.0.0.1", port) for port in ports])
+        except (DnsError, ValueError) as exc:
+            raise SandboxError(f"sandbox DNS: {exc}") from None
+
+    def _start_dns(self) -> None:
+        """The chroot's resolver is the sandbox's dnsmasq (hagi:// SRV lookups), nothing else."""
+        resolv = self.root / "etc" / "resolv.conf"
+        if resolv.is_symlink():  # never write through a link out of the chroot
+            resolv.unlink()
+        resolv.write_text(RESOLV_CONF)
+        self.serve_agi_srv()
+
     def telephony(self) -> TelephonyConfig:
         """The SIP transports, trunks and phones this Asterisk gets (telephony.yaml)."""
         return load_telephony(self.telephony_file)
@@ -160,6 +178,7 @@ class Sandbox:
     def up(self, boot_timeout: float = 60.0) -> SandboxStatus:
         self.build()
         self.write_config()
+        self._start_dns()
         if self.is_running():
             self.cli("core reload")  # every module: dialplan, manager users, queues
             self._load_missing_modules()  # a reload does not load modules added since boot
@@ -180,6 +199,7 @@ class Sandbox:
         )
 
     def down(self, timeout: float = 20.0) -> None:
+        self.dns.stop()
         if self.is_running():
             self._cli_ok("core stop now")
             deadline = time.monotonic() + timeout

@@ -98,14 +98,18 @@ class PeerSandbox(Sandbox):
         self.network = network or PeerNetwork()
         self.agi_target = agi_target or f"{self.network.host_address}:4573"
         super().__init__(
-            directory, source.queues_file, ami_port, self.agi_target, source.telephony_file
+            directory,
+            source.queues_file,
+            ami_port,
+            f"agi://{self.agi_target}",
+            source.telephony_file,
         )
         self.source = source
         self.settings = AsteriskSettings(
             ami_port=ami_port,
             ami_bind=self.network.peer_address,
             ami_permit=self.network.netmask,
-            agi_host=self.agi_target,
+            agi_url=f"agi://{self.agi_target}",
         )
 
     def build(self) -> None:
@@ -147,6 +151,10 @@ class PeerSandbox(Sandbox):
         except NetnsError as exc:
             raise SandboxError(f"network namespace {self.network.name}: {exc}") from exc
         return super().up(boot_timeout)
+
+    def _start_dns(self) -> None:
+        """None here: the namespace has its own loopback (the first sandbox's DNS server is
+        not reachable from it) and its dialplan reaches the engines by agi://host:port."""
 
     def telephony(self) -> TelephonyConfig:
         return peer_telephony(super().telephony(), self.network)

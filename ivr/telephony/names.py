@@ -26,6 +26,7 @@ STATUS_DONE: Final = "done"  # the menu served the caller (self-service): hang u
 EVENT_ROUTE: Final = "IvrRoute"  # the engine routed a call
 EVENT_FALLBACK: Final = "IvrFallback"  # the dialplan took the fallback path
 EVENT_SELF_SERVICE: Final = "IvrSelfService"  # the menu served the caller and hung up
+EVENT_MENU_RETRY: Final = "IvrMenuRetry"  # the engine died mid-menu: the menu once more
 
 # AGI routes: agi://host:port/<name> in dialplans/.
 ROUTE_INBOUND: Final = "inbound"

@@ -55,8 +55,8 @@ async def test_the_engine_logs_in_to_the_second_asterisks_ami(
     assert engine.ami is not None and engine.ami.connected
     # the same user on two Asterisks, each with its own secret and its own FastAGI target
     assert second_asterisk.engine_secret != engine.settings.resolved_ami_secret()
-    assert await global_var(peer_engine.ami, "IVR_AGI_HOST") == "10.87.0.1:4573"
-    assert await global_var(engine.ami, "IVR_AGI_HOST") == "127.0.0.1:4573"
+    assert await global_var(peer_engine.ami, "IVR_AGI") == "agi://10.87.0.1:4573"
+    assert await global_var(engine.ami, "IVR_AGI") == "agi://127.0.0.1:4573"
 
 
 async def test_the_second_asterisks_ami_is_only_in_its_namespace(

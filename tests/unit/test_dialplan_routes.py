@@ -1,4 +1,4 @@
-"""Every agi://host/<name> in dialplans/ has a route in the engine."""
+"""Every agi://host/<name> and ${IVR_AGI}/<name> in dialplans/ has a route in the engine."""
 
 import re
 from dataclasses import replace
@@ -7,7 +7,7 @@ from pathlib import Path
 from ivr.app import Engine
 from ivr.config import PROJECT_ROOT, load_settings
 
-AGI_URL = re.compile(r"agi://[^/,)]+/([A-Za-z0-9_-]+)")
+AGI_URL = re.compile(r"(?:h?agi://[^/,)]+|\$\{IVR_AGI\})/([A-Za-z0-9_-]+)")
 
 
 def dialplan_route_names() -> set[str]:
@@ -18,7 +18,7 @@ def dialplan_route_names() -> set[str]:
 
 
 def test_dialplans_name_routes() -> None:
-    assert "inbound" in dialplan_route_names()
+    assert {"inbound", "fallback-sweep"} <= dialplan_route_names()
 
 
 def test_every_dialplan_agi_name_has_a_route(tmp_path: Path) -> None:

@@ -141,3 +141,6 @@ def test_two_engines_serve_menus_behind_hagi_and_share_one_database() -> None:
     assert "8081:8081" in services["asterisk"]["ports"]
     entrypoint = (DOCKER / "asterisk" / "entrypoint.sh").read_text()
     assert "--srv-host=_agi._tcp.engines.ivr" in entrypoint
+    # the dialplan's FastAGI target becomes those SRV records, and the image has dnsmasq
+    assert "s|^IVR_AGI=.*|IVR_AGI=hagi://engines.ivr|" in entrypoint
+    assert "dnsmasq-base" in (DOCKER / "asterisk" / "Dockerfile").read_text()

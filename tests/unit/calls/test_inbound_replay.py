@@ -84,3 +84,36 @@ async def test_invalid_key_retry_then_tv_replayed() -> None:
     assert isinstance(routed, CallRouted)
     assert routed.menu_path == ("welcome:2", "support:2")
     assert (routed.queue, routed.priority) == ("tv", 5)
+
+
+async def test_a_retried_menu_keeps_the_calls_start(tmp_path: Path) -> None:
+    """The dialplan's one more try after an engine died passes IVR_START as the 2nd argument:
+    the live engine journals the call from its real start, not from the retry."""
+    trace = (TRACES / "inbound_new_connection.trace").read_text(encoding="utf-8")
+    retried = tmp_path / "retried.trace"
+    retried.write_text(
+        trace.replace(
+            "> agi_arg_1: 5552000\n", "> agi_arg_1: 5552000\n> agi_arg_2: 1796645521.630194\n"
+        ),
+        encoding="utf-8",
+    )
+
+    started, routed = await replay(retried)
+
+    assert isinstance(started, CallStarted) and isinstance(routed, CallRouted)
+    assert started.at == datetime(2026, 12, 7, 12, 12, 1, 630194, tzinfo=UTC)
+    assert routed.queue == "connections"
+
+
+async def test_a_bad_start_argument_starts_the_call_now(tmp_path: Path) -> None:
+    trace = (TRACES / "inbound_new_connection.trace").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.trace"
+    bad.write_text(
+        trace.replace("> agi_arg_1: 5552000\n", "> agi_arg_1: 5552000\n> agi_arg_2: soon\n"),
+        encoding="utf-8",
+    )
+    before = datetime.now(UTC)
+
+    started, _ = await replay(bad)
+
+    assert isinstance(started, CallStarted) and started.at >= before

@@ -41,9 +41,9 @@ def test_ami_listens_on_the_namespace_address_for_its_network_only(tmp_path: Pat
 
 
 def test_fastagi_goes_to_the_host_side_or_where_told(tmp_path: Path) -> None:
-    assert "IVR_AGI_HOST=10.87.0.1:4573" in rendered(peer(tmp_path / "a"))["extensions.conf"]
+    assert "IVR_AGI=agi://10.87.0.1:4573" in rendered(peer(tmp_path / "a"))["extensions.conf"]
     told = peer(tmp_path / "b", agi_target="10.87.0.1:4600")
-    assert "IVR_AGI_HOST=10.87.0.1:4600" in rendered(told)["extensions.conf"]
+    assert "IVR_AGI=agi://10.87.0.1:4600" in rendered(told)["extensions.conf"]
 
 
 def test_own_secrets_not_the_first_sandboxs(tmp_path: Path) -> None:
