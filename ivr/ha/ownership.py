@@ -92,14 +92,16 @@ class Ownership:
         if self._expiry is not None:
             self._expiry.cancel()
         self._expiry = self._clock.call_at(until, self._expired)
-        if gained and before not in ("", self.engine):  # a takeover: the admin's business
+        if not gained:
+            return
+        if before not in ("", self.engine):  # a takeover: the admin's business
             log.warning(
                 "took over %s's live actions from %s (lease %g s)", self.name, before, self.ttl
             )
-        elif gained:
+        else:
             log.info("now the owner of %s's live actions (lease %g s)", self.name, self.ttl)
-            for handler in self.gained:
-                self._tasks.spawn(handler(), name=f"owner-of-{self.name}")
+        for handler in self.gained:
+            self._tasks.spawn(handler(), name=f"owner-of-{self.name}")
 
     def _expired(self) -> None:
         if self._until is not None and self._clock.now() >= self._until:

@@ -84,6 +84,7 @@ class Engines:
     queues: Path
     config_dir: Path
     database: str
+    logs: Path  # the engines' logs (var/), kept for a look afterwards
     running: dict[str, tuple[subprocess.Popen[bytes], int]] = field(default_factory=dict)
     started: int = 0
 
@@ -104,14 +105,16 @@ class Engines:
             IVR_HTTP_BIND=f"127.0.0.1:{http}",
             IVR_AGI_BIND=f"127.0.0.1:{free_port()}",  # no menus here
         )
-        with (self.work / f"{name}.log").open("wb") as out:
+        with (self.logs / f"bench-takeover-{name}.log").open("wb") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "ivr", "serve"], env=env, stdout=out, stderr=out
             )
         deadline = time.monotonic() + 30
         while health(http).get("ami_connected") is not True:
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"bench: {name} did not come up (see {self.work}/{name}.log)")
+                raise SystemExit(
+                    f"bench: {name} did not come up (see var/bench-takeover-{name}.log)"
+                )
             time.sleep(0.2)
         self.running[name] = (proc, http)
         return name
@@ -259,7 +262,8 @@ async def run(args: argparse.Namespace) -> int:
         on_schema = make_url(PG_URL).set(query={"options": f"-csearch_path={schema}"})
         database = on_schema.render_as_string(hide_password=False)
         queues = write_queues(work, args.target)
-        engines = Engines(work, queues, sandbox.root / "etc" / "asterisk", database)
+        logs = PROJECT_ROOT / "var"
+        engines = Engines(work, queues, sandbox.root / "etc" / "asterisk", database, logs)
         ami = tester_ami(settings, events="agent,user")
         try:
             engines.start()

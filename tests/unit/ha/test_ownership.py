@@ -71,6 +71,10 @@ async def test_an_owner_without_the_database_stops_before_a_standby_takes_over(
     a.lost.append(lambda: lost.append(clock.now()))
     await a.renew_once()
     renewed = clock.now()
+    b = owner(leases, "b", clock, tasks)
+    gained: list[str] = []
+    b.gained.append(lambda: _note(gained, "b"))
+    await b.renew_once()  # stands by: a holds it
     leases.down = True  # its network is cut: no renewal answers
     await clock.advance(RENEW)
     await a.renew_once()
@@ -78,9 +82,10 @@ async def test_an_owner_without_the_database_stops_before_a_standby_takes_over(
     await clock.advance(TTL - RENEW)
     assert not a.acting and lost == [renewed + TTL]  # stopped by itself, at the lease's end
     leases.down = False
-    b = owner(leases, "b", clock, tasks)
     await b.renew_once()
+    await settle()
     assert b.acting and not a.acting  # never both
+    assert gained == ["b"]  # the takeover ran b's handlers (resync)
     await a.renew_once()
     assert not a.acting and a.holder == "b"
     await tasks.cancel_all()
