@@ -5,7 +5,8 @@
 # test parties (ivr/sandbox/calls/sip/): sip-tester (sipp, its RFC 4733 DTMF pcaps), baresip-core (its
 # aufile, sndfile, alsa, cons and ctrl_tcp modules) and tcpdump to capture RTP on loopback.
 # dnsmasq-base (the binary, no system service): the sandbox's own DNS server for hagi:// SRV
-# records (ivr/sandbox/dns.py), on 127.0.0.2 only.
+# records (ivr/sandbox/dns.py), on 127.0.0.2 only. iproute2 (ip): the second Asterisk's
+# network namespace for the HA tests (ivr/sandbox/netns.py).
 set -euo pipefail
 missing=()
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
@@ -18,6 +19,7 @@ command -v tesseract >/dev/null || missing+=(tesseract-ocr)
 command -v sipp >/dev/null || missing+=(sip-tester)  # SIP carrier/callers in ivr/sandbox/calls/sip
 command -v tcpdump >/dev/null || missing+=(tcpdump)  # RTP capture of what a party hears
 [[ -x /usr/sbin/dnsmasq ]] || command -v dnsmasq >/dev/null || missing+=(dnsmasq-base)
+command -v ip >/dev/null || missing+=(iproute2)
 [[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 [[ -e /usr/lib/baresip/modules/aufile.so ]] || missing+=(baresip-core)  # agents' phones
 if ((${#missing[@]})); then
