@@ -151,7 +151,13 @@ class AsteriskSite:
         """Asterisk's AMI events, each parsed once, to whoever declared it reads them; in
         this order, so what they publish for one event comes in this order."""
         events = AmiEvents()
-        translator = AmiEventTranslator(self._services.notifier, self._services.clock)
+        # This engine's menus' calls may be on any Asterisk it works with: with one, they
+        # are this one's; with several, the dialplan's events say whose they are.
+        alone = len(self._services.settings.asterisk_servers()) == 1
+        self.translator = AmiEventTranslator(
+            self._services.notifier, self._services.clock, lambda: alone and self.acting()
+        )
+        translator = self.translator
         for subscriber in (
             translator,
             self.waiting,
@@ -244,6 +250,7 @@ class AsteriskSite:
         """Another engine owns the live actions (or the lease ran out): stop acting."""
         self.waiting.reset()
         self.talk.reset()
+        self.translator.reset()
 
     async def reload_queues(self) -> None:
         if self.ami.connected:

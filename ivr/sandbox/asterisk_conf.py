@@ -116,7 +116,7 @@ ENGINE_WRITE = "originate,call,agent,user"
 ENGINE_EVENTS = (
     r"(Event: (QueueCaller(Join|Leave|Abandon)|QueueMember[A-Za-z]*|QueueEntry"
     r"|Agent(Connect|RingNoAnswer|Complete)|Hangup|OriginateResponse"
-    r"|FullyBooted|Shutdown|Reload)\s|UserEvent: Ivr(Fallback|Route|Callback))"
+    r"|FullyBooted|Shutdown|Reload)\s|UserEvent: Ivr(Fallback|Route|SelfService|Callback))"
 )
 # Sandbox-only user for test calls: reads AGI events to know when a menu waits for DTMF.
 TESTER_READ = "call,agent,user,system,agi,dialplan"

@@ -175,6 +175,13 @@ class IvrRoute(UserEvent):
 
 
 @dataclass(frozen=True)
+class IvrSelfService(UserEvent):
+    """The menu (any engine's) served the caller itself; the dialplan hangs up."""
+
+    USER_EVENT = names.EVENT_SELF_SERVICE
+
+
+@dataclass(frozen=True)
 class IvrCallbackAccepted(UserEvent):
     USER_EVENT = names.EVENT_CALLBACK_ACCEPTED
 
@@ -268,7 +275,7 @@ def _user_event(m: Message) -> UserEvent | None:
 
 USER_EVENTS: Mapping[str, type[UserEvent]] = {
     kind.USER_EVENT: kind
-    for kind in (IvrFallback, IvrRoute, IvrCallbackAccepted, IvrCallbackAnswered)
+    for kind in (IvrFallback, IvrRoute, IvrSelfService, IvrCallbackAccepted, IvrCallbackAnswered)
 }
 
 # Event header -> its parser: the events the engine reads.

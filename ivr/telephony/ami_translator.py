@@ -1,30 +1,66 @@
 """Turn Asterisk's AMI events about the engine's calls into domain events."""
 
+from collections.abc import Callable
+
 from ivr.clock import Clock, LoopClock
 from ivr.events.model import CallEnded, CallFellBack, CallQueued, CallStarted, Event
 from ivr.events.notifier import Notifier
-from ivr.telephony.ami_events import AmiEvent, Hangup, IvrFallback, QueueCallerJoin
+from ivr.telephony.ami_events import (
+    AmiEvent,
+    Hangup,
+    IvrFallback,
+    IvrRoute,
+    IvrSelfService,
+    QueueCallerJoin,
+)
+
+KNOWN_CALLS = 50_000  # calls followed at most (the oldest forgotten: its end never came)
 
 
 class AmiEventTranslator:
-    """Follows the calls the engine saw (or the dialplan's fallback announced), so the
-    journal is not filled with every channel Asterisk has."""
+    """Follows the engines' calls, so the journal is not filled with every channel Asterisk
+    has: those this engine's menu started (`CallStarted`, while it acts on this Asterisk:
+    `learn_started`) and those the dialplan announces, whichever engine ran the menu
+    (IvrRoute, IvrSelfService) or none did (IvrFallback)."""
 
-    AMI_EVENTS: tuple[type[AmiEvent], ...] = (IvrFallback, QueueCallerJoin, Hangup)
+    AMI_EVENTS: tuple[type[AmiEvent], ...] = (
+        IvrFallback,
+        IvrRoute,
+        IvrSelfService,
+        QueueCallerJoin,
+        Hangup,
+    )
 
-    def __init__(self, notifier: Notifier, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        notifier: Notifier,
+        clock: Clock | None = None,
+        learn_started: Callable[[], bool] = lambda: True,
+    ) -> None:
         self._notifier = notifier
         self._clock = clock or LoopClock()
-        self._calls: set[str] = set()
+        self._learn_started = learn_started
+        self._calls: dict[str, None] = {}  # insertion-ordered: the oldest first
         notifier.subscribe(self._learn)
 
+    def _follow(self, call_id: str) -> None:
+        self._calls[call_id] = None
+        if len(self._calls) > KNOWN_CALLS:
+            del self._calls[next(iter(self._calls))]
+
     def _learn(self, event: Event) -> None:
-        if isinstance(event, CallStarted):
-            self._calls.add(event.call_id)
+        if isinstance(event, CallStarted) and self._learn_started():
+            self._follow(event.call_id)
+
+    def reset(self) -> None:
+        """Another engine follows this Asterisk's calls now."""
+        self._calls.clear()
 
     def on_ami(self, event: AmiEvent) -> None:
-        if isinstance(event, IvrFallback):
-            self._calls.add(event.call_id)
+        if isinstance(event, IvrRoute | IvrSelfService):
+            self._follow(event.call_id)
+        elif isinstance(event, IvrFallback):
+            self._follow(event.call_id)
             self._notifier.publish(
                 CallFellBack(
                     event.call_id,
@@ -40,5 +76,5 @@ class AmiEventTranslator:
                 CallQueued(event.call_id, event.queue, event.position, at=self._clock.wall())
             )
         elif isinstance(event, Hangup) and event.call_id in self._calls:
-            self._calls.discard(event.call_id)
+            self._calls.pop(event.call_id, None)
             self._notifier.publish(CallEnded(event.call_id, event.cause, at=self._clock.wall()))

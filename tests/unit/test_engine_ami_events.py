@@ -4,7 +4,8 @@ declare they read, and one raw event reaches each of them, parsed once, in order
 from pathlib import Path
 
 from ivr.events.model import CallAnswered, CallStarted, Event
-from tests.unit.monitors.kit import CALLER, PHONE, connect, join
+from ivr.telephony import names
+from tests.unit.monitors.kit import CALLER, PHONE, connect, join, user_event
 from tests.web.kit import engine_for_tests
 
 
@@ -38,6 +39,9 @@ async def test_one_event_reaches_every_part_that_reads_it(tmp_path: Path) -> Non
     engine.notifier.subscribe(published.append)
     queue = next(iter(engine.queues.queues))
     engine.notifier.publish(CallStarted("c1", "5552000", PHONE, CALLER))
+    # the dialplan's route announcement: the call is an engine's (this one acts on no
+    # Asterisk yet: not started)
+    engine.site.ami_events(user_event(names.EVENT_ROUTE, "c1", Queue=queue, QueuePriority="5"))
     engine.site.ami_events(join("c1", queue))
     engine.site.ami_events(connect("c1", queue))
     kinds = [type(e).__name__ for e in published]
