@@ -170,12 +170,17 @@ async def test_kill_9_the_owner_while_50_sip_callers_wait_on_a_ladder(
 
 
 async def standby_journal(engine: Engine, routes: Mapping[str, int]) -> str:
-    """A late step as the journal lists it ("raise_priority late 2.1s"), if any."""
+    """Every caller's row (the menu journalled by the engine that ran it, the queueing by
+    the owner of the time: another engine); a late step as listed ("raise_priority late
+    2.1s"), if any."""
+    late = "no late step journalled"
     for call_id in routes:
         record = await journal_row(engine, call_id, ended=False)
-        if record is not None and record.escalations and "late" in record.escalations:
-            return str(record.escalations)
-    return "no late step journalled"
+        assert record is not None and record.queue == "first_line", record
+        assert record.queued_at is not None and record.menu_path, record
+        if record.escalations and "late" in record.escalations:
+            late = str(record.escalations)
+    return late
 
 
 async def test_a_talk_timer_goes_on_through_a_takeover_each_mark_once(
