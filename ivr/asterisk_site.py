@@ -238,13 +238,20 @@ class AsteriskSite:
 
     async def _take_over(self) -> None:
         """This engine owns the live actions now: what another engine (or this one before
-        a restart) left is taken up from Asterisk and the database."""
+        a restart) left is taken up from Asterisk and the database. The bookkeeping may
+        fail (the database is slow): the resync runs anyway."""
         s = self._services
-        if s.close_agent_log is not None:
-            await asyncio.to_thread(s.close_agent_log, s.clock.wall())
-        await s.claims_gate.run(self.claim_store.purge, s.clock.wall() - CLAIMS_KEPT)
+        try:
+            if s.close_agent_log is not None:  # before the agents' sync opens new rows
+                await asyncio.to_thread(s.close_agent_log, s.clock.wall())
+        except Exception as exc:
+            log.warning("%s: agents' open rows not closed at the takeover: %s", self.name, exc)
         if self.ami.connected:  # else at FullyBooted
             await self._resync()
+        try:
+            await s.claims_gate.run(self.claim_store.purge, s.clock.wall() - CLAIMS_KEPT)
+        except Exception as exc:
+            log.warning("%s: old step claims not purged: %s", self.name, exc)
 
     def _stand_by(self) -> None:
         """Another engine owns the live actions (or the lease ran out): stop acting."""
