@@ -95,6 +95,9 @@ class AsteriskSite:
             ttl=s.settings.lease_ttl,
             renew=s.settings.lease_renew,
             run=s.lease_gate.run,
+            # SQLite: this is the only engine (a second is refused); a write lock held by
+            # the journal must not stop its live actions
+            fenced=not s.settings.database_url.startswith("sqlite"),
         )
         self.claim_store = ClaimStore(s.sessions, server.name, engine_id)
         self.claims = SharedClaims(

@@ -40,11 +40,14 @@ class Ownership:
         ttl: float = 3.0,
         renew: float = 1.0,
         run: Run = asyncio.to_thread,
+        fenced: bool = True,
     ) -> None:
         if not 0 < renew < ttl:
             raise ValueError(f"lease renewal ({renew} s) must be above 0 and below ttl ({ttl} s)")
         self._leases = leases
         self._run = run  # runs a blocking store call off the loop (a guarded thread pool)
+        # False: the only engine there can be (SQLite): a slow renewal does not stop it
+        self._fenced = fenced
         self.name = name
         self.engine = engine
         self._clock = clock
@@ -60,7 +63,9 @@ class Ownership:
     @property
     def acting(self) -> bool:
         """This engine owns the live actions now (the lease is still surely its own)."""
-        return self._until is not None and self._clock.now() < self._until
+        if self._until is None:
+            return False
+        return not self._fenced or self._clock.now() < self._until
 
     async def run(self) -> None:
         while True:
@@ -104,9 +109,13 @@ class Ownership:
             self._tasks.spawn(handler(), name=f"owner-of-{self.name}")
 
     def _expired(self) -> None:
-        if self._until is not None and self._clock.now() >= self._until:
-            log.warning("lease %s ran out (database not reached): standing by", self.name)
-            self._lose()
+        if self._until is None or self._clock.now() < self._until:
+            return
+        if not self._fenced:
+            log.warning("lease %s not renewed for %g s: still the only engine", self.name, self.ttl)
+            return
+        log.warning("lease %s ran out (database not reached): standing by", self.name)
+        self._lose()
 
     def _lose(self) -> None:
         self._until = None

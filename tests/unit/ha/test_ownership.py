@@ -123,3 +123,19 @@ def test_renewal_must_be_shorter_than_the_lease(clock: FakeClock) -> None:
 async def _note(log: list[str], name: str) -> None:
     log.append(name)
     await asyncio.sleep(0)
+
+
+async def test_the_only_engine_on_sqlite_keeps_acting_through_slow_renewals(
+    clock: FakeClock,
+) -> None:
+    """SQLite serves one engine (a second is refused at start): a renewal held up by the
+    journal's write lock must not stop its live actions."""
+    leases, tasks = MemoryLeases(clock), TaskSet("t")
+    alone = Ownership(leases, "ast1", "a", clock, tasks, ttl=TTL, renew=RENEW, fenced=False)
+    await alone.renew_once()
+    leases.down = True
+    for _ in range(5):
+        await clock.advance(RENEW)
+        await alone.renew_once()
+    assert alone.acting
+    await tasks.cancel_all()
