@@ -10,6 +10,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -146,6 +147,16 @@ def begin_write(session: Session, lock: int | None = None) -> None:
     connection = session.connection(execution_options={_WRITE_OPTION: True})
     if lock is not None and connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
+
+
+def conflict_insert(dialect: str, table: Any, what: str) -> postgresql.Insert | sqlite.Insert:
+    """INSERT into `table` that takes ON CONFLICT clauses, for the database `dialect`
+    (SQLite or PostgreSQL; `what` names the writer in the error for any other)."""
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"{what}: no upsert for database {dialect!r}")
 
 
 @contextmanager

@@ -26,7 +26,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, case, func, literal, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.dml import Insert
@@ -47,7 +46,7 @@ from ivr.events.model import (
     TalkLimitReached,
 )
 from ivr.storage.batch import BatchWriter, Outbox, Tuning, as_utc, clean_text
-from ivr.storage.db import writing
+from ivr.storage.db import conflict_insert, writing
 from ivr.storage.dead_letters import DeadLetterStore
 from ivr.storage.limits import CALL_ID, check_length
 from ivr.storage.models import CallRecord
@@ -332,12 +331,7 @@ def _sql_append_step(dialect: str, old: ColumnElement[str], step: ColumnElement[
 def upsert(dialect: str) -> Insert:
     """INSERT ... ON CONFLICT (call_id) DO UPDATE with the merge rules (SQLite, PostgreSQL).
     The inserted row must hold at most one escalation step (see `upsert_rounds`)."""
-    if dialect == "postgresql":
-        stmt: postgresql.Insert | sqlite.Insert = postgresql.insert(TABLE)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(TABLE)
-    else:
-        raise NotImplementedError(f"call journal: no upsert for database {dialect!r}")
+    stmt = conflict_insert(dialect, TABLE, "call journal")
     new, old = stmt.excluded, TABLE.c
     values: dict[str, Any] = {c: func.coalesce(new[c], old[c]) for c in MERGED}
     for flag in FLAGS:

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ivr.storage.db import writing
+from ivr.storage.db import conflict_insert, writing
 from ivr.storage.models import LiveStateRecord
 from ivr.storage.ownership import db_epoch
 
@@ -49,9 +48,7 @@ class LiveStateStore:
                 "written_at": db_epoch(dialect),
                 "payload": text,
             }
-            insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
-                LiveStateRecord
-            ).values(values)
+            insert = conflict_insert(dialect, LiveStateRecord, "live state").values(values)
             excluded = insert.excluded
             session.execute(
                 insert.on_conflict_do_update(

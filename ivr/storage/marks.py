@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import Table, case, event, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ivr.storage.db import conflict_insert
 from ivr.storage.models import OutboxMarkRecord
 
 SessionFactory = Callable[[], Session]
@@ -57,13 +57,7 @@ class Marks:
 
 
 def _record(session: Session, spool_id: str, seq: int) -> None:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: postgresql.Insert | sqlite.Insert = postgresql.insert(TABLE)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(TABLE)
-    else:
-        raise NotImplementedError(f"outbox marks: no upsert for database {dialect!r}")
+    stmt = conflict_insert(session.get_bind().dialect.name, TABLE, "outbox marks")
     values = {"spool_id": spool_id, "seq": seq, "at": datetime.now(UTC)}
     session.execute(
         stmt.values(values).on_conflict_do_update(

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Double, delete, literal_column, select, up
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ivr.storage.db import writing
+from ivr.storage.db import conflict_insert, writing
 from ivr.storage.models import LeaseRecord, LiveStepClaim
 
 SessionFactory = Callable[[], Session]
@@ -90,9 +90,8 @@ def _insert_new(
     session: Session, model: type[Any], values: Mapping[str, Any]
 ) -> postgresql.Insert | sqlite.Insert:
     """INSERT a row unless its key exists (then the row there wins)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model).values(dict(values)).on_conflict_do_nothing()
-    return sqlite.insert(model).values(dict(values)).on_conflict_do_nothing()
+    insert = conflict_insert(session.get_bind().dialect.name, model, model.__tablename__)
+    return insert.values(dict(values)).on_conflict_do_nothing()
 
 
 class ClaimStore:
