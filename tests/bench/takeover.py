@@ -23,19 +23,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-
 from ivr.config import PROJECT_ROOT, load_settings
 from ivr.sandbox.calls.tester import tester_ami
 from ivr.sandbox.chroot import Sandbox
-from ivr.storage.db import make_engine, migrate
 from ivr.telephony import names
 from ivr.telephony.ami import AmiClient, AmiError
 from tests.bench.burst import free_port
@@ -53,27 +48,10 @@ from tests.bench.escalation import (
     percentile,
     write_queues,
 )
+from tests.e2e.conftest import fresh_pg_schema, pg_url
 
-PG_URL = os.environ.get(
-    "IVR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 LIMIT = 5.0  # s: the bound on a takeover
 LEAD = 0.5  # s after the last join: the owner goes
-
-
-@contextlib.contextmanager
-def pg_schema() -> Iterator[str]:
-    admin = make_engine(PG_URL)
-    schema = f"ivr_bench_takeover_{uuid.uuid4().hex[:8]}"
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        migrate(PG_URL, schema)
-        yield schema
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 @dataclass
@@ -257,10 +235,12 @@ async def run(args: argparse.Namespace) -> int:
         ("clean stop", signal.SIGTERM)
     ] * args.baseline
     plan += [("kill -9", signal.SIGKILL)] * args.kills
-    with tempfile.TemporaryDirectory(prefix="ivr-bench-takeover-") as tmp, pg_schema() as schema:
+    with (
+        tempfile.TemporaryDirectory(prefix="ivr-bench-takeover-") as tmp,
+        fresh_pg_schema("ivr_bench_takeover", seed=False) as schema,
+    ):
         work = Path(tmp)
-        on_schema = make_url(PG_URL).set(query={"options": f"-csearch_path={schema}"})
-        database = on_schema.render_as_string(hide_password=False)
+        database = pg_url(schema)
         queues = write_queues(work, args.target)
         logs = PROJECT_ROOT / "var"
         engines = Engines(work, queues, sandbox.root / "etc" / "asterisk", database, logs)

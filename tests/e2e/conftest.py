@@ -5,6 +5,7 @@ import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -83,6 +84,15 @@ def peer_engine_settings(
 def peer_tester(peer: PeerEndpoints) -> AmiClient:
     """The second Asterisk's test-call AMI user (reads AGI and dialplan events)."""
     return AmiClient(peer.ami_host, peer.ami_port, peer.tester_user, peer.tester_secret)
+
+
+@pytest.fixture
+async def second_tester(second_asterisk: PeerEndpoints) -> AsyncIterator[AmiClient]:
+    """The second Asterisk's tester session, connected."""
+    ami = peer_tester(second_asterisk)
+    await ami.connect()
+    yield ami
+    await ami.close()
 
 
 @pytest.fixture
@@ -172,17 +182,28 @@ async def eventually(check: Callable[[], object], timeout: float = 5.0) -> None:
 def pg_schema() -> Iterator[str]:
     """A fresh PostgreSQL schema with the demo subscribers, dropped afterwards (the
     database of tests/storage/conftest.py: it fails, never skips, when unreachable)."""
+    with fresh_pg_schema("ivr_e2e", seed=True) as schema:
+        yield schema
+
+
+@contextmanager
+def fresh_pg_schema(prefix: str, seed: bool) -> Iterator[str]:
+    """A new migrated schema `<prefix>_<random>` on the test PostgreSQL (with the demo
+    subscribers if `seed`), dropped afterwards."""
     admin = make_engine(PG_URL)
-    schema = f"ivr_e2e_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    migrate(PG_URL, schema)
-    seeded = make_engine(PG_URL, schema)
-    seed_store(make_session_factory(seeded), load_seed_file(DEMO_STORE))
-    seeded.dispose()
-    yield schema
-    drop_schema(admin, schema)
-    admin.dispose()
+    try:
+        migrate(PG_URL, schema)
+        if seed:
+            seeded = make_engine(PG_URL, schema)
+            seed_store(make_session_factory(seeded), load_seed_file(DEMO_STORE))
+            seeded.dispose()
+        yield schema
+    finally:
+        drop_schema(admin, schema)
+        admin.dispose()
 
 
 def drop_schema(admin: SqlEngine, schema: str) -> None:

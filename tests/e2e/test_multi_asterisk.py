@@ -6,7 +6,7 @@ Asterisk go on, each step once. Figures are printed (pytest -s)."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from ivr.config import Settings
 from ivr.sandbox.chroot import Sandbox
 from ivr.sandbox.peer import PeerEndpoints, PeerSandbox
 from ivr.telephony.ami import AmiClient
-from tests.e2e.conftest import engine_settings, eventually, peer_tester, pg_url
+from tests.e2e.conftest import engine_settings, eventually, pg_url
 from tests.e2e.engine_subprocess import start_engine
 from tests.e2e.queues_kit import AmiLog, queue_engine, queue_flows
 from tests.e2e.sip_menu import sip_callers_in_queue
@@ -42,14 +42,6 @@ def owners(health: Mapping[str, Any]) -> dict[str, bool]:
         for name, site in health["asterisks"].items()
         if site["ami_connected"]
     }
-
-
-@pytest.fixture
-async def second_tester(second_asterisk: PeerEndpoints) -> AsyncIterator[AmiClient]:
-    ami = peer_tester(second_asterisk)
-    await ami.connect()
-    yield ami
-    await ami.close()
 
 
 def both_asterisks(

@@ -17,7 +17,7 @@ from ivr.sandbox.chroot_copy import COPY_STAMP
 from ivr.sandbox.netns import ensure_network
 from ivr.sandbox.peer import PeerEndpoints, PeerSandbox
 from ivr.telephony.ami import AmiClient
-from tests.e2e.conftest import journal_row, peer_engine_settings, peer_tester, started
+from tests.e2e.conftest import journal_row, peer_engine_settings, started
 from tests.e2e.sip_menu import SipMenuCalls, sip_callers_through_the_menu
 
 CALLERS = 2  # carrier callers on each Asterisk
@@ -32,14 +32,6 @@ async def peer_engine(
     engine = await started(peer_engine_settings(settings, second_asterisk, tmp_path / "peer"))
     yield engine
     await engine.stop()
-
-
-@pytest.fixture
-async def second_tester(second_asterisk: PeerEndpoints) -> AsyncIterator[AmiClient]:
-    ami = peer_tester(second_asterisk)
-    await ami.connect()
-    yield ami
-    await ami.close()
 
 
 async def global_var(ami: AmiClient, name: str) -> str:
