@@ -200,6 +200,7 @@ class Engine:
         state = self.database.state
         self.lease_gate = StorageGate("lease", len(servers), ttl, state)
         self.claims_gate = StorageGate("claims", CLAIM_WORKERS, ttl, state)
+        self.callback_store = CallbackStore(sessions)
         services = SiteServices(
             settings=settings,
             notifier=self.notifier,
@@ -209,6 +210,7 @@ class Engine:
             prompt_sound=self._prompt_sound,
             journal_put=self.journal.put,
             sessions=sessions,
+            callback_store=self.callback_store,
             lease_sessions=make_session_factory(self.lease_db),
             lease_gate=self.lease_gate,
             claims_gate=self.claims_gate,
@@ -218,7 +220,6 @@ class Engine:
         self.sites = [AsteriskSite(server, services) for server in servers]
         self.site = self.sites[0]  # the API's agents and supervision act through it
         self.supervision_log = SupervisionLog(sessions)
-        self.callback_store = CallbackStore(sessions)
 
     # The first Asterisk's parts, by their old names (tests, the API's agents/supervision).
     @property

@@ -51,6 +51,7 @@ class SiteServices:
     prompt_sound: PromptSound
     journal_put: Callable[[CallStarted | CallFellBack], bool]
     sessions: sessionmaker[Session]
+    callback_store: CallbackStore  # the callback work queue, shared by every site
     lease_sessions: sessionmaker[Session]
     lease_gate: StorageGate
     claims_gate: StorageGate
@@ -140,7 +141,7 @@ class AsteriskSite:
         )
         self.callbacks = CallbackDialer(
             s.queues,
-            CallbackStore(s.sessions),
+            s.callback_store,
             self.ami,
             self.waiting.waiting,
             self.agents.has_agent_on_duty,
