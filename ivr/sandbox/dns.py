@@ -149,14 +149,27 @@ class SandboxDns:
         self.pid_file.unlink(missing_ok=True)
 
     def pid(self) -> int | None:
-        """The pid of this sandbox's dnsmasq if it runs (checked: a dnsmasq with our pid file)."""
+        """The pid of this sandbox's dnsmasq if it runs: the one in our pid file, else one
+        started with our pid file that lost it (the directory was rebuilt under it)."""
         try:
             pid = int(self.pid_file.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError):
-            return None
+            return self._orphan()
+        return pid if self._ours(pid) else self._orphan()
+
+    def _ours(self, pid: int) -> bool:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return False
         ours = f"--pid-file={self.pid_file}".encode()
-        return pid if cmdline and cmdline[0].endswith(b"dnsmasq") and ours in cmdline else None
+        return bool(cmdline) and cmdline[0].endswith(b"dnsmasq") and ours in cmdline
+
+    def _orphan(self) -> int | None:
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and self._ours(int(entry.name)):
+                return int(entry.name)
+        return None
 
 
 def _alive(pid: int) -> bool:

@@ -1,6 +1,8 @@
 """The sandbox DNS server's SRV records (hagi://) and the IVR_AGI URL base."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -133,3 +135,21 @@ def test_asterisk_config_refuses_a_bad_agi_url(
     with pytest.raises(SystemExit):
         main(["asterisk-config", "--out", str(tmp_path), *args])
     assert "FastAGI URL" in capsys.readouterr().err
+
+
+def test_a_dnsmasq_whose_pid_file_was_lost_is_still_found_and_stopped(tmp_path: Path) -> None:
+    server = dns.SandboxDns(tmp_path)
+    # a process that looks like our dnsmasq (its argv), whose pid file is gone
+    argv = [
+        "/usr/sbin/dnsmasq",
+        "-c",
+        "import time; time.sleep(30)",
+        f"--pid-file={server.pid_file}",
+    ]
+    orphan = subprocess.Popen(argv, executable=sys.executable)
+    try:
+        assert server.pid() == orphan.pid
+        server.stop()
+        assert orphan.wait(timeout=5) is not None and server.pid() is None
+    finally:
+        orphan.kill()
