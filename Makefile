@@ -48,7 +48,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 
 test: lint sandbox-up postgres
-	IVR_REQUIRE_ASTERISK=1 $(VENV)/bin/pytest -q -p no:cacheprovider --durations=30
+	IVR_REQUIRE_ASTERISK=1 $(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --durations=30
 
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q tests/unit
