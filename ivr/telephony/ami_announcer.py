@@ -15,6 +15,7 @@ from ivr.events.model import (
     Event,
     TalkLimitReached,
     UnreachableReported,
+    WaitPredicted,
 )
 from ivr.tasks import TaskSet
 from ivr.telephony import names
@@ -37,6 +38,17 @@ def user_event(event: Event) -> tuple[str, dict[str, str]] | None:
                 "Queue": event.queue,
                 "Line": event.line,
                 "Wait": _seconds(event.wait),
+            }
+        case WaitPredicted():
+            return names.EVENT_WAIT_PREDICTED, {
+                "CallID": event.call_id,
+                "Queue": event.queue,
+                "Position": str(event.position),
+                "Ready": str(event.ready),
+                "Busy": str(event.busy),
+                "HandleTime": _seconds(event.handle_time),
+                "Predicted": "none" if event.predicted is None else _seconds(event.predicted),
+                "Target": _seconds(event.target),
             }
         case CallEscalated():
             return names.EVENT_ESCALATION, {
