@@ -99,7 +99,8 @@ class PredictionRepository:
             query = query.where(CALL_TIME < until)
         with self._session_factory() as session:
             rows = session.execute(query).all()
-        return _grouped(((q or "", p, w) for q, p, w in rows), tolerance)
+        pairs = [(q or "", float(p or 0.0), float(w or 0.0)) for q, p, w in rows]  # not NULL
+        return _grouped(pairs, tolerance)
 
 
 def _grouped(
@@ -107,7 +108,7 @@ def _grouped(
 ) -> tuple[list[PredictionQuality], PredictionQuality]:
     by_queue: dict[str, list[tuple[float, float]]] = {}
     for queue, predicted, actual in rows:
-        by_queue.setdefault(queue, []).append((float(predicted), float(actual)))
+        by_queue.setdefault(queue, []).append((predicted, actual))
     queues = [quality_of(q, pairs, tolerance) for q, pairs in sorted(by_queue.items())]
     every = [pair for pairs in by_queue.values() for pair in pairs]
     return queues, quality_of(OVERALL, every, tolerance)
