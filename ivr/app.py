@@ -473,6 +473,7 @@ class Engine:
         app[keys.LIVE_QUEUES] = self.live.queues_view
         app[keys.LIVE_AGENTS] = self.live.agent_views
         app[keys.SERVICE_LEVEL] = self.service_level
+        app[keys.PREDICTION] = self.prediction
         app[keys.BOARD] = self.live
         app[keys.SCREEN_POP] = self.screen_pop
         app[keys.STREAMS] = self.streams
