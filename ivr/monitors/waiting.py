@@ -527,6 +527,9 @@ class WaitingMonitor:
             # steps an earlier engine ran; the target was missed before any step
             done=set(entry.done) | ({TARGET} if entry.done else set()),
         )
+        here = self._queues().queues.get(entry.queue)
+        if self._announcer is not None and here is not None:  # told again from now on
+            self._announcer.repeat(entry.call_id, here)
         return True
 
     # --- timing -----------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from ivr.events.model import CallEscalated, WaitPredicted
 from ivr.monitors.claims import SoleEngine
 from ivr.monitors.predict import WaitPredictor
-from ivr.monitors.waiting import Retry, WaitingMonitor
+from ivr.monitors.waiting import Queued, Retry, WaitingMonitor
 from ivr.queues.model import QueuesConfig
 from ivr.routing.predict import Staffing
 from ivr.tasks import TaskSet
@@ -186,3 +186,14 @@ async def test_app_queue_announcing_leaves_the_engine_silent(tasks: TaskSet) -> 
     assert [w[2] for w in kit.whispers()] == ["ivr-tts/offer"]  # only the ladder's offer
     assert kit.said("queue_position") == []
     assert kit.published.of(WaitPredicted)  # still predicted and journalled
+
+
+async def test_a_caller_adopted_at_a_resync_is_told_again_from_then_on(tasks: TaskSet) -> None:
+    kit = Kit(tasks, config(announce=ANNOUNCE), Staffing(0, 1))
+    kit.monitor.resync([Queued("c9", CALLER, "q", wait=100, priority=5)], alive={"c9"})
+    start = kit.clock.now()
+    await until(kit.clock, start, 29)
+    assert kit.said("queue_position") == []  # no prediction for who joined unheard
+    await until(kit.clock, start, 31)
+    assert [v["position"] for _, v in kit.said("queue_position")] == ["1"]
+    assert [w[2] for w in kit.whispers() if "position" in w[2]] == ["ivr-tts/position&ivr-tts/wait"]
