@@ -606,6 +606,8 @@ class WaitingMonitor:
         assert self._announcer is not None
         try:
             told = await self._announcer.sound(spec, prediction, waiter.language)
+            if self._waiters.get(waiter.call_id) is not waiter or not waiter.in_queue:
+                return  # answered or gone meanwhile: nothing to tell him
             if early and await self._early_claimed(waiter):
                 await self._early_offer(waiter, prediction, told)
             elif told is not None:

@@ -197,3 +197,13 @@ async def test_a_caller_adopted_at_a_resync_is_told_again_from_then_on(tasks: Ta
     await until(kit.clock, start, 31)
     assert [v["position"] for _, v in kit.said("queue_position")] == ["1"]
     assert [w[2] for w in kit.whispers() if "position" in w[2]] == ["ivr-tts/position&ivr-tts/wait"]
+
+
+async def test_a_caller_answered_before_the_greeting_is_not_whispered_to(tasks: TaskSet) -> None:
+    kit = Kit(tasks, config(early_callback=True, announce=ANNOUNCE), Staffing(0, 1))
+    kit.monitor.on_ami(routed("c1", "q"))
+    kit.ami(join("c1", "q"))
+    kit.ami(connect("c1", "q"))  # before the greeting task ran
+    await kit.clock.advance(60)
+    assert kit.whispers() == [] and kit.published.of(CallEscalated) == []
+    assert len(kit.published.of(WaitPredicted)) == 1  # predicted all the same (journalled)
