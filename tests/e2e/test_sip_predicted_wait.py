@@ -4,23 +4,36 @@ state (no agent ready, one busy, the queue's handle time), finds it past the ans
 target, and at once (long before the target) whispers him his place and predicted wait in
 his language followed by the callback offer; the ladder's own offer later is not repeated,
 the announcement is, every `every` s. B stays and is answered when A's call ends; his
-journal row holds the predicted wait next to the real one."""
+journal row holds the predicted wait next to the real one. What B received (captured on
+loopback) holds the Ukrainian announcement, not the English one."""
 
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from ivr.app import Engine
 from ivr.config import Settings
+from ivr.sandbox.calls.sip.audio import Samples, read_wav
+from ivr.sandbox.calls.sip.carrier import CARRIER_IP, require
+from ivr.sandbox.calls.sip.rtp import Capture, received
 from ivr.sandbox.calls.tester import agent_behaves
 from ivr.sandbox.chroot import Sandbox
 from ivr.telephony.ami import AmiClient
 from tests.e2e.conftest import eventually, journal_row
 from tests.e2e.queues_kit import AmiLog, agent, event, fast_queues, queue_engine
 from tests.e2e.sip_menu import sip_callers_in_queue
+from tests.e2e.test_sip_call import likeness
 
 TARGET = 2.0  # s: the scaled-down 20 s answer target
 HANDLE_TIME = 6.0  # s: the queue's configured handle time (the journal has no calls yet)
 LADDER_OFFER = 4.0  # s: the ladder's own callback offer (must not come again)
 EVERY = 3.0  # s between announcements
 TALK = 8.0  # s caller A talks to the agent
+RTP_PORTS = (10000, 10999)  # telephony.yaml rtp.ports (Asterisk's side of every stream)
+B_MEDIA = 16100  # caller B's RTP port
+POSITION = {"uk": "Ваше місце в черзі: 1.", "en": "Your place in the queue: 1."}
 # The caller's language is uk (the flow's default here): every prompt has a uk text.
 PROMPTS = """\
 languages: [uk, en]
@@ -43,6 +56,15 @@ def playback(e: object) -> bool:
     return isinstance(e, dict) and event("Newexten", Application="Playback")(e)
 
 
+async def prompt_wav(engine: Engine, text: str, language: str) -> Samples:
+    """The engine's recording of `text` (rendered now if it was not)."""
+    name = await asyncio.to_thread(engine.speech.render, text, language)
+    cache = Path(engine.settings.resolved_prompt_cache_dir())
+    samples, rate = read_wav(cache / language / f"{name.rsplit('/', 1)[1]}.wav")
+    assert rate == 8000
+    return samples
+
+
 async def test_a_caller_predicted_past_the_target_is_told_and_offered_the_callback_at_once(
     sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
 ) -> None:
@@ -55,6 +77,7 @@ async def test_a_caller_predicted_past_the_target_is_told_and_offered_the_callba
         announce={"position": True, "wait": True, "every": EVERY},
         escalation=[{"after": LADDER_OFFER, "offer_callback": True}],
     )
+    require("tcpdump", "tcpdump")
     log = AmiLog()
     tester.on_event("*", log)
     try:
@@ -68,42 +91,36 @@ async def test_a_caller_predicted_past_the_target_is_told_and_offered_the_callba
             ):
                 _, a_connect = await log.wait_for(event("AgentConnect"), timeout=10)
                 await eventually(lambda: engine.agents.staffing("first_line").busy == 1)
-                async with sip_callers_in_queue(
-                    sandbox, tester, tmp_path / "b", 1, ["1"], caller_id="380441110002",
-                    local_port=5062, media_port=16100, hold=40,
-                ):  # fmt: skip
-                    b_join_at, b_join = await log.wait_for(
-                        lambda e: (
-                            event("QueueCallerJoin")(e)
-                            and e.get("Uniqueid") != a_connect["Uniqueid"]
-                        )
-                    )
-                    b = str(b_join["Uniqueid"])
-                    _, predicted = await log.wait_for(event("IvrWaitPredicted", CallID=b), 5)
-                    offer_at, offer = await log.wait_for(
-                        event("IvrEscalation", CallID=b, Step="offer_callback"), timeout=5
-                    )
-                    b_connect_at, _ = await log.wait_for(
-                        event("AgentConnect", Uniqueid=b), timeout=TALK + 10
-                    )
-                    row = await journal_row(engine, b, ended=False)
-                    # his place (1) and the predicted 6 s, told as 1 minute, in Ukrainian
-                    said = [
-                        engine.speech.sound_name("Ваше місце в черзі: 1.", "uk"),
-                        engine.speech.sound_name("Орієнтовний час очікування, хвилин: 1.", "uk"),
-                    ]
-                    whispers = [(t, str(e["AppData"])) for t, e in log.find(playback)]
+                with Capture(tmp_path / "b.pcap", RTP_PORTS, max_seconds=60) as capture:
+                    b_calls = await caller_b(sandbox, tester, tmp_path, log, a_connect)
+            b = b_calls.call_id
+            row = await journal_row(engine, b, ended=False)
+            # his place (1) and the predicted 6 s, told as 1 minute, in Ukrainian
+            said = [
+                engine.speech.sound_name(POSITION["uk"], "uk"),
+                engine.speech.sound_name("Орієнтовний час очікування, хвилин: 1.", "uk"),
+            ]
+            wavs = {lang: await prompt_wav(engine, text, lang) for lang, text in POSITION.items()}
     finally:
         tester.off_event("*", log)
-    told = [(round(t - b_join_at, 2), sound) for t, sound in whispers if "ivr-tts/" in sound]
+    b_join_at = b_calls.joined_at
+    _, predicted = log.find(event("IvrWaitPredicted", CallID=b))[0]
     offers = log.find(event("IvrEscalation", CallID=b, Step="offer_callback"))
+    offer_at, offer = offers[0]
+    b_connect_at, _ = log.find(event("AgentConnect", Uniqueid=b))[0]
+    whispers = [(t, str(e["AppData"])) for t, e in log.find(playback)]
+    told = [(round(t - b_join_at, 2), sound) for t, sound in whispers if "ivr-tts/" in sound]
     real_wait = b_connect_at - b_join_at
+    # what B received from a second before his join: the first announcement is in it
+    audio = received(capture.streams(), (CARRIER_IP, B_MEDIA), start=b_calls.joined_wall - 1.0)
+    heard = {lang: round(likeness(audio, wav, search=3.0), 2) for lang, wav in wavs.items()}
     print(
         f"\nB predicted {predicted['Predicted']} s (ready {predicted['Ready']}, busy "
         f"{predicted['Busy']}, handle {predicted['HandleTime']}), offered "
         f"{offer_at - b_join_at:.2f} s after joining, answered after {real_wait:.2f} s; "
         f"journal predicted {row and row.predicted_wait_seconds} vs wait {row and row.wait_seconds}"
-        f"; whispered (s after the join, sound): {told}"
+        f"; whispered (s after the join, sound): {told}; likeness of what he received to the "
+        f"position prompt: {heard}"
     )
     assert (predicted["Position"], predicted["Ready"], predicted["Busy"]) == ("1", "0", "1")
     assert float(predicted["Predicted"]) == HANDLE_TIME > TARGET
@@ -118,5 +135,34 @@ async def test_a_caller_predicted_past_the_target_is_told_and_offered_the_callba
     assert pieces == [*said, "beep"], (told, said)  # the offer's sound here is a beep
     assert again and all(s == "&".join(said) for _, s in again), told
     assert [round(t / EVERY) for t, _ in again] == list(range(1, len(again) + 1)), told
+    # he heard it: the Ukrainian recording is in his audio (over the hold music), the
+    # English one is not
+    assert heard["uk"] > 0.5 and heard["uk"] - heard["en"] > 0.2, heard
     assert row is not None and row.predicted_wait_seconds == HANDLE_TIME
     assert row.wait_seconds is not None and abs(row.wait_seconds - real_wait) < 0.5
+
+
+@dataclass
+class CallerB:
+    call_id: str
+    joined_at: float  # loop time (AmiLog's clock)
+    joined_wall: float  # epoch (the capture's clock)
+
+
+async def caller_b(
+    sandbox: Sandbox, tester: AmiClient, tmp_path: Path, log: AmiLog, a_connect: Mapping[str, Any]
+) -> CallerB:
+    """Caller B joins behind A and waits until the agent answers him (A's call ended)."""
+    async with sip_callers_in_queue(
+        sandbox, tester, tmp_path / "b", 1, ["1"], caller_id="380441110002",
+        local_port=5062, media_port=B_MEDIA, hold=40,
+    ) as calls:  # fmt: skip
+        joined_at, joined = await log.wait_for(
+            lambda e: event("QueueCallerJoin")(e) and e.get("Uniqueid") != a_connect["Uniqueid"]
+        )
+        b = str(joined["Uniqueid"])
+        await log.wait_for(event("IvrWaitPredicted", CallID=b), 5)
+        await log.wait_for(event("IvrEscalation", CallID=b, Step="offer_callback"), timeout=5)
+        await log.wait_for(event("AgentConnect", Uniqueid=b), timeout=TALK + 10)
+        [joined_wall] = calls.joined.values()
+    return CallerB(b, joined_at, joined_wall)
