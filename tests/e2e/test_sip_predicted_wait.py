@@ -166,3 +166,50 @@ async def caller_b(
         await log.wait_for(event("AgentConnect", Uniqueid=b), timeout=TALK + 10)
         [joined_wall] = calls.joined.values()
     return CallerB(b, joined_at, joined_wall)
+
+
+BURST = 5  # callers at once
+BURST_TALK = 4.0  # s each call lasts (the configured handle time too)
+
+
+async def test_prediction_quality_over_a_burst_of_callers_and_two_agents(
+    sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path
+) -> None:
+    """Five SIPp callers at once, two agents who talk 4 s each: every caller's wait is
+    predicted at his join and journalled next to his real wait; `ivr report prediction`'s
+    figures (the repository it reads) are measured here."""
+    queues = fast_queues(
+        tmp_path,
+        agents={"2001": agent("2001", "first_line"), "2002": agent("2002", "first_line")},
+        answer_target=TARGET,
+        handle_time=BURST_TALK,
+    )
+    log = AmiLog()
+    tester.on_event("*", log)
+    try:
+        async with queue_engine(sandbox, settings, tmp_path, queues) as engine:
+            for agent_id in ("2001", "2002"):
+                await agent_behaves(tester, agent_id, "0", str(BURST_TALK))
+                await engine.agents.login(agent_id)
+            async with sip_callers_in_queue(
+                sandbox, tester, tmp_path / "burst", BURST, ["1"], hold=40
+            ):
+                await log.wait_for(
+                    lambda e: len(log.find(event("AgentConnect"))) >= BURST, timeout=30
+                )
+            callers = [str(e["CallID"]) for _, e in log.find(event("IvrWaitPredicted"))]
+            rows = [await journal_row(engine, call_id, ended=False) for call_id in callers]
+            queues_quality, overall = await asyncio.to_thread(engine.prediction.quality)
+    finally:
+        tester.off_event("*", log)
+    pairs = [(r.predicted_wait_seconds, r.wait_seconds) for r in rows if r is not None]
+    print(
+        f"\nburst of {BURST}, 2 agents, {BURST_TALK:g} s calls: (predicted, real) "
+        f"{[(p, round(w or 0, 2)) for p, w in pairs]}; mean abs error "
+        f"{overall.mean_absolute_error:.2f} s, bias {overall.mean_error:+.2f} s, "
+        f"within 30 s {overall.share_within}"
+    )
+    assert len(pairs) == BURST and all(p is not None and w is not None for p, w in pairs)
+    assert [q.key for q in queues_quality] == ["first_line"] and overall.calls == BURST
+    assert overall.mean_absolute_error is not None
+    assert overall.mean_absolute_error < BURST_TALK  # off by less than one call on average
