@@ -186,7 +186,12 @@ class Engine:
         self.report_repository = ReportRepository(sessions)
         self.kpi = KpiRepository(sessions)
         self.prediction = PredictionRepository(sessions)  # the predicted wait's inputs, quality
-        self.handle_times = HandleTimes(self.prediction.handle_times, self.clock)
+        self.handle_times = HandleTimes(
+            self.prediction.handle_times,
+            self.clock,
+            window=settings.handle_time_window,
+            refresh=settings.handle_time_refresh,
+        )
         self.directory = StoreDirectory(sessions, settings.phone_country_code)
         self.desk = DeskStore(sessions, settings.phone_country_code)
         return sessions
