@@ -26,6 +26,7 @@ from ivr.ha.live import LivePublisher, LiveReader
 from ivr.ha.ownership import Ownership
 from ivr.monitors.agents import AgentBoard
 from ivr.monitors.live_json import floor_from_json, floor_json
+from ivr.monitors.predict import HandleTimes
 from ivr.monitors.supervise import Supervision
 from ivr.monitors.talk import TalkMonitor
 from ivr.monitors.waiting import WaitingMonitor
@@ -45,6 +46,7 @@ from ivr.storage.journal import CallJournal
 from ivr.storage.kpi import KpiRepository
 from ivr.storage.live_state import LiveStateStore
 from ivr.storage.marks import Marks
+from ivr.storage.prediction import PredictionRepository
 from ivr.storage.recordings import Recordings
 from ivr.storage.reports import ReportRepository, ReportWriter
 from ivr.storage.repository import JournalRepository
@@ -183,6 +185,13 @@ class Engine:
         self.service_level = ServiceLevelRepository(sessions)
         self.report_repository = ReportRepository(sessions)
         self.kpi = KpiRepository(sessions)
+        self.prediction = PredictionRepository(sessions)  # the predicted wait's inputs, quality
+        self.handle_times = HandleTimes(
+            self.prediction.handle_times,
+            self.clock,
+            window=settings.handle_time_window,
+            refresh=settings.handle_time_refresh,
+        )
         self.directory = StoreDirectory(sessions, settings.phone_country_code)
         self.desk = DeskStore(sessions, settings.phone_country_code)
         return sessions
@@ -216,6 +225,7 @@ class Engine:
             claims_gate=self.claims_gate,
             # agents' rows are not per Asterisk: closed at a takeover only with one
             close_agent_log=self.agent_log.close_open if len(servers) == 1 else None,
+            mean_talk=self.handle_times.mean,
         )
         self.sites = [AsteriskSite(server, services) for server in servers]
         self.site = self.sites[0]  # the API's agents and supervision act through it
@@ -376,6 +386,7 @@ class Engine:
         self.tasks.spawn(self.queues_reloader.watch(), name="queues-watch")
         self.tasks.spawn(self.database.probe.run(), name="database-probe")
         self.tasks.spawn(self.recordings.run(), name="recordings-retention")
+        self.tasks.spawn(self.handle_times.run(), name="handle-times")
         if s.asterisk_config_dir:
             await asyncio.to_thread(write_queues_conf, self.queues, s.asterisk_config_dir)
         for site in self.sites:
@@ -467,6 +478,7 @@ class Engine:
         app[keys.LIVE_QUEUES] = self.live.queues_view
         app[keys.LIVE_AGENTS] = self.live.agent_views
         app[keys.SERVICE_LEVEL] = self.service_level
+        app[keys.PREDICTION] = self.prediction
         app[keys.BOARD] = self.live
         app[keys.SCREEN_POP] = self.screen_pop
         app[keys.STREAMS] = self.streams

@@ -20,6 +20,7 @@ from ivr.ha.claims import SharedClaims
 from ivr.ha.ownership import Ownership
 from ivr.monitors.agents import AgentBoard
 from ivr.monitors.callbacks import CallbackDialer
+from ivr.monitors.predict import WaitPredictor
 from ivr.monitors.resync import Resync
 from ivr.monitors.supervise import Supervision
 from ivr.monitors.talk import TalkMonitor
@@ -57,6 +58,7 @@ class SiteServices:
     claims_gate: StorageGate
     # what the last owner saw of the agents is not current any more (one Asterisk only)
     close_agent_log: Callable[[datetime], int] | None
+    mean_talk: Callable[[str], float | None] = lambda queue: None  # per queue (HandleTimes)
 
 
 class AsteriskSite:
@@ -108,6 +110,7 @@ class AsteriskSite:
     def _monitors(self, s: SiteServices) -> None:
         publish, clock = s.notifier.publish, s.clock
         self.agents = AgentBoard(s.queues, self.queue_actions, publish, clock)
+        predictor = WaitPredictor(self.agents.staffing, s.mean_talk)
         self.waiting = WaitingMonitor(
             s.queues,
             self.queue_actions,
@@ -117,6 +120,7 @@ class AsteriskSite:
             clock,
             claims=self.claims,
             acting=self.acting,
+            predictor=predictor,
         )
         self.talk = TalkMonitor(
             s.queues,

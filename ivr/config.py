@@ -98,6 +98,10 @@ class Settings:
     engine_id: str = ""
     lease_ttl: float = 3.0
     lease_renew: float = 1.0
+    # The predicted wait's handle time: each queue's mean talk over the calls answered in
+    # the last handle_time_window s, read every handle_time_refresh s.
+    handle_time_window: float = 3600.0
+    handle_time_refresh: float = 60.0
 
     def asterisk_servers(self) -> tuple["AsteriskServer", ...]:
         """The Asterisk servers this engine works with, each with its AMI endpoint."""
@@ -208,6 +212,8 @@ ENV_SETTINGS: Mapping[str, str] = {
     "IVR_ENGINE_ID": "engine_id",
     "IVR_LEASE_TTL": "lease_ttl",
     "IVR_LEASE_RENEW": "lease_renew",
+    "IVR_HANDLE_TIME_WINDOW": "handle_time_window",
+    "IVR_HANDLE_TIME_REFRESH": "handle_time_refresh",
 }
 # Settings that must be above zero (fd_reserve: zero or more).
 POSITIVE = (
@@ -224,6 +230,8 @@ POSITIVE = (
     "db_probe_interval",
     "lease_ttl",
     "lease_renew",
+    "handle_time_window",
+    "handle_time_refresh",
 )
 ENV_BINDS: Mapping[str, tuple[str, str]] = {
     "IVR_AGI_BIND": ("agi_host", "agi_port"),

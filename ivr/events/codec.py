@@ -29,6 +29,7 @@ EVENT_CLASSES: Mapping[str, type[Any]] = {
         model.CallbackRequested,
         model.CallAnswered,
         model.CallAbandoned,
+        model.WaitPredicted,
         model.AnswerTargetMissed,
         model.CallEscalated,
         model.TalkLimitReached,

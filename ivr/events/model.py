@@ -156,6 +156,22 @@ class CallAbandoned:
 
 
 @dataclass(frozen=True)
+class WaitPredicted:
+    """The engine predicted a caller's wait when he joined a queue (ivr.routing.predict);
+    `predicted` is None when nobody was on duty (no prediction can be made)."""
+
+    call_id: str
+    queue: str
+    position: int
+    ready: int  # agents of the queue ready
+    busy: int  # agents of the queue in a call or ringing
+    handle_time: float  # s: the queue's average handle time used
+    predicted: float | None
+    target: float  # the queue's answer target
+    at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
 class AnswerTargetMissed:
     """A caller has waited past the queue's answer target without being answered."""
 
@@ -270,6 +286,7 @@ Event = (
     | CallbackRequested
     | CallAnswered
     | CallAbandoned
+    | WaitPredicted
     | AnswerTargetMissed
     | CallEscalated
     | TalkLimitReached

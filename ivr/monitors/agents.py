@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from ivr.clock import Clock, LoopClock
 from ivr.events.model import AgentChanged, AgentRang, Event
 from ivr.queues.model import AgentSpec, QueuesConfig
+from ivr.routing.predict import Staffing
 from ivr.telephony.ami import AmiActionError
 from ivr.telephony.ami_events import (
     AgentConnect,
@@ -170,6 +171,13 @@ class AgentBoard:
 
     def has_ready_agent(self, queue: str) -> bool:
         return any(queue in a.queues and a.state == "ready" for a in self._agents.values())
+
+    def staffing(self, queue: str) -> Staffing:
+        """The queue's agents ready now, and busy (in a call or ringing): the wait
+        prediction's view of who will answer."""
+        states = [a.state for a in self._agents.values() if queue in a.queues]
+        busy = sum(1 for s in states if s in ("in_call", "ringing"))
+        return Staffing(ready=states.count("ready"), busy=busy)
 
     def has_agent_on_duty(self, queue: str) -> bool:
         """An agent of `queue` is ready or busy on a call (logged in, not paused, reachable):

@@ -31,10 +31,13 @@ from ivr.events.model import (
     CallEnded,
     CallEscalated,
     Event,
+    WaitPredicted,
 )
+from ivr.monitors.announce import WaitAnnouncer, one_after_another
 from ivr.monitors.claims import SoleEngine, StepClaims, always, ladder_step
+from ivr.monitors.predict import WaitPredictor
 from ivr.monitors.talk import Talking
-from ivr.queues.model import EscalationStep, QueuesConfig
+from ivr.queues.model import EscalationStep, QueuesConfig, QueueSpec
 from ivr.routing.escalation import (
     TARGET,
     Mark,
@@ -43,6 +46,7 @@ from ivr.routing.escalation import (
     waiting_marks,
 )
 from ivr.routing.phone import callable_number
+from ivr.routing.predict import Prediction
 from ivr.tasks import TaskSet
 from ivr.telephony import names
 from ivr.telephony.ami_events import (
@@ -64,6 +68,7 @@ LATE_AFTER = 0.5  # s: a step run later than this after its time is published as
 RECENT_HANGUPS = 1000  # hangups remembered during a resync (a snapshot may predate them)
 GONE = "gone while the engine did not hear"  # CallEnded's cause for a dropped ghost
 CHANGES_A_CALLER = (QueueCallerJoin, QueueCallerLeave, QueueCallerAbandon, AgentConnect, Hangup)
+EARLY_OFFER = -2  # the claim index of the callback offered at the join (the ladder's are >= 0)
 
 
 @dataclass(frozen=True)
@@ -217,6 +222,7 @@ class WaitingMonitor:
         retry: Retry = Retry(),
         claims: StepClaims | None = None,
         acting: Callable[[], bool] = always,
+        predictor: WaitPredictor | None = None,  # None: no prediction, no announcement
     ) -> None:
         self._queues = queues
         self._actions = actions
@@ -231,6 +237,22 @@ class WaitingMonitor:
         self._waiters: dict[str, Waiter] = {}
         # call ids with a queue event or a hangup since the resync's snapshot was asked for
         self._since_snapshot: deque[str] | None = None
+        self._predictor = predictor
+        self._announcer = (
+            WaitAnnouncer(
+                queues,
+                predictor,
+                prompt_sound,
+                actions.whisper,
+                tasks,
+                self._clock,
+                self._waiters.get,
+                self._waiters.values,
+                acting,
+            )
+            if predictor is not None
+            else None
+        )
 
     # --- what the dashboard and the callback dialer read ------------------------------
 
@@ -259,6 +281,8 @@ class WaitingMonitor:
         for waiter in self._waiters.values():
             self._cancel(waiter)
             waiter.in_queue = False
+        if self._announcer is not None:
+            self._announcer.close()
 
     def reset(self) -> None:
         """Another engine owns the live actions now: forget every caller (the next
@@ -335,6 +359,8 @@ class WaitingMonitor:
         )
         self._waiters[call_id] = waiter
         self._schedule(waiter)
+        if self._predictor is not None and self._acting():
+            self._predicted(waiter, spec, self._predictor.predict(spec, event.position))
 
     def _left(self, call_id: str) -> None:
         """Out of Queue(): answered, moved, took the callback offer or hung up. The timers
@@ -401,6 +427,8 @@ class WaitingMonitor:
         waiter = self._waiters.pop(call_id, None)
         if waiter is not None:
             self._cancel(waiter)
+        if self._announcer is not None:
+            self._announcer.stop(call_id)
         return waiter
 
     # --- resync with app_queue (after an AMI (re)connect, at start) ---------------------
@@ -499,6 +527,9 @@ class WaitingMonitor:
             # steps an earlier engine ran; the target was missed before any step
             done=set(entry.done) | ({TARGET} if entry.done else set()),
         )
+        here = self._queues().queues.get(entry.queue)
+        if self._announcer is not None and here is not None:  # told again from now on
+            self._announcer.repeat(entry.call_id, here)
         return True
 
     # --- timing -----------------------------------------------------------------------
@@ -543,6 +574,85 @@ class WaitingMonitor:
         if steps:  # one task runs them in ladder order (several are due after an outage)
             self._tasks.spawn(self._escalate(waiter, steps), name=f"escalate-{call_id}")
         self._schedule(waiter)
+
+    # --- at the join: the predicted wait, the announcement, the early callback offer ----
+
+    def _predicted(self, waiter: Waiter, spec: QueueSpec, prediction: Prediction) -> None:
+        self._publish(
+            WaitPredicted(
+                waiter.call_id,
+                spec.name,
+                prediction.position,
+                prediction.staffing.ready,
+                prediction.staffing.busy,
+                prediction.handle_time,
+                prediction.seconds,
+                spec.answer_target,
+                at=self._clock.wall(),
+            )
+        )
+        early = spec.early_callback and prediction.exceeds(spec.answer_target)
+        self._tasks.spawn(
+            self._greet(waiter, spec, prediction, early), name=f"greet-{waiter.call_id}"
+        )
+        assert self._announcer is not None
+        self._announcer.repeat(waiter.call_id, spec)
+
+    async def _greet(
+        self, waiter: Waiter, spec: QueueSpec, prediction: Prediction, early: bool
+    ) -> None:
+        """Tell the caller his place and wait, and offer the callback at once when he will
+        wait past the target (`early`): one whisper, the offer after the announcement."""
+        assert self._announcer is not None
+        try:
+            told = await self._announcer.sound(spec, prediction, waiter.language)
+            if self._waiters.get(waiter.call_id) is not waiter or not waiter.in_queue:
+                return  # answered or gone meanwhile: nothing to tell him
+            if early and await self._early_claimed(waiter):
+                await self._early_offer(waiter, prediction, told)
+            elif told is not None:
+                await self._actions.whisper(waiter.channel, told)
+        except Exception as exc:  # AMI down, the channel gone: the ladder goes on
+            log.warning("%s not told his place and wait at the join: %s", waiter.call_id, exc)
+
+    async def _early_claimed(self, waiter: Waiter) -> bool:
+        try:
+            return await self._claims.claim(waiter.call_id, ladder_step(waiter.queue, EARLY_OFFER))
+        except Exception as exc:  # not offered early: the ladder's offer (if any) stays
+            log.warning("early callback offer to %s not claimed: %s", waiter.call_id, exc)
+            return False
+
+    async def _early_offer(self, waiter: Waiter, prediction: Prediction, told: str | None) -> None:
+        """The callback offer at the join; the ladder's own offer steps count as done."""
+        waited = self._waited(waiter)
+        predicted = (
+            "nobody on duty" if prediction.seconds is None else f"{prediction.seconds:.0f} s"
+        )
+        why = f"at the join: predicted {predicted} > target {waiter.target:g} s"
+        try:
+            detail = await self._offer_callback(waiter, before=told)
+        except Exception as exc:
+            await self._claims.release(waiter.call_id, ladder_step(waiter.queue, EARLY_OFFER))
+            self._publish(
+                CallEscalated(
+                    waiter.call_id, waiter.queue, "offer_callback", f"failed: {exc}", waited,
+                    failed=True, at=self._clock.wall(),
+                )
+            )  # fmt: skip
+            return
+        offers = [m.index for m in waiter.marks if m.step and m.step.action == "offer_callback"]
+        waiter.done.update(offers)
+        self._publish(
+            CallEscalated(
+                waiter.call_id, waiter.queue, "offer_callback", f"{detail} ({why})", waited,
+                at=self._clock.wall(),
+            )
+        )  # fmt: skip
+        if offers:  # a later engine skips them too
+            steps = sorted(waiter.done - {TARGET})
+            await self._actions.remember_ladder(
+                waiter.channel, waiter.first_queue, steps, waiter.priority
+            )
 
     # --- the ladder's actions ---------------------------------------------------------
 
@@ -671,14 +781,16 @@ class WaitingMonitor:
             return await self._offer_callback(waiter)
         raise ValueError(f"unknown escalation action {step.action!r}")
 
-    async def _offer_callback(self, waiter: Waiter) -> str:
+    async def _offer_callback(self, waiter: Waiter, before: str | None = None) -> str:
+        """Offer the callback (whispered after `before`, a sound said first, if any)."""
         policy = self._queues().callbacks
         minutes = str(max(1, round(policy.promise / 60)))
         values = {"minutes": minutes, "key": policy.accept_key}
         if not callable_number(waiter.caller):  # withheld or invalid: tell him why instead
             sorry = await self._prompt_sound(policy.no_number_prompt, waiter.language, values)
-            if sorry is not None:
-                await self._actions.whisper(waiter.channel, sorry)
+            told = one_after_another(before, sorry)
+            if told is not None:
+                await self._actions.whisper(waiter.channel, told)
             return "not offered: the caller's number is withheld or invalid"
         offer = await self._prompt_sound(policy.offer_prompt, waiter.language, values)
         confirm = await self._prompt_sound(policy.confirm_prompt, waiter.language, values)
@@ -692,5 +804,5 @@ class WaitingMonitor:
                 names.VAR_CALLBACK_CONFIRM: confirm or "beep",
             },
         )
-        await self._actions.whisper(waiter.channel, offer)
+        await self._actions.whisper(waiter.channel, one_after_another(before, offer) or offer)
         return f"press {policy.accept_key}"

@@ -50,6 +50,21 @@ class EscalationStep:
 
 
 @dataclass(frozen=True)
+class Announcement:
+    """What a waiting caller is told of his place: by the engine (a prompt in his
+    language, whispered) or by app_queue (its own sounds, in the channel's language)."""
+
+    by: str = "engine"  # engine | asterisk
+    position: bool = False  # "your place in the queue: N"
+    wait: bool = False  # the predicted wait, in minutes
+    every: float = 0  # seconds between announcements; 0: once, at the join
+
+    @property
+    def on(self) -> bool:
+        return self.position or self.wait
+
+
+@dataclass(frozen=True)
 class QueueSpec:
     name: str
     title: str
@@ -64,6 +79,9 @@ class QueueSpec:
     strategy: str  # app_queue strategy, e.g. rrmemory
     escalation: tuple[EscalationStep, ...] = ()  # sorted by `after`
     record: bool = False  # MixMonitor the answered call (queues.conf monitor-format)
+    handle_time: float = 180  # s: the predicted wait's handle time while the journal has none
+    early_callback: bool = False  # predicted past answer_target at the join: offer at once
+    announce: Announcement = Announcement()
 
 
 @dataclass(frozen=True)
@@ -172,7 +190,8 @@ def _queue(
     if None in value.values() or not isinstance(title, str):
         return None, written
     steps = tuple(EscalationStep(**step) for step, _ in ladder)
-    return QueueSpec(name=name, title=title, escalation=steps, **value), written
+    announce = Announcement(**value.pop("announce"))
+    return QueueSpec(name=name, title=title, escalation=steps, announce=announce, **value), written
 
 
 def _agent(agent_id: str, spec: Any, queues: list[str], problems: Problems) -> AgentSpec | None:

@@ -8,7 +8,7 @@ queues.yaml is validated (names, numbers, choices); the free-text title only goe
 import math
 import re
 
-from ivr.queues.model import QueuesConfig, QueueSpec
+from ivr.queues.model import Announcement, QueuesConfig, QueueSpec
 
 QUEUE_KEYS_CONTEXT = "ivr-queue-keys"  # a digit pressed while waiting leaves to this context
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
@@ -34,8 +34,7 @@ def _queue_lines(queue: QueueSpec) -> list[str]:
         "autopauseunavail = no",
         "joinempty = yes",
         "leavewhenempty = no",
-        "announce-position = no",
-        "announce-holdtime = no",
+        *_announce_lines(queue),
         f"context = {QUEUE_KEYS_CONTEXT}",  # how a waiting caller accepts a callback offer
         "setinterfacevar = yes",
         "setqueuevar = yes",
@@ -46,6 +45,19 @@ def _queue_lines(queue: QueueSpec) -> list[str]:
         *(["monitor-format = wav"] if queue.record else []),
         "",
     ]
+
+
+def _announce_lines(queue: QueueSpec) -> list[str]:
+    """app_queue's own position and hold-time announcements (announce: {by: asterisk});
+    with the engine announcing (or nobody), app_queue says nothing."""
+    said = queue.announce if queue.announce.by == "asterisk" else Announcement()
+    lines = [
+        f"announce-position = {'yes' if said.position else 'no'}",
+        f"announce-holdtime = {'yes' if said.wait else 'no'}",
+    ]
+    if said.on:
+        lines.append(f"announce-frequency = {math.ceil(said.every)}")
+    return lines
 
 
 def render_queues_conf(config: QueuesConfig) -> str:

@@ -26,6 +26,13 @@ STRATEGIES = frozenset(
 )
 AUTOPAUSE = ("no", "yes", "all")  # app_queue autopause: "all" pauses the agent in every queue
 ACTIONS = ("raise_priority", "overflow", "offer_callback")
+ANNOUNCERS = ("engine", "asterisk")  # who tells a waiting caller his position and wait
+ANNOUNCE_DEFAULTS: Mapping[str, Any] = {
+    "by": "engine",
+    "position": False,
+    "wait": False,
+    "every": 0,
+}
 QUEUE_DEFAULTS: Mapping[str, Any] = {  # a setting written neither in a queue nor in defaults
     "answer_target": 20,
     "talk_warning": 240,
@@ -37,6 +44,9 @@ QUEUE_DEFAULTS: Mapping[str, Any] = {  # a setting written neither in a queue no
     "autopause": "all",
     "strategy": "rrmemory",
     "record": False,
+    "handle_time": 180,  # the average handle time predicted with until the journal has calls
+    "early_callback": False,
+    "announce": ANNOUNCE_DEFAULTS,
 }
 SETTINGS = (*QUEUE_DEFAULTS, "escalation")
 NAME = re.compile(r"[A-Za-z0-9_-]+")  # queue names and agent ids
@@ -126,7 +136,11 @@ def _setting(key: str, value: Any, path: Path, problems: Problems) -> Any:
     if key in ("ring_time", "retry", "wrapup"):
         minimum = 1 if key == "ring_time" else 0
         return whole(value, path, problems, minimum, " of seconds", MAX_SECONDS)
-    if key == "record":
+    if key == "handle_time":
+        return seconds(value, path, problems, positive=True)
+    if key == "announce":
+        return _announce(value, path, problems)
+    if key in ("record", "early_callback"):
         if isinstance(value, bool):
             return value
         problems.add(path, f"expected true or false, got {value!r}")
@@ -140,6 +154,34 @@ def _setting(key: str, value: Any, path: Path, problems: Problems) -> Any:
         return value
     problems.add(path, f"expected one of {', '.join(choices)}, got {value!r}")
     return None
+
+
+def _announce(value: Any, path: Path, problems: Problems) -> dict[str, Any] | None:
+    """{by: engine|asterisk, position: bool, wait: bool, every: seconds (0: at the join
+    only)}; a key not written keeps its default."""
+    spec = mapping(value, path, problems, "a mapping like {position: true, wait: true, every: 30}")
+    if spec is None:
+        return None
+    unknown_keys(spec, path, tuple(ANNOUNCE_DEFAULTS), problems)
+    found = dict(ANNOUNCE_DEFAULTS)
+    for key in ("position", "wait"):
+        if key in spec and not isinstance(spec[key], bool):
+            problems.add((*path, key), f"expected true or false, got {spec[key]!r}")
+            return None
+        found[key] = spec.get(key, found[key])
+    if "by" in spec and spec["by"] not in ANNOUNCERS:
+        problems.add((*path, "by"), f"expected one of {', '.join(ANNOUNCERS)}, got {spec['by']!r}")
+        return None
+    found["by"] = spec.get("by", found["by"])
+    if "every" in spec:
+        found["every"] = seconds(spec["every"], (*path, "every"), problems)
+        if found["every"] is None:
+            return None
+    if found["by"] == "asterisk" and (found["position"] or found["wait"]) and not found["every"]:
+        message = "app_queue announces only every so often: set every (seconds) > 0"
+        problems.add((*path, "every") if "every" in spec else path, message)
+        return None
+    return found
 
 
 def _step(item: Any, path: Path, problems: Problems) -> Step | None:

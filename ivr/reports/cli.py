@@ -28,6 +28,7 @@ KINDS = {
     "lines": "per line: calls, service level, abandon rate, unreachable reports",
     "unreachable": "unreachable-number reports per line, then each report",
     "agents": "per agent: calls, talk, occupancy, not-ready and ringing time",
+    "prediction": "per queue: the wait predicted at the join against the real wait",
 }
 PLOTS = {
     "sla": "service level by hour over calls per hour",
@@ -64,13 +65,33 @@ def add_report_parser(sub: "SubParsers[argparse.ArgumentParser]") -> None:
     kinds = report.add_subparsers(dest="report", required=True)
     for name, text in KINDS.items():
         kind = kinds.add_parser(name, parents=[window], help=text, description=text)
-        kind.add_argument(
-            "--plot", metavar="FILE.png", help=f"also draw {PLOTS[name]} (.png, .svg or .pdf)"
-        )
+        if name in PLOTS:
+            kind.add_argument(
+                "--plot", metavar="FILE.png", help=f"also draw {PLOTS[name]} (.png, .svg or .pdf)"
+            )
         if name == "sla":
             kind.add_argument(
                 "--by", choices=["queue", "line"], default="queue", help="group by (default: queue)"
             )
+        if name == "prediction":
+            kind.add_argument(
+                "--within",
+                metavar="SECONDS",
+                type=within_seconds,
+                default=30.0,
+                help="a prediction this close to the real wait counts as good (default: 30)",
+            )
+
+
+def within_seconds(text: str) -> float:
+    """--within: seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
+    return value
 
 
 def plot_path(text: str) -> Path:
@@ -142,7 +163,7 @@ def _run(settings: Settings, args: argparse.Namespace, now: datetime, out: TextI
 
     tz = calendar_zone(settings.flows_dir)
     window = make_window(args.since, args.until, tz, now)
-    plot = plot_path(args.plot) if args.plot else None
+    plot = plot_path(args.plot) if getattr(args, "plot", None) else None
     labels = load_labels(settings)
     with open_store(settings.database_url) as sessions:
         report, draw = _build(args, sessions, window, labels, plot is not None)
@@ -183,6 +204,11 @@ def _build(
         rows, total = tables.line_rows(levels, reports, window, labels)
         report = tables.lines_report(rows, total, window)
         return report, partial(plots.plot_lines, rows, window, goal) if with_plot else None
+    if args.report == "prediction":
+        from ivr.reports.prediction import prediction_report
+        from ivr.storage.prediction import PredictionRepository
+
+        return prediction_report(PredictionRepository(sessions), window, args.within), None
     if args.report == "unreachable":
         report = tables.unreachable_report(reports, window, labels)
         counts = report.tables[0].rows

@@ -44,6 +44,7 @@ from ivr.events.model import (
     CallStarted,
     Event,
     TalkLimitReached,
+    WaitPredicted,
 )
 from ivr.storage.batch import BatchWriter, Outbox, Tuning, as_utc, clean_text
 from ivr.storage.db import conflict_insert, writing
@@ -84,6 +85,7 @@ MERGED = (
     "ended_by",
     "abandoned_at",
     "subscriber_id",
+    "predicted_wait_seconds",
 )
 FLAGS = ("fell_back", "over_guideline")  # false -> true only; never NULL
 JournalEvent = (
@@ -99,6 +101,7 @@ JournalEvent = (
     | CallEscalated
     | TalkLimitReached
     | CallCompleted
+    | WaitPredicted
 )
 # TalkLimitReached levels that put the call over the talk guideline ("warning" does not).
 OVER_GUIDELINE_LEVELS = frozenset({"guideline", "hard_limit"})
@@ -183,6 +186,8 @@ def _queue_fields(event: JournalEvent) -> Row | None:
             }
         case AnswerTargetMissed():
             return {"line": clean_text(event.line), "target_met": False}
+        case WaitPredicted():
+            return {"predicted_wait_seconds": event.predicted}
         case CallEscalated():
             return {"escalations": clean_step(step_entry(event))}
         case TalkLimitReached():

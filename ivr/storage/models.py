@@ -122,6 +122,9 @@ class CallRecord(Base):
     ended_by: Mapped[str | None]  # caller | agent | transfer | hard_limit (the engine)
     abandoned_at: Mapped[datetime | None]  # hung up while waiting in a queue
     subscriber_id: Mapped[int | None]  # identified by the menu (by phone or contract)
+    # The wait the engine predicted when the caller joined (ivr.routing.predict); NULL: not
+    # predicted (the call never queued, or nobody was on duty).
+    predicted_wait_seconds: Mapped[float | None]
 
 
 # --- the shared subscriber database and the outage board ----------------------------------

@@ -43,6 +43,7 @@ class CallRecordView:
     ended_by: str | None
     abandoned_at: datetime | None
     subscriber_id: int | None  # the subscriber the menu identified
+    predicted_wait_seconds: float | None  # the wait predicted at the join; None: none
 
     @classmethod
     def of(cls, record: CallRecord) -> "CallRecordView":

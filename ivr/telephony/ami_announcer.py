@@ -15,6 +15,7 @@ from ivr.events.model import (
     Event,
     TalkLimitReached,
     UnreachableReported,
+    WaitPredicted,
 )
 from ivr.tasks import TaskSet
 from ivr.telephony import names
@@ -28,6 +29,19 @@ def _seconds(value: float) -> str:
     return f"{value:.3f}"
 
 
+def _predicted(event: WaitPredicted) -> dict[str, str]:
+    return {
+        "CallID": event.call_id,
+        "Queue": event.queue,
+        "Position": str(event.position),
+        "Ready": str(event.ready),
+        "Busy": str(event.busy),
+        "HandleTime": _seconds(event.handle_time),
+        "Predicted": "none" if event.predicted is None else _seconds(event.predicted),
+        "Target": _seconds(event.target),
+    }
+
+
 def user_event(event: Event) -> tuple[str, dict[str, str]] | None:
     """The UserEvent name and fields for a domain event (None: not announced)."""
     match event:
@@ -38,6 +52,8 @@ def user_event(event: Event) -> tuple[str, dict[str, str]] | None:
                 "Line": event.line,
                 "Wait": _seconds(event.wait),
             }
+        case WaitPredicted():
+            return names.EVENT_WAIT_PREDICTED, _predicted(event)
         case CallEscalated():
             return names.EVENT_ESCALATION, {
                 "CallID": event.call_id,

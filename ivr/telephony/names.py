@@ -49,6 +49,7 @@ EVENT_CALLBACK_ANSWERED: Final = "IvrCallbackAnswered"  # a called-back caller p
 
 # UserEvents the engine emits over AMI (documented in the README).
 EVENT_TARGET_MISSED: Final = "IvrTargetMissed"
+EVENT_WAIT_PREDICTED: Final = "IvrWaitPredicted"  # a caller's predicted wait at his join
 EVENT_ESCALATION: Final = "IvrEscalation"
 EVENT_TALK_LIMIT: Final = "IvrTalkLimit"
 EVENT_UNREACHABLE_REPORT: Final = "IvrUnreachableReport"

@@ -18,6 +18,7 @@ from ivr.queues.model import QueuesConfig
 from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.gate import StorageGate
+from ivr.storage.prediction import PredictionRepository
 from ivr.storage.recordings import Recordings
 from ivr.storage.reports import ReportRepository
 from ivr.storage.repository import JournalRepository
@@ -66,6 +67,7 @@ LIVE_QUEUES: web.AppKey[Callable[[], Mapping[str, Any]]] = web.AppKey("live_queu
 # what GET /api/agents lists: every agent now (ivr.web.live.board.LiveBoard.agent_views)
 LIVE_AGENTS: web.AppKey[Callable[[], list[dict[str, object]]]] = web.AppKey("live_agents")
 SERVICE_LEVEL = web.AppKey("service_level", ServiceLevelRepository)
+PREDICTION = web.AppKey("prediction", PredictionRepository)  # predicted vs real waits
 BOARD = web.AppKey("board", LiveBoard)  # the dashboard and the agent view
 SCREEN_POP = web.AppKey("screen_pop", ScreenPop)
 STREAMS = web.AppKey("streams", StreamSlots)  # the cap on live streams

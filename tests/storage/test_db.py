@@ -108,7 +108,7 @@ def test_migrate_creates_the_table_and_is_idempotent(
     index = indexes["ix_call_journal_call_id"]
     assert (index["column_names"], bool(index["unique"])) == (["call_id"], True)
     with engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0010"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0011"
 
 
 def test_migration_0002_adds_the_directory_and_report_tables(
@@ -518,3 +518,23 @@ def test_postgresql_url_without_driver_uses_psycopg() -> None:
 def test_schema_is_checked(url: str, schema: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make_engine(url, schema)
+
+
+def test_migration_0011_adds_the_predicted_wait_and_goes_back(
+    db_url: str, db_schema: str | None, engine: Engine
+) -> None:
+    migrate(db_url, db_schema)
+    assert "predicted_wait_seconds" in {
+        c["name"] for c in inspect(engine).get_columns("call_journal")
+    }
+    config = alembic_config(db_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0010")
+    assert "predicted_wait_seconds" not in {
+        c["name"] for c in inspect(engine).get_columns("call_journal")
+    }
+    migrate(db_url, db_schema)
+    assert "predicted_wait_seconds" in {
+        c["name"] for c in inspect(engine).get_columns("call_journal")
+    }

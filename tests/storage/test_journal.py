@@ -143,6 +143,7 @@ async def test_out_of_order_events_become_one_row(
         ended_by=None,
         abandoned_at=None,
         subscriber_id=None,
+        predicted_wait_seconds=None,
     )
     journal(routed)
     journal(started)

@@ -20,6 +20,7 @@ from ivr.events.model import (
     CallRouted,
     CallStarted,
     TalkLimitReached,
+    WaitPredicted,
 )
 from ivr.storage.journal import (
     JournalEvent,
@@ -45,6 +46,7 @@ def answered_call(call_id: str) -> list[JournalEvent]:
         CallStarted(call_id, LINE, "+380441234567", "PJSIP/trunk-0001", at=T0),
         CallRouted(call_id, LINE, "+380441234567", "internet", "existing", 5, ("main:1",), at(8)),
         CallQueued(call_id, "internet", 1, at=at(10)),
+        WaitPredicted(call_id, "internet", 3, 0, 2, 40.0, 60.0, 20.0, at=at(10)),
         AnswerTargetMissed(call_id, "internet", LINE, 30.0, at=at(40)),
         CallEscalated(call_id, "internet", "raise_priority", "priority 5 -> 8", 30.0, at(40)),
         CallEscalated(call_id, "internet", "overflow", "to senior", 60.0, at=at(70)),
@@ -85,6 +87,7 @@ EXPECTED = {
     "ended_by": "agent",
     "abandoned_at": None,
     "subscriber_id": None,  # the caller was not identified
+    "predicted_wait_seconds": 60.0,  # predicted at the join; waited 75.5 s
 }
 
 

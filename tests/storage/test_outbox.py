@@ -22,6 +22,7 @@ from ivr.events.model import (
     CallStarted,
     Event,
     MeterReadingSubmitted,
+    WaitPredicted,
 )
 from ivr.storage.batch import BatchWriter, Outbox, Tuning
 from ivr.storage.journal import CallJournal
@@ -68,6 +69,8 @@ def test_every_event_class_round_trips() -> None:
         CallRouted("r1", "0800", "+38044\x00ü", "first_line", "new", 5, ("main:1", "x:2"), at),
         CallbackRequested("c1", "0800", "+380", "Петро", "q", "new", at, at, waiting_since=None),
         AgentChanged("a1", "q", "paused", "lunch", at),
+        WaitPredicted("w1", "q", 3, 0, 2, 95.5, None, 20.0, at),
+        WaitPredicted("w2", "q", 1, 1, 0, 180.0, 0.0, 20.0, at),
     ]
     for event in samples:
         assert codec.loads(codec.dumps(event)) == event

@@ -120,3 +120,12 @@ def test_one_asterisk_by_default_several_when_listed(tmp_path: Path) -> None:
 def test_bad_high_availability_settings_are_clear_errors(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(env=env)
+
+
+def test_the_handle_time_window_and_refresh_are_settings() -> None:
+    settings = load_settings(env={"IVR_HANDLE_TIME_WINDOW": "600", "IVR_HANDLE_TIME_REFRESH": "5"})
+    assert (settings.handle_time_window, settings.handle_time_refresh) == (600.0, 5.0)
+    assert load_settings(env={}).handle_time_window == 3600.0
+    for name in ("IVR_HANDLE_TIME_WINDOW", "IVR_HANDLE_TIME_REFRESH"):
+        with pytest.raises(ConfigError, match=r"handle_time_\w+ must be a finite number above 0"):
+            load_settings(env={name: "0"})

@@ -22,6 +22,7 @@ from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.gate import StorageGate
 from ivr.storage.health import DatabaseState
+from ivr.storage.prediction import PredictionRepository
 from ivr.storage.reports import ReportRepository
 from ivr.storage.repository import JournalRepository
 from ivr.storage.service_level import ServiceLevelRepository
@@ -164,6 +165,7 @@ class Kit:
         app[keys.LIVE_QUEUES] = lambda: live_queues(self.board)
         app[keys.LIVE_AGENTS] = lambda: [a.view() for a in self.board.agents()]
         app[keys.SERVICE_LEVEL] = ServiceLevelRepository(self.sessions)
+        app[keys.PREDICTION] = PredictionRepository(self.sessions)
         return app
 
 

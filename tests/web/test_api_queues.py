@@ -3,13 +3,20 @@ queues): health, the call journal (now behind a token), agents, queues, the serv
 and the OpenAPI file."""
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from ivr.events.model import CallStarted
+from ivr.events.model import (
+    CallAbandoned,
+    CallAnswered,
+    CallQueued,
+    CallStarted,
+    WaitPredicted,
+)
 from ivr.storage.journal import write_events
 from tests.web.kit import ADMIN, AGENT, AGENT_B, SUPERVISOR, T0, TOKEN_LIST, Kit, auth
 
@@ -152,3 +159,38 @@ async def test_an_offset_typed_with_an_unencoded_plus_is_read(client: Client) ->
     )
     assert typed.status == encoded.status == 200
     assert await typed.json() == await encoded.json()
+
+
+async def test_the_prediction_quality_is_public_and_covers_today_by_default(
+    kit: Kit, client: Client
+) -> None:
+    queued, answered = T0 - timedelta(minutes=5), T0 - timedelta(minutes=4)
+    events = [
+        CallStarted("p1", "5551000", "380671112233", "PJSIP/x-1", queued),
+        CallQueued("p1", "internet", 2, queued),
+        WaitPredicted("p1", "internet", 2, 0, 1, 50.0, 100.0, 20.0, queued),
+        CallAnswered("p1", "internet", "1001", "PJSIP/1001-1", 60.0, False, answered),
+        CallStarted("old", "5551000", "380671112233", "PJSIP/x-2", T0 - timedelta(days=1)),
+        CallQueued("old", "internet", 1, T0 - timedelta(days=1)),
+        WaitPredicted("old", "internet", 1, 0, 1, 50.0, 5.0, 20.0, T0 - timedelta(days=1)),
+        CallAbandoned("old", "internet", 9.0, T0 - timedelta(days=1)),
+    ]
+    await asyncio.to_thread(write_events, kit.sessions, events)
+    body = await (await client.get("/api/prediction")).json()
+    assert body["within"] == 30 and body["until"] is None
+    assert body["queues"] == [
+        {
+            "queue": "internet",
+            "calls": 1,
+            "mean_absolute_error": 40.0,
+            "mean_error": -40.0,  # answered sooner than predicted
+            "within": 0,
+            "share_within": 0.0,
+        }
+    ]
+    assert body["overall"]["queue"] == "all" and body["overall"]["calls"] == 1
+    week = {"since": (T0 - timedelta(days=7)).isoformat(), "within": "45"}
+    body = await (await client.get("/api/prediction", params=week)).json()
+    assert (body["overall"]["calls"], body["overall"]["within"]) == (2, 2)
+    for params in ({"within": "0"}, {"within": "x"}, {"since": "yesterday"}):
+        assert (await client.get("/api/prediction", params=params)).status == 400, params

@@ -10,6 +10,7 @@ import pytest
 from ivr.events.model import AgentChanged, AgentRang, Event
 from ivr.monitors.agents import AgentBoard, AgentError
 from ivr.queues.model import QueuesConfig, parse_queues
+from ivr.routing.predict import Staffing
 from ivr.telephony.ami import AmiActionError
 from ivr.telephony.ami_events import AmiEvents
 from tests.fake_clock import FakeClock
@@ -475,3 +476,16 @@ async def test_login_gives_app_queue_the_state_interface() -> None:
         ("add", "a", PETRO, "1002", 0, False),
     ]
     assert members.state_interfaces == ["PJSIP/1001", ""]
+
+
+async def test_staffing_counts_the_queues_ready_and_busy_agents(kit: Kit) -> None:
+    assert kit.board.staffing("a") == Staffing(0, 0)
+    await kit.logged_in()
+    await kit.board.login("1002", paused=True, reason="training")  # paused: not counted
+    assert kit.board.staffing("a") == Staffing(ready=1, busy=0)
+    kit.ami(member_event("QueueMemberStatus", InCall="1", Status="2"))
+    assert (kit.board.staffing("a"), kit.board.staffing("b")) == (Staffing(0, 1), Staffing(0, 1))
+    kit.ami(member_event("QueueMemberStatus", Status="6"))  # ringing
+    assert kit.board.staffing("a") == Staffing(0, 1)
+    await kit.board.logout("1001")
+    assert kit.board.staffing("a") == Staffing(0, 0)

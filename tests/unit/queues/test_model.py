@@ -7,6 +7,7 @@ import yaml
 
 from ivr.config import PROJECT_ROOT
 from ivr.queues.model import (
+    Announcement,
     CallbackPolicy,
     EscalationStep,
     QueuesConfigError,
@@ -166,3 +167,26 @@ def test_an_agents_pjsip_phone_must_be_in_telephony_yaml(tmp_path: Path) -> None
     assert [p.message for p in problems] == [
         "'1001' is not a phone of telephony.yaml (phones: none)"
     ]
+
+
+def test_prediction_and_announcement_settings_default_off_and_inherit() -> None:
+    config = parse_queues(
+        yaml.safe_load(
+            edit(
+                ("  escalation:\n", "  early_callback: true\n  handle_time: 95\n  escalation:\n"),
+                ("  a: {title: A}", "  a: {title: A, announce: {wait: true, every: 30}}"),
+            )
+        )
+    )
+    a, b = config.queues["a"], config.queues["b"]
+    assert (a.early_callback, a.handle_time, b.early_callback, b.handle_time) == (
+        True,
+        95,
+        True,
+        95,
+    )
+    assert a.announce == Announcement(by="engine", position=False, wait=True, every=30)
+    assert a.announce.on and not b.announce.on
+    assert b.announce == Announcement()
+    plain = parse_queues(yaml.safe_load(BASE)).queues["a"]
+    assert (plain.early_callback, plain.handle_time, plain.announce.on) == (False, 180, False)

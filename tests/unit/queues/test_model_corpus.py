@@ -24,7 +24,7 @@ LOCAL_DIAL = (
 )
 QUEUE_KEYS = (
     "title, answer_target, talk_warning, talk_guideline, hard_limit, ring_time, retry, wrapup, "
-    "autopause, strategy, record, escalation"
+    "autopause, strategy, record, handle_time, early_callback, announce, escalation"
 )
 
 # (changes to BASE, the exact problems)
@@ -32,6 +32,37 @@ CORPUS: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
     "unknown key with a suggestion": (
         [("  a: {title: A}", "  a: {title: A, answer_targt: 10}")],
         ["queues.yaml:17:17: queues.a.answer_targt: unknown key (did you mean 'answer_target'?)"],
+    ),
+    "announce: a typo in its keys": (
+        [("  a: {title: A}", "  a: {title: A, announce: {postion: true}}")],
+        ["queues.yaml:17:28: queues.a.announce.postion: unknown key (did you mean 'position'?)"],
+    ),
+    "announce: not a flag, not an announcer": (
+        [
+            ("  a: {title: A}", "  a: {title: A, announce: {wait: 1}}"),
+            (
+                "  b: {title: B, escalation: []}",
+                "  b: {title: B, escalation: [], announce: {by: me}}",
+            ),
+        ],
+        [
+            "queues.yaml:17:34: queues.a.announce.wait: expected true or false, got 1",
+            "queues.yaml:18:48: queues.b.announce.by: expected one of engine, asterisk, got 'me'",
+        ],
+    ),
+    "announce by app_queue needs a frequency": (
+        [("  a: {title: A}", "  a: {title: A, announce: {by: asterisk, position: true}}")],
+        [
+            "queues.yaml:17:27: queues.a.announce: app_queue announces only every so often:"
+            " set every (seconds) > 0"
+        ],
+    ),
+    "prediction settings: a handle time and a flag": (
+        [("  a: {title: A}", "  a: {title: A, handle_time: 0, early_callback: yes please}")],
+        [
+            "queues.yaml:17:30: queues.a.handle_time: expected a number of seconds > 0, got 0",
+            "queues.yaml:17:49: queues.a.early_callback: expected true or false, got 'yes please'",
+        ],
     ),
     "unknown top-level key": (
         [("fallback_queue: a", "fallback_queue: a\nagent: {}")],

@@ -81,3 +81,18 @@ def test_the_sandbox_gets_the_same_queues_conf() -> None:
     assert conf == render_queues_conf(queues)
     assert "[connections]" in conf and "[first_line]" in conf
     assert "servicelevel = 20" in conf and "timeout = 6" in conf and "ringinuse = no" in conf
+
+
+def test_app_queue_announces_position_and_hold_time_only_when_it_is_the_announcer() -> None:
+    conf = render(
+        (
+            "  b: {title: B, escalation: []}",
+            "  b: {title: B, escalation: [], announce: {by: asterisk, position: true, "
+            "wait: true, every: 29.5}}",
+        ),
+        ("  a: {title: A}", "  a: {title: A, announce: {position: true, wait: true, every: 30}}"),
+    )
+    a, b = conf[conf.index("[a]") : conf.index("[b]")], conf[conf.index("[b]") :]
+    assert "announce-position = no\nannounce-holdtime = no\n" in a  # the engine says it
+    assert "announce-frequency" not in a
+    assert "announce-position = yes\nannounce-holdtime = yes\nannounce-frequency = 30\n" in b

@@ -22,6 +22,7 @@ from ivr.events.model import (
     Event,
     TalkLimitReached,
     UnreachableReported,
+    WaitPredicted,
 )
 from ivr.tasks import TaskSet
 from ivr.telephony.ami_announcer import AmiAnnouncer, user_event
@@ -120,6 +121,34 @@ ANNOUNCED: list[tuple[Event, str, dict[str, str]]] = [
             "Attempt": "3",
             "Outcome": "answered",
             "Final": "yes",
+        },
+    ),
+    (
+        WaitPredicted("c1", "internet", 3, 0, 2, 95.0, 142.5, 20.0),
+        "IvrWaitPredicted",
+        {
+            "CallID": "c1",
+            "Queue": "internet",
+            "Position": "3",
+            "Ready": "0",
+            "Busy": "2",
+            "HandleTime": "95.000",
+            "Predicted": "142.500",
+            "Target": "20.000",
+        },
+    ),
+    (
+        WaitPredicted("c2", "tv", 1, 0, 0, 180.0, None, 20.0),
+        "IvrWaitPredicted",
+        {
+            "CallID": "c2",
+            "Queue": "tv",
+            "Position": "1",
+            "Ready": "0",
+            "Busy": "0",
+            "HandleTime": "180.000",
+            "Predicted": "none",  # nobody on duty
+            "Target": "20.000",
         },
     ),
 ]
