@@ -72,7 +72,10 @@ def run_flow_history(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"version {version.id}  {version.at:%Y-%m-%d %H:%M:%S}Z  {version.who}")
                 print(version.diff or "(the first version: nothing before it to compare)")
                 return 0
-            for version in history.recent(args.limit):
+            versions = history.recent(args.limit)
+            if not versions:
+                print("no flow versions recorded yet (the engine records one when it starts)")
+            for version in versions:
                 changed = ", ".join(version.changed) or "-"
                 print(f"{version.id:>5}  {version.at:%Y-%m-%d %H:%M:%S}Z  {version.who}: {changed}")
     except (UnknownVersion, ValueError, ReportError) as exc:

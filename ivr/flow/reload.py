@@ -119,6 +119,8 @@ class FlowReloader:
                 await asyncio.to_thread(restore, self.directory, files, self._validate)
             except FlowError as exc:
                 return self._rejected([str(p) for p in exc.problems if not p.warning])
+            except OSError as exc:  # a read-only flows/ (a ConfigMap mount), a full disk
+                return self._rejected([f"{self.directory}: cannot write: {exc.strerror}"])
             return await self._reload(who)
 
     async def record_current(self, who: str = STARTUP) -> None:

@@ -25,6 +25,8 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_history_and_show(store: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["flow", "history"]) == 0
+    assert capsys.readouterr().out.startswith("no flow versions recorded yet")
     at = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
     files = read_snapshot(PROJECT_ROOT / "flows")
     edited = {**files, "support.yaml": files["support.yaml"].replace('"2": tv', '"2": extra')}

@@ -107,3 +107,19 @@ async def test_a_recorder_that_fails_leaves_the_new_flows_serving(
     assert result.ok
     assert reloader.library.flows["support"].nodes["service_menu"].spec["options"]["2"] == "extra"
     assert "the accepted version (file change) was not recorded" in caplog.text
+
+
+async def test_a_read_only_flows_directory_refuses_the_rollback_clearly(
+    flows: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reloader, told = recording(flows)
+    before, library = read_snapshot(flows), reloader.library
+
+    def read_only(**kwargs: object) -> str:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr("ivr.flow.snapshot.tempfile.mkdtemp", read_only)
+    result = await reloader.restore(before, "rollback of 1 by admin")
+    assert not result.ok
+    assert result.problems == [f"{flows}: cannot write: Read-only file system"]
+    assert reloader.library is library and told == []
