@@ -3,6 +3,7 @@ and is journalled with his keys, then `ivr flow replay` reports that edited flow
 route him elsewhere; an API reload is kept in the history, a rollback restores the files
 and the next real call routes by the restored flow, through the API and the dashboard."""
 
+import asyncio
 import dataclasses
 import json
 import os
@@ -86,6 +87,12 @@ async def test_a_sip_call_is_journalled_with_its_keys_and_replay_finds_it_moved(
     unchanged = replay_cli(engine, Path(engine.settings.flows_dir))
     assert (unchanged["replayed"], unchanged["different"]) == (1, 0)
 
+    # the edit saved into the engine's flows/: the watcher applies it, the history keeps it
+    edit_main(Path(engine.settings.flows_dir), NEW_CONNECTION, TO_APPEALS)
+    await eventually(lambda: engine.flow_history.recent(1)[0].who == "file change")
+    [saved] = engine.flow_history.recent(1)
+    assert saved.changed == ("main.yaml",) and f"+      {TO_APPEALS}\n" in saved.diff
+
 
 @asynccontextmanager
 async def api_engine(settings: Settings, tmp_path: Path) -> AsyncIterator[Engine]:
@@ -126,8 +133,22 @@ async def test_api_reload_history_rollback_and_the_next_call_takes_the_restored_
         edited_call = await place_call(tester, LINE, KNOWN, ["1"])
         assert edited_call.queued_in == "first_line", edited_call.summary()
 
-        rolled = await api(engine, "POST", "/api/flows/rollback", {"version": startup["id"]})
-        assert rolled["version"]["who"].startswith(f"rollback of {startup['id']} by supervisor")
+        # `ivr flow rollback` as a supervisor runs it: through the engine's API
+        env = {
+            **os.environ,
+            "IVR_API_TOKEN": TOKEN,
+            "IVR_HTTP_BIND": f"127.0.0.1:{engine.settings.http_port}",
+        }
+        command = [sys.executable, "-m", "ivr", "flow", "rollback", str(startup["id"])]
+        done = await asyncio.to_thread(
+            subprocess.run, command, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        [rolled, *_] = (await api(engine, "GET", "/api/flows/history"))["versions"]
+        assert done.stdout == (
+            f"flows: version {startup['id']} serves again (recorded as version {rolled['id']})\n"
+        )
+        assert rolled["who"].startswith(f"rollback of {startup['id']} by supervisor sha256:")
         assert read_snapshot(flows) == original
         restored_call = await place_call(tester, LINE, KNOWN, ["1"])
         assert restored_call.queued_in == "connections", restored_call.summary()

@@ -104,3 +104,13 @@ def test_replay_windows_are_read_clearly() -> None:
     assert moment("90m", "--since", UTC, now) == now - timedelta(minutes=90)
     assert moment("2026-12-07T10:00Z", "--since", UTC, now) == now - timedelta(hours=2)
     assert main(["flow", "replay", "--since", "yesterday-ish"]) == 2
+
+
+def test_rollback_without_a_running_engine_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("IVR_HTTP_BIND", "127.0.0.1:9")  # discard: nobody listens
+    assert main(["flow", "rollback", "3", "--token", "x" * 32]) == 2
+    assert capsys.readouterr().err.startswith(
+        "ivr flow rollback: the engine is not reachable at http://127.0.0.1:9/api/flows/rollback"
+    )
