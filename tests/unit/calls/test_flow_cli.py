@@ -90,9 +90,17 @@ def test_replay_lists_the_journalled_call_the_edit_moves(
     assert moved["call_id"] == "c1" and moved["keys"] == "1"
     assert moved["changes"] == [{"kind": "queue", "change": "queue connections -> first_line"}]
 
+    # the edited flows as the baseline: compared with themselves, nothing moves
+    with open_store(store) as sessions:
+        FlowHistory(sessions).record(read_snapshot(edited), "file change", now)
+    assert main(["flow", "replay", "--since", "1h", "--baseline", "2", "--json", str(edited)]) == 0
+    assert json.loads(capsys.readouterr().out)["different"] == 0
+    assert main(["flow", "replay", "--baseline", "9", str(edited)]) == 2
+    assert "no flow version 9" in capsys.readouterr().err
+
     assert main(["flow", "replay", "--since", "1h", str(PROJECT_ROOT / "flows")]) == 0
     assert capsys.readouterr().out.splitlines()[-2:] == [
-        "0 of 1 calls would route differently",
+        "1 of 1 calls would route differently (queue 1)",  # back: the newest is the edit
         "1 calls in the window were journalled without their keys (before the journal kept "
         "them): not replayed",
     ]
