@@ -21,7 +21,7 @@ from ivr.flow.context import FlowServices
 from ivr.flow.loader import Validation, validate_library
 from ivr.flow.model import FlowLibrary
 from ivr.flow.prompts import Text, fill
-from ivr.flow.reload import FlowReloader
+from ivr.flow.reload import Accepted, FlowReloader
 from ivr.ha.live import LivePublisher, LiveReader
 from ivr.ha.ownership import Ownership
 from ivr.monitors.agents import AgentBoard
@@ -40,6 +40,7 @@ from ivr.storage.db import DbTimeouts, make_engine, make_session_factory, migrat
 from ivr.storage.dead_letters import DeadLetterStore
 from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
+from ivr.storage.flow_history import FlowHistory
 from ivr.storage.gate import GuardedDirectory, StorageGate
 from ivr.storage.guards import DatabaseGuards
 from ivr.storage.journal import CallJournal
@@ -145,7 +146,7 @@ class Engine:
         )
         self.flow_reloader = FlowReloader(
             settings.flows_dir,
-            lambda: self._validate_flows(self.queues),
+            lambda directory: self._validate_flows(self.queues, directory),
             self.speech.render_all,
             settings.flows_poll_interval,
         )
@@ -194,6 +195,8 @@ class Engine:
         )
         self.directory = StoreDirectory(sessions, settings.phone_country_code)
         self.desk = DeskStore(sessions, settings.phone_country_code)
+        self.flow_history = FlowHistory(sessions)
+        self.flow_reloader.recorders.append(self._record_flows)
         return sessions
 
     def _telephony(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
@@ -326,8 +329,10 @@ class Engine:
         """The queues configuration in force (replaced whole on reload)."""
         return self.queues_reloader.config
 
-    def _validate_flows(self, queues: QueuesConfig) -> Validation:
-        return validate_library(self.settings.flows_dir, queues.queues, queues.caller_classes)
+    def _validate_flows(self, queues: QueuesConfig, directory: Path | None = None) -> Validation:
+        """flows/ (or `directory`, a version staged for a rollback) against queues.yaml."""
+        where = directory or self.settings.flows_dir
+        return validate_library(where, queues.queues, queues.caller_classes)
 
     def _flow_problems(self, queues: QueuesConfig) -> list[Problem]:
         """The flows' errors against a new queues.yaml (a removed queue breaks a route)."""
@@ -355,6 +360,13 @@ class Engine:
             return await self.speech.sound_for(fill(variant.text, values), lang)
         return variant.name
 
+    async def _record_flows(self, accepted: Accepted) -> None:
+        """An accepted flows/ version into the flow history (not when unchanged)."""
+        history, at = self.flow_history, self.clock.wall()
+        version = await self.database.api.run(history.record, accepted.files, accepted.who, at)
+        if version is not None:
+            log.info("flows: version %d (%s: %s)", version.id, version.who, version.changed)
+
     @property
     def flows(self) -> FlowLibrary:
         """The flows serving new calls (replaced whole on reload)."""
@@ -373,6 +385,7 @@ class Engine:
     async def start(self) -> None:
         s = self.settings
         await asyncio.to_thread(migrate, s.database_url)
+        await self.flow_reloader.record_current()  # the flows this engine starts with
         for site in self.sites:  # SQLite serves one engine: a second is refused here
             await site.own_or_refuse(only_engine=self.db.dialect.name == "sqlite")
         self.tasks.spawn(self.journal.run(), name="journal")
@@ -468,6 +481,7 @@ class Engine:
         app[keys.DESK] = self.desk
         app[keys.PUBLISH] = self.notifier.publish
         app[keys.FLOWS] = self.flow_reloader
+        app[keys.FLOW_HISTORY] = self.flow_history
         app[keys.VALIDATE_FLOWS] = lambda: self._validate_flows(self.queues)
         app[keys.NOW] = self.clock.wall
         app[keys.QUEUES] = lambda: self.queues

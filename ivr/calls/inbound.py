@@ -10,6 +10,7 @@ from ivr.events.model import CallFinishedInMenu, CallRouted, CallStarted
 from ivr.events.notifier import Notifier
 from ivr.flow.context import CallInfo, FlowServices
 from ivr.flow.model import FlowLibrary
+from ivr.flow.port import KeyLog
 from ivr.flow.runner import new_context
 from ivr.queues.model import QueuesConfig
 from ivr.telephony import names
@@ -65,15 +66,18 @@ class InboundCall:
         if line is None:
             log.warning("line %s is not in flows/lines.yaml: default flow %s", number, flow.name)
         call = CallInfo(call_id, number, caller, line)
-        ctx = new_context(library, call, AgiCallPort(channel), self._services)
+        port = KeyLog(AgiCallPort(channel))
+        ctx = new_context(library, call, port, self._services)
         result = await run_menu(ctx, queues)
         outcome, decision = result.outcome, result.decision
-        path = ">".join(outcome.path)
+        path, keys = ">".join(outcome.path), tuple(port.tokens)
         if decision is None:
             await channel.exec(
                 "MSet", f"{names.VAR_MENU_PATH}={path}", f"{names.VAR_STATUS}={names.STATUS_DONE}"
             )
-            self._notifier.publish(CallFinishedInMenu(call_id, number, caller, outcome.path))
+            self._notifier.publish(
+                CallFinishedInMenu(call_id, number, caller, outcome.path, keys=keys)
+            )
             return
         # Published before the dialplan can see the route: the journal's outbox has it on
         # disk once publish() returns, so an engine killed right after the MSet still has
@@ -89,6 +93,7 @@ class InboundCall:
                 outcome.path,
                 language=ctx.language,
                 subscriber_id=ctx.subscriber.id if ctx.subscriber else None,
+                keys=keys,
             )
         )
         # One MSet for the whole route (a round trip per variable costs both sides in a

@@ -8,6 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
+from ivr.cli.flow_history import COMMANDS as FLOW_HISTORY_COMMANDS
+from ivr.cli.flow_history import add_flow_history_parsers, run_flow_history
 from ivr.config import ConfigError, Settings, load_settings
 from ivr.reports.cli import SubParsers, add_report_parser, run_report
 from ivr.telephony.sip_cli import add_telephony_parser, run_telephony
@@ -517,6 +519,7 @@ def _add_flow(sub: "SubParsers[argparse.ArgumentParser]") -> None:
     schema = flow_sub.add_parser("schema", help="print the JSON Schema of a flows/ file")
     schema.add_argument("--file", choices=["flow", "lines", "prompts", "calendar"], default="flow")
     schema.add_argument("--out", type=Path, help="write it to this file instead")
+    add_flow_history_parsers(flow_sub)
 
 
 def _add_queues(sub: "SubParsers[argparse.ArgumentParser]") -> None:
@@ -618,6 +621,8 @@ def main(argv: list[str] | None = None) -> int:
             return _flow_graph(settings, args)
         if args.command == "flow" and args.flow_command == "schema":
             return _flow_schema(args)
+        if args.command == "flow" and args.flow_command in FLOW_HISTORY_COMMANDS:
+            return run_flow_history(settings, args)
         if args.command == "flow" and args.flow_command == "validate":
             return _flow_validate(settings, args.directory or settings.flows_dir)
         if args.command == "queues":

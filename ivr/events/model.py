@@ -33,6 +33,7 @@ class CallRouted:
     at: datetime = field(default_factory=utcnow)
     language: str = ""  # the caller's language at the end of the menu
     subscriber_id: int | None = None  # the subscriber the menu identified (screen pop)
+    keys: tuple[str, ...] | None = None  # per input request, as --dtmf (None: not known)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class CallFinishedInMenu:
     caller: str
     menu_path: tuple[str, ...]
     at: datetime = field(default_factory=utcnow)
+    keys: tuple[str, ...] | None = None  # per input request, as --dtmf (None: not known)
 
 
 @dataclass(frozen=True)

@@ -4,20 +4,26 @@ A changed flows/ directory is validated as a whole and its spoken prompts render
 the new library replaces the old one in a single assignment. A library with errors is
 rejected, its errors logged, and the old one keeps serving. Calls hold the library they
 started with, so a call in progress finishes on its flow.
+
+Each accepted library's files (a snapshot) go to the `recorders` with who asked for it
+(the flow history); `restore` puts an old snapshot back on disk and reloads it.
 """
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivr.flow.loader import FlowError, Validation
 from ivr.flow.model import FlowLibrary
 from ivr.flow.prompts import Prompt, Text, placeholders
+from ivr.flow.snapshot import Snapshot, read_snapshot, restore
 from ivr.watch import ChangeWatcher, Stamp, file_stamp
 
 log = logging.getLogger(__name__)
+STARTUP = "startup"
+FILE_CHANGE = "file change"
 
 
 def speakable(library: FlowLibrary) -> set[tuple[str, str]]:
@@ -44,13 +50,25 @@ class ReloadResult:
     rendered: int = 0
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """A library put into service: its files and who asked (startup, file change, the API's
+    principal, a rollback)."""
+
+    files: Snapshot
+    who: str
+
+
+Recorder = Callable[[Accepted], Awaitable[None]]
+
+
 class FlowReloader:
     """Holds the current library; `reload()` on demand, `watch()` polls flows/."""
 
     def __init__(
         self,
         directory: str | Path,
-        validate: Callable[[], Validation],
+        validate: Callable[[Path], Validation],
         render: Callable[[Iterable[tuple[str, str]]], int],
         poll_interval: float = 1.0,
     ) -> None:
@@ -60,19 +78,22 @@ class FlowReloader:
         self._lock = asyncio.Lock()
         self._watcher = ChangeWatcher(self.signature, poll_interval, str(self.directory))
         self._watcher.mark()
-        self.library, problems, _ = self._load()  # FlowError: the engine does not start
+        self.recorders: list[Recorder] = []  # told of every accepted library
+        # FlowError: the engine does not start
+        self.library, problems, _, self.files = self._load()
         for problem in problems:
             log.warning("%s", problem)
 
-    def _load(self) -> tuple[FlowLibrary, list[str], int]:
+    def _load(self) -> tuple[FlowLibrary, list[str], int, Snapshot]:
         """Validate flows/ and render its spoken prompts (blocking): the library, its
-        warnings and how many prompts were rendered. FlowError, or the renderer's error,
-        when it cannot serve."""
-        validation = self._validate()
+        warnings, how many prompts were rendered and the files read. FlowError, or the
+        renderer's error, when it cannot serve."""
+        files = read_snapshot(self.directory)  # an edit from now on is the next change
+        validation = self._validate(self.directory)
         if validation.library is None:
             raise FlowError(validation.problems)
         rendered = self._render(speakable(validation.library))
-        return validation.library, [str(p) for p in validation.problems], rendered
+        return validation.library, [str(p) for p in validation.problems], rendered, files
 
     def signature(self) -> tuple[tuple[str, Stamp], ...]:
         """Every .yaml/.csv entry in flows/ (links and pipes too, none opened) with its
@@ -86,26 +107,55 @@ class FlowReloader:
                     continue
         return tuple(out)
 
-    async def reload(self) -> ReloadResult:
+    async def reload(self, who: str = FILE_CHANGE) -> ReloadResult:
         async with self._lock:
-            await asyncio.to_thread(self._watcher.mark)
+            return await self._reload(who)
+
+    async def restore(self, files: Snapshot, who: str) -> ReloadResult:
+        """Put `files` in flows/ (validated first, nothing written if they do not load) and
+        reload them; `who` is recorded with the new version."""
+        async with self._lock:
             try:
-                library, problems, rendered = await asyncio.to_thread(self._load)
+                await asyncio.to_thread(restore, self.directory, files, self._validate)
             except FlowError as exc:
-                return self._rejected([str(p) for p in exc.problems])
-            except Exception as exc:  # a prompt that cannot be spoken rejects the flows
-                return self._rejected([f"{self.directory}: spoken prompts: {exc}"])
-            self.library = library
-            for problem in problems:
-                log.warning("%s", problem)
-            log.info(
-                "flows reloaded from %s: %d flows, %d lines, %d prompts rendered",
-                self.directory,
-                len(library.flows),
-                len(library.lines),
-                rendered,
-            )
-            return ReloadResult(ok=True, problems=problems, rendered=rendered)
+                return self._rejected([str(p) for p in exc.problems if not p.warning])
+            except OSError as exc:  # a read-only flows/ (a ConfigMap mount), a full disk
+                return self._rejected([f"{self.directory}: cannot write: {exc.strerror}"])
+            return await self._reload(who)
+
+    async def record_current(self, who: str = STARTUP) -> None:
+        """Tell the recorders of the library serving now (the one loaded at startup)."""
+        await self._record(Accepted(self.files, who))
+
+    async def _reload(self, who: str) -> ReloadResult:
+        await asyncio.to_thread(self._watcher.mark)
+        try:
+            library, problems, rendered, files = await asyncio.to_thread(self._load)
+        except FlowError as exc:
+            return self._rejected([str(p) for p in exc.problems])
+        except Exception as exc:  # a prompt that cannot be spoken rejects the flows
+            return self._rejected([f"{self.directory}: spoken prompts: {exc}"])
+        self.library, self.files = library, files
+        for problem in problems:
+            log.warning("%s", problem)
+        log.info(
+            "flows reloaded from %s: %d flows, %d lines, %d prompts rendered",
+            self.directory,
+            len(library.flows),
+            len(library.lines),
+            rendered,
+        )
+        await self._record(Accepted(files, who))
+        return ReloadResult(ok=True, problems=problems, rendered=rendered)
+
+    async def _record(self, accepted: Accepted) -> None:
+        """A recorder's failure (the database down) leaves the flows serving: logged. The
+        next recorded version's diff still covers this change."""
+        for record in self.recorders:
+            try:
+                await record(accepted)
+            except Exception:
+                log.exception("flows: the accepted version (%s) was not recorded", accepted.who)
 
     def _rejected(self, problems: list[str]) -> ReloadResult:
         for problem in problems:

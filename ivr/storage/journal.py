@@ -86,6 +86,7 @@ MERGED = (
     "abandoned_at",
     "subscriber_id",
     "predicted_wait_seconds",
+    "keys",
 )
 FLAGS = ("fell_back", "over_guideline")  # false -> true only; never NULL
 JournalEvent = (
@@ -142,6 +143,7 @@ def _path_fields(event: JournalEvent) -> Row | None:
                 "menu_path": clean_text(">".join(event.menu_path)),
                 "routed_at": as_utc(event.at),
                 "subscriber_id": event.subscriber_id,
+                "keys": key_tokens(event.keys),
             }
         case CallFellBack():
             return {
@@ -161,8 +163,14 @@ def _path_fields(event: JournalEvent) -> Row | None:
                 "caller": clean_text(event.caller),
                 "menu_path": clean_text(">".join(event.menu_path)),
                 "finished_in_menu_at": as_utc(event.at),
+                "keys": key_tokens(event.keys),
             }
     return None
+
+
+def key_tokens(keys: tuple[str, ...] | None) -> str | None:
+    """The keys as `--dtmf` writes them; "" (not NULL) when the menu asked for none."""
+    return None if keys is None else (clean_text(" ".join(keys)) or "")
 
 
 def _queue_fields(event: JournalEvent) -> Row | None:

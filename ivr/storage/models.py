@@ -125,6 +125,9 @@ class CallRecord(Base):
     # The wait the engine predicted when the caller joined (ivr.routing.predict); NULL: not
     # predicted (the call never queued, or nobody was on duty).
     predicted_wait_seconds: Mapped[float | None]
+    # What the caller pressed, one token per input request as `--dtmf` writes it ("7 - 3
+    # 04321#", "-" a timeout; "" none asked): what `ivr flow replay` plays again.
+    keys: Mapped[str | None]
 
 
 # --- the shared subscriber database and the outage board ----------------------------------
@@ -397,3 +400,21 @@ class LiveStateRecord(Base):
     engine: Mapped[str]  # the owner that wrote it
     written_at: Mapped[float] = mapped_column(Double)  # epoch s, by the database's clock
     payload: Mapped[str]  # JSON (ivr.monitors.live_json)
+
+
+# --- the flow history (see ivr.storage.flow_history) --------------------------------------
+
+
+class FlowVersionRecord(Base):
+    """One accepted flows/ version: when, who, its files (to roll back to) and its diff
+    against the version before."""
+
+    __tablename__ = "flow_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    who: Mapped[str]  # startup | file change | api <principal> | rollback of N by <principal>
+    changed: Mapped[str]  # the files changed since the version before, comma-separated
+    digest: Mapped[str] = mapped_column(index=True)  # SHA-256 of the content
+    files: Mapped[str]  # JSON: file name -> text
+    diff: Mapped[str]  # unified diff against the version before ("" for the first)

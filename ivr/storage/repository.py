@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ivr.storage.models import CallRecord
@@ -50,6 +50,27 @@ class CallRecordView:
         return cls(**{f.name: getattr(record, f.name) for f in fields(cls)})
 
 
+@dataclass(frozen=True, slots=True)
+class MenuCall:
+    """A journalled call as the menu saw it: what `ivr flow replay` runs again."""
+
+    call_id: str
+    line: str
+    caller: str
+    at: datetime  # when it entered the menu
+    keys: tuple[str, ...]  # one token per input request, as --dtmf
+
+
+@dataclass(frozen=True, slots=True)
+class MenuCalls:
+    calls: list[MenuCall]  # oldest first
+    without_keys: int  # calls in the window journalled without their keys
+
+
+MAX_MENU_CALLS = 100_000
+_MENU_TIME = func.coalesce(CallRecord.started_at, CallRecord.routed_at)
+
+
 class JournalRepository:
     """Blocking queries: call them from a thread (asyncio.to_thread) in async code."""
 
@@ -70,3 +91,25 @@ class JournalRepository:
                 select(CallRecord).order_by(CallRecord.id.desc()).limit(limit)
             ).all()
             return [CallRecordView.of(record) for record in records]
+
+    def menu_calls(self, since: datetime, until: datetime) -> MenuCalls:
+        """The calls that entered the menu in [since, until) and left it (routed or served
+        by it), oldest first, at most MAX_MENU_CALLS; those without journalled keys are
+        only counted."""
+        c = CallRecord
+        left = (c.routed_at.is_not(None)) | (c.finished_in_menu_at.is_not(None))
+        window = (_MENU_TIME >= since) & (_MENU_TIME < until) & left
+        query = (
+            select(c.call_id, c.line, c.caller, _MENU_TIME, c.keys)
+            .where(window & c.keys.is_not(None))
+            .order_by(_MENU_TIME, c.id)
+            .limit(MAX_MENU_CALLS)
+        )
+        with self._session_factory() as session:
+            rows = session.execute(query).all()
+            missing = session.scalar(select(func.count()).where(window & c.keys.is_(None)))
+        calls = [
+            MenuCall(call_id, line or "", caller or "", at, tuple((keys or "").split()))
+            for call_id, line, caller, at, keys in rows
+        ]
+        return MenuCalls(calls, missing or 0)

@@ -17,6 +17,7 @@ from ivr.monitors.supervise import Supervision
 from ivr.queues.model import QueuesConfig
 from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
+from ivr.storage.flow_history import FlowHistory
 from ivr.storage.gate import StorageGate
 from ivr.storage.prediction import PredictionRepository
 from ivr.storage.recordings import Recordings
@@ -51,6 +52,7 @@ REPORTS = web.AppKey("reports", ReportRepository)
 DESK = web.AppKey("desk", DeskStore)
 PUBLISH: web.AppKey[Callable[[Event], None]] = web.AppKey("publish")  # the engine's notifier
 FLOWS = web.AppKey("flows", FlowReloader)  # .library (lines), await .reload()
+FLOW_HISTORY = web.AppKey("flow_history", FlowHistory)  # accepted flows/ versions
 VALIDATE_FLOWS: web.AppKey[Callable[[], Validation]] = web.AppKey("validate_flows")  # blocking
 NOW: web.AppKey[Callable[[], datetime]] = web.AppKey("now")  # aware, UTC
 # the queues configuration in force

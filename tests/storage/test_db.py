@@ -85,6 +85,7 @@ TABLES = {
     "ownership_leases",
     "live_step_claims",
     "live_state",
+    "flow_versions",
 }
 
 
@@ -108,7 +109,7 @@ def test_migrate_creates_the_table_and_is_idempotent(
     index = indexes["ix_call_journal_call_id"]
     assert (index["column_names"], bool(index["unique"])) == (["call_id"], True)
     with engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0011"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0012"
 
 
 def test_migration_0002_adds_the_directory_and_report_tables(
@@ -477,6 +478,25 @@ def test_migration_0010_adds_the_live_state_table_and_goes_back(
     assert "live_state" not in inspect(engine).get_table_names()
     migrate(db_url, db_schema)
     assert "live_state" in inspect(engine).get_table_names()
+
+
+def test_migration_0012_adds_the_flow_history_and_the_journalled_keys_and_goes_back(
+    db_url: str, db_schema: str | None, engine: Engine
+) -> None:
+    migrate(db_url, db_schema)
+    columns = {c["name"] for c in inspect(engine).get_columns("flow_versions")}
+    assert columns == {"id", "at", "who", "changed", "digest", "files", "diff"}
+    assert "keys" in {c["name"] for c in inspect(engine).get_columns("call_journal")}
+    config = alembic_config(db_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0011")
+    assert "flow_versions" not in inspect(engine).get_table_names()
+    assert "keys" not in {c["name"] for c in inspect(engine).get_columns("call_journal")}
+    assert "ix_call_journal_call_time" in journal_indexes(engine)  # no table copy lost it
+    migrate(db_url, db_schema)
+    assert "keys" in {c["name"] for c in inspect(engine).get_columns("call_journal")}
+    assert "ix_call_journal_call_time" in journal_indexes(engine)
 
 
 def test_sqlite_file_gets_its_directory_wal_and_busy_timeout(tmp_path: Path) -> None:

@@ -14,12 +14,13 @@ from ivr.app import Engine
 from ivr.config import PROJECT_ROOT, load_settings
 from ivr.events.model import Event
 from ivr.flow.loader import Validation, validate_library
-from ivr.flow.reload import FlowReloader
+from ivr.flow.reload import Accepted, FlowReloader
 from ivr.monitors.agents import AgentBoard
 from ivr.queues.model import QueuesConfig, load_queues
 from ivr.storage.db import migrate
 from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
+from ivr.storage.flow_history import FlowHistory
 from ivr.storage.gate import StorageGate
 from ivr.storage.health import DatabaseState
 from ivr.storage.prediction import PredictionRepository
@@ -98,7 +99,7 @@ def flow_reloader(flows: Path) -> FlowReloader:
     def render(items: Iterable[tuple[str, str]]) -> int:
         return 0
 
-    return FlowReloader(flows, lambda: validate_flows(flows), render, 0.05)
+    return FlowReloader(flows, validate_flows, render, 0.05)
 
 
 def validate_flows(flows: Path) -> Validation:
@@ -134,11 +135,16 @@ class Kit:
         self.board = AgentBoard(lambda: QUEUES, self.members, self.published.append)
         self.reloader = flow_reloader(flows)
         self.flows = flows
+        self.history = FlowHistory(sessions)
+        self.reloader.recorders.append(self._record_flows)
         self.directory = StoreDirectory(sessions, "380")
         self.reports = ReportRepository(sessions)
         self.desk = DeskStore(sessions, "380")
         self.storage = StorageGate("api", 4, 10.0, DatabaseState())  # the API's own
         self.writers: list[Any] = []  # extra listeners (a ReportWriter)
+
+    async def _record_flows(self, accepted: Accepted) -> None:
+        await self.storage.run(self.history.record, accepted.files, accepted.who, self.clock.now())
 
     def publish(self, event: Event) -> None:
         self.published.append(event)
@@ -157,6 +163,7 @@ class Kit:
         app[keys.DESK] = self.desk
         app[keys.PUBLISH] = self.publish
         app[keys.FLOWS] = self.reloader
+        app[keys.FLOW_HISTORY] = self.history
         app[keys.VALIDATE_FLOWS] = lambda: validate_flows(self.flows)
         app[keys.NOW] = self.clock.now
         app[keys.QUEUES] = lambda: QUEUES

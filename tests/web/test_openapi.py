@@ -150,6 +150,8 @@ def test_every_change_needs_a_token_and_so_does_personal_data() -> None:
         "/api/agents/{agent}/call",
         "/api/agents/{agent}/events",
         "/api/monitoring",  # who listened to which call
+        "/api/flows/history",  # who changed the flows (their tokens' prefixes)
+        "/api/flows/history/{id}",
     }
     for method, path in documented():
         secured = operation(method, path).get("security") == [{"bearerAuth": []}]

@@ -75,6 +75,7 @@ async def test_new_connection_call_replayed() -> None:
         10,
     )
     assert routed.menu_path == ("welcome:1",)
+    assert routed.keys == ("1",)  # journalled for `ivr flow replay`
 
 
 async def test_invalid_key_retry_then_tv_replayed() -> None:
@@ -84,6 +85,7 @@ async def test_invalid_key_retry_then_tv_replayed() -> None:
     assert isinstance(routed, CallRouted)
     assert routed.menu_path == ("welcome:2", "support:2")
     assert (routed.queue, routed.priority) == ("tv", 5)
+    assert routed.keys == ("9", "2", "2")  # every request's keys, the wrong one too
 
 
 async def test_a_retried_menu_keeps_the_calls_start(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ def reloader(directory: Path, rendered: list[tuple[str, str]]) -> FlowReloader:
         rendered.extend(new)
         return len(new)
 
-    return FlowReloader(directory, lambda: validate_library(directory), render, 0.01)
+    return FlowReloader(directory, validate_library, render, 0.01)
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ async def test_a_prompt_that_cannot_be_spoken_rejects_the_change(flows: Path) ->
     def broken(items: Iterable[tuple[str, str]]) -> int:
         raise RuntimeError("espeak-ng not found")
 
-    reload = FlowReloader(flows, lambda: validate_library(flows), lambda items: 0)
+    reload = FlowReloader(flows, validate_library, lambda items: 0)
     before = reload.library
     reload._render = broken
     result = await reload.reload()
