@@ -13,6 +13,8 @@ from ivr.events.model import (
     CallEscalated,
     CallMonitored,
     Event,
+    OutageSubsided,
+    OutageSuspected,
     TalkLimitReached,
     UnreachableReported,
 )
@@ -83,6 +85,23 @@ def user_event(event: Event) -> tuple[str, dict[str, str]] | None:
                 "Phone": event.phone,
                 "By": event.by,
                 "MonitorID": str(event.monitor_id),
+            }
+        case OutageSuspected():
+            return names.EVENT_OUTAGE_SUSPECTED, {
+                "AlertID": str(event.alert_id),
+                "City": event.city,
+                "Line": event.line,
+                "Choice": event.choice,
+                "Calls": str(event.calls),
+                "Usual": f"{event.usual:.2f}",
+                "Window": _seconds(event.window),
+            }
+        case OutageSubsided():
+            return names.EVENT_OUTAGE_SUBSIDED, {
+                "City": event.city,
+                "Line": event.line,
+                "Choice": event.choice,
+                "Calls": str(event.calls),
             }
     return None
 

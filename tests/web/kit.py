@@ -22,6 +22,7 @@ from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.gate import StorageGate
 from ivr.storage.health import DatabaseState
+from ivr.storage.outage_alerts import OutageAlertStore
 from ivr.storage.reports import ReportRepository
 from ivr.storage.repository import JournalRepository
 from ivr.storage.service_level import ServiceLevelRepository
@@ -136,6 +137,7 @@ class Kit:
         self.directory = StoreDirectory(sessions, "380")
         self.reports = ReportRepository(sessions)
         self.desk = DeskStore(sessions, "380")
+        self.outage_alerts = OutageAlertStore(sessions)
         self.storage = StorageGate("api", 4, 10.0, DatabaseState())  # the API's own
         self.writers: list[Any] = []  # extra listeners (a ReportWriter)
 
@@ -164,6 +166,7 @@ class Kit:
         app[keys.LIVE_QUEUES] = lambda: live_queues(self.board)
         app[keys.LIVE_AGENTS] = lambda: [a.view() for a in self.board.agents()]
         app[keys.SERVICE_LEVEL] = ServiceLevelRepository(self.sessions)
+        app[keys.OUTAGE_ALERTS] = self.outage_alerts
         return app
 
 
