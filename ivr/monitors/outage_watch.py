@@ -36,6 +36,7 @@ from ivr.storage.outage_alerts import JournalCall, OutageAlertStore
 
 log = logging.getLogger(__name__)
 Run = Callable[..., Awaitable[Any]]
+CLOCK_SLACK = timedelta(seconds=60)  # calls stamped ahead by another engine's clock count
 FALLBACK_MESSAGE = "many calls from {city} on line {line} ({choice})"
 
 
@@ -104,9 +105,8 @@ class OutageWatch:
             self._restored = True
         now, library = self._clock.wall(), self._flows()
         await self._refresh_usual(now, library, policy)
-        calls = await self._run(
-            self._store.calls_between, now - timedelta(seconds=policy.window), now
-        )
+        since = now - timedelta(seconds=policy.window)
+        calls = await self._run(self._store.calls_between, since, now + CLOCK_SLACK)
         seen = [(spike_key(c, library), c.started_at) for c in calls]
         for change in self.detector.check(now, seen, self._usual, policy):
             if isinstance(change, Spike):

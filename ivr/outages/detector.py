@@ -93,8 +93,8 @@ class SpikeDetector:
     ) -> list[Spike | Subsided]:
         since = now - timedelta(seconds=policy.window)
         counts: dict[SpikeKey, int] = {}
-        for key, at in calls:
-            if since < at <= now:
+        for key, at in calls:  # one stamped ahead of `now` (another engine's clock) counts
+            if at > since:
                 counts[key] = counts.get(key, 0) + 1
         changes: list[Spike | Subsided] = []
         for key in sorted(set(counts) | self._active):

@@ -30,6 +30,19 @@ def _seconds(value: float) -> str:
     return f"{value:.3f}"
 
 
+def _outage_event(event: OutageSuspected | OutageSubsided) -> tuple[str, dict[str, str]]:
+    key = {"City": event.city, "Line": event.line, "Choice": event.choice}
+    if isinstance(event, OutageSubsided):
+        return names.EVENT_OUTAGE_SUBSIDED, {**key, "Calls": str(event.calls)}
+    return names.EVENT_OUTAGE_SUSPECTED, {
+        "AlertID": str(event.alert_id),
+        **key,
+        "Calls": str(event.calls),
+        "Usual": f"{event.usual:.2f}",
+        "Window": _seconds(event.window),
+    }
+
+
 def user_event(event: Event) -> tuple[str, dict[str, str]] | None:
     """The UserEvent name and fields for a domain event (None: not announced)."""
     match event:
@@ -86,23 +99,8 @@ def user_event(event: Event) -> tuple[str, dict[str, str]] | None:
                 "By": event.by,
                 "MonitorID": str(event.monitor_id),
             }
-        case OutageSuspected():
-            return names.EVENT_OUTAGE_SUSPECTED, {
-                "AlertID": str(event.alert_id),
-                "City": event.city,
-                "Line": event.line,
-                "Choice": event.choice,
-                "Calls": str(event.calls),
-                "Usual": f"{event.usual:.2f}",
-                "Window": _seconds(event.window),
-            }
-        case OutageSubsided():
-            return names.EVENT_OUTAGE_SUBSIDED, {
-                "City": event.city,
-                "Line": event.line,
-                "Choice": event.choice,
-                "Calls": str(event.calls),
-            }
+        case OutageSuspected() | OutageSubsided():
+            return _outage_event(event)
     return None
 
 
