@@ -16,6 +16,7 @@ from ivr.storage.db import writing
 from ivr.storage.desk import check_limit
 from ivr.storage.directory import new_outage
 from ivr.storage.models import CallRecord, OutageAlertRecord, SubscriberRecord
+from ivr.storage.service_level import CALL_TIME
 
 SessionFactory = Callable[[], Session]
 OPEN, POSTED, DISMISSED = "open", "posted", "dismissed"
@@ -164,12 +165,14 @@ class OutageAlertStore:
 
     def calls_between(self, since: datetime, until: datetime) -> list[JournalCall]:
         """Calls started in [since, until) that left the menu, with the city of the
-        subscriber the menu identified."""
+        subscriber the menu identified. (CALL_TIME is started_at for a started call, and
+        the journal's time index serves it.)"""
         c, s = CallRecord, SubscriberRecord
         query = (
             select(c.line, c.menu_path, s.city, c.started_at)
             .outerjoin(s, s.id == c.subscriber_id)
-            .where(c.started_at >= since, c.started_at < until, c.menu_path.is_not(None))
+            .where(CALL_TIME >= since, CALL_TIME < until)
+            .where(c.started_at.is_not(None), c.menu_path.is_not(None))
         )
         with self._session_factory() as session:
             return [

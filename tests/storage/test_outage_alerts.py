@@ -2,15 +2,17 @@
 transaction (twice: 409's error) or dismissed; the journal's calls the detector counts."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.storage.db import writing
+from ivr.storage.db import make_engine, make_session_factory, migrate, writing
 from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.models import CallRecord, OutageAlertRecord
 from ivr.storage.outage_alerts import AlertHandled, OutageAlertStore
+from tests.storage.query_plans import journal_query_plans
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -126,3 +128,16 @@ def test_the_detector_reads_calls_that_left_the_menu_with_the_subscribers_city(
         ("menu:2>x:1", None),
     ]
     assert all(c.started_at == NOW and c.line == "5551000" for c in found)
+
+
+def test_the_detectors_window_is_searched_in_the_journals_time_index(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ivr.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        with journal_query_plans(engine) as plans:
+            OutageAlertStore(make_session_factory(engine)).calls_between(NOW, NOW)
+    finally:
+        engine.dispose()
+    [plan] = plans
+    assert "SEARCH call_journal USING INDEX ix_call_journal_call_time" in plan, plan
