@@ -180,6 +180,18 @@ class OutageAlertRecord(Base):
     dismissed; subsided_at: when the calls fell back (NULL: the spike is still on)."""
 
     __tablename__ = "outage_alerts"
+    __table_args__ = (
+        # One spike on per key: a second engine's (or a retried) alert for it is refused.
+        Index(
+            "uq_outage_alerts_spike_on",
+            "city",
+            "line",
+            "choice",
+            unique=True,
+            sqlite_where=column("subsided_at").is_(None),
+            postgresql_where=column("subsided_at").is_(None),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     raised_at: Mapped[datetime] = mapped_column(index=True)

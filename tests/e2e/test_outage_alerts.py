@@ -101,8 +101,10 @@ async def test_a_burst_from_one_city_raises_an_alert_that_posts_the_outage(
             assert str(alert["id"]) == event["AlertID"]
             assert alert["message"] == "масові звернення, фахівці вже перевіряють мережу"
             await post_from_the_dashboard(base, alert, tmp_path)
+            [posted] = (await (await http.get(f"{base}/api/outage-alerts")).json())["alerts"]
+            assert posted["status"] == "posted" and posted["handled_by"].startswith("supervisor")
             board = await (await http.get(f"{base}/api/outages?active=true")).json()
-            [outage] = board["outages"]
+            [outage] = [o for o in board["outages"] if o["id"] == posted["outage_id"]]
             assert (outage["area"], outage["message"]) == ("Kyiv", alert["message"])
             assert await (await http.get(f"{base}/api/outage-alerts?status=open")).json() == {
                 "alerts": []

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.storage.db import make_engine, make_session_factory, migrate, writing
@@ -50,6 +51,15 @@ def test_an_alert_is_listed_and_its_spike_subsides(store: OutageAlertStore) -> N
     found = store.alert(first.id)
     assert found is not None and found.subsided_at == NOW + timedelta(minutes=20)
     assert found.status == "open"  # the supervisor still decides
+
+
+def test_a_second_alert_for_a_spike_still_on_is_refused(store: OutageAlertStore) -> None:
+    store.add(alert())
+    with pytest.raises(IntegrityError):
+        store.add(alert(at=NOW + timedelta(seconds=30)))  # another engine, the same spike
+    store.subside("Kyiv", "5551000", "menu:2", NOW + timedelta(minutes=20))
+    again = store.add(alert(at=NOW + timedelta(minutes=30)))  # a new spike
+    assert [a.status for a in store.alerts()] == ["open", "open"] and again.subsided_at is None
 
 
 def test_posting_creates_the_outage_with_the_prefilled_message_once(

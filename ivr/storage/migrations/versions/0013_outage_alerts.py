@@ -39,9 +39,19 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_outage_alerts_raised_at"), "outage_alerts", ["raised_at"])
     op.create_index(op.f("ix_outage_alerts_status"), "outage_alerts", ["status"])
+    spike_on = sa.column("subsided_at").is_(None)
+    op.create_index(
+        "uq_outage_alerts_spike_on",
+        "outage_alerts",
+        ["city", "line", "choice"],
+        unique=True,
+        sqlite_where=spike_on,
+        postgresql_where=spike_on,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("uq_outage_alerts_spike_on", table_name="outage_alerts")
     op.drop_index(op.f("ix_outage_alerts_status"), table_name="outage_alerts")
     op.drop_index(op.f("ix_outage_alerts_raised_at"), table_name="outage_alerts")
     op.drop_table("outage_alerts")
