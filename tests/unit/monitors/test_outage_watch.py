@@ -158,6 +158,28 @@ async def test_a_standby_counts_nothing_and_an_owner_resumes_the_spikes_on(
     await settle()
 
 
+async def test_an_alert_the_database_refused_is_raised_on_the_next_pass(
+    library: FlowLibrary,
+) -> None:
+    rig = Rig(library)
+    store_add, failures = rig.store.add, [RuntimeError("database unavailable")]
+
+    def add(record: OutageAlertRecord) -> AlertView:
+        if failures:
+            raise failures.pop()
+        return store_add(record)
+
+    rig.store.add = add  # type: ignore[method-assign]
+    rig.ring(6)
+    task = asyncio.get_running_loop().create_task(rig.watch.run())
+    await rig.clock.advance(0)
+    assert rig.events == [] and rig.store.added == []  # refused: nothing announced
+    await rig.clock.advance(30)
+    assert [type(e) for e in rig.events] == [OutageSuspected] and len(rig.store.added) == 1
+    task.cancel()
+    await settle()
+
+
 def test_keys_take_the_subscribers_city_and_the_first_menu_choice(library: FlowLibrary) -> None:
     def key(path: str, line: str = "5551000", city: str | None = None) -> SpikeKey:
         return spike_key(JournalCall(line, path, city, datetime.now()), library)
