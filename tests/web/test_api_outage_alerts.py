@@ -102,7 +102,7 @@ async def test_dismissed_alerts_leave_no_outage_and_bad_ids_are_clear(
     assert missing.status == 404
     assert (await missing.json())["error"] == "no such outage alert: 999"
     unknown = await client.post(
-        f"/api/outage-alerts/{raise_alert(kit).id}/post",
+        f"/api/outage-alerts/{raise_alert(kit, 'Lviv').id}/post",
         json={"msg": "x"},
         headers=auth(SUPERVISOR),
     )
