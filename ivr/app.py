@@ -26,6 +26,7 @@ from ivr.ha.live import LivePublisher, LiveReader
 from ivr.ha.ownership import Ownership
 from ivr.monitors.agents import AgentBoard
 from ivr.monitors.live_json import floor_from_json, floor_json
+from ivr.monitors.outage_watch import OutageWatch
 from ivr.monitors.predict import HandleTimes
 from ivr.monitors.supervise import Supervision
 from ivr.monitors.talk import TalkMonitor
@@ -47,6 +48,7 @@ from ivr.storage.journal import CallJournal
 from ivr.storage.kpi import KpiRepository
 from ivr.storage.live_state import LiveStateStore
 from ivr.storage.marks import Marks
+from ivr.storage.outage_alerts import OutageAlertStore
 from ivr.storage.prediction import PredictionRepository
 from ivr.storage.recordings import Recordings
 from ivr.storage.reports import ReportRepository, ReportWriter
@@ -233,6 +235,17 @@ class Engine:
         self.sites = [AsteriskSite(server, services) for server in servers]
         self.site = self.sites[0]  # the API's agents and supervision act through it
         self.supervision_log = SupervisionLog(sessions)
+        # Suspected mass outages: counted by the owner of the first Asterisk only.
+        self.outage_alerts = OutageAlertStore(sessions)
+        self.outage_watch = OutageWatch(
+            self.outage_alerts,
+            lambda: self.queues.outage_alerts,
+            lambda: self.flows,
+            self.notifier.publish,
+            self.clock,
+            self.acting,
+            run=self.database.api.run,
+        )
 
     # The first Asterisk's parts, by their old names (tests, the API's agents/supervision).
     @property
@@ -400,6 +413,7 @@ class Engine:
         self.tasks.spawn(self.database.probe.run(), name="database-probe")
         self.tasks.spawn(self.recordings.run(), name="recordings-retention")
         self.tasks.spawn(self.handle_times.run(), name="handle-times")
+        self.tasks.spawn(self.outage_watch.run(), name="outage-watch")
         if s.asterisk_config_dir:
             await asyncio.to_thread(write_queues_conf, self.queues, s.asterisk_config_dir)
         for site in self.sites:
@@ -488,6 +502,7 @@ class Engine:
         app[keys.SUBSCRIBER_CHANGED] = self.screen_pop.subscriber_changed
         app[keys.SUPERVISION] = self.supervision
         app[keys.SUPERVISION_LOG] = self.supervision_log
+        app[keys.OUTAGE_ALERTS] = self.outage_alerts
         app[keys.AGENTS] = self.agents
         app[keys.LIVE_QUEUES] = self.live.queues_view
         app[keys.LIVE_AGENTS] = self.live.agent_views

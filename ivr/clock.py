@@ -27,3 +27,18 @@ class LoopClock:
 
     def call_at(self, when: float, callback: Callable[..., None], *args: Any) -> Timer:
         return asyncio.get_running_loop().call_at(when, callback, *args)
+
+
+async def sleep_on(clock: Clock, seconds: float) -> None:
+    """Wait `seconds` on `clock` (a fake clock's `advance` wakes it)."""
+    woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    timer = clock.call_at(clock.now() + seconds, _wake, woken)
+    try:
+        await woken
+    finally:
+        timer.cancel()
+
+
+def _wake(future: "asyncio.Future[None]") -> None:
+    if not future.done():
+        future.set_result(None)

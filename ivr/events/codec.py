@@ -38,6 +38,8 @@ EVENT_CLASSES: Mapping[str, type[Any]] = {
         model.AgentChanged,
         model.AgentRang,
         model.CallMonitored,
+        model.OutageSuspected,
+        model.OutageSubsided,
     )
 }
 

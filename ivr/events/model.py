@@ -276,6 +276,34 @@ class CallMonitored:
     at: datetime = field(default_factory=utcnow)
 
 
+@dataclass(frozen=True)
+class OutageSuspected:
+    """A spike of calls for one city, line and first menu choice (ivr.outages.detector):
+    `calls` in the last `window` seconds against `usual` for that hour of the week. The
+    alert (its row `alert_id`) waits for a supervisor to post or dismiss it."""
+
+    alert_id: int
+    city: str
+    line: str
+    choice: str  # the first menu choice, e.g. "menu:2"
+    calls: int
+    usual: float
+    window: float
+    message: str  # the prefilled outage announcement
+    at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class OutageSubsided:
+    """The spike of calls for one city, line and first menu choice is over."""
+
+    city: str
+    line: str
+    choice: str
+    calls: int
+    at: datetime = field(default_factory=utcnow)
+
+
 Event = (
     CallStarted
     | CallRouted
@@ -297,4 +325,6 @@ Event = (
     | AgentChanged
     | AgentRang
     | CallMonitored
+    | OutageSuspected
+    | OutageSubsided
 )

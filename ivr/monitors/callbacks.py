@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Protocol
 
-from ivr.clock import Clock, LoopClock
+from ivr.clock import Clock, LoopClock, sleep_on
 from ivr.events.model import CallbackAttempted, Event
 from ivr.monitors.claims import always
 from ivr.queues.model import QueuesConfig
@@ -98,7 +98,7 @@ class CallbackDialer:
                     await self.dial_due()
             except Exception:
                 log.exception("callbacks: could not read the due callbacks")
-            await self._sleep(policy.poll_interval)
+            await sleep_on(self._clock, policy.poll_interval)
 
     async def _reopen_interrupted(self, ring: float) -> None:
         """Reopen the attempts an engine left in `dialling` (killed, or cut off from the
@@ -108,15 +108,6 @@ class CallbackDialer:
         reopened = await asyncio.to_thread(self._store.reopen_interrupted, before)
         if reopened:
             log.warning("callbacks: %d interrupted attempts are open again", reopened)
-
-    async def _sleep(self, seconds: float) -> None:
-        """Wait `seconds` on the clock."""
-        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        timer = self._clock.call_at(self._clock.now() + seconds, _wake, woken)
-        try:
-            await woken
-        finally:
-            timer.cancel()
 
     async def dial_due(self) -> None:
         due = await asyncio.to_thread(self._store.due, self._clock.wall())
@@ -186,8 +177,3 @@ class CallbackDialer:
         self._publish(
             CallbackAttempted(callback.id, callback.phone, attempt, outcome, final, at=now)
         )
-
-
-def _wake(future: "asyncio.Future[None]") -> None:
-    if not future.done():
-        future.set_result(None)

@@ -22,6 +22,7 @@ ROOT_KEYS = (
     "defaults",
     "callbacks",
     "recordings",
+    "outage_alerts",
     "agents",
     "queues",
 )
@@ -127,6 +128,22 @@ class RecordingPolicy:
 
 
 @dataclass(frozen=True)
+class OutageAlertPolicy:
+    """Mass-outage alerts: calls per (city, line, first menu choice) in the last `window`
+    against the usual level for that hour of the week (ivr.outages.detector)."""
+
+    enabled: bool = True
+    window: float = 600  # seconds of calls counted (a sliding window)
+    factor: float = 3.0  # alert at this many times the usual level...
+    min_calls: int = 10  # ...and never below this many calls in the window
+    clear_ratio: float = 0.5  # the spike is over below this share of the alert level
+    baseline_weeks: int = 4  # the usual level: the same hour of the week, this many weeks
+    baseline_refresh: float = 3600  # seconds between re-reads of the usual levels
+    check_interval: float = 30  # seconds between checks
+    message_prompt: str = "outage_suspected_message"  # prompts.yaml: the prefilled message
+
+
+@dataclass(frozen=True)
 class QueuesConfig:
     caller_classes: Mapping[str, CallerClass]
     queues: Mapping[str, QueueSpec]
@@ -134,11 +151,13 @@ class QueuesConfig:
     agents: Mapping[str, AgentSpec] = field(default_factory=dict)
     callbacks: CallbackPolicy = CallbackPolicy()
     recordings: RecordingPolicy = RecordingPolicy()
+    outage_alerts: OutageAlertPolicy = OutageAlertPolicy()
 
 
 CALLBACK_KEYS = tuple(f.name for f in fields(CallbackPolicy))
 AGENT_KEYS = ("name", "interface", "skills", "state_interface")
 RECORDING_KEYS = tuple(f.name for f in fields(RecordingPolicy))
+OUTAGE_ALERT_KEYS = tuple(f.name for f in fields(OutageAlertPolicy))
 Ladder = list[tuple[v.Step, KeyPath]]  # valid steps and where each is written
 
 
@@ -301,6 +320,20 @@ def _recordings(value: Any, problems: Problems) -> RecordingPolicy | None:
     return None if None in found.values() else RecordingPolicy(**found)
 
 
+def _outage_alerts(value: Any, problems: Problems) -> OutageAlertPolicy | None:
+    where = ("outage_alerts",)
+    spec = v.mapping(value or {}, where, problems, "a mapping of outage alert settings")
+    if spec is None:
+        return None
+    v.unknown_keys(spec, where, OUTAGE_ALERT_KEYS, problems)
+    found = {
+        k: v.outage_alert_setting(k, spec[k], (*where, k), problems)
+        for k in OUTAGE_ALERT_KEYS
+        if k in spec
+    }
+    return None if None in found.values() else OutageAlertPolicy(**found)
+
+
 def _check(
     data: Any, problems: Problems, phones: Collection[str] | None = None
 ) -> QueuesConfig | None:
@@ -335,9 +368,13 @@ def _check(
     _overflows(ladders, names, skilled, problems)
     callbacks = _callbacks(root.get("callbacks"), problems)
     recordings = _recordings(root.get("recordings"), problems)
-    if problems.errors or callbacks is None or recordings is None:
+    outage_alerts = _outage_alerts(root.get("outage_alerts"), problems)
+    if problems.errors or None in (callbacks, recordings, outage_alerts):
         return None
-    return QueuesConfig(classes, queues, str(fallback), agents, callbacks, recordings)
+    assert callbacks and recordings and outage_alerts
+    return QueuesConfig(
+        classes, queues, str(fallback), agents, callbacks, recordings, outage_alerts
+    )
 
 
 def parse_queues(

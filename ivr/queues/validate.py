@@ -345,3 +345,30 @@ def recording_setting(key: str, value: Any, path: Path, problems: Problems) -> A
     hint = "expected an absolute path of letters, digits, '_', '-', '.'"
     problems.add(path, f"{hint}, got {value!r}")
     return None
+
+
+def outage_alert_setting(key: str, value: Any, path: Path, problems: Problems) -> Any:
+    if key == "enabled":
+        if isinstance(value, bool):
+            return value
+        problems.add(path, f"expected true or false, got {value!r}")
+        return None
+    if key in ("window", "baseline_refresh", "check_interval"):
+        return seconds(value, path, problems, positive=True)
+    if key in ("min_calls", "baseline_weeks"):
+        return whole(
+            value, path, problems, 1, maximum=1000 if key == "baseline_weeks" else MAX_WHOLE
+        )
+    if key in ("factor", "clear_ratio"):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        ok = ok and math.isfinite(value)
+        if key == "factor" and ok and 1 <= value <= 1000:
+            return float(value)
+        if key == "clear_ratio" and ok and 0 < value <= 1:
+            return float(value)
+        wanted = "from 1 to 1000" if key == "factor" else "> 0 and <= 1"
+        problems.add(path, f"expected a number {wanted}, got {value!r}")
+        return None
+    if key != "message_prompt":
+        raise KeyError(f"no check for outage_alerts.{key}")
+    return text(value, path, problems, re.compile(r"\S+"), "expected a prompt name")

@@ -98,6 +98,23 @@ def _required(name: str, value: str) -> str:
     return value
 
 
+def new_outage(
+    area: str,
+    service: str,
+    message: str,
+    expected_restore: datetime | None = None,
+    starts_at: datetime | None = None,
+) -> OutageRecord:
+    """An outage row to add (ValueError for an empty area or message)."""
+    return OutageRecord(
+        area=_required("area", area),
+        service=service.strip(),
+        message=_required("message", message),
+        starts_at=starts_at or _now(),
+        expected_restore=expected_restore,
+    )
+
+
 class StoreDirectory:
     """The subscriber directory and outage board (ivr.flow.context.Directory)."""
 
@@ -242,13 +259,7 @@ class StoreDirectory:
     ) -> Outage:
         """Post an outage for `area` and `service` ("" = every service), from `starts_at`
         (default: now)."""
-        record = OutageRecord(
-            area=_required("area", area),
-            service=service.strip(),
-            message=_required("message", message),
-            starts_at=starts_at or _now(),
-            expected_restore=expected_restore,
-        )
+        record = new_outage(area, service, message, expected_restore, starts_at)
         with writing(self._session_factory) as session:
             session.add(record)
         return outage_of(record)

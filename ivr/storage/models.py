@@ -180,6 +180,42 @@ class OutageRecord(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class OutageAlertRecord(Base):
+    """A suspected mass outage: a spike of calls for one city, line and first menu choice.
+    status: open (for a supervisor), posted (outage_id: the outage posted from it) or
+    dismissed; subsided_at: when the calls fell back (NULL: the spike is still on)."""
+
+    __tablename__ = "outage_alerts"
+    __table_args__ = (
+        # One spike on per key: a second engine's (or a retried) alert for it is refused.
+        Index(
+            "uq_outage_alerts_spike_on",
+            "city",
+            "line",
+            "choice",
+            unique=True,
+            sqlite_where=column("subsided_at").is_(None),
+            postgresql_where=column("subsided_at").is_(None),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    raised_at: Mapped[datetime] = mapped_column(index=True)
+    city: Mapped[str]
+    line: Mapped[str]
+    choice: Mapped[str]  # the first menu choice, e.g. "menu:2" ("" = none)
+    calls: Mapped[int] = mapped_column(Integer)  # in the window when raised
+    usual: Mapped[float]  # the usual calls per window for that hour of the week
+    window: Mapped[float]  # seconds
+    message: Mapped[str]  # the prefilled announcement
+    language: Mapped[str]
+    status: Mapped[str] = mapped_column(default="open", server_default="open", index=True)
+    subsided_at: Mapped[datetime | None]
+    handled_at: Mapped[datetime | None]
+    handled_by: Mapped[str | None]
+    outage_id: Mapped[int | None]
+
+
 # --- reports written from domain events (text: NULL = unknown) ----------------------------
 
 

@@ -13,6 +13,8 @@ from ivr.events.model import (
     CallEscalated,
     CallMonitored,
     Event,
+    OutageSubsided,
+    OutageSuspected,
     TalkLimitReached,
     UnreachableReported,
     WaitPredicted,
@@ -39,6 +41,19 @@ def _predicted(event: WaitPredicted) -> dict[str, str]:
         "HandleTime": _seconds(event.handle_time),
         "Predicted": "none" if event.predicted is None else _seconds(event.predicted),
         "Target": _seconds(event.target),
+    }
+
+
+def _outage_event(event: OutageSuspected | OutageSubsided) -> tuple[str, dict[str, str]]:
+    key = {"City": event.city, "Line": event.line, "Choice": event.choice}
+    if isinstance(event, OutageSubsided):
+        return names.EVENT_OUTAGE_SUBSIDED, {**key, "Calls": str(event.calls)}
+    return names.EVENT_OUTAGE_SUSPECTED, {
+        "AlertID": str(event.alert_id),
+        **key,
+        "Calls": str(event.calls),
+        "Usual": f"{event.usual:.2f}",
+        "Window": _seconds(event.window),
     }
 
 
@@ -100,6 +115,8 @@ def user_event(event: Event) -> tuple[str, dict[str, str]] | None:
                 "By": event.by,
                 "MonitorID": str(event.monitor_id),
             }
+        case OutageSuspected() | OutageSubsided():
+            return _outage_event(event)
     return None
 
 

@@ -55,3 +55,5 @@ EVENT_TALK_LIMIT: Final = "IvrTalkLimit"
 EVENT_UNREACHABLE_REPORT: Final = "IvrUnreachableReport"
 EVENT_CALLBACK_OUTCOME: Final = "IvrCallbackOutcome"
 EVENT_SUPERVISOR_MONITOR: Final = "IvrSupervisorMonitor"  # a supervisor joined a call
+EVENT_OUTAGE_SUSPECTED: Final = "IvrOutageSuspected"  # a spike of calls: an outage alert
+EVENT_OUTAGE_SUBSIDED: Final = "IvrOutageSubsided"  # the spike is over

@@ -19,6 +19,7 @@ from ivr.storage.desk import DeskStore
 from ivr.storage.directory import StoreDirectory
 from ivr.storage.flow_history import FlowHistory
 from ivr.storage.gate import StorageGate
+from ivr.storage.outage_alerts import OutageAlertStore
 from ivr.storage.prediction import PredictionRepository
 from ivr.storage.recordings import Recordings
 from ivr.storage.reports import ReportRepository
@@ -61,6 +62,7 @@ QUEUES: web.AppKey[Callable[[], QueuesConfig]] = web.AppKey("queues")
 SUBSCRIBER_CHANGED: web.AppKey[Callable[[int], None]] = web.AppKey("subscriber_changed")
 SUPERVISION = web.AppKey("supervision", Supervision)  # supervisors on live calls
 SUPERVISION_LOG = web.AppKey("supervision_log", SupervisionLog)
+OUTAGE_ALERTS = web.AppKey("outage_alerts", OutageAlertStore)  # suspected mass outages
 
 # --- queues, agents and the live views --------------------------------------------------
 AGENTS = web.AppKey("agents", AgentBoard)

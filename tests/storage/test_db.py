@@ -69,6 +69,7 @@ def reflected_indexes(engine: Engine, table_name: str) -> list[ReflectedIndex]:
 
 TABLES = {
     "call_journal",
+    "outage_alerts",
     "subscribers",
     "subscriber_phones",
     "outages",
@@ -109,7 +110,7 @@ def test_migrate_creates_the_table_and_is_idempotent(
     index = indexes["ix_call_journal_call_id"]
     assert (index["column_names"], bool(index["unique"])) == (["call_id"], True)
     with engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0012"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0013"
 
 
 def test_migration_0002_adds_the_directory_and_report_tables(
@@ -497,6 +498,21 @@ def test_migration_0012_adds_the_flow_history_and_the_journalled_keys_and_goes_b
     migrate(db_url, db_schema)
     assert "keys" in {c["name"] for c in inspect(engine).get_columns("call_journal")}
     assert "ix_call_journal_call_time" in journal_indexes(engine)
+
+
+def test_migration_0013_adds_the_outage_alerts_table_and_goes_back(
+    db_url: str, db_schema: str | None, engine: Engine
+) -> None:
+    migrate(db_url, db_schema)
+    columns = {c["name"] for c in inspect(engine).get_columns("outage_alerts")}
+    assert {"city", "line", "choice", "calls", "usual", "status", "outage_id"} <= columns
+    config = alembic_config(db_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0012")
+    assert "outage_alerts" not in inspect(engine).get_table_names()
+    migrate(db_url, db_schema)
+    assert "outage_alerts" in inspect(engine).get_table_names()
 
 
 def test_sqlite_file_gets_its_directory_wal_and_busy_timeout(tmp_path: Path) -> None:

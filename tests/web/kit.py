@@ -23,6 +23,7 @@ from ivr.storage.directory import StoreDirectory
 from ivr.storage.flow_history import FlowHistory
 from ivr.storage.gate import StorageGate
 from ivr.storage.health import DatabaseState
+from ivr.storage.outage_alerts import OutageAlertStore
 from ivr.storage.prediction import PredictionRepository
 from ivr.storage.reports import ReportRepository
 from ivr.storage.repository import JournalRepository
@@ -140,6 +141,7 @@ class Kit:
         self.directory = StoreDirectory(sessions, "380")
         self.reports = ReportRepository(sessions)
         self.desk = DeskStore(sessions, "380")
+        self.outage_alerts = OutageAlertStore(sessions)
         self.storage = StorageGate("api", 4, 10.0, DatabaseState())  # the API's own
         self.writers: list[Any] = []  # extra listeners (a ReportWriter)
 
@@ -173,6 +175,7 @@ class Kit:
         app[keys.LIVE_AGENTS] = lambda: [a.view() for a in self.board.agents()]
         app[keys.SERVICE_LEVEL] = ServiceLevelRepository(self.sessions)
         app[keys.PREDICTION] = PredictionRepository(self.sessions)
+        app[keys.OUTAGE_ALERTS] = self.outage_alerts
         return app
 
 

@@ -2,7 +2,18 @@
 ivr.web.app builds the app from ALL."""
 
 from ivr.web.route import Route
-from ivr.web.routes import agents, calls, desk, directory, flows, live, pages, queues, system
+from ivr.web.routes import (
+    agents,
+    calls,
+    desk,
+    directory,
+    flows,
+    live,
+    outage_alerts,
+    pages,
+    queues,
+    system,
+)
 
 ALL: tuple[Route, ...] = (
     *system.ROUTES,
@@ -11,6 +22,7 @@ ALL: tuple[Route, ...] = (
     *queues.ROUTES,
     *live.ROUTES,
     *directory.ROUTES,
+    *outage_alerts.ROUTES,
     *desk.ROUTES,
     *flows.ROUTES,
     *pages.ROUTES,

@@ -20,6 +20,8 @@ from ivr.events.model import (
     CallRouted,
     CallStarted,
     Event,
+    OutageSubsided,
+    OutageSuspected,
     TalkLimitReached,
     UnreachableReported,
     WaitPredicted,
@@ -150,6 +152,24 @@ ANNOUNCED: list[tuple[Event, str, dict[str, str]]] = [
             "Predicted": "none",  # nobody on duty
             "Target": "20.000",
         },
+    ),
+    (
+        OutageSuspected(7, "Kyiv", "5551000", "menu:2", 14, 1.25, 600.0, "масові звернення"),
+        "IvrOutageSuspected",
+        {
+            "AlertID": "7",
+            "City": "Kyiv",
+            "Line": "5551000",
+            "Choice": "menu:2",
+            "Calls": "14",
+            "Usual": "1.25",
+            "Window": "600.000",
+        },
+    ),
+    (
+        OutageSubsided("Kyiv", "5551000", "menu:2", 3),
+        "IvrOutageSubsided",
+        {"City": "Kyiv", "Line": "5551000", "Choice": "menu:2", "Calls": "3"},
     ),
 ]
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
