@@ -1,0 +1,92 @@
+"""When a callback may be dialled and what the caller is promised, within operator hours.
+
+The promise counts operator time only: a caller told "within 30 minutes" at 21:50 by
+operators who close at 22:00 and open at 08:00 is called back by 08:20 the next working
+day; a request made while closed is first dialled at the next opening and promised that
+opening plus the interval. Opening hours are a schedule of the calendar (calendar.yaml):
+its ranges, holidays and time zone, DST included (the spans are compared in UTC).
+Pure: times in, times out.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from ivr.flow.calendar import MINUTES_PER_DAY, Calendar, Schedule
+
+HORIZON_DAYS = 400  # a schedule that does not open within this many days never opens
+
+
+@dataclass(frozen=True)
+class CallbackWindow:
+    dial_from: datetime  # the first attempt, not before (UTC)
+    promised_by: datetime  # what the caller is told (UTC)
+    opens_at: datetime | None  # the next opening when closed at the request; None: open
+
+    @property
+    def after_hours(self) -> bool:
+        return self.opens_at is not None
+
+
+class NeverOpen(ValueError):
+    """The schedule has no open time within HORIZON_DAYS."""
+
+
+def callback_window(
+    calendar: Calendar, schedule: str | None, now: datetime, promise: timedelta
+) -> CallbackWindow:
+    """The window for a request at `now` (aware): with no `schedule` (None or ""), callbacks
+    are dialled at any time. KeyError: no such schedule; NeverOpen: it never opens."""
+    if not schedule:
+        return CallbackWindow(now, now + promise, None)
+    spans = open_spans(calendar, calendar.schedules[schedule], now)
+    left, first = promise, None
+    for start, end in spans:
+        begin = max(start, now)
+        first = first or begin  # open now (begin == now), or the next opening
+        if begin + left <= end:
+            return CallbackWindow(first, begin + left, first if first > now else None)
+        left -= end - begin
+    raise NeverOpen(f"schedule {schedule!r} does not open within {HORIZON_DAYS} days")
+
+
+def open_spans(
+    calendar: Calendar, schedule: Schedule, now: datetime
+) -> Iterator[tuple[datetime, datetime]]:
+    """The schedule's open spans [start, end) in UTC that end after `now`, in order,
+    adjacent ones joined (a day 00:00-24:00 runs into the next)."""
+    today = calendar.local(now).date()
+    pending: tuple[datetime, datetime] | None = None
+    for offset in range(-1, HORIZON_DAYS):
+        for start, end in _day_spans(calendar, schedule, today + timedelta(days=offset)):
+            if end <= now:
+                continue
+            if pending is not None and start <= pending[1]:
+                pending = (pending[0], max(pending[1], end))
+                continue
+            if pending is not None:
+                yield pending
+            pending = (start, end)
+    if pending is not None:
+        yield pending
+
+
+def _day_spans(
+    calendar: Calendar, schedule: Schedule, day: date
+) -> list[tuple[datetime, datetime]]:
+    """The spans that start on `day` (local), in UTC, by start; none on a closed holiday."""
+    if day in calendar.holidays and not schedule.open_on_holidays:
+        return []
+    spans = []
+    for r in schedule.ranges.get(day.weekday(), ()):
+        end_day = day + timedelta(days=1) if r.overnight else day
+        spans.append((_at(calendar, day, r.start), _at(calendar, end_day, r.end)))
+    return sorted(spans)
+
+
+def _at(calendar: Calendar, day: date, minute: int) -> datetime:
+    """`minute` after the local midnight of `day`, in UTC (a wall time skipped by DST reads
+    as the zone says: 03:30 on the spring-forward night is 04:30)."""
+    hours, minutes = divmod(minute % MINUTES_PER_DAY, 60)
+    local = datetime.combine(day, time(hours, minutes), tzinfo=calendar.timezone)
+    return local.astimezone(UTC)
