@@ -108,7 +108,7 @@ def test_migrate_creates_the_table_and_is_idempotent(
     index = indexes["ix_call_journal_call_id"]
     assert (index["column_names"], bool(index["unique"])) == (["call_id"], True)
     with engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0010"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0015"
 
 
 def test_migration_0002_adds_the_directory_and_report_tables(
