@@ -8,11 +8,14 @@ its ranges, holidays and time zone, DST included (the spans are compared in UTC)
 Pure: times in, times out.
 """
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from ivr.flow.calendar import MINUTES_PER_DAY, Calendar, Schedule
+
+log = logging.getLogger(__name__)
 
 HORIZON_DAYS = 400  # a schedule that does not open within this many days never opens
 
@@ -48,6 +51,27 @@ def callback_window(
             return CallbackWindow(first, begin + left, first if first > now else None)
         left -= end - begin
     raise NeverOpen(f"schedule {schedule!r} does not open within {HORIZON_DAYS} days")
+
+
+def promise_window(
+    calendar: Calendar, schedule: str | None, now: datetime, promise: timedelta
+) -> CallbackWindow:
+    """callback_window, or at any time (logged) when the schedule is unknown (calendar.yaml
+    lost it) or never opens: the request is kept and dialled rather than lost."""
+    try:
+        return callback_window(calendar, schedule, now, promise)
+    except KeyError:
+        log.warning("callbacks: no schedule %r in calendar.yaml: dialled at any time", schedule)
+    except NeverOpen as exc:
+        log.warning("callbacks: %s: dialled at any time", exc)
+    return callback_window(calendar, None, now, promise)
+
+
+def said_time(calendar: Calendar, at: datetime, now: datetime) -> str:
+    """`at` as the caller is told it: local HH:MM, with the day when it is not today
+    ("25.12 08:30")."""
+    local, today = calendar.local(at), calendar.local(now)
+    return local.strftime("%H:%M" if local.date() == today.date() else "%d.%m %H:%M")
 
 
 def open_spans(
