@@ -20,7 +20,7 @@ from ivr.fd_budget import FdBudget, take_budget
 from ivr.flow.context import FlowServices
 from ivr.flow.loader import Validation, validate_library
 from ivr.flow.model import FlowLibrary
-from ivr.flow.prompts import Text, fill
+from ivr.flow.prompts import ANY_LANGUAGE, Text, fill
 from ivr.flow.reload import FlowReloader
 from ivr.ha.live import LivePublisher, LiveReader
 from ivr.ha.ownership import Ownership
@@ -208,6 +208,7 @@ class Engine:
             clock=self.clock,
             queues=lambda: self.queues,
             prompt_sound=self._prompt_sound,
+            calendar=lambda: self.flows.calendar,
             journal_put=self.journal.put,
             sessions=sessions,
             callback_store=self.callback_store,
@@ -340,7 +341,10 @@ class Engine:
         if prompt is None:
             log.warning("prompt %r is not in prompts.yaml", name)
             return None
-        lang, variant = prompt.pick(language or catalog.default_language, catalog.default_language)
+        wanted = language or catalog.default_language
+        lang, variant = prompt.pick(wanted, catalog.default_language)
+        if lang != wanted and ANY_LANGUAGE not in prompt.variants:
+            log.warning("prompt %r has no %r version: the %r one is played", name, wanted, lang)
         if isinstance(variant, Text):
             return await self.speech.sound_for(fill(variant.text, values), lang)
         return variant.name
