@@ -96,7 +96,7 @@ class CallbackPolicy:
     # hours only; "" = at any time.
     hours: str = ""
     # Played instead of confirm_prompt when the promise runs past closing or the request
-    # comes after hours: it says by when ({callback_by}) and from when ({opens}).
+    # comes after hours: it says from when ({callback_from}) and by when ({callback_by}).
     later_prompt: str = "queue_callback_confirm_later"
     greeting_prompt: str = "callback_greeting"  # the called-back caller hears it first
 
