@@ -17,6 +17,7 @@ from ivr.clock import LoopClock
 from ivr.config import Settings
 from ivr.events.notifier import Notifier
 from ivr.fd_budget import FdBudget, take_budget
+from ivr.flow.callback_window import unknown_hours
 from ivr.flow.context import FlowServices
 from ivr.flow.loader import Validation, validate_library
 from ivr.flow.model import FlowLibrary
@@ -318,7 +319,15 @@ class Engine:
         return self.queues_reloader.config
 
     def _validate_flows(self, queues: QueuesConfig) -> Validation:
-        return validate_library(self.settings.flows_dir, queues.queues, queues.caller_classes)
+        """The flows against queues.yaml: its routes' queues and classes, and the calendar
+        schedule its callbacks keep to (callbacks.hours)."""
+        found = validate_library(self.settings.flows_dir, queues.queues, queues.caller_classes)
+        if found.library is None:
+            return found
+        hours = unknown_hours(
+            found.library.calendar, queues.callbacks.hours, self.settings.queues_file
+        )
+        return Validation(None, [*found.problems, *hours]) if hours else found
 
     def _flow_problems(self, queues: QueuesConfig) -> list[Problem]:
         """The flows' errors against a new queues.yaml (a removed queue breaks a route)."""

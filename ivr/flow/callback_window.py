@@ -12,8 +12,10 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
-from ivr.flow.calendar import MINUTES_PER_DAY, Calendar, Schedule
+from ivr.flow.calendar import CALENDAR_FILE, MINUTES_PER_DAY, Calendar, Schedule
+from ivr.yamlfiles.problems import Problem, Problems, load_located
 
 log = logging.getLogger(__name__)
 
@@ -114,3 +116,19 @@ def _at(calendar: Calendar, day: date, minute: int) -> datetime:
     hours, minutes = divmod(minute % MINUTES_PER_DAY, 60)
     local = datetime.combine(day, time(hours, minutes), tzinfo=calendar.timezone)
     return local.astimezone(UTC)
+
+
+def unknown_hours(calendar: Calendar, hours: str, queues_file: str | Path) -> list[Problem]:
+    """The error for queues.yaml's `callbacks.hours` naming no schedule of `calendar`,
+    placed at its line and column when the file can be read; none when it is known."""
+    if not hours or hours in calendar.schedules:
+        return []
+    try:
+        located = load_located(Path(queues_file).read_text(encoding="utf-8"))
+    except Exception:  # its own problems are reported by its own validation
+        located = None
+    problems = Problems(str(queues_file), located)
+    known = ", ".join(sorted(calendar.schedules)) or "none"
+    message = f"unknown schedule {hours!r} (not in {CALENDAR_FILE} schedules: {known})"
+    problems.add(("callbacks", "hours"), message)
+    return problems.items
