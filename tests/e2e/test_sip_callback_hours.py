@@ -86,11 +86,14 @@ def prompt_wav(engine: Engine, name: str, language: str, values: dict[str, str])
 
 def heard(capture: Capture, port: int, prompts: dict[str, Samples]) -> dict[str, float]:
     """How like each prompt the audio sent to the carrier's `port` was (best over its
-    streams): about 1 for the prompt heard."""
+    streams): about 1 for the prompt heard. A prompt's last 0.5 s (espeak's trailing
+    silence, cut short when the call moves on or hangs up) is left out."""
     streams = [s for s in capture.streams() if s.dst == (CARRIER_IP, port)]
     assert streams, [(s.src, s.dst) for s in capture.streams()]
     return {
-        language: max(likeness(s.pcm(), wav, search=len(s.pcm()) / 8000) for s in streams)
+        language: max(
+            likeness(s.pcm(), wav[: len(wav) - 4000], search=len(s.pcm()) / 8000) for s in streams
+        )
         for language, wav in prompts.items()
     }
 
