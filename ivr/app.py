@@ -319,15 +319,15 @@ class Engine:
         return self.queues_reloader.config
 
     def _validate_flows(self, queues: QueuesConfig) -> Validation:
-        """The flows against queues.yaml: its routes' queues and classes, and the calendar
-        schedule its callbacks keep to (callbacks.hours)."""
+        """The flows against queues.yaml: its routes' queues and classes; a warning when
+        the calendar lacks the schedule its callbacks keep to (callbacks.hours)."""
         found = validate_library(self.settings.flows_dir, queues.queues, queues.caller_classes)
         if found.library is None:
             return found
         hours = unknown_hours(
             found.library.calendar, queues.callbacks.hours, self.settings.queues_file
         )
-        return Validation(None, [*found.problems, *hours]) if hours else found
+        return Validation(found.library, [*found.problems, *hours]) if hours else found
 
     def _flow_problems(self, queues: QueuesConfig) -> list[Problem]:
         """The flows' errors against a new queues.yaml (a removed queue breaks a route)."""

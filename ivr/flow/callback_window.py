@@ -119,8 +119,9 @@ def _at(calendar: Calendar, day: date, minute: int) -> datetime:
 
 
 def unknown_hours(calendar: Calendar, hours: str, queues_file: str | Path) -> list[Problem]:
-    """The error for queues.yaml's `callbacks.hours` naming no schedule of `calendar`,
-    placed at its line and column when the file can be read; none when it is known."""
+    """A warning for queues.yaml's `callbacks.hours` naming no schedule of `calendar` (then
+    callbacks are dialled at any time), placed at its line and column when the file can be
+    read; none when it is known."""
     if not hours or hours in calendar.schedules:
         return []
     try:
@@ -129,6 +130,9 @@ def unknown_hours(calendar: Calendar, hours: str, queues_file: str | Path) -> li
         located = None
     problems = Problems(str(queues_file), located)
     known = ", ".join(sorted(calendar.schedules)) or "none"
-    message = f"unknown schedule {hours!r} (not in {CALENDAR_FILE} schedules: {known})"
-    problems.add(("callbacks", "hours"), message)
+    message = (
+        f"unknown schedule {hours!r} (not in {CALENDAR_FILE} schedules: {known}):"
+        " callbacks are dialled at any time"
+    )
+    problems.add(("callbacks", "hours"), message, warning=True)
     return problems.items
