@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from ivr.flow.calendar import Calendar, parse_calendar
-from ivr.flow.callback_window import CallbackWindow, NeverOpen, callback_window
+from ivr.flow.callback_window import (
+    CallbackWindow,
+    NeverOpen,
+    callback_window,
+    promise_window,
+    said_time,
+)
 from ivr.yamlfiles.problems import Problems
 
 HALF_HOUR = timedelta(minutes=30)
@@ -148,3 +154,18 @@ def test_a_schedule_that_never_opens_says_so() -> None:
     closed = Calendar(cal.timezone, every_day, cal.schedules)
     with pytest.raises(NeverOpen, match="rare"):
         callback_window(closed, "rare", kyiv("2026-12-07 10:00"), HALF_HOUR)
+
+
+def test_promise_window_keeps_a_request_for_an_unknown_schedule_at_any_time(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = kyiv("2026-12-13 03:00")
+    got = promise_window(calendar(), "gone", now, HALF_HOUR)
+    assert got == CallbackWindow(now, now + HALF_HOUR, None)
+    assert "no schedule 'gone' in calendar.yaml: dialled at any time" in caplog.text
+
+
+def test_said_time_gives_the_day_only_when_not_today() -> None:
+    cal, now = calendar(), kyiv("2026-12-07 21:50")
+    assert said_time(cal, kyiv("2026-12-07 22:00"), now) == "22:00"
+    assert said_time(cal, kyiv("2026-12-08 08:20"), now) == "08.12 08:20"
