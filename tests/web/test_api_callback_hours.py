@@ -39,6 +39,6 @@ async def test_a_language_the_prompts_do_not_have_is_refused(kit: Kit, client: C
     response = await client.post(
         "/api/callbacks", json={**BODY, "language": "hu"}, headers=auth(AGENT)
     )
-    assert response.status == 400
-    assert (await response.json())["error"] == "language: expected one of uk, ru, en, got 'hu'"
+    assert response.status == 404
+    assert (await response.json())["error"] == "language: no language 'hu' (languages: uk, ru, en)"
     assert kit.published == []

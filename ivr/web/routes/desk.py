@@ -228,10 +228,10 @@ async def request_callback(request: web.Request) -> web.StreamResponse:
 
 
 def _language(request: web.Request, language: str) -> str:
-    """The caller's language: one of prompts.yaml's ("" : the default)."""
+    """The caller's language: one of prompts.yaml's ("": the default)."""
     known = request.app[FLOWS].library.prompts.languages
     if language and language not in known:
-        raise bad("language", f"expected one of {', '.join(known)}, got {language!r}")
+        raise error(404, f"language: no language {language!r} (languages: {', '.join(known)})")
     return language
 
 
