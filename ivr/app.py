@@ -17,10 +17,11 @@ from ivr.clock import LoopClock
 from ivr.config import Settings
 from ivr.events.notifier import Notifier
 from ivr.fd_budget import FdBudget, take_budget
+from ivr.flow.callback_window import unknown_hours
 from ivr.flow.context import FlowServices
 from ivr.flow.loader import Validation, validate_library
 from ivr.flow.model import FlowLibrary
-from ivr.flow.prompts import Text, fill
+from ivr.flow.prompts import ANY_LANGUAGE, Text, fill
 from ivr.flow.reload import Accepted, FlowReloader
 from ivr.ha.live import LivePublisher, LiveReader
 from ivr.ha.ownership import Ownership
@@ -222,6 +223,7 @@ class Engine:
             clock=self.clock,
             queues=lambda: self.queues,
             prompt_sound=self._prompt_sound,
+            calendar=lambda: self.flows.calendar,
             journal_put=self.journal.put,
             sessions=sessions,
             callback_store=self.callback_store,
@@ -343,9 +345,17 @@ class Engine:
         return self.queues_reloader.config
 
     def _validate_flows(self, queues: QueuesConfig, directory: Path | None = None) -> Validation:
-        """flows/ (or `directory`, a version staged for a rollback) against queues.yaml."""
+        """flows/ (or `directory`, a version staged for a rollback) against queues.yaml: its
+        routes' queues and classes; a warning when the calendar lacks the schedule its
+        callbacks keep to (callbacks.hours)."""
         where = directory or self.settings.flows_dir
-        return validate_library(where, queues.queues, queues.caller_classes)
+        found = validate_library(where, queues.queues, queues.caller_classes)
+        if found.library is None:
+            return found
+        hours = unknown_hours(
+            found.library.calendar, queues.callbacks.hours, self.settings.queues_file
+        )
+        return Validation(found.library, [*found.problems, *hours]) if hours else found
 
     def _flow_problems(self, queues: QueuesConfig) -> list[Problem]:
         """The flows' errors against a new queues.yaml (a removed queue breaks a route)."""
@@ -368,7 +378,10 @@ class Engine:
         if prompt is None:
             log.warning("prompt %r is not in prompts.yaml", name)
             return None
-        lang, variant = prompt.pick(language or catalog.default_language, catalog.default_language)
+        wanted = language or catalog.default_language
+        lang, variant = prompt.pick(wanted, catalog.default_language)
+        if lang != wanted and ANY_LANGUAGE not in prompt.variants:
+            log.warning("prompt %r has no %r version: the %r one is played", name, wanted, lang)
         if isinstance(variant, Text):
             return await self.speech.sound_for(fill(variant.text, values), lang)
         return variant.name

@@ -16,6 +16,7 @@ from ivr.clock import LoopClock
 from ivr.config import AsteriskServer, ConfigError, Settings
 from ivr.events.model import CallFellBack, CallStarted
 from ivr.events.notifier import Notifier
+from ivr.flow.calendar import Calendar
 from ivr.ha.claims import SharedClaims
 from ivr.ha.ownership import Ownership
 from ivr.monitors.agents import AgentBoard
@@ -50,6 +51,7 @@ class SiteServices:
     clock: LoopClock
     queues: Callable[[], QueuesConfig]
     prompt_sound: PromptSound
+    calendar: Callable[[], Calendar]  # flows/calendar.yaml (callbacks.hours)
     journal_put: Callable[[CallStarted | CallFellBack], bool]
     sessions: sessionmaker[Session]
     callback_store: CallbackStore  # the callback work queue, shared by every site
@@ -121,6 +123,7 @@ class AsteriskSite:
             claims=self.claims,
             acting=self.acting,
             predictor=predictor,
+            calendar=s.calendar,
         )
         self.talk = TalkMonitor(
             s.queues,
@@ -153,6 +156,8 @@ class AsteriskSite:
             s.tasks,
             clock,
             acting=self.acting,
+            prompt_sound=s.prompt_sound,
+            calendar=s.calendar,
         )
 
     def _ami_events(self) -> AmiEvents:

@@ -128,6 +128,9 @@ class CallbackRequested:
     # When the caller started waiting for an operator (a callback offered in the queue keeps
     # the caller's place); None: the request itself (a callback asked for in the menu).
     waiting_since: datetime | None = None
+    language: str = ""  # the language his call used ("": the prompts' default)
+    # Not dialled before (the next opening of operator hours); None: at once.
+    dial_from: datetime | None = None
 
 
 # --- queues: answer target, talk guideline, callbacks (from the monitors) -----------------

@@ -10,18 +10,26 @@ Timeout); a caller who answers joins the queue at the head of the class's caller
 have waited longest), so he is next. No answer, busy or failure is retried `retry_after`
 seconds later, `attempts` times in all; every attempt's outcome is stored and published
 (CallbackAttempted, UserEvent IvrCallbackOutcome).
+
+With `callbacks.hours` (a schedule of calendar.yaml) nothing is dialled while it is closed:
+a request taken after hours waits for the opening (its next_attempt_at), and so does a
+retry that falls after closing. The answered caller first hears `greeting_prompt` in the
+language his call used (the prompts' default language when it has no such version).
 """
 
 import asyncio
 import itertools
 import logging
+import re
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Protocol
 
 from ivr.clock import Clock, LoopClock, sleep_on
 from ivr.events.model import CallbackAttempted, Event
+from ivr.flow.calendar import ALWAYS, Calendar
 from ivr.monitors.claims import always
+from ivr.monitors.waiting import PromptSound
 from ivr.queues.model import QueuesConfig
 from ivr.routing.escalation import Waiting, callback_may_dial
 from ivr.routing.phone import callable_number
@@ -38,6 +46,7 @@ Message = Mapping[str, str]
 # the ring time + 30 s for the OriginateResponse, then records the outcome)
 ATTEMPT_GRACE = 60.0
 OUTCOMES = {"4": "answered", "3": "no_answer", "1": "no_answer", "5": "busy", "8": "congestion"}
+LANGUAGE = re.compile(r"[A-Za-z0-9_-]{1,16}")  # a prompts.yaml language code
 
 
 class Originator(Protocol):
@@ -68,8 +77,12 @@ class CallbackDialer:
         tasks: TaskSet,
         clock: Clock | None = None,
         acting: Callable[[], bool] = always,
+        prompt_sound: PromptSound | None = None,  # None: no greeting
+        calendar: Callable[[], Calendar] = lambda: ALWAYS,  # flows/calendar.yaml
     ) -> None:
         self._acting = acting  # False: another engine owns the live actions (it dials)
+        self._prompt_sound = prompt_sound
+        self._calendar = calendar
         self._queues = queues
         self._store = store
         self._originator = originator
@@ -109,7 +122,20 @@ class CallbackDialer:
         if reopened:
             log.warning("callbacks: %d interrupted attempts are open again", reopened)
 
+    def in_hours(self) -> bool:
+        """Whether callbacks may be dialled now (callbacks.hours open, or none set)."""
+        schedule = self._queues().callbacks.hours
+        if not schedule:
+            return True
+        try:
+            return self._calendar().is_open(schedule, self._clock.wall())
+        except KeyError:  # calendar.yaml lost it: dialled rather than kept forever
+            log.warning("callbacks: no schedule %r in calendar.yaml: dialled at any time", schedule)
+            return True
+
     async def dial_due(self) -> None:
+        if not self.in_hours():
+            return
         due = await asyncio.to_thread(self._store.due, self._clock.wall())
         waiting = self._waiting()
         for callback in due:
@@ -140,6 +166,8 @@ class CallbackDialer:
             log.warning("callback %s: %r is not a phone number", callback.id, callback.phone)
             return "failed"
         klass = config.caller_classes.get(callback.caller_class)
+        language = callback.language if LANGUAGE.fullmatch(callback.language) else ""
+        greeting = await self._greeting(callback, language)
         action_id = f"ivr-callback-{callback.id}-{next(self._ids)}"
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._pending[action_id] = future
@@ -155,6 +183,8 @@ class CallbackDialer:
                     names.VAR_CALLER_CLASS: callback.caller_class,
                     names.VAR_LINE: callback.line,
                     names.VAR_CALLBACK_ID: str(callback.id),
+                    names.VAR_LANGUAGE: language,
+                    names.VAR_CALLBACK_GREETING: greeting,
                 },
                 timeout_ms=policy.ring_timeout_ms,
                 action_id=action_id,
@@ -166,6 +196,19 @@ class CallbackDialer:
         finally:
             self._pending.pop(action_id, None)
         return OUTCOMES.get(reason, "failed")
+
+    async def _greeting(self, callback: PendingCallback, language: str) -> str:
+        """The greeting's sound in the caller's language ("" plays none): a prompt that cannot
+        be had is logged, and the callback is dialled without it."""
+        name = self._queues().callbacks.greeting_prompt
+        if not name or self._prompt_sound is None:
+            return ""
+        try:
+            sound = await self._prompt_sound(name, language, {})
+        except Exception as exc:
+            log.warning("callback %s: no greeting %r (%s): dialled without", callback.id, name, exc)
+            return ""
+        return sound or ""
 
     async def _finish(self, callback: PendingCallback, attempt: int, outcome: str) -> None:
         policy = self._queues().callbacks

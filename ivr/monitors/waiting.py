@@ -33,6 +33,8 @@ from ivr.events.model import (
     Event,
     WaitPredicted,
 )
+from ivr.flow.calendar import ALWAYS, Calendar
+from ivr.flow.callback_window import CallbackWindow, promise_window, said_time
 from ivr.monitors.announce import WaitAnnouncer, one_after_another
 from ivr.monitors.claims import SoleEngine, StepClaims, always, ladder_step
 from ivr.monitors.predict import WaitPredictor
@@ -223,8 +225,10 @@ class WaitingMonitor:
         claims: StepClaims | None = None,
         acting: Callable[[], bool] = always,
         predictor: WaitPredictor | None = None,  # None: no prediction, no announcement
+        calendar: Callable[[], Calendar] = lambda: ALWAYS,  # flows/calendar.yaml
     ) -> None:
         self._queues = queues
+        self._calendar = calendar
         self._actions = actions
         self._prompt_sound = prompt_sound
         self._publish = publish
@@ -320,7 +324,11 @@ class WaitingMonitor:
                 self._callback_accepted(event)
             case IvrCallbackAnswered():
                 self._routes[event.call_id] = _Route(
-                    event.line, event.caller_number, event.caller_class, event.priority, ""
+                    event.line,
+                    event.caller_number,
+                    event.caller_class,
+                    event.priority,
+                    event.language,
                 )
 
     def _now(self) -> float:
@@ -407,8 +415,8 @@ class WaitingMonitor:
         if not callable_number(waiter.caller):  # never offered: a key pressed by chance
             log.warning("callback accepted by %s, whose number cannot be called", call_id)
             return
-        policy = self._queues().callbacks
         known = waiter.caller_class != "unknown"  # else the dialplan's view (a fallback call)
+        window = self._window()
         self._publish(
             CallbackRequested(
                 call_id,
@@ -417,10 +425,19 @@ class WaitingMonitor:
                 "",
                 waiter.first_queue,
                 waiter.caller_class if known else event.caller_class or "unknown",
-                promised_by=self._clock.wall() + timedelta(seconds=policy.promise),
+                promised_by=window.promised_by,
                 at=self._clock.wall(),
                 waiting_since=waiter.joined_at,
+                language=waiter.language,
+                dial_from=window.opens_at,  # taken after hours: not dialled before the opening
             )
+        )
+
+    def _window(self) -> CallbackWindow:
+        """When a callback taken now is dialled and promised (queues.yaml callbacks.hours)."""
+        policy, now = self._queues().callbacks, self._clock.wall()
+        return promise_window(
+            self._calendar(), policy.hours, now, timedelta(seconds=policy.promise)
         )
 
     def _forget(self, call_id: str) -> Waiter | None:
@@ -786,6 +803,8 @@ class WaitingMonitor:
         policy = self._queues().callbacks
         minutes = str(max(1, round(policy.promise / 60)))
         values = {"minutes": minutes, "key": policy.accept_key}
+        window, now, calendar = self._window(), self._clock.wall(), self._calendar()
+        in_hours = window.promised_by == now + timedelta(seconds=policy.promise)
         if not callable_number(waiter.caller):  # withheld or invalid: tell him why instead
             sorry = await self._prompt_sound(policy.no_number_prompt, waiter.language, values)
             told = one_after_another(before, sorry)
@@ -793,7 +812,11 @@ class WaitingMonitor:
                 await self._actions.whisper(waiter.channel, told)
             return "not offered: the caller's number is withheld or invalid"
         offer = await self._prompt_sound(policy.offer_prompt, waiter.language, values)
-        confirm = await self._prompt_sound(policy.confirm_prompt, waiter.language, values)
+        if not in_hours:  # past closing or after hours: say from when and by when
+            values["callback_from"] = said_time(calendar, window.dial_from, now)
+            values["callback_by"] = said_time(calendar, window.promised_by, now)
+        confirm_prompt = policy.confirm_prompt if in_hours else policy.later_prompt
+        confirm = await self._prompt_sound(confirm_prompt, waiter.language, values)
         if offer is None:
             return f"no prompt {policy.offer_prompt!r}: not offered"
         await self._actions.set_variables(

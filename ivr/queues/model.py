@@ -111,6 +111,13 @@ class CallbackPolicy:
     no_number_prompt: str = "queue_callback_no_number"
     accept_key: str = "1"  # the DTMF digit that accepts the offer
     poll_interval: float = 1.0  # seconds between checks for due callbacks
+    # A schedule of flows/calendar.yaml: callbacks are dialled and promised within its open
+    # hours only; "" = at any time.
+    hours: str = ""
+    # Played instead of confirm_prompt when the promise runs past closing or the request
+    # comes after hours: it says from when ({callback_from}) and by when ({callback_by}).
+    later_prompt: str = "queue_callback_confirm_later"
+    greeting_prompt: str = "callback_greeting"  # the called-back caller hears it first
 
     @property
     def ring_timeout_ms(self) -> int:

@@ -317,8 +317,13 @@ def callback_setting(key: str, value: Any, path: Path, problems: Problems) -> An
         return _dial(value, path, problems)
     if key == "caller_id":  # an AMI header: no line breaks
         return text(value, path, problems, re.compile(r"[^\x00-\x1f\x7f]*"), "expected text")
-    if key in ("offer_prompt", "confirm_prompt", "no_number_prompt"):
+    if key in ("offer_prompt", "confirm_prompt", "no_number_prompt", "later_prompt"):
         return text(value, path, problems, re.compile(r"\S+"), "expected a prompt name")
+    if key == "greeting_prompt":  # "" plays no greeting
+        return text(value, path, problems, re.compile(r"\S*"), "expected a prompt name or ''")
+    if key == "hours":  # "" is at any time
+        hint = "expected a schedule of flows/calendar.yaml (e.g. operators) or '' (any time)"
+        return text(value, path, problems, re.compile(r"[A-Za-z0-9_-]*"), hint)
     if key != "accept_key":
         raise KeyError(f"no check for callbacks.{key}")
     value = str(value) if isinstance(value, int) and not isinstance(value, bool) else value

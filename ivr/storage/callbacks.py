@@ -53,6 +53,7 @@ class PendingCallback:
     waiting_since: datetime  # the place in line: coalesce(waiting_since, created_at)
     attempts: int  # made so far
     promised_by: datetime | None
+    language: str = ""  # the call's language: the callback greets him in it
 
     @classmethod
     def of(cls, record: CallbackRequestRecord) -> "PendingCallback":
@@ -67,6 +68,7 @@ class PendingCallback:
             waiting_since=record.waiting_since or record.created_at,
             attempts=record.attempts,
             promised_by=record.promised_by,
+            language=record.language or "",
         )
 
 

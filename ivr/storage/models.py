@@ -281,6 +281,7 @@ class CallbackRequestRecord(Base):
     waiting_since: Mapped[datetime | None]  # the caller's wait began (None: at created_at)
     next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)  # None: at once
     answered_at: Mapped[datetime | None]
+    language: Mapped[str | None]  # the call's language: the callback greets him in it
 
 
 # --- filed by operators from the agent view -----------------------------------------------

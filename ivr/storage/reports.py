@@ -93,6 +93,8 @@ def report_row(event: ReportEvent) -> tuple[type[Base], Row]:
                 "waiting_since": (
                     as_utc(event.waiting_since) if event.waiting_since is not None else None
                 ),
+                "language": clean_text(event.language) or None,
+                "next_attempt_at": as_utc(event.dial_from) if event.dial_from else None,
             }
     raise TypeError(f"not a report event: {event!r}")
 
@@ -198,6 +200,7 @@ class CallbackView(_View):
     waiting_since: datetime | None  # the place in line: waiting_since or else created_at
     next_attempt_at: datetime | None
     answered_at: datetime | None
+    language: str | None  # the call's language ("" / None: the prompts' default)
 
 
 class ReportRepository:

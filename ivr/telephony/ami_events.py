@@ -190,6 +190,7 @@ class IvrCallbackAccepted(UserEvent):
 class IvrCallbackAnswered(UserEvent):
     USER_EVENT = names.EVENT_CALLBACK_ANSWERED
     priority: int = 0  # QueuePriority
+    language: str = ""  # MenuLanguage: the language of the call that asked for it
 
 
 # --- parsing -----------------------------------------------------------------------------
@@ -269,7 +270,11 @@ def _user_event(m: Message) -> UserEvent | None:
             language=_text(m, "MenuLanguage"),
         )
     if kind is IvrCallbackAnswered:
-        return IvrCallbackAnswered(*head, priority=_integer(_text(m, "QueuePriority")))
+        return IvrCallbackAnswered(
+            *head,
+            priority=_integer(_text(m, "QueuePriority")),
+            language=_text(m, "MenuLanguage"),
+        )
     return kind(*head)
 
 

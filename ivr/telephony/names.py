@@ -37,6 +37,7 @@ VAR_CALLBACK_OFFERED: Final = "IVR_CALLBACK_OFFERED"  # "1": the accept key mean
 VAR_CALLBACK_KEY: Final = "IVR_CALLBACK_KEY"  # the key that takes the offered callback
 VAR_CALLBACK_CONFIRM: Final = "IVR_CALLBACK_CONFIRM"  # sound played once a callback is taken
 VAR_CALLBACK_ID: Final = "IVR_CALLBACK_ID"  # on a callback's outbound leg
+VAR_CALLBACK_GREETING: Final = "IVR_CALLBACK_GREETING"  # what the called-back caller hears
 VAR_WHISPER_SOUND: Final = "IVR_WHISPER_SOUND"  # what a whisper leg plays
 CONTEXT_QUEUE: Final = "ivr-queue"  # s: queue the caller in IVR_QUEUE with IVR_PRIORITY
 CONTEXT_WHISPER: Final = "ivr-whisper"  # s: plays IVR_WHISPER_SOUND (into a ChanSpy leg)

@@ -175,15 +175,17 @@ async def queue_engine(
     *,
     api_tokens: str = SUPERVISOR_ONLY,
     hang_up: bool = True,
+    flows: Path | None = None,
     **changes: object,
 ) -> AsyncIterator[Engine]:
     """The engine on the queue-test flows and `queues`, its queues.conf applied to the
     sandbox, in a sandbox without calls (unless not `hang_up`); every agent it knows is
     logged out afterwards. `api_tokens` as in the settings (hashed entries: token_list; the
-    supervisor TOKEN by default); `changes`: other settings (ami_port: a fault proxy)."""
+    supervisor TOKEN by default); `flows`: another flows directory; `changes`: other
+    settings (ami_port: a fault proxy)."""
     if hang_up:
         await hang_up_everything(sandbox)
-    flows = queue_flows(tmp_path)
+    flows = flows or queue_flows(tmp_path)
     custom = engine_settings(
         settings,
         tmp_path,

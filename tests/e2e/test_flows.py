@@ -3,7 +3,9 @@ and timeouts, self-service that stores what the caller gave, and hot reload duri
 
 import asyncio
 import logging
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -89,6 +91,14 @@ async def test_outside_hours_the_caller_gets_self_service_not_a_queue(
     assert report.queued_in == ""
     [callback] = callbacks
     assert (callback.phone, callback.queue) == (KYIV_SUBSCRIBER, "first_line")
+    # operators work Sundays 00:00-00:01 only: not dialled before the next of them
+    assert callback.language == "uk"  # the line's (the default)
+    first = callback.next_attempt_at
+    assert first is not None and callback.promised_by is not None
+    local = first.astimezone(ZoneInfo("Europe/Kyiv"))
+    assert (local.weekday(), local.hour, local.minute) == (6, 0, 0), local
+    assert timedelta(0) < first - callback.created_at <= timedelta(days=7)
+    assert callback.promised_by > first
 
 
 async def test_hot_reload_during_calls(

@@ -102,7 +102,8 @@ async def test_report_events_are_written_and_others_ignored(
         )
     )
     writer(reading(0))
-    writer(callback(0))
+    # asked for after hours by a caller who used Russian: dialled from the next opening
+    writer(dataclasses.replace(callback(0), language="ru", dial_from=T0 + timedelta(minutes=20)))
     assert writer.pending == 3
     await writer.flush()
     assert writer.pending == 0
@@ -151,8 +152,9 @@ async def test_report_events_are_written_and_others_ignored(
         last_attempt_at=None,
         outcome=None,
         waiting_since=None,
-        next_attempt_at=None,
+        next_attempt_at=T0 + timedelta(minutes=20),
         answered_at=None,
+        language="ru",
     )
 
 

@@ -322,6 +322,8 @@ async def test_a_callback_is_published_stored_and_listed(
             "caller_class": "existing_service",
             "line": "5551000",
             "promised_by": promised,
+            "language": "",  # the prompts' default
+            "dial_from": None,  # in operator hours: dialled in its turn
         }
     }
     [event] = kit.published

@@ -3,12 +3,13 @@ complaints and technician requests, callback requests."""
 
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from ivr.events.model import CallbackRequested, UnreachableReported
+from ivr.flow.callback_window import CallbackWindow, promise_window
 from ivr.storage.callbacks import STATUSES
 from ivr.storage.desk import KINDS, MAX_LIMIT, PROBLEMS, Conflict
 from ivr.storage.directory import normalise_phone
@@ -23,7 +24,7 @@ from ivr.web.input import (
     query_time,
     read_body,
 )
-from ivr.web.keys import DESK, NOW, PUBLISH, QUEUES, REPORTS, STORAGE
+from ivr.web.keys import DESK, FLOWS, NOW, PUBLISH, QUEUES, REPORTS, STORAGE
 from ivr.web.reply import bad, error, reply
 from ivr.web.route import ANY_ROLE, PUBLIC, Route
 
@@ -67,7 +68,10 @@ REQUEST_FIELDS = (
     "line",
     "agent",
 )
-CALLBACK_FIELDS = ("phone", "name", "queue", "caller_class", "line", "promised_by", "call_id")
+CALLBACK_FIELDS = (
+    *("phone", "name", "queue", "caller_class", "line", "promised_by", "call_id"),
+    "language",
+)
 CALLBACK_DIGITS = (2, 20)  # what the callback dialer will dial
 
 
@@ -204,6 +208,7 @@ async def request_callback(request: web.Request) -> web.StreamResponse:
         known = ", ".join(sorted(config.caller_classes))
         raise error(404, f"caller_class: no class {caller_class!r} (classes: {known})")
     now = request.app[NOW]()
+    language, window = _language(request, body.text("language")), _window(request, now)
     event = CallbackRequested(
         call_id=call_id,
         line=line,
@@ -211,16 +216,30 @@ async def request_callback(request: web.Request) -> web.StreamResponse:
         name=name,
         queue=queue,
         caller_class=caller_class,
-        promised_by=promised_by or now + timedelta(seconds=config.callbacks.promise),
+        promised_by=promised_by or window.promised_by,
         at=now,
+        language=language,
+        dial_from=window.opens_at,
     )
     request.app[PUBLISH](event)
-    view = {
-        "status": "accepted",
-        **{k: getattr(event, k) for k in ("phone", "name", "queue", "caller_class", "line")},
-        "promised_by": event.promised_by,
-    }
-    return reply({"callback": view}, 202)
+    fields = ("phone", "name", "queue", "caller_class", "line", "promised_by", "language")
+    view = {"status": "accepted", **{k: getattr(event, k) for k in fields}}
+    return reply({"callback": view | {"dial_from": event.dial_from}}, 202)
+
+
+def _language(request: web.Request, language: str) -> str:
+    """The caller's language: one of prompts.yaml's ("": the default)."""
+    known = request.app[FLOWS].library.prompts.languages
+    if language and language not in known:
+        raise error(404, f"language: no language {language!r} (languages: {', '.join(known)})")
+    return language
+
+
+def _window(request: web.Request, now: datetime) -> CallbackWindow:
+    """When a callback filed now is dialled and promised (queues.yaml callbacks.hours)."""
+    policy = request.app[QUEUES]().callbacks
+    calendar = request.app[FLOWS].library.calendar
+    return promise_window(calendar, policy.hours, now, timedelta(seconds=policy.promise))
 
 
 ROUTES = (

@@ -198,6 +198,8 @@ async def test_a_due_callback_is_dialled_with_the_ring_cap(kit: Kit) -> None:
             names.VAR_CALLER_CLASS: "vip",
             names.VAR_LINE: LINE,
             names.VAR_CALLBACK_ID: str(callback),
+            names.VAR_LANGUAGE: "",  # the request has none
+            names.VAR_CALLBACK_GREETING: "",  # no prompts: no greeting
         },
         "timeout_ms": 3 * 2500,  # max_rings * ring_seconds
     }

@@ -6,11 +6,12 @@ from typing import Any
 import pytest
 
 from ivr.events.model import CallbackRequested
+from ivr.flow.loader import FlowError
 from ivr.flow.runner import FlowRunError, run_flow
 from ivr.flow.steps.base import FlowSpecError
 from ivr.flow.steps.registry import STEP_TYPES
 
-from .conftest import CALLER, END, IVAN, NOON, Env
+from .conftest import CALLER, END, IVAN, NOON, RU_LINE, Env, build_library
 
 
 def callback(before: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
@@ -40,6 +41,7 @@ async def test_records_the_request_with_the_promised_time(env: Env) -> None:
             caller_class="existing_service",
             promised_by=NOON + timedelta(minutes=30),
             at=NOON,
+            language="uk",  # the line's (the default)
         )
     ]
     assert call.path == ["cb:requested", "done:hangup"]
@@ -47,7 +49,11 @@ async def test_records_the_request_with_the_promised_time(env: Env) -> None:
 
 async def test_tells_the_caller_the_local_time(env: Env) -> None:
     call = await env.run(callback())
-    assert call.vars == {"callback_by": "12:30", "callback_minutes": "30"}  # Kyiv is UTC+2
+    assert call.vars == {  # Kyiv is UTC+2
+        "callback_by": "12:30",
+        "callback_from": "12:00",
+        "callback_minutes": "30",
+    }
     assert call.heard == ["say[uk]: by 12:30, in 30 minutes"]
 
 
@@ -61,9 +67,51 @@ async def test_within_defaults_to_an_hour(env: Env) -> None:
     flow = callback()
     del flow["cb"]["within"]
     call = await env.run(flow)
-    assert call.vars == {"callback_by": "13:00", "callback_minutes": "60"}
+    assert call.vars == {"callback_by": "13:00", "callback_from": "12:00", "callback_minutes": "60"}
     assert isinstance(env.records[0], CallbackRequested)
     assert env.records[0].promised_by == NOON + timedelta(hours=1)
+
+
+async def test_the_request_keeps_the_language_the_call_used(env: Env) -> None:
+    await env.run(callback(), number=RU_LINE.number)
+    assert isinstance(env.records[0], CallbackRequested)
+    assert env.records[0].language == "ru"
+
+
+LATER = {"say": "from {callback_from}, by {callback_by}"}
+
+
+async def test_after_hours_it_is_dialled_from_the_opening_and_says_so(env: Env) -> None:
+    """Tuesday 23:00 in Kyiv: operators open Wednesday 08:00; 30 minutes from then."""
+    env.clock.at = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
+    call = await env.run(callback(hours="operators", later_prompt=LATER))
+    [request] = env.records
+    assert isinstance(request, CallbackRequested)
+    opening = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # 08:00 at UTC+2
+    assert (request.dial_from, request.promised_by) == (opening, opening + timedelta(minutes=30))
+    assert call.vars["callback_from"] == "25.11 08:00"
+    assert call.heard == ["say[uk]: from 25.11 08:00, by 25.11 08:30"]
+
+
+async def test_in_hours_the_usual_prompt_and_no_later_first_dial(env: Env) -> None:
+    call = await env.run(callback(hours="operators", later_prompt=LATER))
+    [request] = env.records
+    assert isinstance(request, CallbackRequested) and request.dial_from is None
+    assert call.heard == ["say[uk]: by 12:30, in 30 minutes"]
+
+
+async def test_just_before_closing_the_promise_runs_into_the_next_opening(env: Env) -> None:
+    env.clock.at = datetime(2026, 11, 24, 19, 50, tzinfo=UTC)  # 21:50: ten minutes left
+    call = await env.run(callback(hours="operators", later_prompt=LATER))
+    [request] = env.records
+    assert isinstance(request, CallbackRequested) and request.dial_from is None  # dialled now
+    assert request.promised_by == datetime(2026, 11, 25, 6, 20, tzinfo=UTC)
+    assert call.heard == ["say[uk]: by 25.11 08:20, in 30 minutes"]
+
+
+def test_hours_must_name_a_schedule() -> None:
+    with pytest.raises(FlowError, match=r"nodes.cb.hours: unknown schedule 'nope'"):
+        build_library(callback(hours="nope"))
 
 
 async def test_an_identified_subscriber_gives_his_name(env: Env) -> None:
