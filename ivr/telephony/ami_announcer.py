@@ -57,6 +57,19 @@ def _outage_event(event: OutageSuspected | OutageSubsided) -> tuple[str, dict[st
     }
 
 
+def _escalated(event: CallEscalated) -> dict[str, str]:
+    return {
+        "CallID": event.call_id,
+        "Queue": event.queue,
+        "Step": event.step,
+        "Detail": event.detail,
+        "Wait": _seconds(event.wait),
+        "Outcome": "failed" if event.failed else "done",
+        "Late": _seconds(event.late),
+        "Attempt": str(event.attempt),
+    }
+
+
 def user_event(event: Event) -> tuple[str, dict[str, str]] | None:
     """The UserEvent name and fields for a domain event (None: not announced)."""
     match event:
@@ -70,16 +83,7 @@ def user_event(event: Event) -> tuple[str, dict[str, str]] | None:
         case WaitPredicted():
             return names.EVENT_WAIT_PREDICTED, _predicted(event)
         case CallEscalated():
-            return names.EVENT_ESCALATION, {
-                "CallID": event.call_id,
-                "Queue": event.queue,
-                "Step": event.step,
-                "Detail": event.detail,
-                "Wait": _seconds(event.wait),
-                "Outcome": "failed" if event.failed else "done",
-                "Late": _seconds(event.late),
-                "Attempt": str(event.attempt),
-            }
+            return names.EVENT_ESCALATION, _escalated(event)
         case TalkLimitReached():
             return names.EVENT_TALK_LIMIT, {
                 "CallID": event.call_id,
