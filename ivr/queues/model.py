@@ -64,6 +64,8 @@ class QueueSpec:
     strategy: str  # app_queue strategy, e.g. rrmemory
     escalation: tuple[EscalationStep, ...] = ()  # sorted by `after`
     record: bool = False  # MixMonitor the answered call (queues.conf monitor-format)
+    # % of calls to answer within answer_target: the staffing report's goal (Erlang C)
+    service_level_goal: float = 80
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ QUEUE_DEFAULTS: Mapping[str, Any] = {  # a setting written neither in a queue no
     "autopause": "all",
     "strategy": "rrmemory",
     "record": False,
+    "service_level_goal": 80,
 }
 SETTINGS = (*QUEUE_DEFAULTS, "escalation")
 NAME = re.compile(r"[A-Za-z0-9_-]+")  # queue names and agent ids
@@ -126,6 +127,12 @@ def _setting(key: str, value: Any, path: Path, problems: Problems) -> Any:
     if key in ("ring_time", "retry", "wrapup"):
         minimum = 1 if key == "ring_time" else 0
         return whole(value, path, problems, minimum, " of seconds", MAX_SECONDS)
+    if key == "service_level_goal":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok and 0 < value < 100:
+            return value
+        problems.add(path, f"expected a percentage above 0 and below 100, got {value!r}")
+        return None
     if key == "record":
         if isinstance(value, bool):
             return value

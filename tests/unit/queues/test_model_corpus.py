@@ -24,7 +24,7 @@ LOCAL_DIAL = (
 )
 QUEUE_KEYS = (
     "title, answer_target, talk_warning, talk_guideline, hard_limit, ring_time, retry, wrapup, "
-    "autopause, strategy, record, escalation"
+    "autopause, strategy, record, service_level_goal, escalation"
 )
 
 # (changes to BASE, the exact problems)
