@@ -1,7 +1,8 @@
-"""`ivr report sla|lines|unreachable|agents`: the parser and the command.
+"""`ivr report sla|staffing|lines|unreachable|agents`: the parser and the command.
 
 Dates are local to the flows calendar's time zone (flows/calendar.yaml); line cities come
-from flows/ and agent names and answer targets from queues.yaml, when they load.
+from flows/ and agent names and answer targets from queues.yaml, when they load (staffing
+needs queues.yaml: its goals, answer targets and wrapup times).
 """
 
 import argparse
@@ -19,18 +20,21 @@ from ivr.reports.window import DATE_FORMS, DEFAULT_DAYS, ReportError, Window, ma
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+    from ivr.queues.model import QueuesConfig
     from ivr.reports.render import Report
     from ivr.reports.tables import Labels
 
 PLOT_FORMATS = ("png", "svg", "pdf")
 KINDS = {
     "sla": "service level per queue (or --by line) and overall",
+    "staffing": "per hour: offered calls, handle time, agents needed (Erlang C), logged in",
     "lines": "per line: calls, service level, abandon rate, unreachable reports",
     "unreachable": "unreachable-number reports per line, then each report",
     "agents": "per agent: calls, talk, occupancy, not-ready and ringing time",
 }
 PLOTS = {
     "sla": "service level by hour over calls per hour",
+    "staffing": "agents needed and logged in by hour over calls per hour",
     "lines": "service level and abandon rate per line",
     "unreachable": "reports per line, the most reported on top",
     "agents": "each agent's logged-in time: talk / ringing / ready idle / not ready",
@@ -70,6 +74,12 @@ def add_report_parser(sub: "SubParsers[argparse.ArgumentParser]") -> None:
         if name == "sla":
             kind.add_argument(
                 "--by", choices=["queue", "line"], default="queue", help="group by (default: queue)"
+            )
+        if name == "staffing":
+            kind.add_argument(
+                "--queue",
+                help="one queue of queues.yaml (its calls, and the agents with a skill for "
+                "it); default: every queue",
             )
 
 
@@ -122,6 +132,45 @@ def load_labels(settings: Settings) -> "Labels":
     return Labels(cities, {a.id: a.name for a in queues.agents.values()}, target)
 
 
+def staffing_queues(settings: Settings, queue: str | None) -> "QueuesConfig":
+    """queues.yaml, which staffing needs (goals, targets, wrapup); ReportError otherwise."""
+    from ivr.queues.model import validate_queues
+
+    config, problems = validate_queues(settings.queues_file)
+    if config is None:
+        first = next((str(p) for p in problems if not p.warning), "")
+        raise ReportError(f"staffing needs a valid queues.yaml: {first}")
+    if queue is not None and queue not in config.queues:
+        known = ", ".join(config.queues)
+        raise ReportError(f"--queue: {queue!r} is not a queue of queues.yaml (queues: {known})")
+    return config
+
+
+def _staffing(
+    queue: str | None,
+    sessions: "sessionmaker[Session]",
+    window: Window,
+    config: "QueuesConfig",
+    with_plot: bool,
+) -> tuple["Report", Callable[[Path], None] | None]:
+    from ivr.reports import tables
+    from ivr.reports.staffing import goals_label, staffing_rows
+    from ivr.storage.staffing import StaffingRepository
+
+    agents = None
+    if queue is not None:
+        agents = [a.id for a in config.agents.values() if queue in a.skills]
+    hours = StaffingRepository(sessions).hours(window.since, window.until, window.tz, queue, agents)
+    rows = staffing_rows(hours, config)
+    goals = goals_label(config, queue)
+    report = tables.staffing_report(rows, window, goals, queue)
+    if not with_plot:
+        return report, None
+    from ivr.reports import plots  # matplotlib: only when drawing
+
+    return report, partial(plots.plot_staffing, rows, window, goals, queue)
+
+
 def run_report(
     settings: Settings,
     args: argparse.Namespace,
@@ -144,8 +193,12 @@ def _run(settings: Settings, args: argparse.Namespace, now: datetime, out: TextI
     window = make_window(args.since, args.until, tz, now)
     plot = plot_path(args.plot) if args.plot else None
     labels = load_labels(settings)
+    queues = staffing_queues(settings, args.queue) if args.report == "staffing" else None
     with open_store(settings.database_url) as sessions:
-        report, draw = _build(args, sessions, window, labels, plot is not None)
+        if queues is not None:
+            report, draw = _staffing(args.queue, sessions, window, queues, plot is not None)
+        else:
+            report, draw = _build(args, sessions, window, labels, plot is not None)
     out.write(render_csv(report) if args.csv else render_text(report, tz))
     if plot is not None and draw is not None:
         try:
