@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.clock import LoopClock
 from ivr.config import AsteriskServer, ConfigError, Settings
-from ivr.events.model import CallFellBack, CallStarted
+from ivr.events.model import CallFellBack, CallStarted, Event
 from ivr.events.notifier import Notifier
 from ivr.ha.claims import SharedClaims
 from ivr.ha.ownership import Ownership
@@ -35,6 +35,7 @@ from ivr.telephony.ami_events import AmiEvents
 from ivr.telephony.ami_translator import AmiEventTranslator
 from ivr.telephony.fallback_trace import FallbackSweep
 from ivr.telephony.queue_actions import QueueActions
+from ivr.telephony.queue_log import QueueLogWriter
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,8 @@ class AsteriskSite:
             s.tasks,
         )
         s.notifier.subscribe(AmiAnnouncer(self.queue_actions.user_event, s.tasks))
+        # The owner's own events also go to this Asterisk's queue_log (QueueLog).
+        self.queue_log = QueueLogWriter(self.queue_actions.queue_log, s.tasks, server.name)
         self._monitors(s)
         self.ownership.gained.append(self._take_over)
         self.ownership.lost.append(self._stand_by)
@@ -105,8 +108,13 @@ class AsteriskSite:
             self.claim_store, s.clock.wall, timeout=s.settings.lease_ttl, run=s.claims_gate.run
         )
 
+    def _publish(self, event: Event) -> None:
+        """What this Asterisk's monitors tell: to everyone, and to its queue_log."""
+        self._services.notifier.publish(event)
+        self.queue_log(event)
+
     def _monitors(self, s: SiteServices) -> None:
-        publish, clock = s.notifier.publish, s.clock
+        publish, clock = self._publish, s.clock
         self.agents = AgentBoard(s.queues, self.queue_actions, publish, clock)
         self.waiting = WaitingMonitor(
             s.queues,
@@ -149,6 +157,7 @@ class AsteriskSite:
             s.tasks,
             clock,
             acting=self.acting,
+            dialled=self.queue_log.dialled,
         )
 
     def _ami_events(self) -> AmiEvents:
@@ -169,6 +178,7 @@ class AsteriskSite:
             self.agents,
             self.callbacks,
             self.fallback_sweep,
+            self.queue_log,
         ):
             events.subscribe(subscriber.AMI_EVENTS, subscriber.on_ami)
         return events
