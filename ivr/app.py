@@ -50,6 +50,7 @@ from ivr.storage.reports import ReportRepository, ReportWriter
 from ivr.storage.repository import JournalRepository
 from ivr.storage.service_level import ServiceLevelRepository
 from ivr.storage.spool import Spool
+from ivr.storage.staffing import StaffingRepository
 from ivr.storage.supervision import SupervisionLog
 from ivr.tasks import TaskSet
 from ivr.telephony import names
@@ -183,6 +184,7 @@ class Engine:
         self.service_level = ServiceLevelRepository(sessions)
         self.report_repository = ReportRepository(sessions)
         self.kpi = KpiRepository(sessions)
+        self.staffing = StaffingRepository(sessions)
         self.directory = StoreDirectory(sessions, settings.phone_country_code)
         self.desk = DeskStore(sessions, settings.phone_country_code)
         return sessions
@@ -467,6 +469,7 @@ class Engine:
         app[keys.LIVE_QUEUES] = self.live.queues_view
         app[keys.LIVE_AGENTS] = self.live.agent_views
         app[keys.SERVICE_LEVEL] = self.service_level
+        app[keys.STAFFING] = self.staffing
         app[keys.BOARD] = self.live
         app[keys.SCREEN_POP] = self.screen_pop
         app[keys.STREAMS] = self.streams

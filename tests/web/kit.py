@@ -25,6 +25,7 @@ from ivr.storage.health import DatabaseState
 from ivr.storage.reports import ReportRepository
 from ivr.storage.repository import JournalRepository
 from ivr.storage.service_level import ServiceLevelRepository
+from ivr.storage.staffing import StaffingRepository
 from ivr.web import keys
 from ivr.web.app import make_web_app
 from ivr.web.tokens import Principal, TokenBook, load_tokens, token_entry
@@ -164,6 +165,7 @@ class Kit:
         app[keys.LIVE_QUEUES] = lambda: live_queues(self.board)
         app[keys.LIVE_AGENTS] = lambda: [a.view() for a in self.board.agents()]
         app[keys.SERVICE_LEVEL] = ServiceLevelRepository(self.sessions)
+        app[keys.STAFFING] = StaffingRepository(self.sessions)
         return app
 
 

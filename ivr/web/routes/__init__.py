@@ -2,13 +2,25 @@
 ivr.web.app builds the app from ALL."""
 
 from ivr.web.route import Route
-from ivr.web.routes import agents, calls, desk, directory, flows, live, pages, queues, system
+from ivr.web.routes import (
+    agents,
+    calls,
+    desk,
+    directory,
+    flows,
+    live,
+    pages,
+    queues,
+    staffing,
+    system,
+)
 
 ALL: tuple[Route, ...] = (
     *system.ROUTES,
     *calls.ROUTES,
     *agents.ROUTES,
     *queues.ROUTES,
+    *staffing.ROUTES,
     *live.ROUTES,
     *directory.ROUTES,
     *desk.ROUTES,
