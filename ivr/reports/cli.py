@@ -129,7 +129,11 @@ def load_labels(settings: Settings) -> "Labels":
     if targets:
         low, high = f"{targets[0]:g}", f"{targets[-1]:g}"
         target = f"{low} s" if low == high else f"{low}–{high} s"
-    return Labels(cities, {a.id: a.name for a in queues.agents.values()}, target)
+    goal = max((q.service_level_goal for q in queues.queues.values()), default=None)
+    agents = {a.id: a.name for a in queues.agents.values()}
+    if goal is None:
+        return Labels(cities, agents, target)
+    return Labels(cities, agents, target, goal / 100)
 
 
 def staffing_queues(settings: Settings, queue: str | None) -> "QueuesConfig":
@@ -224,7 +228,7 @@ def _build(
 
     if with_plot:
         from ivr.reports import plots  # matplotlib: only when drawing
-    goal = tables.SERVICE_LEVEL_GOAL
+    goal = labels.goal
     levels, reports = ServiceLevelRepository(sessions), ReportRepository(sessions)
     if args.report == "sla":
         report = tables.sla_report(levels, window, args.by, labels)

@@ -11,14 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ivr.reports.render import Column, Kind, Report, Row, Table, percent
+from ivr.reports.render import Column, Kind, Report, Row, Table
 from ivr.reports.staffing import StaffingRow
 from ivr.reports.window import Window
 from ivr.storage.kpi import AgentStats
 from ivr.storage.reports import ReportRepository, UnreachableReportView, line_key
 from ivr.storage.service_level import OVERALL, ServiceLevel, ServiceLevelRepository
 
-SERVICE_LEVEL_GOAL = 0.8  # the usual 80/20 goal: 80 % of calls answered within the target
+SERVICE_LEVEL_GOAL = 0.8  # without queues.yaml: the usual 80 % answered within the target
 ALL_REPORTS = 1_000_000  # no limit, in practice
 
 
@@ -29,6 +29,7 @@ class Labels:
     cities: Mapping[str, str]  # line (digits) -> city
     agents: Mapping[str, str]  # agent id -> display name
     target: str  # the answer target(s), e.g. "20 s"
+    goal: float = SERVICE_LEVEL_GOAL  # share to answer within it (queues.yaml, the highest)
 
     def city(self, line: str) -> str:
         return self.cities.get(line_key(line) or "", "")
@@ -103,7 +104,7 @@ def sla_report(
     total = {by: OVERALL, **extra, **level_row(levels.overall(window.since, window.until))}
     note = (
         f"Service level = answered within {labels.target} / (answered + abandoned after "
-        f"the target); goal {percent(SERVICE_LEVEL_GOAL, 0)}. ASA = average speed of answer."
+        f"the target); goal {labels.goal * 100:g} %. ASA = average speed of answer."
     )
     title = f"Service level by {by}, {window.label()}"
     return Report((Table(title, columns, rows, total if rows else None),), notes=(note,))

@@ -240,3 +240,15 @@ def test_staffing_needs_a_valid_queues_yaml(
         f"ivr report: staffing needs a valid queues.yaml: {queues}:2:22: queues.a.wrapup: "
         "expected a whole number of seconds >= 0, got -1\n"
     )
+
+
+def test_sla_goal_from_queues_yaml(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queues = tmp_path / "queues.yaml"
+    text = (PROJECT_ROOT / "queues.yaml").read_text(encoding="utf-8")
+    queues.write_text(text.replace("service_level_goal: 80", "service_level_goal: 92.5"))
+    monkeypatch.setenv("IVR_QUEUES_FILE", str(queues))
+    code, out, _ = run(capsys, "sla", *DAY, "--plot", str(tmp_path / "sla.png"))
+    assert code == 0
+    assert "; goal 92.5 %. ASA = average speed of answer." in out.splitlines()[-1]
