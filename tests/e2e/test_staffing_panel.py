@@ -31,13 +31,13 @@ async def test_the_staffing_panel_shows_the_hour_under_way(
             await page.goto(f"http://127.0.0.1:{engine.settings.http_port}/dashboard")
             now = page.get_by_test_id("staffing-hour").last
             await expect(now).to_have_attribute("data-needed", "1", timeout=10000)
-            await expect(now).to_have_attribute("title", re.compile(r": 1 calls, needed 1, "))
+            await expect(now).to_have_attribute("title", re.compile(r": 1 call, needed 1, "))
             logged_in = float(await now.get_attribute("data-logged-in") or 0)
             hours = await page.get_by_test_id("staffing-hour").count()
             await expect(page.locator("#staffing-goal")).to_have_text(
                 "needed for 80 % within 4 s (Erlang C)"
             )
-            await expect(page.get_by_test_id("staffing-note")).to_contain_text("1 calls, needed 1")
+            await expect(page.get_by_test_id("staffing-note")).to_contain_text("1 call, needed 1")
             shot = await screenshot(page, tmp_path / "staffing-panel.png", "#staffing-panel")
     assert report.queued_in == "first_line", report.summary()
     assert 0 < logged_in <= 1  # agent 2001, since he logged in this hour

@@ -7,8 +7,9 @@ const REFRESH_MS = 60000;
 
 function hourLabel(hour) {
   const needed = hour.needed === null ? "not known yet" : String(hour.needed);
+  const calls = `${hour.offered} call${hour.offered === 1 ? "" : "s"}`;
   return (
-    `${hour.hour.slice(11)}: ${hour.offered} calls, needed ${needed}, ` +
+    `${hour.hour.slice(11)}: ${calls}, needed ${needed}, ` +
     `logged in ${hour.logged_in_average.toFixed(1)} (at most ${hour.logged_in_max})`
   );
 }
@@ -18,7 +19,7 @@ function column(hour, top) {
   const short = hour.gap !== null && hour.gap > 0;
   const bar = h("span", { class: "staffing-bar" });
   bar.style.height = `${(hour.logged_in_average / top) * 100}%`;
-  const need = h("span", { class: "staffing-need", hidden: hour.needed === null });
+  const need = h("span", { class: "staffing-need", hidden: !hour.needed }); // none, or 0
   need.style.bottom = `${((hour.needed ?? 0) / top) * 100}%`;
   return h(
     "div",
