@@ -56,6 +56,7 @@ from ivr.storage.reports import ReportRepository, ReportWriter
 from ivr.storage.repository import JournalRepository
 from ivr.storage.service_level import ServiceLevelRepository
 from ivr.storage.spool import Spool
+from ivr.storage.staffing import StaffingRepository
 from ivr.storage.supervision import SupervisionLog
 from ivr.tasks import TaskSet
 from ivr.telephony import names
@@ -196,6 +197,7 @@ class Engine:
             window=settings.handle_time_window,
             refresh=settings.handle_time_refresh,
         )
+        self.staffing = StaffingRepository(sessions)
         self.directory = StoreDirectory(sessions, settings.phone_country_code)
         self.desk = DeskStore(sessions, settings.phone_country_code)
         self.flow_history = FlowHistory(sessions)
@@ -521,6 +523,7 @@ class Engine:
         app[keys.LIVE_AGENTS] = self.live.agent_views
         app[keys.SERVICE_LEVEL] = self.service_level
         app[keys.PREDICTION] = self.prediction
+        app[keys.STAFFING] = self.staffing
         app[keys.BOARD] = self.live
         app[keys.SCREEN_POP] = self.screen_pop
         app[keys.STREAMS] = self.streams

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.clock import LoopClock
 from ivr.config import AsteriskServer, ConfigError, Settings
-from ivr.events.model import CallFellBack, CallStarted
+from ivr.events.model import CallFellBack, CallStarted, Event
 from ivr.events.notifier import Notifier
 from ivr.flow.calendar import Calendar
 from ivr.ha.claims import SharedClaims
@@ -37,6 +37,7 @@ from ivr.telephony.ami_events import AmiEvents
 from ivr.telephony.ami_translator import AmiEventTranslator
 from ivr.telephony.fallback_trace import FallbackSweep
 from ivr.telephony.queue_actions import QueueActions
+from ivr.telephony.queue_log import QueueLogWriter
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ class AsteriskSite:
             s.tasks,
         )
         s.notifier.subscribe(AmiAnnouncer(self.queue_actions.user_event, s.tasks))
+        # The owner's own events also go to this Asterisk's queue_log (QueueLog).
+        self.queue_log = QueueLogWriter(self.queue_actions.queue_log, s.tasks, server.name)
         self._monitors(s)
         self.ownership.gained.append(self._take_over)
         self.ownership.lost.append(self._stand_by)
@@ -109,8 +112,13 @@ class AsteriskSite:
             self.claim_store, s.clock.wall, timeout=s.settings.lease_ttl, run=s.claims_gate.run
         )
 
+    def _publish(self, event: Event) -> None:
+        """What this Asterisk's monitors tell: to everyone, and to its queue_log."""
+        self._services.notifier.publish(event)
+        self.queue_log(event)
+
     def _monitors(self, s: SiteServices) -> None:
-        publish, clock = s.notifier.publish, s.clock
+        publish, clock = self._publish, s.clock
         self.agents = AgentBoard(s.queues, self.queue_actions, publish, clock)
         predictor = WaitPredictor(self.agents.staffing, s.mean_talk)
         self.waiting = WaitingMonitor(
@@ -158,6 +166,7 @@ class AsteriskSite:
             acting=self.acting,
             prompt_sound=s.prompt_sound,
             calendar=s.calendar,
+            dialled=self.queue_log.dialled,
         )
 
     def _ami_events(self) -> AmiEvents:
@@ -178,6 +187,7 @@ class AsteriskSite:
             self.agents,
             self.callbacks,
             self.fallback_sweep,
+            self.queue_log,
         ):
             events.subscribe(subscriber.AMI_EVENTS, subscriber.on_ami)
         return events

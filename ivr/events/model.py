@@ -239,6 +239,8 @@ class CallbackAttempted:
     outcome: str  # answered | no_answer | busy | failed
     final: bool
     at: datetime = field(default_factory=utcnow)
+    call_id: str = ""  # the call the request came from ("" if none: an operator's)
+    queue: str = ""
 
 
 @dataclass(frozen=True)

@@ -79,10 +79,12 @@ class CallbackDialer:
         acting: Callable[[], bool] = always,
         prompt_sound: PromptSound | None = None,  # None: no greeting
         calendar: Callable[[], Calendar] = lambda: ALWAYS,  # flows/calendar.yaml
+        dialled: Callable[[str, str, int], None] = lambda call_id, queue, attempt: None,
     ) -> None:
         self._acting = acting  # False: another engine owns the live actions (it dials)
         self._prompt_sound = prompt_sound
         self._calendar = calendar
+        self._dialled = dialled  # told (call id, queue, attempt) as an attempt rings out
         self._queues = queues
         self._store = store
         self._originator = originator
@@ -154,6 +156,7 @@ class CallbackDialer:
                 self._store.start_attempt, callback.id, self._clock.wall()
             )
             if attempt:
+                self._dialled(callback.call_id or "", callback.queue, attempt)
                 outcome = await self._dial(callback)
                 await self._finish(callback, attempt, outcome)
         finally:
@@ -218,5 +221,14 @@ class CallbackDialer:
         await asyncio.to_thread(self._store.finish_attempt, callback.id, outcome, now, retry_at)
         log.info("callback %s attempt %d: %s", callback.id, attempt, outcome)
         self._publish(
-            CallbackAttempted(callback.id, callback.phone, attempt, outcome, final, at=now)
+            CallbackAttempted(
+                callback.id,
+                callback.phone,
+                attempt,
+                outcome,
+                final,
+                at=now,
+                call_id=callback.call_id or "",
+                queue=callback.queue,
+            )
         )

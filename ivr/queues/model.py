@@ -83,6 +83,8 @@ class QueueSpec:
     handle_time: float = 180  # s: the predicted wait's handle time while the journal has none
     early_callback: bool = False  # predicted past answer_target at the join: offer at once
     announce: Announcement = Announcement()
+    # % of calls to answer within answer_target: the staffing report's goal (Erlang C)
+    service_level_goal: float = 80
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ QUEUE_DEFAULTS: Mapping[str, Any] = {  # a setting written neither in a queue no
     "handle_time": 180,  # the average handle time predicted with until the journal has calls
     "early_callback": False,
     "announce": ANNOUNCE_DEFAULTS,
+    "service_level_goal": 80,
 }
 SETTINGS = (*QUEUE_DEFAULTS, "escalation")
 NAME = re.compile(r"[A-Za-z0-9_-]+")  # queue names and agent ids
@@ -140,6 +141,12 @@ def _setting(key: str, value: Any, path: Path, problems: Problems) -> Any:
         return seconds(value, path, problems, positive=True)
     if key == "announce":
         return _announce(value, path, problems)
+    if key == "service_level_goal":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok and 0 < value < 100:
+            return value
+        problems.add(path, f"expected a percentage above 0 and below 100, got {value!r}")
+        return None
     if key in ("record", "early_callback"):
         if isinstance(value, bool):
             return value

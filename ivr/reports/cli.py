@@ -1,7 +1,8 @@
-"""`ivr report sla|lines|unreachable|agents`: the parser and the command.
+"""`ivr report sla|staffing|lines|unreachable|agents`: the parser and the command.
 
 Dates are local to the flows calendar's time zone (flows/calendar.yaml); line cities come
-from flows/ and agent names and answer targets from queues.yaml, when they load.
+from flows/ and agent names and answer targets from queues.yaml, when they load (staffing
+needs queues.yaml: its goals, answer targets and wrapup times).
 """
 
 import argparse
@@ -19,12 +20,14 @@ from ivr.reports.window import DATE_FORMS, DEFAULT_DAYS, ReportError, Window, ma
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+    from ivr.queues.model import QueuesConfig
     from ivr.reports.render import Report
     from ivr.reports.tables import Labels
 
 PLOT_FORMATS = ("png", "svg", "pdf")
 KINDS = {
     "sla": "service level per queue (or --by line) and overall",
+    "staffing": "per hour: offered calls, handle time, agents needed (Erlang C), logged in",
     "lines": "per line: calls, service level, abandon rate, unreachable reports",
     "unreachable": "unreachable-number reports per line, then each report",
     "agents": "per agent: calls, talk, occupancy, not-ready and ringing time",
@@ -32,6 +35,7 @@ KINDS = {
 }
 PLOTS = {
     "sla": "service level by hour over calls per hour",
+    "staffing": "agents needed and logged in by hour over calls per hour",
     "lines": "service level and abandon rate per line",
     "unreachable": "reports per line, the most reported on top",
     "agents": "each agent's logged-in time: talk / ringing / ready idle / not ready",
@@ -72,6 +76,12 @@ def add_report_parser(sub: "SubParsers[argparse.ArgumentParser]") -> None:
         if name == "sla":
             kind.add_argument(
                 "--by", choices=["queue", "line"], default="queue", help="group by (default: queue)"
+            )
+        if name == "staffing":
+            kind.add_argument(
+                "--queue",
+                help="one queue of queues.yaml (its calls, and the agents with a skill for "
+                "it); default: every queue",
             )
         if name == "prediction":
             kind.add_argument(
@@ -140,7 +150,50 @@ def load_labels(settings: Settings) -> "Labels":
     if targets:
         low, high = f"{targets[0]:g}", f"{targets[-1]:g}"
         target = f"{low} s" if low == high else f"{low}–{high} s"
-    return Labels(cities, {a.id: a.name for a in queues.agents.values()}, target)
+    goal = max((q.service_level_goal for q in queues.queues.values()), default=None)
+    agents = {a.id: a.name for a in queues.agents.values()}
+    if goal is None:
+        return Labels(cities, agents, target)
+    return Labels(cities, agents, target, goal / 100)
+
+
+def staffing_queues(settings: Settings, queue: str | None) -> "QueuesConfig":
+    """queues.yaml, which staffing needs (goals, targets, wrapup); ReportError otherwise."""
+    from ivr.queues.model import validate_queues
+
+    config, problems = validate_queues(settings.queues_file)
+    if config is None:
+        first = next((str(p) for p in problems if not p.warning), "")
+        raise ReportError(f"staffing needs a valid queues.yaml: {first}")
+    if queue is not None and queue not in config.queues:
+        known = ", ".join(config.queues)
+        raise ReportError(f"--queue: {queue!r} is not a queue of queues.yaml (queues: {known})")
+    return config
+
+
+def _staffing(
+    queue: str | None,
+    sessions: "sessionmaker[Session]",
+    window: Window,
+    config: "QueuesConfig",
+    with_plot: bool,
+) -> tuple["Report", Callable[[Path], None] | None]:
+    from ivr.reports import tables
+    from ivr.reports.staffing import goals_label, staffing_rows
+    from ivr.storage.staffing import StaffingRepository
+
+    agents = None
+    if queue is not None:
+        agents = [a.id for a in config.agents.values() if queue in a.skills]
+    hours = StaffingRepository(sessions).hours(window.since, window.until, window.tz, queue, agents)
+    rows = staffing_rows(hours, config)
+    goals = goals_label(config, queue)
+    report = tables.staffing_report(rows, window, goals, queue)
+    if not with_plot:
+        return report, None
+    from ivr.reports import plots  # matplotlib: only when drawing
+
+    return report, partial(plots.plot_staffing, rows, window, goals, queue)
 
 
 def run_report(
@@ -165,8 +218,12 @@ def _run(settings: Settings, args: argparse.Namespace, now: datetime, out: TextI
     window = make_window(args.since, args.until, tz, now)
     plot = plot_path(args.plot) if getattr(args, "plot", None) else None
     labels = load_labels(settings)
+    queues = staffing_queues(settings, args.queue) if args.report == "staffing" else None
     with open_store(settings.database_url) as sessions:
-        report, draw = _build(args, sessions, window, labels, plot is not None)
+        if queues is not None:
+            report, draw = _staffing(args.queue, sessions, window, queues, plot is not None)
+        else:
+            report, draw = _build(args, sessions, window, labels, plot is not None)
     out.write(render_csv(report) if args.csv else render_text(report, tz))
     if plot is not None and draw is not None:
         try:
@@ -192,7 +249,7 @@ def _build(
 
     if with_plot:
         from ivr.reports import plots  # matplotlib: only when drawing
-    goal = tables.SERVICE_LEVEL_GOAL
+    goal = labels.goal
     levels, reports = ServiceLevelRepository(sessions), ReportRepository(sessions)
     if args.report == "sla":
         report = tables.sla_report(levels, window, args.by, labels)

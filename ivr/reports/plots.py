@@ -20,6 +20,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 from matplotlib.typing import RcKeyType
 
 from ivr.reports.render import Row, percent
+from ivr.reports.staffing import StaffingRow
 from ivr.reports.window import Window
 from ivr.storage.kpi import AgentStats
 from ivr.storage.service_level import ServiceLevel
@@ -427,4 +428,61 @@ def plot_agents(
             len(stats) - len(shown), "agents"
         )
         _headline(figure, "Agents: how the logged-in time was spent", f"{window.label()} · {note}")
+        save(figure, path)
+
+
+# --- staffing: agents needed and logged in by hour ----------------------------------------
+
+
+def plot_staffing(
+    rows: Sequence[StaffingRow], window: Window, goals: str, queue: str | None, path: Path
+) -> None:
+    """Agents logged in per hour (bars, the most at once as a tick) under the agents Erlang
+    C says were needed (a step line, hours short of agents in red); calls per hour below."""
+    x = list(range(len(rows)))
+    needed = [math.nan if r.needed is None else r.needed for r in rows]
+    with _figure(14, 8) as figure:
+        top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+        top.bar(
+            x,
+            [r.logged_in_average for r in rows],
+            width=0.85,
+            color=LIGHT_BLUE,
+            label="logged in (average)",
+        )
+        top.scatter(
+            x,
+            [r.logged_in_max for r in rows],
+            marker="_",
+            s=160,
+            color=BLUE,
+            zorder=3,
+            label="logged in (most at once)",
+        )
+        top.step(x, needed, where="mid", color=INK, linewidth=2.2, zorder=4, label="needed")
+        short = [(n, r.needed) for n, r in zip(x, rows, strict=True) if (r.gap or 0) > 0]
+        if short:
+            top.scatter(*zip(*short, strict=True), color=RED, s=36, zorder=5, label="short")
+        top.set_title(f"Agents per hour (needed: {goals}, Erlang C)")
+        highest = max([*(r.logged_in_max for r in rows), *(r.needed or 0 for r in rows), 1])
+        top.set_ylim(0, highest * 1.15)
+        top.yaxis.set_major_locator(MaxNLocator(integer=True))
+        top.legend(loc="lower left", ncols=4, bbox_to_anchor=(0, 1.06), borderaxespad=0.1)
+        _clean(top, grid="y")
+        bottom.bar(x, [r.offered for r in rows], width=0.85, color=GREY)
+        bottom.set_title("Calls offered per hour")
+        bottom.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        _clean(bottom, grid="y")
+        ticks, labels, midnights = _hour_ticks([r.hour for r in rows])
+        bottom.set_xticks(ticks, labels)
+        for axes in (top, bottom):
+            for n in midnights:
+                axes.axvline(n - 0.5, color="#d9d9d9", linewidth=1, zorder=1)
+            axes.set_xlim(-0.7, max(len(rows), 1) - 0.3)
+        if not any(r.offered for r in rows) and not any(r.logged_in_max for r in rows):
+            _nothing(top, "no calls and no agent logged in")
+        peak = max((r.needed or 0 for r in rows), default=0)
+        scope = f"queue {queue}" if queue else "all queues"
+        note = f"{scope} · peak {peak} needed · {sum(1 for _ in short)} hours short"
+        _headline(figure, "Staffing by hour", f"{window.label()} · {note}")
         save(figure, path)

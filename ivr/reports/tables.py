@@ -1,6 +1,7 @@
 """The reports as tables, built from the storage repositories (blocking queries).
 
-sla: service level per queue (or line) and overall; lines: per line, calls with their
+sla: service level per queue (or line) and overall; staffing: per hour, agents needed
+(Erlang C) against agents logged in; lines: per line, calls with their
 KPIs and the unreachable-number reports logged against it; unreachable: reports per line,
 then each report, newest first; agents: per agent, calls, talk, occupancy, not-ready and
 ringing time.
@@ -10,13 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ivr.reports.render import Column, Kind, Report, Row, Table, percent
+from ivr.reports.render import Column, Kind, Report, Row, Table
+from ivr.reports.staffing import StaffingRow
 from ivr.reports.window import Window
 from ivr.storage.kpi import AgentStats
 from ivr.storage.reports import ReportRepository, UnreachableReportView, line_key
 from ivr.storage.service_level import OVERALL, ServiceLevel, ServiceLevelRepository
 
-SERVICE_LEVEL_GOAL = 0.8  # the usual 80/20 goal: 80 % of calls answered within the target
+SERVICE_LEVEL_GOAL = 0.8  # without queues.yaml: the usual 80 % answered within the target
 ALL_REPORTS = 1_000_000  # no limit, in practice
 
 
@@ -27,6 +29,7 @@ class Labels:
     cities: Mapping[str, str]  # line (digits) -> city
     agents: Mapping[str, str]  # agent id -> display name
     target: str  # the answer target(s), e.g. "20 s"
+    goal: float = SERVICE_LEVEL_GOAL  # share to answer within it (queues.yaml, the highest)
 
     def city(self, line: str) -> str:
         return self.cities.get(line_key(line) or "", "")
@@ -101,7 +104,7 @@ def sla_report(
     total = {by: OVERALL, **extra, **level_row(levels.overall(window.since, window.until))}
     note = (
         f"Service level = answered within {labels.target} / (answered + abandoned after "
-        f"the target); goal {percent(SERVICE_LEVEL_GOAL, 0)}. ASA = average speed of answer."
+        f"the target); goal {labels.goal * 100:g} %. ASA = average speed of answer."
     )
     title = f"Service level by {by}, {window.label()}"
     return Report((Table(title, columns, rows, total if rows else None),), notes=(note,))
@@ -269,3 +272,52 @@ def agents_report(
     title = f"Agents, {window.label()}"
     rows = [agent_row(s, labels) for s in stats]
     return Report((Table(title, AGENT_COLUMNS, rows),), notes=(note,))
+
+
+STAFFING_COLUMNS = (
+    _c("hour", "Hour", Kind.TEXT),
+    _c("offered", "Offered"),
+    _c("aht_seconds", "AHT", Kind.SECONDS),
+    _c("erlangs", "Erlangs"),
+    _c("needed", "Needed"),
+    _c("logged_in_average", "Logged in (avg)"),
+    _c("logged_in_max", "Logged in (max)"),
+    _c("gap", "Gap"),
+)
+
+
+def staffing_row(row: StaffingRow) -> Row:
+    gap = row.gap
+    return {
+        "hour": row.hour.replace("T", " "),
+        "offered": row.offered,
+        "aht_seconds": row.handle_seconds,
+        "erlangs": round(row.erlangs, 2),
+        "needed": row.needed,
+        "logged_in_average": round(row.logged_in_average, 1),
+        "logged_in_max": row.logged_in_max,
+        "gap": None if gap is None else round(gap, 1),
+    }
+
+
+def staffing_report(
+    rows: Sequence[StaffingRow], window: Window, goals: str, queue: str | None = None
+) -> Report:
+    """Per hour: offered calls, handle time, agents needed (Erlang C) and logged in."""
+    scope = f"queue {queue}" if queue else "all queues"
+    title = f"Staffing by hour, {scope} ({goals}), {window.label()}"
+    short = [r for r in rows if r.gap is not None and r.gap > 0]
+    peak = max(rows, key=lambda r: r.needed or 0, default=None)
+    notes = [
+        "Needed = the fewest agents answering the goal's share of the hour's calls within "
+        "the answer target (Erlang C; each queue counted apart, then added up). AHT = mean "
+        "talk time + wrapup. Gap = needed - logged in (avg): positive = agents short.",
+    ]
+    if peak is not None and peak.needed:
+        notes.append(
+            f"Peak: {peak.needed} agents needed at {peak.hour.replace('T', ' ')}; "
+            f"{len(short)} of {len(rows)} hours short of agents."
+        )
+    return Report(
+        (Table(title, STAFFING_COLUMNS, [staffing_row(r) for r in rows]),), notes=tuple(notes)
+    )

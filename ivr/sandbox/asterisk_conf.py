@@ -237,8 +237,12 @@ busy = 480+620/500,0/500
 congestion = 480+620/250,0/250
 """
 
+# queue_log: app_queue's events and the engine's own (AMI QueueLog), one file.
 LOGGER_CONF = """[general]
 dateformat = %F %T.%3q
+queue_log = yes
+queue_log_to_file = yes
+queue_log_name = queue_log
 [logfiles]
 console => notice,warning,error
 messages.log => notice,warning,error,verbose(2)

@@ -34,7 +34,7 @@ Blocking: call it from a thread (asyncio.to_thread) in async code.
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -43,6 +43,7 @@ from ivr.storage.batch import as_utc
 from ivr.storage.models import CallRecord
 
 SessionFactory = Callable[[], Session]
+Columns = TypeVarTuple("Columns")
 OVERALL = "all"
 
 _c = CallRecord
@@ -129,7 +130,7 @@ class ServiceLevelRepository:
 
     def overall(self, since: datetime | None = None, until: datetime | None = None) -> ServiceLevel:
         """Every offered call (key "all"); zeros and None when there is none."""
-        query = self._filtered(select(*_MEASURES), since, until)
+        query = offered_calls(select(*_MEASURES), since, until)
         with self._session_factory() as session:
             measures = session.execute(query).one()
         return _level(OVERALL, tuple(measures))
@@ -144,45 +145,46 @@ class ServiceLevelRepository:
         change of offset never shifts or merges them. One query reads the measures of each
         call in the window; they are added up per hour here (date functions differ between
         the backends)."""
-        hours = _hours(as_utc(since), as_utc(until), tz)
+        hours = hour_starts(as_utc(since), as_utc(until), tz)
         if not hours:
             return []
-        query = self._filtered(select(CALL_TIME, *_PER_CALL), since, until)
+        query = offered_calls(select(CALL_TIME, *_PER_CALL), since, until)
         totals = [_Totals() for _ in hours]
         with self._session_factory() as session:
             for at, *measures in session.execute(query):
                 totals[int((at - hours[0]) // HOUR)].add(measures)
         return [
-            _level(_hour_key(start, tz), total.measures())
+            _level(hour_key(start, tz), total.measures())
             for start, total in zip(hours, totals, strict=True)
         ]
 
     def _grouped(
         self, key: InstrumentedAttribute[str | None], since: datetime | None, until: datetime | None
     ) -> list[ServiceLevel]:
-        query = self._filtered(select(key, *_MEASURES), since, until).group_by(key)
+        query = offered_calls(select(key, *_MEASURES), since, until).group_by(key)
         with self._session_factory() as session:
             rows = session.execute(query).all()
         levels = [_level(row[0] or "", tuple(row[1:])) for row in rows]
         # Sorted here: the backends disagree on where NULL (not known) sorts.
         return sorted(levels, key=lambda level: level.key)
 
-    @staticmethod
-    def _filtered(
-        query: Select[Any], since: datetime | None, until: datetime | None
-    ) -> Select[Any]:
-        query = query.where(or_(_answered, _abandoned))
-        if since is not None:
-            query = query.where(CALL_TIME >= since)
-        if until is not None:
-            query = query.where(CALL_TIME < until)
-        return query
+
+def offered_calls(
+    query: Select[*Columns], since: datetime | None, until: datetime | None
+) -> Select[*Columns]:
+    """`query` narrowed to the offered calls (answered or abandoned) of [since, until)."""
+    query = query.where(or_(_answered, _abandoned))
+    if since is not None:
+        query = query.where(CALL_TIME >= since)
+    if until is not None:
+        query = query.where(CALL_TIME < until)
+    return query
 
 
 HOUR = timedelta(hours=1)
 
 
-def _hours(since: datetime, until: datetime, tz: tzinfo) -> list[datetime]:
+def hour_starts(since: datetime, until: datetime, tz: tzinfo) -> list[datetime]:
     """The UTC starts of the local hours meeting [since, until)."""
     if until <= since:
         return []
@@ -194,7 +196,7 @@ def _hours(since: datetime, until: datetime, tz: tzinfo) -> list[datetime]:
     return [start + n * HOUR for n in range(count)]
 
 
-def _hour_key(start: datetime, tz: tzinfo) -> str:
+def hour_key(start: datetime, tz: tzinfo) -> str:
     return start.astimezone(tz).strftime("%Y-%m-%dT%H:00")
 
 

@@ -172,6 +172,7 @@ class IvrRoute(UserEvent):
     queue: str = ""
     priority: int = 0  # QueuePriority
     language: str = ""  # MenuLanguage (the channel's own Language header is Asterisk's)
+    path: str = ""  # the menu path, e.g. "main:1>internet:2"
 
 
 @dataclass(frozen=True)
@@ -268,6 +269,7 @@ def _user_event(m: Message) -> UserEvent | None:
             queue=_text(m, "Queue"),
             priority=_integer(_text(m, "QueuePriority")),
             language=_text(m, "MenuLanguage"),
+            path=_text(m, "Path"),
         )
     if kind is IvrCallbackAnswered:
         return IvrCallbackAnswered(

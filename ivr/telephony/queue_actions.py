@@ -156,5 +156,9 @@ class QueueActions:
     async def hangup(self, channel: str) -> None:
         await self._ami.hangup(channel)
 
+    async def queue_log(self, action: Mapping[str, str]) -> None:
+        """Write a line of queue_log (an `Action: QueueLog`, see ivr.telephony.queue_log)."""
+        await self._ami.send({**action, "Action": "QueueLog"}, timeout=5)
+
     async def user_event(self, name: str, fields: Mapping[str, str]) -> None:
         await self._ami.user_event(name, **fields)

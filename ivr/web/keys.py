@@ -25,6 +25,7 @@ from ivr.storage.recordings import Recordings
 from ivr.storage.reports import ReportRepository
 from ivr.storage.repository import JournalRepository
 from ivr.storage.service_level import ServiceLevelRepository
+from ivr.storage.staffing import StaffingRepository
 from ivr.storage.supervision import SupervisionLog
 from ivr.web.limits import StreamSlots
 from ivr.web.live.board import LiveBoard
@@ -72,6 +73,7 @@ LIVE_QUEUES: web.AppKey[Callable[[], Mapping[str, Any]]] = web.AppKey("live_queu
 LIVE_AGENTS: web.AppKey[Callable[[], list[dict[str, object]]]] = web.AppKey("live_agents")
 SERVICE_LEVEL = web.AppKey("service_level", ServiceLevelRepository)
 PREDICTION = web.AppKey("prediction", PredictionRepository)  # predicted vs real waits
+STAFFING = web.AppKey("staffing", StaffingRepository)  # GET /api/staffing
 BOARD = web.AppKey("board", LiveBoard)  # the dashboard and the agent view
 SCREEN_POP = web.AppKey("screen_pop", ScreenPop)
 STREAMS = web.AppKey("streams", StreamSlots)  # the cap on live streams

@@ -120,6 +120,25 @@ def check_ladders(
         assert final[call_id] == base + len(STEPS), (call_id, final[call_id], base)
 
 
+def check_queue_log(sandbox: Sandbox, routes: Mapping[str, int], lines: list[str]) -> None:
+    """queue_log: every caller's menu path once (the owner read his route), and no step
+    twice, whichever engine ran it (a line lost to the kill -9 is allowed: best effort)."""
+    path = sandbox.root / "var" / "log" / "asterisk" / "queue_log"
+    ours = [
+        fields
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+        if (fields := line.split("|"))[1:2] and fields[1] in routes
+        and fields[4] in ("IVRPATH", "ESCALATE")
+    ]  # fmt: skip
+    keys = [(f[1], f[4], f[6] if f[4] == "ESCALATE" else "") for f in ours]
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+    assert {k[0] for k in keys if k[1] == "IVRPATH"} == set(routes)
+    steps = sum(1 for k in keys if k[1] == "ESCALATE")
+    lines.append(
+        f"queue_log: {len(routes)} menu paths, {steps} of {len(routes) * len(STEPS)} steps"
+    )
+
+
 async def test_kill_9_the_owner_while_50_sip_callers_wait_on_a_ladder(
     sandbox: Sandbox,
     settings: Settings,
@@ -161,6 +180,7 @@ async def test_kill_9_the_owner_while_50_sip_callers_wait_on_a_ladder(
                 final = await priorities(tester, "first_line")
             tester.off_event("*", log)
             check_ladders(routes, steps_announced(log), final, lines)
+            check_queue_log(sandbox, routes, lines)
             row = await standby_journal(standby, routes)
             lines.append(f"journal of a caller: {row}")
     finally:

@@ -1,10 +1,12 @@
 """The engine's AMI wiring: the event names it asks Asterisk for come from what its parts
 declare they read, and one raw event reaches each of them, parsed once, in order."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
-from ivr.events.model import CallAnswered, CallStarted, Event
+from ivr.events.model import CallAnswered, CallbackRequested, CallStarted, Event
 from ivr.telephony import names
+from ivr.telephony.queue_log import QueueLogLine
 from tests.unit.monitors.kit import CALLER, PHONE, connect, join, user_event
 from tests.web.kit import engine_for_tests
 
@@ -49,5 +51,26 @@ async def test_one_event_reaches_every_part_that_reads_it(tmp_path: Path) -> Non
     [answered] = [e for e in published if isinstance(e, CallAnswered)]
     assert answered.queue == queue
     assert [t.call_id for t in engine.talk.talking()] == ["c1"]
+    engine.waiting.close()
+    engine.talk.close()
+
+
+async def test_queue_log_lines_come_from_the_owner_only(tmp_path: Path) -> None:
+    engine = engine_for_tests(tmp_path)
+    site = engine.site
+    lines: list[QueueLogLine] = []
+    site.queue_log.put = lines.append  # type: ignore[method-assign]
+    route = user_event(names.EVENT_ROUTE, "c1", Queue="tv", QueuePriority="5", Path="menu:2")
+    site._owned_event(route)  # standing by (no lease): nothing
+    assert lines == []
+    site.acting = lambda: True  # type: ignore[method-assign]
+    site._owned_event(route)
+    assert [(x.event, x.uniqueid, x.data[0]) for x in lines] == [("IVRPATH", "c1", "menu:2")]
+    # the site's monitors' events are logged; the same event from elsewhere (a menu) is not
+    requested = CallbackRequested("c1", "5552000", PHONE, "", "tv", "vip", datetime.now(UTC))
+    engine.notifier.publish(requested)
+    assert len(lines) == 1
+    site._publish(requested)
+    assert [x.data[0] for x in lines] == ["menu:2", "REQUESTED"]
     engine.waiting.close()
     engine.talk.close()

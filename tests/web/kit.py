@@ -28,6 +28,7 @@ from ivr.storage.prediction import PredictionRepository
 from ivr.storage.reports import ReportRepository
 from ivr.storage.repository import JournalRepository
 from ivr.storage.service_level import ServiceLevelRepository
+from ivr.storage.staffing import StaffingRepository
 from ivr.web import keys
 from ivr.web.app import make_web_app
 from ivr.web.tokens import Principal, TokenBook, load_tokens, token_entry
@@ -176,6 +177,7 @@ class Kit:
         app[keys.SERVICE_LEVEL] = ServiceLevelRepository(self.sessions)
         app[keys.PREDICTION] = PredictionRepository(self.sessions)
         app[keys.OUTAGE_ALERTS] = self.outage_alerts
+        app[keys.STAFFING] = StaffingRepository(self.sessions)
         return app
 
 

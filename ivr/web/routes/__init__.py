@@ -12,6 +12,7 @@ from ivr.web.routes import (
     outage_alerts,
     pages,
     queues,
+    staffing,
     system,
 )
 
@@ -20,6 +21,7 @@ ALL: tuple[Route, ...] = (
     *calls.ROUTES,
     *agents.ROUTES,
     *queues.ROUTES,
+    *staffing.ROUTES,
     *live.ROUTES,
     *directory.ROUTES,
     *outage_alerts.ROUTES,

@@ -1,5 +1,6 @@
 """queues.yaml as a model: the shipped file, defaults, escalation ladders, callbacks."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,23 @@ def test_defaults_apply_and_a_queue_overrides_them() -> None:
     assert (a.ring_time, a.retry, a.wrapup, a.hard_limit, a.strategy) == (6, 1, 5, 0, "rrmemory")
     assert [s.action for s in a.escalation] == ["raise_priority", "overflow"]
     assert b.escalation == ()  # its own empty ladder replaces the default one
+
+
+def test_the_service_level_goal_is_a_percentage_defaulting_to_80(tmp_path: Path) -> None:
+    text = edit(("  a: {title: A}", "  a: {title: A, service_level_goal: 90}"))
+    queues = parse_queues(yaml.safe_load(text)).queues
+    assert (queues["a"].service_level_goal, queues["b"].service_level_goal) == (90, 80)
+    path = tmp_path / "queues.yaml"
+    for bad in ("0", "100", "high", "true"):
+        path.write_text(edit(("  a: {title: A}", f"  a: {{title: A, service_level_goal: {bad}}}")))
+        config, problems = validate_queues(path)
+        assert config is None
+        assert len(problems) == 1
+        assert re.fullmatch(
+            rf"{re.escape(str(path))}:\d+:\d+: queues.a.service_level_goal: expected a "
+            rf"percentage above 0 and below 100, got {re.escape(repr(yaml.safe_load(bad)))}",
+            str(problems[0]),
+        )
 
 
 def test_times_may_be_fractions_for_fast_tests() -> None:

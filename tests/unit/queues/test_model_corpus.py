@@ -24,7 +24,8 @@ LOCAL_DIAL = (
 )
 QUEUE_KEYS = (
     "title, answer_target, talk_warning, talk_guideline, hard_limit, ring_time, retry, wrapup, "
-    "autopause, strategy, record, handle_time, early_callback, announce, escalation"
+    "autopause, strategy, record, handle_time, early_callback, announce, service_level_goal, "
+    "escalation"
 )
 
 # (changes to BASE, the exact problems)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from ivr.cli import main
+from ivr.config import PROJECT_ROOT
 from ivr.storage.db import open_store
 from tests.unit.reports.seed import seed
 
@@ -88,7 +89,7 @@ def test_agents_text_names_from_queues(store: Path, capsys: pytest.CaptureFixtur
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("kind", ["sla", "lines", "unreachable", "agents"])
+@pytest.mark.parametrize("kind", ["sla", "staffing", "lines", "unreachable", "agents"])
 def test_plot_writes_a_png(
     kind: str, store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -157,3 +158,97 @@ def test_without_flows_and_queues_times_are_utc_and_labels_left_out(
     assert lines[0] == "Service level by line, 2026-11-24 (UTC)"
     assert lines[4].split()[:3] == ["5551000", "4", "3"]  # no city
     assert "answered within the answer target" in lines[-1]
+
+
+MORNING = ["--since", "2026-11-24T09:00", "--until", "2026-11-24T12:00"]
+
+
+def test_staffing_text(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "staffing", *MORNING)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == (
+        "Staffing by hour, all queues (80 % within 20 s), "
+        "2026-11-24 09:00 – 2026-11-24 12:00 (Europe/Kyiv)"
+    )
+    # 10:00: internet 4 calls (talk 186.7 s + wrapup 5 s), tv 1 abandoned (the window's
+    # tv talk, 200 s + 5 s): 1 agent each; 1001 and 1002 logged in.
+    assert [line.split() for line in lines[4:7]] == [
+        ["2026-11-24", "09:00", "0", "-", "0.0", "0", "2.0", "2", "-2.0"],
+        ["2026-11-24", "10:00", "5", "3:14", "0.27", "2", "2.0", "2", "0.0"],
+        ["2026-11-24", "11:00", "1", "3:25", "0.06", "1", "2.0", "2", "-1.0"],
+    ]
+    assert lines[-1] == "Peak: 2 agents needed at 2026-11-24 10:00; 0 of 3 hours short of agents."
+
+
+def test_staffing_of_one_queue_counts_its_agents_only(
+    store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "staffing", *MORNING, "--queue", "tv", "--csv")
+    assert code == 0
+    assert out.splitlines() == [
+        "hour,offered,aht_seconds,erlangs,needed,logged_in_average,logged_in_max,gap",
+        "2026-11-24 09:00,0,,0.0,0,1.0,1,-1.0",  # 1002 (tv skill); 1001 has none
+        "2026-11-24 10:00,1,205.0,0.06,1,1.0,1,0.0",
+        "2026-11-24 11:00,1,205.0,0.06,1,1.0,1,0.0",
+    ]
+
+
+def test_staffing_reads_the_goal_from_queues_yaml(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queues = tmp_path / "queues.yaml"
+    text = (PROJECT_ROOT / "queues.yaml").read_text(encoding="utf-8")
+    queues.write_text(
+        text.replace("service_level_goal: 80", "service_level_goal: 99.9").replace(
+            "answer_target: 20", "answer_target: 1"
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("IVR_QUEUES_FILE", str(queues))
+    code, out, _ = run(capsys, "staffing", *MORNING)
+    assert code == 0
+    lines = out.splitlines()
+    assert "(99.9 % within 1 s)" in lines[0]
+    assert lines[5].split()[5] == "7"  # 10:00: internet 4 + tv 3 (1 + 1 at 80 % in 20 s)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--queue", "nope"], "--queue: 'nope' is not a queue of queues.yaml (queues: "
+         "connections, internet, tv, extra, senior, first_line)"),
+        (["--since", "2026-11-24", "--until", "2026-11-24"],
+         "--until: 2026-11-24 00:00 is not after --since 2026-11-24 00:00 (Europe/Kyiv)"),
+    ],
+)  # fmt: skip
+def test_staffing_bad_options_exit_2_with_one_line(
+    args: list[str], message: str, store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "staffing", *args) == (2, "", f"ivr report: {message}\n")
+
+
+def test_staffing_needs_a_valid_queues_yaml(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queues = tmp_path / "queues.yaml"
+    queues.write_text("caller_classes: {}\nqueues: {a: {wrapup: -1}}\nfallback_queue: a\n")
+    monkeypatch.setenv("IVR_QUEUES_FILE", str(queues))
+    code, out, err = run(capsys, "staffing", *MORNING)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"ivr report: staffing needs a valid queues.yaml: {queues}:2:22: queues.a.wrapup: "
+        "expected a whole number of seconds >= 0, got -1\n"
+    )
+
+
+def test_sla_goal_from_queues_yaml(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queues = tmp_path / "queues.yaml"
+    text = (PROJECT_ROOT / "queues.yaml").read_text(encoding="utf-8")
+    queues.write_text(text.replace("service_level_goal: 80", "service_level_goal: 92.5"))
+    monkeypatch.setenv("IVR_QUEUES_FILE", str(queues))
+    code, out, _ = run(capsys, "sla", *DAY, "--plot", str(tmp_path / "sla.png"))
+    assert code == 0
+    assert "; goal 92.5 %. ASA = average speed of answer." in out.splitlines()[-1]

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
-from ivr.reports.plots import plot_agents, plot_lines, plot_sla, plot_unreachable, time_split
+from ivr.reports.plots import (
+    plot_agents,
+    plot_lines,
+    plot_sla,
+    plot_staffing,
+    plot_unreachable,
+    time_split,
+)
+from ivr.reports.staffing import StaffingRow
 from ivr.reports.window import Window
 from ivr.storage.kpi import AgentStats
 from ivr.storage.service_level import ServiceLevel
@@ -61,6 +69,16 @@ def check_png(path: Path, min_width: int = 1000) -> None:
     assert image[..., :3].std() > 0.05  # not a blank canvas
 
 
+def staffing(count: int) -> list[StaffingRow]:
+    rows = []
+    for level in hours(count):
+        busy = level.offered > 0
+        rows.append(StaffingRow(level.key, level.offered, 190.0 if busy else None,
+                                level.offered * 190 / 3600, 4 if busy else 0,
+                                3.5 if busy else 0.5, 5 if busy else 1))  # fmt: skip
+    return rows
+
+
 Draw = Callable[[Path], None]
 PLOTS: dict[str, Draw] = {
     "sla_day": lambda p: plot_sla(hours(24), DAY, "20 s", 0.8, p),
@@ -69,6 +87,8 @@ PLOTS: dict[str, Draw] = {
     "lines": lambda p: plot_lines(LINES, DAY, 0.8, p),
     "unreachable": lambda p: plot_unreachable(COUNTS, DAY, p),
     "agents": lambda p: plot_agents(AGENTS, NAMES, DAY, p),
+    "staffing_day": lambda p: plot_staffing(staffing(24), DAY, "80 % within 20 s", None, p),
+    "staffing_week": lambda p: plot_staffing(staffing(24 * 7), DAY, "80 % within 20 s", "tv", p),
 }
 EMPTY: dict[str, Draw] = {
     "sla": lambda p: plot_sla(hours(0), DAY, "20 s", 0.8, p),
@@ -76,6 +96,7 @@ EMPTY: dict[str, Draw] = {
     "lines": lambda p: plot_lines([], DAY, 0.8, p),
     "unreachable": lambda p: plot_unreachable([], DAY, p),
     "agents": lambda p: plot_agents([], {}, DAY, p),
+    "staffing": lambda p: plot_staffing([], DAY, "80 % within 20 s", None, p),
 }
 
 

@@ -86,3 +86,10 @@ def test_the_engine_event_filter_lets_every_event_the_engine_reads_through() -> 
     for name in ("HangupRequest", "SoftHangupRequest", "AgentCalled", "Newchannel", "VarSet"):
         assert re.search(ENGINE_EVENTS, f"Event: {name}\r\nPrivilege: call,all\r\n") is None
     assert re.search(ENGINE_EVENTS, "Event: UserEvent\r\nUserEvent: IvrBenchDone\r\n") is None
+
+
+def test_queue_log_goes_to_its_file() -> None:
+    """app_queue's events and the engine's own (AMI QueueLog) in /var/log/asterisk/queue_log."""
+    general = render(False)["logger.conf"].split("[logfiles]")[0]
+    for setting in ("queue_log = yes", "queue_log_to_file = yes", "queue_log_name = queue_log"):
+        assert setting in general.splitlines()

@@ -110,6 +110,8 @@ def test_the_engine_s_user_events() -> None:
     assert odd == IvrCallbackAnswered("c2", PHONE, "", "", priority=0)
     route = user_event(names.EVENT_ROUTE, "c1", Queue="a", QueuePriority="10", MenuLanguage="uk")
     assert parse(route) == IvrRoute("c1", PHONE, "", "", queue="a", priority=10, language="uk")
+    path = user_event(names.EVENT_ROUTE, "c1", Queue="a", Path="main:1>internet:2")
+    assert parse(path) == IvrRoute("c1", PHONE, "", "", queue="a", path="main:1>internet:2")
 
 
 def test_originate_response() -> None:
