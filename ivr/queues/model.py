@@ -6,10 +6,10 @@ value checks are in ivr.queues.validate.
 """
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ivr.queues import validate as v
 from ivr.yamlfiles.problems import Located, Problem, Problems, in_file_order, validate_yaml_file
@@ -315,32 +315,27 @@ def _phones(agents: Mapping[str, AgentSpec], phones: Collection[str], problems: 
                 problems.add(("agents", agent.id, key), message)
 
 
-def _recordings(value: Any, problems: Problems) -> RecordingPolicy | None:
-    where = ("recordings",)
-    spec = v.mapping(value or {}, where, problems, "a mapping of recording settings")
-    if spec is None:
-        return None
-    v.unknown_keys(spec, where, RECORDING_KEYS, problems)
-    found = {
-        k: v.recording_setting(k, spec[k], (*where, k), problems)
-        for k in RECORDING_KEYS
-        if k in spec
-    }
-    return None if None in found.values() else RecordingPolicy(**found)
+P = TypeVar("P")
 
 
-def _outage_alerts(value: Any, problems: Problems) -> OutageAlertPolicy | None:
-    where = ("outage_alerts",)
-    spec = v.mapping(value or {}, where, problems, "a mapping of outage alert settings")
+def _section(
+    value: Any,
+    name: str,
+    what: str,
+    keys: Sequence[str],
+    setting: Callable[[str, Any, tuple[str, ...], Problems], Any],
+    make: Callable[..., P],
+    problems: Problems,
+) -> P | None:
+    """A settings section of flat keys (recordings, outage_alerts): unknown keys refused,
+    each key checked by `setting`; None when any is wrong."""
+    where = (name,)
+    spec = v.mapping(value or {}, where, problems, f"a mapping of {what} settings")
     if spec is None:
         return None
-    v.unknown_keys(spec, where, OUTAGE_ALERT_KEYS, problems)
-    found = {
-        k: v.outage_alert_setting(k, spec[k], (*where, k), problems)
-        for k in OUTAGE_ALERT_KEYS
-        if k in spec
-    }
-    return None if None in found.values() else OutageAlertPolicy(**found)
+    v.unknown_keys(spec, where, keys, problems)
+    found = {k: setting(k, spec[k], (*where, k), problems) for k in keys if k in spec}
+    return None if None in found.values() else make(**found)
 
 
 def _check(
@@ -376,8 +371,24 @@ def _check(
         _phones(agents, phones, problems)
     _overflows(ladders, names, skilled, problems)
     callbacks = _callbacks(root.get("callbacks"), problems)
-    recordings = _recordings(root.get("recordings"), problems)
-    outage_alerts = _outage_alerts(root.get("outage_alerts"), problems)
+    recordings = _section(
+        root.get("recordings"),
+        "recordings",
+        "recording",
+        RECORDING_KEYS,
+        v.recording_setting,
+        RecordingPolicy,
+        problems,
+    )
+    outage_alerts = _section(
+        root.get("outage_alerts"),
+        "outage_alerts",
+        "outage alert",
+        OUTAGE_ALERT_KEYS,
+        v.outage_alert_setting,
+        OutageAlertPolicy,
+        problems,
+    )
     if problems.errors or None in (callbacks, recordings, outage_alerts):
         return None
     assert callbacks and recordings and outage_alerts
