@@ -113,7 +113,14 @@ def print_reports(settings: Settings, var: Path) -> None:
     """`ivr report ...` on the demo's store, with the plots written next to it."""
     parser = argparse.ArgumentParser(prog="ivr")
     add_report_parser(parser.add_subparsers(dest="command"))
-    for kind, plot in (("sla", "sla"), ("unreachable", "unreachable"), ("agents", None)):
+    kinds = (
+        ("sla", "sla"),
+        ("unreachable", "unreachable"),
+        ("agents", None),
+        ("prediction", None),
+        ("staffing", "staffing"),
+    )
+    for kind, plot in kinds:
         argv = ["report", kind, *(["--plot", str(var / f"demo-{plot}.png")] if plot else [])]
         print(f"\n$ ivr {' '.join(argv)}")
         run_report(settings, parser.parse_args(argv))

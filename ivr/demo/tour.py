@@ -207,8 +207,19 @@ async def _calls(
     _set_operator_hours(tour.flows, '{sun: "00:00-00:01"}')
     reloaded = await engine.flow_reloader.reload()  # what the watcher does within 0.2 s
     print(f"flows reloaded: {'ok' if reloaded.ok else reloaded.problems}")
+    _print_flow_history(engine)
     tour.results.append((NIGHT[0], await _call(ami, *NIGHT)))
     return queue_results
+
+
+def _print_flow_history(engine: Engine) -> None:
+    """The versions flows/ went through, newest first, as `ivr flow history` lists them."""
+    versions = engine.flow_history.recent(limit=3)
+    for version in versions:
+        changed = ", ".join(version.changed) or "-"
+        print(f"  flow version {version.id}: {version.who} ({changed})")
+    if len(versions) > 1:
+        print(f"  `ivr flow rollback {versions[1].id}` would put version {versions[1].id} back")
 
 
 async def _stored(tour: _Tour, engine: Engine) -> _Stored:
