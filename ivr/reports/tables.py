@@ -318,6 +318,9 @@ def staffing_report(
             f"Peak: {peak.needed} agents needed at {peak.hour.replace('T', ' ')}; "
             f"{len(short)} of {len(rows)} hours short of agents."
         )
+    busy = [r for r in rows if r.offered or r.logged_in_max]
+    if len(busy) < len(rows):
+        notes.append(f"{len(rows) - len(busy)} hours with no calls and nobody logged in not shown.")
     return Report(
-        (Table(title, STAFFING_COLUMNS, [staffing_row(r) for r in rows]),), notes=tuple(notes)
+        (Table(title, STAFFING_COLUMNS, [staffing_row(r) for r in busy]),), notes=tuple(notes)
     )

@@ -7,6 +7,8 @@ import yaml
 from ivr.queues.model import parse_queues
 from ivr.reports.erlang import agents_needed
 from ivr.reports.staffing import goals_label, staffing_rows
+from ivr.reports.tables import staffing_report
+from ivr.reports.window import Window
 from ivr.storage.staffing import QueueCalls, StaffingHour
 from tests.unit.queues.yaml_cases import edit
 
@@ -75,3 +77,13 @@ def test_a_queue_gone_from_queues_yaml_counts_with_the_fallback_queues_settings(
 def test_goals_label() -> None:
     assert goals_label(CONFIG) == "80 % within 20 s, 90 % within 10 s"
     assert goals_label(CONFIG, "a") == "90 % within 10 s"
+
+
+def test_the_table_leaves_out_hours_with_no_calls_and_nobody_logged_in() -> None:
+    idle = StaffingHour("h1", T0 + timedelta(hours=1), T0 + timedelta(hours=2), {}, 0.0, 0)
+    staffed = StaffingHour("h2", T0 + timedelta(hours=2), T0 + timedelta(hours=3), {}, 1.0, 1)
+    rows = staffing_rows([hour(0, a=QueueCalls(10, 10, 10, 10 * 60.0)), idle, staffed], CONFIG)
+    report = staffing_report(rows, Window(T0, T0 + timedelta(hours=3), UTC), "80 % within 20 s")
+
+    assert [row["hour"] for row in report.tables[0].rows] == ["h0", "h2"]
+    assert "1 hours with no calls and nobody logged in not shown." in report.notes
