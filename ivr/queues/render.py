@@ -55,8 +55,9 @@ def _announce_lines(queue: QueueSpec) -> list[str]:
         f"announce-position = {'yes' if said.position else 'no'}",
         f"announce-holdtime = {'yes' if said.wait else 'no'}",
     ]
-    if said.on:
-        lines.append(f"announce-frequency = {math.ceil(said.every)}")
+    if said.on:  # min-announce-frequency (default 15 s) would otherwise stretch a shorter every
+        every = math.ceil(said.every)
+        lines += [f"announce-frequency = {every}", f"min-announce-frequency = {every}"]
     return lines
 
 

@@ -99,14 +99,19 @@ def received_by_caller(capture: Capture) -> Samples:
 def likeness(received: Samples, prompt: Samples, search: float = 2.0) -> float:
     """The best normalised correlation of `prompt` with `received`, within its first
     `search` seconds: about 1 when the caller heard exactly that recording."""
+    curve = likeness_curve(received[: len(prompt) + int(search * 8000)], prompt)
+    return float(np.max(curve)) if len(curve) else 0.0
+
+
+def likeness_curve(received: Samples, prompt: Samples) -> Samples:
+    """The normalised correlation of `prompt` with `received` at each sample offset."""
     n = len(prompt)
-    segment = received[: n + int(search * 8000)]
-    if len(segment) < n:
-        return 0.0
-    dots = np.correlate(segment, prompt, mode="valid")
-    energy = np.cumsum(np.concatenate(([0.0], segment**2)))
+    if len(received) < n:
+        return np.zeros(0)
+    dots = np.correlate(received, prompt, mode="valid")
+    energy = np.cumsum(np.concatenate(([0.0], received**2)))
     windows = np.sqrt(np.maximum(energy[n:] - energy[:-n], 1e-12))[: len(dots)]
-    return float(np.max(dots / (windows * np.linalg.norm(prompt))))
+    return dots / (windows * np.linalg.norm(prompt))
 
 
 def welcome_wav(engine: Engine, language: str) -> Samples:

@@ -96,3 +96,13 @@ def test_app_queue_announces_position_and_hold_time_only_when_it_is_the_announce
     assert "announce-position = no\nannounce-holdtime = no\n" in a  # the engine says it
     assert "announce-frequency" not in a
     assert "announce-position = yes\nannounce-holdtime = yes\nannounce-frequency = 30\n" in b
+    # app_queue's min-announce-frequency (15 s by default) must not stretch a shorter every
+    assert "min-announce-frequency = 30\n" in b
+
+
+def test_an_every_shorter_than_app_queues_15_s_minimum_is_kept() -> None:
+    conf = render(
+        ("  a: {title: A}", "  a: {title: A, announce: {by: asterisk, position: true, every: 8}}")
+    )
+    a = conf[conf.index("[a]") :]
+    assert "announce-frequency = 8\nmin-announce-frequency = 8\n" in a
