@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TextIO
 
-from ivr.offline import fallback, meter
+from ivr.offline import fallback
 from ivr.offline.agi import AgiLogHandler, ClassicAgi, ClassicAgiError
 from ivr.offline.runtime import load_config, script_settings
 
@@ -53,6 +53,8 @@ def fallback_route_main(stdin: TextIO, stdout: TextIO) -> int:
 
 def meter_reading_main(stdin: TextIO, stdout: TextIO) -> int:
     """AGI(meter_reading.py,<line>): see ivr.offline.meter."""
+
+    from ivr.offline import meter  # the flow runner: not loaded on every fallback call
 
     async def body(agi: ClassicAgi) -> None:
         await meter.serve(agi, load_config(script_settings()))
