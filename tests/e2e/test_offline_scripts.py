@@ -137,6 +137,30 @@ async def joined(log: AmiLog, channel: str, timeout: float = 20) -> float:
     return at
 
 
+def script_runs(log: AmiLog, script: str) -> dict[str, tuple[float, float]]:
+    """Per channel, when `script` started and ended (its AGI's Newexten, the next one)."""
+    runs: dict[str, tuple[float, float]] = {}
+    started: dict[str, float] = {}
+    for at, e in log.events:
+        channel = str(e.get("Channel", ""))
+        if e.get("Event") != "Newexten" or not channel.startswith(CHANNEL):
+            continue
+        if channel in started:
+            runs[channel] = (started.pop(channel), at)
+        if e.get("Application") == "AGI" and str(e.get("AppData", "")).startswith(script):
+            started[channel] = at
+    return runs
+
+
+def most_at_once(runs: dict[str, tuple[float, float]]) -> int:
+    edges = sorted([(a, 1) for a, _ in runs.values()] + [(b, -1) for _, b in runs.values()])
+    running = most = 0
+    for _, step in edges:
+        running += step
+        most = max(most, running)
+    return most
+
+
 @pytest.fixture
 def pg_database(pg_schema: str) -> str:
     return pg_url(pg_schema)
@@ -256,3 +280,43 @@ async def test_database_down_or_hanging_every_caller_still_reaches_the_queue(
     )
     for caller, at in zip(calls, waited, strict=True):
         print(f"{caller.channel}: in the queue {at - caller.started:.1f} s after the INVITE")
+    runs = script_runs(log, "fallback_route.py")
+    took = [end - start for start, end in runs.values()]
+    print(f"fallback_route.py with the database hanging: {', '.join(f'{t:.2f}' for t in took)} s")
+    assert len(took) == 3 and max(took) < 3.5  # the connect timeout, within the 3 s deadline
+
+
+async def test_a_burst_runs_a_few_scripts_at_once_and_queues_everyone(
+    sandbox: Sandbox, settings: Settings, tester: AmiClient, tmp_path: Path, pg_database: str
+) -> None:
+    burst = 16
+    assert engine_is_down(settings), "something answers FastAGI: the engine is not down"
+    await hang_up_everything(sandbox)
+    log = AmiLog()
+    tester.on_event("*", log)
+    script = scenario("caller", tmp_path / "burst", hold=60.0, caller_id=STRANGER)
+    try:
+        with scripts_on(sandbox, pg_database), Sipp(
+            script, target=ASTERISK_SIP, service=CONNECTIONS, local_ip=CARRIER_IP,
+            local_port=5090, media_port=16200, calls=burst, rate=burst, timeout=70.0,
+        ):  # fmt: skip
+            start = asyncio.get_running_loop().time()
+            await log.wait_for(
+                lambda _: len(log.find(event("QueueCallerJoin", Queue=FALLBACK_QUEUE))) >= burst,
+                timeout=60,
+            )
+            waiting = await queue_entries(tester)
+            await hang_up_everything(sandbox)
+    finally:
+        tester.off_event("*", log)
+    runs = script_runs(log, "fallback_route.py")
+    joins = [at - start for at, _ in log.find(event("QueueCallerJoin", Queue=FALLBACK_QUEUE))]
+    prospects = sum(1 for e in waiting.values() if e["Priority"] == "10")
+    print(
+        f"burst of {burst}: {len(runs)} ran fallback_route.py, at most {most_at_once(runs)} at "
+        f"once; {prospects} queued with priority 10, the rest 0; last in the queue "
+        f"{max(joins):.1f} s after the first INVITE"
+    )
+    assert len(waiting) == burst  # nobody dropped
+    assert most_at_once(runs) <= 6  # IVR_FALLBACK_SCRIPTS
+    assert prospects == len(runs) and {e["Priority"] for e in waiting.values()} <= {"0", "10"}
