@@ -209,6 +209,11 @@ async def test_engine_stopped_new_connection_line_waits_first_subscriber_keeps_h
     ]
     assert classes == [("unknown", "0"), ("existing_service", "5"), ("new_connection", "10")]
     assert {e["Reason"] for e in shown.values()} == {"FAILURE/"}  # FastAGI refused: no engine
+    runs = script_runs(log, "fallback_route.py")
+    assert set(runs) == {stranger, subscriber, prospect}
+    took = [end - start for start, end in runs.values()]
+    print(f"fallback_route.py took {', '.join(f'{t:.2f}' for t in took)} s")
+    assert max(took) < 3.0  # its deadline
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
@@ -320,3 +325,4 @@ async def test_a_burst_runs_a_few_scripts_at_once_and_queues_everyone(
     assert len(waiting) == burst  # nobody dropped
     assert most_at_once(runs) <= 6  # IVR_FALLBACK_SCRIPTS
     assert prospects == len(runs) and {e["Priority"] for e in waiting.values()} <= {"0", "10"}
+    assert len(runs) > 6  # callers beyond waited for a free script instead of giving up
