@@ -7,6 +7,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
 from ivr.config import Settings, load_settings
 from ivr.flow.loader import load_library
 from ivr.flow.model import FlowLibrary
@@ -46,9 +49,17 @@ def script_timeouts(settings: Settings) -> DbTimeouts:
     return DbTimeouts(connect=wait, statement=wait, lock=wait, pool=wait, tcp_user_timeout=wait)
 
 
+class MissingDatabase(SQLAlchemyError):
+    """The settings name a SQLite file that is not there: the scripts do not create one."""
+
+
 @contextmanager
 def database(settings: Settings) -> Iterator[SessionFactory]:
     """Sessions on the engine's database (its URL, the call path's timeouts)."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        if not Path(str(url.database)).exists():
+            raise MissingDatabase(f"no database at {url.database} (database_url)")
     engine = make_engine(settings.database_url, timeouts=script_timeouts(settings))
     try:
         yield make_session_factory(engine)

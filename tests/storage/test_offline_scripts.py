@@ -100,6 +100,16 @@ async def test_without_the_database_the_line_still_decides(settings: Settings) -
     assert (connections["IVR_CLASS"], connections["IVR_PRIORITY"]) == ("new_connection", "10")
 
 
+async def test_a_missing_sqlite_file_is_no_database_and_is_not_created(
+    settings: Settings, tmp_path: Path
+) -> None:
+    missing = tmp_path / "none" / "ivr.db"
+    down = replace(settings, database_url=f"sqlite:///{missing}")
+    variables = (await route(down, SERVICE, SUBSCRIBER)).variables()
+    assert (variables["IVR_FALLBACK_LOOKUP"], variables["IVR_CLASS"]) == ("no-database", "unknown")
+    assert not missing.parent.exists()
+
+
 async def test_broken_flows_leave_the_plain_fallback(settings: Settings, tmp_path: Path) -> None:
     (tmp_path / "flows").mkdir()
     (tmp_path / "flows" / "main.yaml").write_text("name: [", encoding="utf-8")
