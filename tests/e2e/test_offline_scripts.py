@@ -117,10 +117,15 @@ async def callers(
 
 
 async def queue_entries(tester: AmiClient) -> dict[str, dict[str, Any]]:
-    """The fallback queue's waiting callers by channel (QueueStatus)."""
+    """The fallback queue's waiting callers by channel (QueueStatus), with the class and
+    lookup outcome the script left on each channel."""
     reply = await tester.send({"Action": "QueueStatus", "Queue": FALLBACK_QUEUE})
     entries = reply if isinstance(reply, list) else []
-    return {str(e["Channel"]): dict(e) for e in entries if e.get("Event") == "QueueEntry"}
+    waiting = {str(e["Channel"]): dict(e) for e in entries if e.get("Event") == "QueueEntry"}
+    for channel, entry in waiting.items():
+        for name in ("IVR_CLASS", "IVR_FALLBACK_LOOKUP"):
+            entry[name] = await tester.getvar(name, channel)
+    return waiting
 
 
 def fallback_of(log: AmiLog, channel: str) -> dict[str, Any]:
@@ -204,10 +209,9 @@ async def test_engine_stopped_new_connection_line_waits_first_subscriber_keeps_h
     }
     assert [waiting[c]["Position"] for c in (prospect, subscriber, stranger)] == ["1", "2", "3"]
     shown = {c: fallback_of(log, c) for c in (stranger, subscriber, prospect)}
-    classes = [
-        (shown[c]["Class"], shown[c]["QueuePriority"]) for c in (stranger, subscriber, prospect)
-    ]
-    assert classes == [("unknown", "0"), ("existing_service", "5"), ("new_connection", "10")]
+    classes = [waiting[c]["IVR_CLASS"] for c in (stranger, subscriber, prospect)]
+    assert classes == ["unknown", "existing_service", "new_connection"]
+    assert {waiting[c]["IVR_FALLBACK_LOOKUP"] for c in waiting} == {"ok"}
     assert {e["Reason"] for e in shown.values()} == {"FAILURE/"}  # FastAGI refused: no engine
     runs = script_runs(log, "fallback_route.py")
     assert set(runs) == {stranger, subscriber, prospect}
@@ -279,10 +283,12 @@ async def test_database_down_or_hanging_every_caller_still_reaches_the_queue(
         prospect: "10",
         meter: "0",
     }
-    assert (fallback_of(log, subscriber)["Class"], fallback_of(log, meter)["Class"]) == (
+    assert [waiting[c]["IVR_CLASS"] for c in (subscriber, prospect, meter)] == [
         "unknown",
-        "",
-    )
+        "new_connection",
+        "",  # the meter script ran instead of a class: it failed, so the plain queue
+    ]
+    assert waiting[subscriber]["IVR_FALLBACK_LOOKUP"] == "no-database"
     for caller, at in zip(calls, waited, strict=True):
         print(f"{caller.channel}: in the queue {at - caller.started:.1f} s after the INVITE")
     runs = script_runs(log, "fallback_route.py")
