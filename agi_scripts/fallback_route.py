@@ -6,6 +6,8 @@ Reads the engine's settings file (/etc/ivr/ivr.yaml, or IVR_CONFIG)."""
 import os
 import sys
 
+# Below Asterisk and the engine: a burst of these processes must not starve the media.
+os.nice(10)
 # Where the sandbox (and the Asterisk image) put the ivr package and pyst2 beside it.
 sys.path.insert(0, os.environ.get("IVR_AGI_LIB", "/opt/ivr-agi"))
 

@@ -149,9 +149,9 @@ class AsteriskSettings:
     agi_url: str = "agi://127.0.0.1:4573"
     agi_deadline: int = 300
     fallback_prompt: str = "pls-hold-while-try"
-    # fallback_route.py processes at once (each ~0.5 s of CPU): callers beyond, in a burst
-    # with the engine down, get the plain fallback at once instead of waiting for a CPU
-    fallback_scripts: int = 6
+    # fallback_route.py processes at once (each ~0.5 s of CPU: about one per core); in a
+    # burst with the engine down, callers beyond wait up to 3 s for one, then go on without
+    fallback_scripts: int = 2
 
 
 def _asterisk_conf() -> str:
