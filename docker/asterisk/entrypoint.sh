@@ -29,4 +29,13 @@ if [ -n "${IVR_ENGINES:-}" ]; then
   # the image's dialplan says agi://127.0.0.1:4573 (one engine): several go behind hagi://
   sed -i 's|^IVR_AGI=.*|IVR_AGI=hagi://engines.ivr|' /etc/asterisk/extensions.conf
 fi
+# The AGI scripts of the fallback path read the engine's settings (its database) here.
+if [ -n "${IVR_DATABASE_URL:-}" ]; then
+  umask 077
+  printf "database_url: '%s'\nflows_dir: /etc/ivr/flows\nqueues_file: /etc/ivr/queues.yaml\n" \
+    "$IVR_DATABASE_URL" > /etc/ivr/ivr.yaml
+  umask 022
+else
+  echo "ivr-asterisk: no IVR_DATABASE_URL: with the engine down, callers get the plain fallback" >&2
+fi
 exec "$@"

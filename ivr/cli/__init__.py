@@ -76,6 +76,7 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
         settings.queues_file,
         ami_port=settings.ami_port,
         agi_url=f"agi://{settings.agi_host}:{settings.agi_port}",
+        engine_settings=settings,
     )
     if args.peer:  # the second Asterisk, in its own network namespace
         network = PeerNetwork()

@@ -54,6 +54,7 @@ MODULES = (
     "func_uri.so",  # URIENCODE: caller text inside UserEvents
     "func_devstate.so",  # DEVICE_STATE: is a supervisor's phone free (ivr.monitors.supervise)
     "func_db.so",  # DB, DB_KEYS: the fallback's trace (dialplans/ivr.conf [ivr-fallback])
+    "func_groupcount.so",  # GROUP_COUNT: IVR_FALLBACK_SCRIPTS fallback_route.py at most
     # media: bridging, timing, music on hold, sound formats and codecs
     "bridge_simple.so",
     "bridge_softmix.so",
@@ -148,6 +149,9 @@ class AsteriskSettings:
     agi_url: str = "agi://127.0.0.1:4573"
     agi_deadline: int = 300
     fallback_prompt: str = "pls-hold-while-try"
+    # fallback_route.py processes at once (each ~0.5 s of CPU: about one per core); in a
+    # burst with the engine down, callers beyond wait up to 3 s for one, then go on without
+    fallback_scripts: int = 2
 
 
 def _asterisk_conf() -> str:
@@ -216,6 +220,7 @@ def _extensions_conf(
         f"IVR_AGI_DEADLINE={settings.agi_deadline}",
         f"IVR_FALLBACK_QUEUE={queues.fallback_queue}",
         f"IVR_FALLBACK_PROMPT={settings.fallback_prompt}",
+        f"IVR_FALLBACK_SCRIPTS={settings.fallback_scripts}",
         f"IVR_RECORDINGS={queues.recordings.directory}",
         "",
     ]

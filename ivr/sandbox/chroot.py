@@ -13,8 +13,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.config import sandbox_secret_file
+from ivr.config import Settings, sandbox_secret_file
 from ivr.queues.model import load_queues
+from ivr.sandbox import agi_runtime
 from ivr.sandbox.asterisk_conf import (
     ENGINE_EVENTS,
     ENGINE_READ,
@@ -77,6 +78,7 @@ class Sandbox:
         ami_port: int = 5038,
         agi_url: str = "agi://127.0.0.1:4573",
         telephony_file: str | Path = TELEPHONY_FILE,
+        engine_settings: Settings | None = None,
     ) -> None:
         self.dir = Path(directory)
         self.root = self.dir / "root"
@@ -85,6 +87,8 @@ class Sandbox:
         self.telephony_file = Path(telephony_file)
         self.settings = AsteriskSettings(ami_port=ami_port, agi_url=agi_url)
         self.dns = SandboxDns(self.dir / "dns")
+        # what the AGI scripts of the fallback path read (the engine's flows and database)
+        self.engine_settings = engine_settings or Settings(queues_file=str(queues_file))
 
     # -- build -------------------------------------------------------------------------
     def build(self) -> None:
@@ -154,6 +158,19 @@ class Sandbox:
         (etc / "manager.conf").chmod(0o600)
         (etc / AUTH_FILE).chmod(0o600)
 
+    def install_agi_scripts(self) -> None:
+        """The classic AGI scripts of the fallback path, and what they need (agi_runtime)."""
+        engine = self.engine_settings
+        try:
+            agi_runtime.install(
+                self.root,
+                Path(engine.flows_dir),
+                Path(engine.queues_file),
+                agi_runtime.shared_settings(engine, self.root),
+            )
+        except (agi_runtime.AgiRuntimeError, OSError) as exc:
+            raise SandboxError(f"the AGI scripts' runtime: {exc}") from None
+
     def serve_agi_srv(self, name: str = SANDBOX_AGI_NAME, ports: tuple[int, ...] = (4573,)) -> None:
         """DNS SRV records for `hagi://<name>`: the engines' FastAGI ports on 127.0.0.1, all
         one priority (calls spread over them; Asterisk tries the next when one is down)."""
@@ -178,6 +195,7 @@ class Sandbox:
     def up(self, boot_timeout: float = 60.0) -> SandboxStatus:
         self.build()
         self.write_config()
+        self.install_agi_scripts()
         self._start_dns()
         if self.is_running():
             self.cli("core reload")  # every module: dialplan, manager users, queues

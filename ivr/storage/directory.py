@@ -159,6 +159,17 @@ class StoreDirectory:
             ).one()
             return subscriber_of(record)
 
+    def has_phone(self, phone: str) -> bool:
+        """Whether any account has this phone (one or several)."""
+        digits = normalise_phone(phone, self._country_code)
+        if not digits:
+            return False
+        with self._session_factory() as session:
+            found = session.scalars(
+                select(SubscriberPhone.id).where(SubscriberPhone.phone == digits).limit(1)
+            ).first()
+            return found is not None
+
     def find_by_id(self, subscriber_id: int) -> Subscriber | None:
         with self._session_factory() as session:
             record = session.scalars(

@@ -1,13 +1,22 @@
-"""The flow's CallPort over a FastAGI channel."""
+"""The flow's CallPort over an AGI channel: the engine's FastAGI one, or a classic AGI
+script's (ivr.offline.agi) when the engine is down."""
 
-from ivr.telephony.agi import AgiChannel
+from typing import Protocol
 
 DTMF_DIGITS = "0123456789*#"
 SILENT_PROMPT = "silence/1"
 
 
+class KeyChannel(Protocol):
+    """The two AGI commands a menu plays and reads keys with."""
+
+    async def stream_file(self, name: str, escape_digits: str = "") -> str: ...
+
+    async def get_data(self, prompt: str, timeout_ms: int, max_digits: int) -> str | None: ...
+
+
 class AgiCallPort:
-    def __init__(self, channel: AgiChannel) -> None:
+    def __init__(self, channel: KeyChannel) -> None:
         self._channel = channel
 
     async def play(self, prompts: tuple[str, ...]) -> None:

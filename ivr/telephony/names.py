@@ -32,6 +32,14 @@ EVENT_MENU_RETRY: Final = "IvrMenuRetry"  # the engine died mid-menu: the menu o
 ROUTE_INBOUND: Final = "inbound"
 ROUTE_FALLBACK_SWEEP: Final = "fallback-sweep"  # journals the calls the fallback served
 
+# Classic AGI scripts the fallback path runs (agi_scripts/, `AGI(<name>,...)` in dialplans/)
+# and the variables they set: IVR_QUEUE, IVR_CLASS, IVR_PRIORITY as above, and these.
+SCRIPT_FALLBACK_ROUTE: Final = "fallback_route.py"
+SCRIPT_METER_READING: Final = "meter_reading.py"
+VAR_FALLBACK_LOOKUP: Final = "IVR_FALLBACK_LOOKUP"  # ok | no-database | failed (the lookups)
+VAR_FALLBACK_SELF: Final = "IVR_FALLBACK_SELF"  # "meter": the line's self-service, no queue
+VAR_OFFLINE_STATUS: Final = "IVR_OFFLINE_STATUS"  # "done": a script served the caller
+
 # Queues: variables the engine sets on a waiting caller, dialplan contexts it sends calls to.
 VAR_CALLBACK_OFFERED: Final = "IVR_CALLBACK_OFFERED"  # "1": the accept key means a callback
 VAR_CALLBACK_KEY: Final = "IVR_CALLBACK_KEY"  # the key that takes the offered callback

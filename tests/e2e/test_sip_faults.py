@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.config import Settings
+from ivr.offline.scripts import FALLBACK_DEADLINE_S
 from ivr.sandbox.calls.sip.audio import active_spans
 from ivr.sandbox.calls.sip.carrier import ASTERISK_SIP, CARRIER_IP, MEDIA_PORT, require
 from ivr.sandbox.calls.sip.rtp import Capture, RtpStream, received
@@ -113,7 +114,9 @@ async def test_sip_callers_in_a_stalled_engines_menu_fall_back_and_hear_the_prom
         )
         assert len(in_menu) == CALLERS, in_menu
         assert max(waits.values()) <= RELEASED_WITHIN, waits
-        assert max(queued.values()) <= RELEASED_WITHIN + 1.0, queued
+        # after the announcement, fallback_route.py looks up the caller's class (at most its
+        # deadline; in this burst, some wait for a free script): then the queue
+        assert max(queued.values()) <= RELEASED_WITHIN + 1.0 + FALLBACK_DEADLINE_S, queued
         assert set(reasons.values()) <= {"SUCCESS/", "FAILURE/"}, reasons
 
         # What each caller heard from the SIGSTOP on: the fallback prompt starts within
