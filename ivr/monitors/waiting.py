@@ -416,7 +416,8 @@ class WaitingMonitor:
             log.warning("callback accepted by %s, whose number cannot be called", call_id)
             return
         known = waiter.caller_class != "unknown"  # else the dialplan's view (a fallback call)
-        window = self._window()
+        now = self._clock.wall()
+        window = self._window(now)
         self._publish(
             CallbackRequested(
                 call_id,
@@ -426,16 +427,16 @@ class WaitingMonitor:
                 waiter.first_queue,
                 waiter.caller_class if known else event.caller_class or "unknown",
                 promised_by=window.promised_by,
-                at=self._clock.wall(),
+                at=now,
                 waiting_since=waiter.joined_at,
                 language=waiter.language,
                 dial_from=window.opens_at,  # taken after hours: not dialled before the opening
             )
         )
 
-    def _window(self) -> CallbackWindow:
-        """When a callback taken now is dialled and promised (queues.yaml callbacks.hours)."""
-        policy, now = self._queues().callbacks, self._clock.wall()
+    def _window(self, now: datetime) -> CallbackWindow:
+        """When a callback taken at `now` is dialled and promised (callbacks.hours)."""
+        policy = self._queues().callbacks
         return promise_window(
             self._calendar(), policy.hours, now, timedelta(seconds=policy.promise)
         )
@@ -803,7 +804,8 @@ class WaitingMonitor:
         policy = self._queues().callbacks
         minutes = str(max(1, round(policy.promise / 60)))
         values = {"minutes": minutes, "key": policy.accept_key}
-        window, now, calendar = self._window(), self._clock.wall(), self._calendar()
+        now, calendar = self._clock.wall(), self._calendar()
+        window = self._window(now)  # the same `now`: in hours iff promised from it
         in_hours = window.promised_by == now + timedelta(seconds=policy.promise)
         if not callable_number(waiter.caller):  # withheld or invalid: tell him why instead
             sorry = await self._prompt_sound(policy.no_number_prompt, waiter.language, values)

@@ -2,7 +2,10 @@
 in the caller's language: the confirmation says by when, the request is not dialled before
 the opening and keeps the language his call used. On a fake clock: Monday 11:00 in Kyiv."""
 
+import itertools
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from ivr.events.model import CallbackRequested
 from ivr.flow.calendar import Calendar, parse_calendar
@@ -88,6 +91,20 @@ async def test_in_hours_the_usual_confirmation_and_the_language_is_kept(tasks: T
     assert requested.language == "ru"
     assert requested.dial_from is None  # dialled in its turn, from now
     assert requested.promised_by - requested.at == timedelta(seconds=600)
+
+
+async def test_in_hours_holds_when_the_wall_clock_moves_between_reads(
+    tasks: TaskSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real clock is a little later at each read: the offer still judges hours by one."""
+    kit = hours_kit(tasks, "08:00-22:00")
+    read, ticks = kit.clock.wall, itertools.count()
+    monkeypatch.setattr(kit.clock, "wall", lambda: read() + timedelta(microseconds=next(ticks)))
+    await offered_and_taken(kit)
+    assert [name for name, _, _ in kit.prompts.calls] == [
+        "queue_callback_offer",
+        "queue_callback_confirm",
+    ]
 
 
 async def test_just_before_closing_the_promise_runs_to_the_next_opening(tasks: TaskSet) -> None:
