@@ -115,13 +115,30 @@ class FlowReloader:
         """Put `files` in flows/ (validated first, nothing written if they do not load) and
         reload them; `who` is recorded with the new version."""
         async with self._lock:
+            serving = self.files
             try:
                 await asyncio.to_thread(restore, self.directory, files, self._validate)
             except FlowError as exc:
                 return self._rejected([str(p) for p in exc.problems if not p.warning])
             except OSError as exc:  # a read-only flows/ (a ConfigMap mount), a full disk
+                await self._put_back(serving)  # a swap cut short part of the way
                 return self._rejected([f"{self.directory}: cannot write: {exc.strerror}"])
-            return await self._reload(who)
+            result = await self._reload(who)
+            if not result.ok:  # e.g. its prompts could not be spoken: not in service
+                await self._put_back(serving)
+            return result
+
+    async def _put_back(self, serving: Snapshot) -> None:
+        """flows/ gets the files serving now again, so disk and service agree after a
+        rollback that did not go into service (no half-applied flows at the next start)."""
+        library = self.library
+        try:
+            await asyncio.to_thread(
+                restore, self.directory, serving, lambda _: Validation(library, [])
+            )
+        except Exception:
+            log.exception("flows: %s could not be put back as it serves", self.directory)
+        await asyncio.to_thread(self._watcher.mark)
 
     async def record_current(self, who: str = STARTUP) -> None:
         """Tell the recorders of the library serving now (the one loaded at startup)."""

@@ -123,3 +123,27 @@ async def test_a_read_only_flows_directory_refuses_the_rollback_clearly(
     assert not result.ok
     assert result.problems == [f"{flows}: cannot write: Read-only file system"]
     assert reloader.library is library and told == []
+
+
+async def test_a_rollback_whose_prompts_cannot_be_spoken_leaves_flows_as_it_serves(
+    flows: Path,
+) -> None:
+    """Validated, swapped in, then the renderer fails: flows/ gets the serving files back,
+    so a restart or the next edit does not put the refused version into service."""
+    speaking = True
+
+    def render(items: object) -> int:
+        if not speaking:
+            raise OSError("espeak-ng: no voice")
+        return 0
+
+    reloader = FlowReloader(flows, validate_library, render, 0.01)
+    original = read_snapshot(flows)
+    edit(flows, '"2": tv', '"2": extra')
+    assert (await reloader.reload()).ok
+    serving, library = read_snapshot(flows), reloader.library
+
+    speaking = False
+    result = await reloader.restore(original, "rollback of 1 by admin")
+    assert not result.ok and "spoken prompts" in result.problems[0]
+    assert read_snapshot(flows) == serving and reloader.library is library
