@@ -197,6 +197,7 @@ class _Route:
     caller_class: str
     priority: int
     language: str
+    called_back: bool = False  # the callback's own call: never offered another at the join
 
 
 class WaitingMonitor:
@@ -329,6 +330,7 @@ class WaitingMonitor:
                     event.caller_class,
                     event.priority,
                     event.language,
+                    called_back=True,
                 )
 
     def _now(self) -> float:
@@ -609,7 +611,9 @@ class WaitingMonitor:
                 at=self._clock.wall(),
             )
         )
-        early = spec.early_callback and prediction.exceeds(spec.answer_target)
+        route = self._routes.get(waiter.call_id)
+        called_back = route is not None and route.called_back
+        early = spec.early_callback and not called_back and prediction.exceeds(spec.answer_target)
         self._tasks.spawn(
             self._greet(waiter, spec, prediction, early), name=f"greet-{waiter.call_id}"
         )

@@ -18,6 +18,7 @@ from ivr.telephony import names
 from tests.fake_clock import FakeClock
 from tests.unit.monitors.kit import (
     CALLER,
+    LINE,
     Actions,
     Prompts,
     Published,
@@ -27,6 +28,7 @@ from tests.unit.monitors.kit import (
     routed,
     subscribed,
     until,
+    user_event,
 )
 
 TARGET = 20.0
@@ -119,6 +121,18 @@ async def test_a_predicted_wait_past_the_target_is_offered_the_callback_at_once(
     assert steps == ["offer_callback", "raise_priority"]  # the ladder's offer is not repeated
     assert len(kit.whispers()) == 1
     assert kit.actions.remembered[0][2] == (1,)  # kept on the channel for a later engine
+
+
+async def test_a_called_back_caller_is_not_offered_another_callback_at_the_join(
+    tasks: TaskSet,
+) -> None:
+    kit = Kit(tasks, config(early_callback=True), Staffing(ready=0, busy=1))
+    answered = {"CallID": "c1", "CallbackID": "7", "Line": LINE, "Queue": "q"}
+    kit.ami(user_event(names.EVENT_CALLBACK_ANSWERED, "c1", **answered, MenuLanguage="uk"))
+    kit.ami(join("c1", "q", 1, CALLER))
+    await kit.clock.advance(0)
+    assert kit.published.of(WaitPredicted) and not kit.published.of(CallEscalated)
+    assert kit.whispers() == []
 
 
 @pytest.mark.parametrize(
