@@ -20,6 +20,7 @@ from ivr.web.reply import bad, error
 
 MAX_PHONES = 20
 MAX_ID = 2**31 - 1
+MAX_WINDOW_DAYS = 31  # the longest report window the API reads; longer: `ivr report`
 
 _RFC3339 = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
@@ -206,3 +207,11 @@ def path_id(request: web.Request, what: str) -> int:
     if len(text) > 10 or not 1 <= int(text) <= MAX_ID:
         raise error(404, f"no such {what}: {text}")
     return int(text)
+
+
+def bounded_window(since: datetime, until: datetime) -> None:
+    """400 unless `since` < `until` <= `since` + MAX_WINDOW_DAYS."""
+    if until <= since:
+        raise bad("until", f"expected a time after since ({since.isoformat()})")
+    if until - since > timedelta(days=MAX_WINDOW_DAYS):
+        raise bad("until", f"expected at most {MAX_WINDOW_DAYS} days after since")

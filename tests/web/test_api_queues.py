@@ -194,3 +194,10 @@ async def test_the_prediction_quality_is_public_and_covers_today_by_default(
     assert (body["overall"]["calls"], body["overall"]["within"]) == (2, 2)
     for params in ({"within": "0"}, {"within": "x"}, {"since": "yesterday"}):
         assert (await client.get("/api/prediction", params=params)).status == 400, params
+    since = T0 - timedelta(days=40)  # more than a month is `ivr report prediction`'s job
+    for window in (
+        {"since": since.isoformat()},
+        {"since": T0.isoformat(), "until": since.isoformat()},
+    ):
+        reply = await client.get("/api/prediction", params=window)
+        assert reply.status == 400 and "until:" in (await reply.json())["error"], window

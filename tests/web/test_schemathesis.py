@@ -25,11 +25,13 @@ ONE_OF_TWO = {
     "include-name": "GET /api/subscribers",
     "checks": {"positive_data_acceptance": {"expected-statuses": ["200", "400", "401", "403"]}},
 }
-# Nor "a queue of queues.yaml", "until after since" or "at most 31 days": /api/staffing's 400s.
+# Nor "a queue of queues.yaml", "until after since" or "at most 31 days": the 400s of the
+# report windows (/api/staffing, /api/prediction).
 WINDOW = {
     "include-name": "GET /api/staffing",
     "checks": {"positive_data_acceptance": {"expected-statuses": ["200", "400"]}},
 }
+PREDICTION_WINDOW = {**WINDOW, "include-name": "GET /api/prediction"}
 # The engine is not started here (no FastAGI server): /health says so with its documented 503.
 NOT_SERVING = {
     "include-name": "GET /health",
@@ -40,7 +42,7 @@ CONFIG = schemathesis.Config.from_dict(
         "seed": 20261124,
         "generation": {"max-examples": 12},
         "auth": {"openapi": {"bearerAuth": {"bearer": ADMIN}}},
-        "operations": [ONE_OF_TWO, WINDOW, NOT_SERVING],
+        "operations": [ONE_OF_TWO, WINDOW, PREDICTION_WINDOW, NOT_SERVING],
     }
 )
 schema = schemathesis.openapi.from_path(OPENAPI_FILE, config=CONFIG).exclude(path=STREAMS)

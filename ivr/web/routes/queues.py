@@ -7,7 +7,7 @@ from dataclasses import asdict
 from aiohttp import web
 
 from ivr.storage.prediction import PredictionQuality
-from ivr.web.input import query_choice, query_int, query_time
+from ivr.web.input import bounded_window, query_choice, query_int, query_time
 from ivr.web.keys import FLOWS, LIVE_QUEUES, NOW, PREDICTION, SERVICE_LEVEL
 from ivr.web.live.kpis import today
 from ivr.web.reply import reply
@@ -48,6 +48,7 @@ async def get_prediction(request: web.Request) -> web.Response:
     tz = request.app[FLOWS].library.calendar.timezone
     since = query_time(request, "since") or today(request.app[NOW](), tz)
     until = query_time(request, "until")
+    bounded_window(since, until or request.app[NOW]())
     within = query_int(request, "within", 30, 1, 3600)
     repository = request.app[PREDICTION]
     queues, overall = await asyncio.to_thread(repository.quality, since, until, within)

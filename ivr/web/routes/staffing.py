@@ -8,13 +8,11 @@ from typing import Any
 from aiohttp import web
 
 from ivr.reports.staffing import StaffingRow, goals_label, staffing_rows
-from ivr.web.input import query_time
+from ivr.web.input import bounded_window, query_time
 from ivr.web.keys import FLOWS, NOW, QUEUES, STAFFING
 from ivr.web.live.kpis import today
 from ivr.web.reply import bad, reply
 from ivr.web.route import PUBLIC, Route
-
-MAX_DAYS = 31  # a longer window is `ivr report staffing`'s job
 
 
 def _row(row: StaffingRow) -> dict[str, Any]:
@@ -43,10 +41,7 @@ async def get_staffing(request: web.Request) -> web.Response:
     now = request.app[NOW]()
     since = query_time(request, "since") or today(now, tz)
     until = query_time(request, "until") or _next_hour(now)  # the hour under way, whole
-    if until <= since:
-        raise bad("until", f"expected a time after since ({since.isoformat()})")
-    if until - since > timedelta(days=MAX_DAYS):
-        raise bad("until", f"expected at most {MAX_DAYS} days after since")
+    bounded_window(since, until)
     agents = None if queue is None else [a.id for a in config.agents.values() if queue in a.skills]
     hours = await asyncio.to_thread(request.app[STAFFING].hours, since, until, tz, queue, agents)
     return reply(
