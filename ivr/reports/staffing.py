@@ -44,6 +44,9 @@ def _mean_talks(hours: Sequence[StaffingHour]) -> dict[str, float]:
     return {name: t.talk_seconds / t.talked for name, t in totals.items() if t.talked}
 
 
+MIN_HANDLE = 1.0  # s: the least handle time a call counts for (Erlang C needs one above 0)
+
+
 def _spec(config: QueuesConfig, name: str) -> QueueSpec:
     return config.queues.get(name) or config.queues[config.fallback_queue]
 
@@ -62,7 +65,7 @@ def staffing_row(
         if talk is None:
             known = False
             continue
-        handle = talk + spec.wrapup
+        handle = max(MIN_HANDLE, talk + spec.wrapup)  # no talk and no wrapup: still a call
         staffing = agents_needed(
             calls.offered * 3600 / hour.seconds,
             handle,

@@ -87,3 +87,10 @@ def test_the_table_leaves_out_hours_with_no_calls_and_nobody_logged_in() -> None
 
     assert [row["hour"] for row in report.tables[0].rows] == ["h0", "h2"]
     assert "1 hours with no calls and nobody logged in not shown." in report.notes
+
+
+def test_calls_with_no_talk_and_no_wrapup_still_count_one_second_each() -> None:
+    zero = parse_queues(yaml.safe_load(edit(("  a: {title: A}", "  a: {title: A, wrapup: 0}"))))
+    (row,) = staffing_rows([hour(0, a=QueueCalls(30, 30, 30, 0.0))], zero)
+    assert row.handle_seconds == 1.0
+    assert row.needed == agents_needed(30, 1.0, 20, 0.8).agents
