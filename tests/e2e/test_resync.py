@@ -185,8 +185,10 @@ async def test_an_engine_started_with_callers_waiting_adopts_them(
         f"{min(lates):.1f}..{max(lates):.1f} s late"
     )
     # Asterisk's own clock (IVR_QUEUED_AT, set as Queue() starts); the tester hears the
-    # QueueCallerJoin of a 20-call burst later (measured up to 0.65 s), never earlier
-    assert all(-1.5 < e < 0.25 for e in errors), errors
+    # QueueCallerJoin of a 20-call burst later, never earlier: up to 0.65 s, and up to about
+    # 1.5 s since each fallback call starts agi_scripts/fallback_route.py (a Python process)
+    # on these 2 cores. The adoption time instead would be 4 s late: the upper bound.
+    assert all(-3.0 < e < 0.25 for e in errors), errors
     assert classes == {"unknown"}
     assert all(late > 0 for late in lates)
     assert all(status[i]["Priority"] == "2" for i in ids), status

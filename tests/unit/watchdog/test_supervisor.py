@@ -2,6 +2,7 @@
 scaled down to 1 s; every wait is bounded."""
 
 import asyncio
+import dataclasses
 import os
 import signal
 import subprocess
@@ -47,7 +48,8 @@ def alive(pid: int) -> bool:
 
 
 async def test_a_child_that_stops_pinging_is_killed_and_restarted() -> None:
-    sup = supervisor("ping")
+    # the stop at the end is a clean one: time for a loaded machine's child to exit on TERM
+    sup = supervisor("ping", dataclasses.replace(FAST, stop_timeout=5.0))
     run = asyncio.get_running_loop().create_task(sup.run(handle_signals=False))
     try:
         await until(lambda: sup.pid is not None, 5)
