@@ -64,3 +64,12 @@ def read_limited(path: Path, limit: int, within: Path | None = None) -> bytes:
     if size > limit:
         raise UnsafeFile(f"refused: more than {limit} bytes")
     return b"".join(chunks)
+
+
+def sync_dir(directory: Path) -> None:
+    """fsync a directory, so a new or renamed file's name survives a crash or power loss."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

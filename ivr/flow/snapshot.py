@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from ivr.files import sync_dir
 from ivr.flow.loader import FlowError, Validation
 from ivr.yamlfiles.problems import Problem
 
@@ -92,7 +93,7 @@ def restore(directory: Path, files: Snapshot, validate: Callable[[Path], Validat
         for path in directory.iterdir():
             if is_flow_file(path.name) and path.name not in files:
                 path.unlink()
-        _sync(directory)
+        sync_dir(directory)  # the renames on disk before the reload
     finally:
         shutil.rmtree(staged, ignore_errors=True)
 
@@ -100,12 +101,3 @@ def restore(directory: Path, files: Snapshot, validate: Callable[[Path], Validat
 def _unstaged(problem: Problem, staged: Path) -> Problem:
     name = Path(problem.file).name if Path(problem.file).parent == staged else problem.file
     return dataclasses.replace(problem, file=name)
-
-
-def _sync(directory: Path) -> None:
-    """The renames on disk before the reload (a crash right after keeps the restored set)."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from ivr.events.codec import EventDecodeError, decode, dumps
 from ivr.events.model import Event
+from ivr.files import sync_dir
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +195,7 @@ class Spool:
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             segment = _Segment(path, self._next, 0, 0)
             self._segments.append(segment)
-            _sync_dir(self.directory)
+            sync_dir(self.directory)
         return segment
 
     def sync(self) -> None:
@@ -301,13 +302,4 @@ def _write_atomic(path: Path, text: str, durable: bool = False) -> None:
             os.fsync(f.fileno())
     os.replace(temporary, path)
     if durable:
-        _sync_dir(path.parent)
-
-
-def _sync_dir(directory: Path) -> None:
-    """fsync a directory so a new file's name survives a power loss."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        sync_dir(path.parent)
